@@ -1,0 +1,3 @@
+# core/: the collectord daemon
+sbin_PROGRAMS += core/collectord
+core_collectord_SOURCES = core/main.c

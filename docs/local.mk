@@ -1,0 +1,1 @@
+# docs: build rules (included from the top-level Makefile.am)

@@ -1,0 +1,1 @@
+# etc: build rules (included from the top-level Makefile.am)

@@ -1,0 +1,1 @@
+# fuzz: build rules (included from the top-level Makefile.am)

@@ -1,0 +1,1 @@
+# plugins/jk_replay: build rules (included from the top-level Makefile.am)

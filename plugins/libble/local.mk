@@ -1,0 +1,1 @@
+# plugins/libble: build rules (included from the top-level Makefile.am)

@@ -1,0 +1,1 @@
+# plugins/libjk: build rules (included from the top-level Makefile.am)

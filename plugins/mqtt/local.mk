@@ -1,0 +1,1 @@
+# plugins/mqtt: build rules (included from the top-level Makefile.am)

@@ -1,0 +1,1 @@
+# plugins/soc_coulomb: build rules (included from the top-level Makefile.am)

@@ -1,0 +1,1 @@
+# plugins/soc_lifepo4: build rules (included from the top-level Makefile.am)

@@ -1,0 +1,1 @@
+# plugins/sqlite_merge: build rules (included from the top-level Makefile.am)

@@ -1,0 +1,1 @@
+# sdk: build rules (included from the top-level Makefile.am)
