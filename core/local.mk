@@ -1,3 +1,13 @@
-# core/: the collectord daemon
+# core/: the collectord daemon and the host side of the plugin ABI
+noinst_LIBRARIES += core/libcollector_core.a
+core_libcollector_core_a_SOURCES = \
+	core/log.c core/log.h \
+	core/record.c core/record.h \
+	core/settings.c core/settings.h \
+	core/hostapi.c core/hostapi.h \
+	core/loader.c core/loader.h
+core_libcollector_core_a_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS)
+
 sbin_PROGRAMS += core/collectord
 core_collectord_SOURCES = core/main.c
+core_collectord_LDADD = core/libcollector_core.a $(LIBCONFIG_LIBS) $(LIBS)

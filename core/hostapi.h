@@ -1,0 +1,40 @@
+/* hostapi: the const table of services every plugin instance gets, and the
+ * per-instance host handle behind it. */
+#ifndef COLLECTORD_CORE_HOSTAPI_H
+#define COLLECTORD_CORE_HOSTAPI_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <collector/plugin.h>
+
+/* Where emitted records go: takes `rec` (also on failure). */
+typedef int (*host_emit_fn)(void *ctx, struct collector_host *host, collector_record *rec);
+/* Optional log capture (tests): gets the formatted message without the time prefix. */
+typedef void (*host_log_fn)(void *ctx, int level, const char *message);
+
+/* One per plugin instance; owned by whoever runs the instance (sched, testhost). */
+struct collector_host {
+    char name[64];        /* instance name */
+    int64_t interval_ms;  /* sources: poll interval */
+    const char *state_dir; /* borrowed, outlives the instance */
+    atomic_int stopping;  /* set by host_request_stop */
+    int stop_pipe[2];     /* [0] becomes readable on stop; -1 when closed */
+    host_emit_fn emit;    /* NULL: emit() frees the record and fails with -ENOTSUP */
+    void *emit_ctx;
+    host_log_fn log_hook; /* NULL: log to stderr through log.c */
+    void *log_ctx;
+};
+
+/* The table plugins see (static, same for all instances). */
+const struct collector_host_api *hostapi_table(void);
+
+/* Set up / tear down a host handle: copies `name` (truncated to 63 bytes),
+ * creates the stop pipe. host_fini is NULL-safe and idempotent. */
+int host_init(struct collector_host *host, const char *name, int64_t interval_ms,
+              const char *state_dir);
+void host_fini(struct collector_host *host);
+/* is_stopping() turns 1 and the stop fd becomes readable. Async-signal-safe. */
+void host_request_stop(struct collector_host *host);
+
+#endif

@@ -1,0 +1,39 @@
+/* loader: find, open and check a plugin shared object (the ABI handshake). */
+#ifndef COLLECTORD_CORE_LOADER_H
+#define COLLECTORD_CORE_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <collector/plugin.h>
+
+/* An opened plugin: a host-side copy of its descriptor, zero-filled past the
+ * plugin's struct_size so an older minor's missing members read as NULL. */
+struct loaded_plugin {
+    struct collector_plugin desc;
+    char path[4096]; /* the file it came from */
+    void *handle;    /* dlopen handle */
+};
+
+/* Search `name`.so, then `name`/`name`.so in each directory of the
+ * colon-separated `path` (first match wins). Fills `out` with the full path.
+ * -ENOENT when none exists, -ENAMETOOLONG. */
+int loader_find(const char *name, const char *path, char *out, size_t out_size);
+
+/*
+ * Open `file`, check it and fill *out (owned by the caller: loader_close()).
+ * `want_kind` is the COLLECTOR_KIND_* the config section needs (0 = any).
+ * On failure returns a negative errno and writes one line to err:
+ * "<file>: <reason>" (missing file, not a regular file, not a shared object
+ * (dlerror text), no entry symbol, NULL descriptor, ABI major differs,
+ * minor newer than ours, struct_size too small, bad name, name differs from
+ * the file name, wrong kind for the section, missing required callback).
+ */
+int loader_open(const char *file, uint32_t want_kind, struct loaded_plugin **out, char *err,
+                size_t err_size);
+void loader_close(struct loaded_plugin *lp);
+
+/* "source", "calculator", "sink", or "unknown". */
+const char *loader_kind_name(uint32_t kind);
+
+#endif

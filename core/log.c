@@ -1,0 +1,126 @@
+#include "config.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <collector/plugin.h>
+
+/* The one process-wide setting of this module: the threshold. */
+static atomic_int log_threshold = COLLECTOR_LOG_INFO;
+
+static const struct {
+    const char *name;
+    int level;
+} level_names[] = {
+    {"error", COLLECTOR_LOG_ERROR},
+    {"warning", COLLECTOR_LOG_WARNING},
+    {"info", COLLECTOR_LOG_INFO},
+    {"debug", COLLECTOR_LOG_DEBUG},
+};
+
+void log_set_level(int level)
+{
+    atomic_store(&log_threshold, level);
+}
+
+int log_get_level(void)
+{
+    return atomic_load(&log_threshold);
+}
+
+int log_level_parse(const char *name, int *level)
+{
+    for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+        if (strcasecmp(name, level_names[i].name) == 0) {
+            *level = level_names[i].level;
+            return 0;
+        }
+    }
+    if (strcasecmp(name, "warn") == 0) {
+        *level = COLLECTOR_LOG_WARNING;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+const char *log_level_name(int level)
+{
+    switch (level) {
+    case COLLECTOR_LOG_ERROR:
+        return "ERROR";
+    case COLLECTOR_LOG_WARNING:
+        return "WARNING";
+    case COLLECTOR_LOG_DEBUG:
+        return "DEBUG";
+    default:
+        return "INFO";
+    }
+}
+
+int log_format(char *buf, size_t cap, const char *instance, int level, const char *fmt,
+               va_list ap)
+{
+    struct timespec ts;
+    struct tm tm;
+    char stamp[32];
+    size_t used;
+    int n;
+
+    if (cap == 0)
+        return 0;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    localtime_r(&ts.tv_sec, &tm);
+    if (strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        stamp[0] = '\0';
+    n = snprintf(buf, cap, "%s - %s - %s - ", stamp, instance ? instance : "collectord",
+                 log_level_name(level));
+    if (n < 0) {
+        buf[0] = '\0';
+        return 0;
+    }
+    used = (size_t)n < cap ? (size_t)n : cap - 1;
+    n = vsnprintf(buf + used, cap - used, fmt, ap);
+    if (n > 0)
+        used += (size_t)n < cap - used ? (size_t)n : cap - used - 1;
+    /* One message is one line: fold embedded newlines. */
+    for (size_t i = 0; i < used; i++)
+        if (buf[i] == '\n' || buf[i] == '\r')
+            buf[i] = ' ';
+    return (int)used;
+}
+
+void log_vmsg(const char *instance, int level, const char *fmt, va_list ap)
+{
+    char line[2048];
+    int len;
+
+    if (level > atomic_load(&log_threshold))
+        return;
+    len = log_format(line, sizeof(line) - 1, instance, level, fmt, ap);
+    line[len++] = '\n';
+    /* A single write keeps lines from different threads whole. */
+    for (ssize_t off = 0; off < len;) {
+        ssize_t w = write(STDERR_FILENO, line + off, (size_t)(len - off));
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        off += w;
+    }
+}
+
+void log_msg(const char *instance, int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(instance, level, fmt, ap);
+    va_end(ap);
+}

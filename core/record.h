@@ -1,0 +1,42 @@
+/* record: the typed, named metrics of one measurement (the SDK's opaque collector_record). */
+#ifndef COLLECTORD_CORE_RECORD_H
+#define COLLECTORD_CORE_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <collector/plugin.h>
+
+/* A new empty record; `source` is copied. Owned by the caller: record_free(). */
+int record_new(const char *source, int64_t time_ns, collector_record **out);
+void record_free(collector_record *rec);
+/* A deep copy (owned by the caller), or NULL when out of memory. */
+collector_record *record_clone(const collector_record *rec);
+
+/* These have exactly the signatures of the host API table (collector/plugin.h). */
+int record_set_double(collector_record *rec, const char *name, double value);
+int record_set_int(collector_record *rec, const char *name, int64_t value);
+int record_set_bool(collector_record *rec, const char *name, int value);
+int record_set_string(collector_record *rec, const char *name, const char *value);
+int record_set_doubles(collector_record *rec, const char *name, const double *values,
+                       size_t count);
+int record_unset(collector_record *rec, const char *name);
+int record_set_device(collector_record *rec, const char *device);
+int record_set_time_ns(collector_record *rec, int64_t time_ns);
+
+int record_get_double(const collector_record *rec, const char *name, double *out);
+int record_get_int(const collector_record *rec, const char *name, int64_t *out);
+int record_get_bool(const collector_record *rec, const char *name, int *out);
+int record_get_string(const collector_record *rec, const char *name, const char **out);
+int record_get_doubles(const collector_record *rec, const char *name, const double **values,
+                       size_t *count);
+size_t record_metric_count(const collector_record *rec);
+int record_metric_at(const collector_record *rec, size_t i, const char **name, uint32_t *type);
+int64_t record_time_ns(const collector_record *rec);
+const char *record_source(const collector_record *rec);
+const char *record_device(const collector_record *rec);
+
+/* 1 if `name` is a valid metric name: [a-z0-9_]+, starts with a letter, < 64 bytes. */
+int record_name_is_valid(const char *name);
+
+#endif

@@ -1,0 +1,284 @@
+#include "config.h"
+
+#include "testhost.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+#include "core/hostapi.h"
+#include "core/loader.h"
+#include "core/record.h"
+#include "core/settings.h"
+
+struct testhost {
+    struct loaded_plugin *plugin;
+    struct collector_host host;
+    config_t cfg;
+    int cfg_ready;
+    void *state;
+    int created;
+    collector_record **records;
+    size_t nrecords, caprecords;
+    char *log;
+    size_t loglen, logcap;
+    char state_dir[256];
+    int own_state_dir;
+};
+
+static char last_log[4096];
+
+static void append_log(struct testhost *t, int level, const char *message)
+{
+    char line[2200];
+    int n = snprintf(line, sizeof(line), "%s %s\n", level == COLLECTOR_LOG_ERROR ? "ERROR"
+                                                    : level == COLLECTOR_LOG_WARNING ? "WARNING"
+                                                    : level == COLLECTOR_LOG_DEBUG   ? "DEBUG"
+                                                                                     : "INFO",
+                     message);
+    size_t len;
+
+    if (n < 0)
+        return;
+    len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+    if (t->loglen + len + 1 > t->logcap) {
+        size_t cap = (t->logcap ? t->logcap * 2 : 4096) + len;
+        char *grown = realloc(t->log, cap);
+        if (grown == NULL)
+            return;
+        t->log = grown;
+        t->logcap = cap;
+    }
+    memcpy(t->log + t->loglen, line, len);
+    t->loglen += len;
+    t->log[t->loglen] = '\0';
+}
+
+static void on_log(void *ctx, int level, const char *message)
+{
+    append_log(ctx, level, message);
+}
+
+static int on_emit(void *ctx, struct collector_host *host, collector_record *rec)
+{
+    struct testhost *t = ctx;
+    (void)host;
+
+    if (t->nrecords == t->caprecords) {
+        size_t cap = t->caprecords ? t->caprecords * 2 : 16;
+        collector_record **grown = realloc(t->records, cap * sizeof(*grown));
+        if (grown == NULL) {
+            record_free(rec);
+            return -ENOMEM;
+        }
+        t->records = grown;
+        t->caprecords = cap;
+    }
+    t->records[t->nrecords++] = rec;
+    return 0;
+}
+
+static void fail_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail_log(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_log, sizeof(last_log), fmt, ap);
+    va_end(ap);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+int testhost_open_ex(const char *name, const char *instance, int64_t interval_ms,
+                     const char *settings_text, struct testhost **out)
+{
+    struct testhost *t;
+    const char *path = getenv("COLLECTOR_PLUGIN_PATH");
+    const char *state = getenv("COLLECTOR_STATE_DIR");
+    char file[4096], err[1024];
+    char *text = NULL;
+    const config_setting_t *group;
+    int rc;
+
+    *out = NULL;
+    last_log[0] = '\0';
+    t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return -ENOMEM;
+    t->host.stop_pipe[0] = t->host.stop_pipe[1] = -1;
+
+    rc = loader_find(name, path ? path : ".", file, sizeof(file));
+    if (rc < 0) {
+        fail_log("plugin %s not found in COLLECTOR_PLUGIN_PATH=%s", name, path ? path : "");
+        goto fail;
+    }
+    rc = loader_open(file, 0, &t->plugin, err, sizeof(err));
+    if (rc < 0) {
+        fail_log("%s", err);
+        goto fail;
+    }
+
+    config_init(&t->cfg);
+    t->cfg_ready = 1;
+    if (asprintf(&text, "instance = {\n%s\n};\n", settings_text ? settings_text : "") < 0) {
+        text = NULL;
+        rc = -ENOMEM;
+        goto fail;
+    }
+    if (config_read_string(&t->cfg, text) != CONFIG_TRUE) {
+        fail_log("settings line %d: %s", config_error_line(&t->cfg) - 1,
+                 config_error_text(&t->cfg));
+        rc = -EINVAL;
+        goto fail;
+    }
+    group = config_lookup(&t->cfg, "instance");
+
+    if (state != NULL && *state != '\0') {
+        snprintf(t->state_dir, sizeof(t->state_dir), "%s", state);
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(t->state_dir, sizeof(t->state_dir), "%s/testhost-XXXXXX", tmp ? tmp : "/tmp");
+        if (mkdtemp(t->state_dir) == NULL) {
+            rc = -errno;
+            fail_log("mkdtemp: %s", strerror(errno));
+            goto fail;
+        }
+        t->own_state_dir = 1;
+    }
+
+    rc = host_init(&t->host, instance ? instance : name, interval_ms, t->state_dir);
+    if (rc < 0)
+        goto fail;
+    t->host.emit = on_emit;
+    t->host.emit_ctx = t;
+    t->host.log_hook = on_log;
+    t->host.log_ctx = t;
+
+    rc = t->plugin->desc.create(hostapi_table(), &t->host, settings_wrap(group), &t->state);
+    if (rc != 0) {
+        fail_log("%s", t->log ? t->log : "create failed");
+        if (rc > 0)
+            rc = -EINVAL;
+        goto fail;
+    }
+    t->created = 1;
+    free(text);
+    *out = t;
+    return 0;
+fail:
+    free(text);
+    testhost_close(t);
+    return rc < 0 ? rc : -EINVAL;
+}
+
+int testhost_open(const char *name, const char *settings_text, struct testhost **out)
+{
+    return testhost_open_ex(name, name, 30000, settings_text, out);
+}
+
+void testhost_close(struct testhost *t)
+{
+    if (t == NULL)
+        return;
+    if (t->created && t->plugin->desc.destroy)
+        t->plugin->desc.destroy(t->state);
+    testhost_clear_records(t);
+    free(t->records);
+    host_fini(&t->host);
+    if (t->cfg_ready)
+        config_destroy(&t->cfg);
+    loader_close(t->plugin);
+    if (t->own_state_dir)
+        nftw(t->state_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(t->log);
+    free(t);
+}
+
+const struct collector_host_api *testhost_api(const struct testhost *t)
+{
+    (void)t;
+    return hostapi_table();
+}
+
+collector_host *testhost_handle(struct testhost *t)
+{
+    return &t->host;
+}
+
+int testhost_poll(struct testhost *t)
+{
+    return t->plugin->desc.poll ? t->plugin->desc.poll(t->state) : -ENOTSUP;
+}
+
+int testhost_process(struct testhost *t, collector_record *rec)
+{
+    return t->plugin->desc.process ? t->plugin->desc.process(t->state, rec) : -ENOTSUP;
+}
+
+int testhost_write(struct testhost *t, const collector_record *rec)
+{
+    return t->plugin->desc.write ? t->plugin->desc.write(t->state, rec) : -ENOTSUP;
+}
+
+int testhost_flush(struct testhost *t)
+{
+    return t->plugin->desc.flush ? t->plugin->desc.flush(t->state) : 0;
+}
+
+size_t testhost_record_count(const struct testhost *t)
+{
+    return t->nrecords;
+}
+
+const collector_record *testhost_record(const struct testhost *t, size_t i)
+{
+    return i < t->nrecords ? t->records[i] : NULL;
+}
+
+void testhost_clear_records(struct testhost *t)
+{
+    for (size_t i = 0; i < t->nrecords; i++)
+        record_free(t->records[i]);
+    t->nrecords = 0;
+}
+
+collector_record *testhost_record_new(struct testhost *t)
+{
+    collector_record *rec = NULL;
+
+    if (hostapi_table()->record_new(&t->host, &rec) < 0)
+        return NULL;
+    return rec;
+}
+
+void testhost_record_free(collector_record *rec)
+{
+    record_free(rec);
+}
+
+const char *testhost_log(const struct testhost *t)
+{
+    return t->log ? t->log : "";
+}
+
+const char *testhost_last_log(void)
+{
+    return last_log;
+}
+
+void testhost_request_stop(struct testhost *t)
+{
+    host_request_stop(&t->host);
+}
