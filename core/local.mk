@@ -5,9 +5,13 @@ core_libcollector_core_a_SOURCES = \
 	core/record.c core/record.h \
 	core/settings.c core/settings.h \
 	core/hostapi.c core/hostapi.h \
-	core/loader.c core/loader.h
+	core/loader.c core/loader.h \
+	core/conf.c core/conf.h \
+	core/runtime.c core/runtime.h
 core_libcollector_core_a_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS)
 
 sbin_PROGRAMS += core/collectord
 core_collectord_SOURCES = core/main.c
+core_collectord_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS)
+core_collectord_LDFLAGS = $(AM_LDFLAGS) -Wl,-z,relro,-z,now
 core_collectord_LDADD = core/libcollector_core.a $(LIBCONFIG_LIBS) $(LIBS)

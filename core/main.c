@@ -1,6 +1,225 @@
+/* collectord: load the plugins a config names and run them until told to stop. */
 #include "config.h"
-int main(void);
-int main(void)
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <collector/plugin.h>
+
+#include "core/conf.h"
+#include "core/log.h"
+#include "core/runtime.h"
+
+#define CORE "collectord"
+
+static void usage(FILE *out)
 {
+    fprintf(out,
+            "usage: collectord [-c FILE] [--check | --once] [-f] [-v]\n"
+            "  -c, --config FILE  configuration (default %s/collector.conf)\n"
+            "      --check        load and validate everything, then exit (0 or 78)\n"
+            "      --once         poll every source once, run the pipeline, exit\n"
+            "  -f, --foreground   stay in the foreground (always: use systemd Type=simple)\n"
+            "  -v, --verbose      log debug messages\n"
+            "      --version      print the version and the plugin ABI\n"
+            "  -h, --help         this text\n"
+            "Environment: COLLECTOR_PLUGIN_PATH (extra plugin directories, colon-separated),\n"
+            "COLLECTOR_STATE_DIR (state files, when collector.state_dir is not set).\n",
+            COLLECTOR_SYSCONF_DIR);
+}
+
+/* mkdir -p with mode 0750 for the missing parts. */
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+
+    if (n == 0 || n >= sizeof(buf))
+        return -EINVAL;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+                return -errno;
+            buf[i] = c;
+        }
+    }
     return 0;
+}
+
+/* Warn when a config that holds a password can be read by other users. */
+static void check_config_secrecy(const char *path)
+{
+    struct stat st;
+    char line[1024];
+    FILE *fp;
+    int has_password = 0;
+
+    if (stat(path, &st) != 0 || !(st.st_mode & S_IROTH))
+        return;
+    fp = fopen(path, "r");
+    if (fp == NULL)
+        return;
+    while (!has_password && fgets(line, sizeof(line), fp) != NULL) {
+        const char *p = line + strspn(line, " \t");
+        has_password = strncmp(p, "password", 8) == 0 && strncmp(p, "password_file", 13) != 0;
+    }
+    fclose(fp);
+    if (has_password)
+        log_msg(CORE, COLLECTOR_LOG_WARNING,
+                "%s holds a password and is readable by other users: chmod o-r %s (or use "
+                "password_file)",
+                path, path);
+}
+
+/* Load a config and build its runtime; logs why not. */
+static int prepare(const char *path, int once, int verbose, struct daemon_cfg **cfg_out,
+                   struct runtime **rt_out)
+{
+    struct daemon_cfg *cfg = NULL;
+    struct runtime *rt = NULL;
+    int rc = config_load(path, &cfg);
+
+    if (rc < 0)
+        return rc;
+    log_set_level(verbose ? COLLECTOR_LOG_DEBUG : cfg->log_level);
+    check_config_secrecy(path);
+    rc = make_dirs(cfg->state_dir);
+    if (rc < 0)
+        log_msg(CORE, COLLECTOR_LOG_WARNING, "state directory %s: %s", cfg->state_dir,
+                strerror(-rc));
+    rc = runtime_create(cfg, once, &rt);
+    if (rc < 0) {
+        config_free(cfg);
+        return rc;
+    }
+    *cfg_out = cfg;
+    *rt_out = rt;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'C'},
+        {"once", no_argument, NULL, 'o'},         {"foreground", no_argument, NULL, 'f'},
+        {"verbose", no_argument, NULL, 'v'},      {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    char default_path[4096];
+    const char *path = NULL;
+    int check = 0, once = 0, verbose = 0, c;
+    struct daemon_cfg *cfg = NULL;
+    struct runtime *rt = NULL;
+    sigset_t sigs;
+    int status = 0;
+
+    while ((c = getopt_long(argc, argv, "c:fvh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'C':
+            check = 1;
+            break;
+        case 'o':
+            once = 1;
+            break;
+        case 'f':
+            break;
+        case 'v':
+            verbose = 1;
+            break;
+        case 'V':
+            printf("collectord %s (plugin ABI %u.%u)\n", PACKAGE_VERSION, COLLECTOR_ABI_MAJOR,
+                   COLLECTOR_ABI_MINOR);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return EX_USAGE;
+        }
+    }
+    if (optind != argc || (check && once)) {
+        usage(stderr);
+        return EX_USAGE;
+    }
+    if (path == NULL) {
+        snprintf(default_path, sizeof(default_path), "%s/collector.conf", COLLECTOR_SYSCONF_DIR);
+        path = default_path;
+    }
+    if (verbose)
+        log_set_level(COLLECTOR_LOG_DEBUG);
+
+    /* Signals are taken synchronously by the main thread; every thread the
+     * runtime starts inherits this mask. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (prepare(path, check || once, verbose, &cfg, &rt) < 0)
+        return EX_CONFIG;
+    if (check) {
+        printf("%s: configuration OK, %zu instance(s)\n", path, runtime_count(rt));
+        runtime_destroy(rt);
+        config_free(cfg);
+        return 0;
+    }
+    if (once) {
+        status = runtime_once(rt);
+        runtime_destroy(rt);
+        config_free(cfg);
+        return status;
+    }
+    if (runtime_start(rt) < 0) {
+        runtime_destroy(rt);
+        config_free(cfg);
+        return EX_OSERR;
+    }
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&sigs, &si);
+        if (sig < 0)
+            continue; /* EINTR */
+        if (sig == SIGHUP) {
+            struct daemon_cfg *ncfg = NULL;
+            struct runtime *nrt = NULL;
+            log_msg(CORE, COLLECTOR_LOG_INFO, "SIGHUP: reloading %s", path);
+            if (prepare(path, 0, verbose, &ncfg, &nrt) < 0) {
+                log_set_level(verbose ? COLLECTOR_LOG_DEBUG : cfg->log_level);
+                log_msg(CORE, COLLECTOR_LOG_ERROR,
+                        "reload failed: keeping the running configuration");
+                continue;
+            }
+            runtime_destroy(rt);
+            config_free(cfg);
+            rt = nrt;
+            cfg = ncfg;
+            if (runtime_start(rt) < 0) {
+                status = EX_OSERR;
+                break;
+            }
+            continue;
+        }
+        log_msg(CORE, COLLECTOR_LOG_INFO, "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        break;
+    }
+    runtime_destroy(rt);
+    config_free(cfg);
+    log_msg(CORE, COLLECTOR_LOG_INFO, "stopped");
+    return status;
 }

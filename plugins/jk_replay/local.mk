@@ -1,1 +1,6 @@
-# plugins/jk_replay: build rules (included from the top-level Makefile.am)
+# plugins/jk_replay: replay a capture as if a JK BMS were sending it
+plugin_PROGRAMS += plugins/jk_replay/jk_replay.so
+plugins_jk_replay_jk_replay_so_SOURCES = plugins/jk_replay/jk_replay.c
+plugins_jk_replay_jk_replay_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS)
+plugins_jk_replay_jk_replay_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
+plugins_jk_replay_jk_replay_so_LDADD = $(LIBJK_LIBS)

@@ -1,1 +1,13 @@
-# plugins/libjk: build rules (included from the top-level Makefile.am)
+# plugins/libjk: the JK BMS protocol (framing, decoders, variant detection,
+# captures, the record mapping), shared by jk_ble, jk_replay and jkbms-util.
+noinst_LIBRARIES += plugins/libjk/libjk.a
+plugins_libjk_libjk_a_SOURCES = \
+	plugins/libjk/jk_bytes.h \
+	plugins/libjk/jk_frame.c plugins/libjk/jk_frame.h \
+	plugins/libjk/jk_decode.c plugins/libjk/jk_decode.h \
+	plugins/libjk/jk_stream.c plugins/libjk/jk_stream.h \
+	plugins/libjk/jk_metrics.c plugins/libjk/jk_metrics.h \
+	plugins/libjk/jk_capture.c plugins/libjk/jk_capture.h \
+	plugins/libjk/jk_report.c plugins/libjk/jk_report.h
+plugins_libjk_libjk_a_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(JANSSON_CFLAGS)
+LIBJK_LIBS = plugins/libjk/libjk.a $(JANSSON_LIBS) -lm

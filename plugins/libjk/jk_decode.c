@@ -1,0 +1,387 @@
+#include "config.h"
+
+#include "plugins/libjk/jk_decode.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "plugins/libjk/jk_bytes.h"
+
+static const char *const proto_names[] = {"auto", "JK04", "JK02_24S", "JK02_32S"};
+
+int jk_protocol_parse(const char *name, int *out)
+{
+    for (int i = 0; i < 4; i++) {
+        if (name != NULL && strcasecmp(name, proto_names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+const char *jk_protocol_name(int proto)
+{
+    return proto >= 0 && proto < 4 ? proto_names[proto] : "unknown";
+}
+
+/* Field offsets that differ between the JK02 layouts. */
+struct jk02_layout {
+    size_t slots;
+    size_t mask, res, mos, pack_v, current, t1, t2, errors, errors_len, bal_cur, bal_act, soc,
+        remain, nominal, cycles, cycle_cap, soh, runtime, chg, dsg, temp_mask, heating;
+    size_t t3, t4; /* 32S extra probes (0 = none) */
+};
+
+static const struct jk02_layout layout_24s = {
+    .slots = 24, .mask = 54, .res = 64, .mos = 134, .pack_v = 118, .current = 126, .t1 = 130,
+    .t2 = 132, .errors = 136, .errors_len = 2, .bal_cur = 138, .bal_act = 140, .soc = 141,
+    .remain = 142, .nominal = 146, .cycles = 150, .cycle_cap = 154, .soh = 158, .runtime = 162,
+    .chg = 166, .dsg = 167, .temp_mask = 182, .heating = 183, .t3 = 0, .t4 = 0,
+};
+
+static const struct jk02_layout layout_32s = {
+    .slots = 32, .mask = 70, .res = 80, .mos = 144, .pack_v = 150, .current = 158, .t1 = 162,
+    .t2 = 164, .errors = 166, .errors_len = 4, .bal_cur = 170, .bal_act = 172, .soc = 173,
+    .remain = 174, .nominal = 178, .cycles = 182, .cycle_cap = 186, .soh = 190, .runtime = 194,
+    .chg = 198, .dsg = 199, .temp_mask = 214, .heating = 215, .t3 = 258, .t4 = 256,
+};
+
+static const struct jk02_layout *jk02_layout(int proto)
+{
+    return proto == JK_PROTO_JK02_24S ? &layout_24s
+           : proto == JK_PROTO_JK02_32S ? &layout_32s
+                                        : NULL;
+}
+
+/* Number of cells to report: up to the last enabled or non-zero slot. */
+static size_t reported_cells(const double *v, size_t slots, uint32_t mask)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < slots; i++)
+        if (v[i] != 0.0 || (i < 32 && (mask >> i) & 1u))
+            n = i + 1;
+    return n;
+}
+
+static double temp01(const uint8_t *p)
+{
+    return get_les16(p) / 10.0;
+}
+
+static int decode_jk02(const uint8_t *f, int proto, struct jk_cell_info *ci)
+{
+    const struct jk02_layout *L = jk02_layout(proto);
+    uint32_t mask = get_le32(f + L->mask);
+
+    for (size_t i = 0; i < L->slots; i++) {
+        ci->cell_v[i] = get_le16(f + 6 + 2 * i) / 1000.0;
+        ci->cell_ohm[i] = get_le16(f + L->res + 2 * i) / 1000.0;
+    }
+    ci->ncells = reported_cells(ci->cell_v, L->slots, mask);
+    ci->has_pack = 1;
+    ci->pack_v = get_le32(f + L->pack_v) / 1000.0;
+    ci->current_a = get_les32(f + L->current) / 1000.0;
+    ci->temps[0] = temp01(f + L->t1);
+    ci->temps[1] = temp01(f + L->t2);
+    ci->ntemps = 2;
+    if (L->t3 != 0) {
+        /* PB models carry real probes T3/T4; a missing one reads 0 or -200. */
+        double t3 = temp01(f + L->t3), t4 = temp01(f + L->t4);
+        if (t3 != 0.0 && t3 > -100.0) {
+            ci->temps[ci->ntemps++] = t3;
+            if (t4 != 0.0 && t4 > -100.0)
+                ci->temps[ci->ntemps++] = t4;
+        }
+    }
+    ci->has_mos_temp = 1;
+    ci->mos_temp = temp01(f + L->mos);
+    ci->has_errors = 1;
+    ci->errors = L->errors_len == 4 ? get_le32(f + L->errors) : get_le16(f + L->errors);
+    ci->has_balance_current = 1;
+    ci->balance_current_a = get_les16(f + L->bal_cur) / 1000.0;
+    ci->balancing_action = f[L->bal_act];
+    ci->soc = f[L->soc];
+    ci->remaining_ah = get_le32(f + L->remain) / 1000.0;
+    ci->nominal_ah = get_le32(f + L->nominal) / 1000.0;
+    ci->cycles = get_le32(f + L->cycles);
+    ci->cycle_capacity_ah = get_le32(f + L->cycle_cap) / 1000.0;
+    ci->soh = f[L->soh];
+    ci->has_runtime = 1;
+    ci->runtime_s = get_le32(f + L->runtime);
+    ci->charging = f[L->chg] != 0;
+    ci->discharging = f[L->dsg] != 0;
+    ci->heating = f[L->heating] != 0;
+    return 0;
+}
+
+static int decode_jk04(const uint8_t *f, struct jk_cell_info *ci)
+{
+    double sum = 0;
+
+    for (size_t i = 0; i < 24; i++) {
+        float v = get_lef32(f + 6 + 4 * i), r = get_lef32(f + 102 + 4 * i);
+        ci->cell_v[i] = isfinite(v) ? v : 0.0;
+        ci->cell_ohm[i] = isfinite(r) ? r : 0.0;
+        sum += ci->cell_v[i];
+    }
+    ci->ncells = reported_cells(ci->cell_v, 24, 0);
+    /* A balancer has no pack voltage: the sum of its cells stands in. */
+    ci->pack_v = sum;
+    ci->balancing_action = f[220];
+    {
+        float bc = get_lef32(f + 222);
+        ci->has_balance_current = isfinite(bc);
+        ci->balance_current_a = isfinite(bc) ? bc : 0.0;
+    }
+    ci->has_runtime = 1;
+    ci->runtime_s = get_le32(f + 286);
+    ci->charging = ci->discharging = ci->heating = -1;
+    return 0;
+}
+
+int jk_decode_cell_info(const uint8_t frame[JK_FRAME_LEN], int proto, struct jk_cell_info *out)
+{
+    struct jk_cell_info ci;
+
+    if (frame[4] != JK_RECORD_CELL_INFO)
+        return -EINVAL;
+    memset(&ci, 0, sizeof(ci));
+    ci.proto = proto;
+    if (proto == JK_PROTO_JK04)
+        decode_jk04(frame, &ci);
+    else if (jk02_layout(proto) != NULL)
+        decode_jk02(frame, proto, &ci);
+    else
+        return -EINVAL;
+    *out = ci;
+    return 0;
+}
+
+void jk_cell_stats(const struct jk_cell_info *ci, struct jk_cell_stats *out)
+{
+    double sum = 0;
+
+    memset(out, 0, sizeof(*out));
+    out->count = ci->ncells;
+    for (size_t i = 0; i < ci->ncells; i++) {
+        double v = ci->cell_v[i];
+        if (v <= 0.0)
+            continue;
+        if (out->nonzero == 0 || v < out->min_v) {
+            out->min_v = v;
+            out->min_index = i + 1;
+        }
+        if (out->nonzero == 0 || v > out->max_v) {
+            out->max_v = v;
+            out->max_index = i + 1;
+        }
+        sum += v;
+        out->nonzero++;
+    }
+    if (out->nonzero > 0) {
+        out->avg_v = sum / (double)out->nonzero;
+        out->delta_v = out->max_v - out->min_v;
+    }
+}
+
+/* Copy a NUL-padded ASCII field, keeping printable bytes only. */
+static void text_field(char *dst, size_t cap, const uint8_t *src, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 1 < cap && src[i] != 0; i++)
+        dst[n++] = (src[i] >= 0x20 && src[i] < 0x7f) ? (char)src[i] : '?';
+    while (n > 0 && dst[n - 1] == ' ')
+        n--;
+    dst[n] = '\0';
+}
+
+int jk_decode_device_info(const uint8_t frame[JK_FRAME_LEN], struct jk_device_info *out)
+{
+    struct jk_device_info di;
+
+    if (frame[4] != JK_RECORD_DEVICE_INFO)
+        return -EINVAL;
+    memset(&di, 0, sizeof(di));
+    text_field(di.model, sizeof(di.model), frame + 6, 16);
+    text_field(di.hw_version, sizeof(di.hw_version), frame + 22, 8);
+    text_field(di.sw_version, sizeof(di.sw_version), frame + 30, 8);
+    di.uptime_s = get_le32(frame + 38);
+    di.power_on_count = get_le32(frame + 42);
+    text_field(di.name, sizeof(di.name), frame + 46, 16);
+    text_field(di.mfg_date, sizeof(di.mfg_date), frame + 78, 8);
+    text_field(di.serial, sizeof(di.serial), frame + 86, 11);
+    *out = di;
+    return 0;
+}
+
+int jk_decode_settings(const uint8_t frame[JK_FRAME_LEN], int proto, struct jk_settings *out)
+{
+    struct jk_settings s;
+
+    if (frame[4] != JK_RECORD_SETTINGS)
+        return -EINVAL;
+    memset(&s, 0, sizeof(s));
+    s.proto = proto;
+    if (proto == JK_PROTO_JK04) {
+        s.cell_count = frame[34];
+        s.balance_start_v = get_lef32(frame + 98);
+        s.balance_trigger_v = get_lef32(frame + 106);
+    } else if (jk02_layout(proto) != NULL) {
+        s.cell_uvp_v = get_le32(frame + 10) / 1000.0;
+        s.cell_ovp_v = get_le32(frame + 18) / 1000.0;
+        s.balance_trigger_v = get_le32(frame + 26) / 1000.0;
+        s.cell_count = frame[114];
+        s.nominal_ah = get_le32(frame + 130) / 1000.0;
+        s.balance_start_v = get_le32(frame + 138) / 1000.0;
+    } else {
+        return -EINVAL;
+    }
+    *out = s;
+    return 0;
+}
+
+static const char *const jk02_errors[32] = {
+    "wire resistance",
+    "MOSFET over-temperature",
+    "cell count differs from settings",
+    NULL,
+    "battery fully charged",
+    "pack over-voltage",
+    "charge over-current",
+    "charge short circuit",
+    "charge over-temperature",
+    "charge under-temperature",
+    "coprocessor communication error",
+    "cell under-voltage",
+    "pack under-voltage",
+    "discharge over-current",
+    "discharge short circuit",
+    "discharge over-temperature",
+    "charge MOSFET abnormal",
+    "discharge MOSFET abnormal",
+    "GPS disconnected",
+    "modify password in time",
+    "discharge on failed",
+    "battery over-temperature",
+    "temperature sensor anomaly",
+    "PL module anomaly",
+    "SCP release failed",
+    "discharge OCP II",
+    "discharge OCP III",
+    "discharge under-temperature alarm",
+    "GPS remote lock",
+};
+
+void jk_error_names(uint32_t errors, int proto, char *buf, size_t cap)
+{
+    size_t used = 0;
+    unsigned bits = proto == JK_PROTO_JK02_32S ? 32 : 16;
+
+    if (cap == 0)
+        return;
+    buf[0] = '\0';
+    for (unsigned b = 0; b < bits; b++) {
+        char unknown[24];
+        const char *name;
+        int n;
+        if (!((errors >> b) & 1u))
+            continue;
+        name = jk02_errors[b];
+        if (name == NULL) {
+            snprintf(unknown, sizeof(unknown), "bit %u", b);
+            name = unknown;
+        }
+        n = snprintf(buf + used, cap - used, "%s%s", used ? ", " : "", name);
+        if (n < 0 || (size_t)n >= cap - used)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* The leading integer of a version string like "10.XG", "15A" or "V11.2". */
+static int version_major(const char *v)
+{
+    long n;
+    char *end;
+
+    while (*v != '\0' && !(*v >= '0' && *v <= '9'))
+        v++;
+    if (*v == '\0')
+        return -1;
+    n = strtol(v, &end, 10);
+    return end == v || n > 1000 ? -1 : (int)n;
+}
+
+int jk_detect_from_device_info(const struct jk_device_info *di)
+{
+    int hw = version_major(di->hw_version), sw = version_major(di->sw_version);
+
+    if (strstr(di->model, "B5A24S") != NULL)
+        return JK_PROTO_JK04;
+    if (sw >= 11 || hw >= 11)
+        return JK_PROTO_JK02_32S;
+    if ((hw >= 0 && hw <= 3) || (sw >= 0 && sw <= 3))
+        return JK_PROTO_JK04;
+    if (hw >= 6 && hw <= 10)
+        return JK_PROTO_JK02_24S;
+    return JK_PROTO_AUTO;
+}
+
+static int temp_plausible(double t)
+{
+    return t >= -40.0 && t <= 100.0;
+}
+
+int jk_cell_info_fits(const uint8_t frame[JK_FRAME_LEN], int proto)
+{
+    struct jk_cell_info ci;
+    double sum = 0;
+    size_t nonzero = 0;
+
+    if (jk_decode_cell_info(frame, proto, &ci) < 0)
+        return 0;
+    for (size_t i = 0; i < ci.ncells; i++) {
+        if (ci.cell_v[i] == 0.0)
+            continue;
+        if (!(ci.cell_v[i] >= 0.5 && ci.cell_v[i] <= 5.5))
+            return 0;
+        sum += ci.cell_v[i];
+        nonzero++;
+    }
+    if (nonzero == 0)
+        return 0;
+    if (proto == JK_PROTO_JK04) {
+        /* Only cell floats: every unused slot must be exactly zero. */
+        for (size_t i = ci.ncells; i < 24; i++)
+            if (ci.cell_v[i] != 0.0)
+                return 0;
+        return 1;
+    }
+    {
+        const struct jk02_layout *L = jk02_layout(proto);
+        uint32_t mask = get_le32(frame + L->mask);
+        uint32_t nz_mask = 0;
+        /* The mask is 32 bits in both layouts; with 24 slots it must not
+         * claim cells 25..32. */
+        if (L->slots < 32 && (mask >> L->slots) != 0)
+            return 0;
+        for (size_t i = 0; i < L->slots; i++)
+            if (ci.cell_v[i] != 0.0)
+                nz_mask |= 1u << i;
+        if (mask != 0 && (mask & nz_mask) != nz_mask)
+            return 0;
+        if (fabs(ci.pack_v - sum) > 0.05 * sum + 0.1)
+            return 0;
+        if (!temp_plausible(ci.temps[0]) || !temp_plausible(ci.temps[1]) ||
+            !temp_plausible(ci.mos_temp))
+            return 0;
+        if (ci.soc > 100)
+            return 0;
+    }
+    return 1;
+}

@@ -1,0 +1,93 @@
+/* Decoders for JK BMS records (cell info JK04 / JK02_24S / JK02_32S, device
+ * info, settings) and protocol-variant detection. Pure functions over one
+ * 300-byte record whose checksum the assembler has checked. */
+#ifndef COLLECTORD_PLUGINS_LIBJK_JK_DECODE_H
+#define COLLECTORD_PLUGINS_LIBJK_JK_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plugins/libjk/jk_frame.h"
+
+#define JK_PROTO_AUTO     0
+#define JK_PROTO_JK04     1
+#define JK_PROTO_JK02_24S 2
+#define JK_PROTO_JK02_32S 3
+
+#define JK_MAX_CELLS 32
+#define JK_MAX_TEMPS 5
+
+/* "auto", "JK04", "JK02_24S", "JK02_32S" (any case) -> JK_PROTO_*; -EINVAL. */
+int jk_protocol_parse(const char *name, int *out);
+const char *jk_protocol_name(int proto);
+
+/* A decoded cell-info record. Values a variant does not carry are absent
+ * (their has_ flag is 0), never zero. */
+struct jk_cell_info {
+    int proto;
+    size_t ncells;                   /* cells reported (up to the last enabled or non-zero) */
+    double cell_v[JK_MAX_CELLS];     /* V; 0 = slot empty or cell reading 0 */
+    double cell_ohm[JK_MAX_CELLS];   /* balance-lead resistance, ohm */
+    int has_pack;                    /* JK02: pack voltage, current, SOC, ... below */
+    double pack_v;                   /* JK02: the BMS's total; JK04: sum of the cells */
+    double current_a;                /* + = charging */
+    size_t ntemps;
+    double temps[JK_MAX_TEMPS];      /* probes T1.. that are present */
+    int has_mos_temp;
+    double mos_temp;
+    int has_errors;
+    uint32_t errors;
+    double balance_current_a;
+    int has_balance_current;
+    uint8_t balancing_action;        /* 0 off, 1 charging side, 2 discharging side */
+    uint8_t soc, soh;
+    double remaining_ah, nominal_ah, cycle_capacity_ah;
+    uint32_t cycles;
+    int has_runtime;
+    uint32_t runtime_s;
+    int charging, discharging, heating; /* 0/1, or -1 when absent */
+};
+
+/* Derived cell statistics, first occurrence wins, min over non-zero cells. */
+struct jk_cell_stats {
+    size_t count;      /* == ncells */
+    size_t nonzero;
+    double min_v, max_v, avg_v, delta_v;
+    size_t min_index, max_index; /* 1-based; 0 when no non-zero cell */
+};
+
+struct jk_device_info {
+    char model[17];
+    char hw_version[9];
+    char sw_version[9];
+    char name[17];
+    char serial[12];
+    char mfg_date[9];
+    uint32_t uptime_s;
+    uint32_t power_on_count;
+};
+
+struct jk_settings {
+    int proto;
+    uint8_t cell_count;
+    double cell_ovp_v, cell_uvp_v, balance_start_v, balance_trigger_v;
+    double nominal_ah; /* JK02 only */
+};
+
+/* Decode with a known variant: 0, or -EINVAL (wrong record type or variant). */
+int jk_decode_cell_info(const uint8_t frame[JK_FRAME_LEN], int proto, struct jk_cell_info *out);
+int jk_decode_device_info(const uint8_t frame[JK_FRAME_LEN], struct jk_device_info *out);
+int jk_decode_settings(const uint8_t frame[JK_FRAME_LEN], int proto, struct jk_settings *out);
+
+void jk_cell_stats(const struct jk_cell_info *ci, struct jk_cell_stats *out);
+/* Names of the set error bits of `proto`, joined by ", " into buf. */
+void jk_error_names(uint32_t errors, int proto, char *buf, size_t cap);
+
+/* The variant the version strings point at (JK_PROTO_AUTO when they do not). */
+int jk_detect_from_device_info(const struct jk_device_info *di);
+/* 1 if the cell-info record decodes plausibly with `proto`: cells in range,
+ * the enabled-cell mask matching the non-zero cells, the cell sum matching the
+ * pack voltage, temperatures between -40 and 100 degC. */
+int jk_cell_info_fits(const uint8_t frame[JK_FRAME_LEN], int proto);
+
+#endif

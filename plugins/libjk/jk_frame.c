@@ -1,0 +1,139 @@
+#include "config.h"
+
+#include "plugins/libjk/jk_frame.h"
+
+#include <string.h>
+
+static const uint8_t preamble[4] = {0x55, 0xAA, 0xEB, 0x90};
+static const uint8_t cmd_preamble[4] = {0xAA, 0x55, 0x90, 0xEB};
+
+static uint8_t sum8(const uint8_t *p, size_t n)
+{
+    unsigned s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += p[i];
+    return (uint8_t)(s & 0xffu);
+}
+
+void jk_build_command(uint8_t cmd, uint8_t out[JK_CMD_LEN])
+{
+    memset(out, 0, JK_CMD_LEN);
+    memcpy(out, cmd_preamble, sizeof(cmd_preamble));
+    out[4] = cmd;
+    out[JK_CMD_LEN - 1] = sum8(out, JK_CMD_LEN - 1);
+}
+
+int jk_frame_checksum_ok(const uint8_t frame[JK_FRAME_LEN])
+{
+    return frame[JK_FRAME_LEN - 1] == sum8(frame, JK_FRAME_LEN - 1);
+}
+
+static int known_type(uint8_t t)
+{
+    return t == JK_RECORD_SETTINGS || t == JK_RECORD_CELL_INFO || t == JK_RECORD_DEVICE_INFO ||
+           t == JK_RECORD_LOGBOOK;
+}
+
+void jk_assembler_init(struct jk_assembler *a)
+{
+    memset(a, 0, sizeof(*a));
+}
+
+void jk_assembler_reset(struct jk_assembler *a)
+{
+    a->len = 0;
+}
+
+/* Index of the first preamble at or after `from`, or a->len if none. */
+static size_t find_preamble(const struct jk_assembler *a, size_t from)
+{
+    for (size_t i = from; i + sizeof(preamble) <= a->len; i++)
+        if (a->buf[i] == preamble[0] && memcmp(a->buf + i, preamble, sizeof(preamble)) == 0)
+            return i;
+    return a->len;
+}
+
+/* Drop the first n bytes of the buffer. */
+static void consume(struct jk_assembler *a, size_t n)
+{
+    memmove(a->buf, a->buf + n, a->len - n);
+    a->len -= n;
+}
+
+/* Count and drop junk in front of `upto`, recognising acknowledgements. */
+static void drop_junk(struct jk_assembler *a, size_t upto)
+{
+    size_t i = 0;
+    while (i < upto) {
+        if (upto - i >= JK_ACK_LEN && memcmp(a->buf + i, cmd_preamble, 4) == 0 &&
+            a->buf[i + 4] == 0xC8 && sum8(a->buf + i, JK_ACK_LEN - 1) == a->buf[i + JK_ACK_LEN - 1]) {
+            a->acks++;
+            i += JK_ACK_LEN;
+            continue;
+        }
+        a->junk_bytes++;
+        i++;
+    }
+    consume(a, upto);
+}
+
+static void process(struct jk_assembler *a, jk_frame_fn on_frame, void *user)
+{
+    for (;;) {
+        size_t start = find_preamble(a, 0), next;
+
+        if (start == a->len) {
+            /* No preamble: keep the last 3 bytes, a preamble may straddle. An
+             * acknowledgement may be incomplete too: keep up to 19 bytes of it. */
+            size_t keep = a->len < 3 ? a->len : 3;
+            for (size_t i = a->len > JK_ACK_LEN ? a->len - (JK_ACK_LEN - 1) : 0; i < a->len; i++) {
+                if (a->buf[i] == cmd_preamble[0] &&
+                    (a->len - i < 4 || memcmp(a->buf + i, cmd_preamble, 4) == 0)) {
+                    keep = a->len - i;
+                    break;
+                }
+            }
+            drop_junk(a, a->len - keep);
+            return;
+        }
+        if (start > 0)
+            drop_junk(a, start);
+        /* The record runs from 0. A new preamble before 300 bytes: cut short. */
+        next = find_preamble(a, 1);
+        if (next < JK_FRAME_LEN && next < a->len) {
+            a->bad_frames++;
+            consume(a, next);
+            continue;
+        }
+        if (a->len < JK_FRAME_LEN)
+            return; /* wait for more */
+        if (jk_frame_checksum_ok(a->buf) && known_type(a->buf[4])) {
+            a->frames++;
+            on_frame(a->buf, user);
+            consume(a, JK_FRAME_LEN);
+        } else {
+            a->bad_frames++;
+            consume(a, 1); /* resync at the next preamble */
+        }
+    }
+}
+
+void jk_assembler_feed(struct jk_assembler *a, const uint8_t *data, size_t len,
+                       jk_frame_fn on_frame, void *user)
+{
+    while (len > 0) {
+        size_t room = sizeof(a->buf) - a->len;
+        size_t n = len < room ? len : room;
+        memcpy(a->buf + a->len, data, n);
+        a->len += n;
+        data += n;
+        len -= n;
+        process(a, on_frame, user);
+        if (a->len == sizeof(a->buf)) {
+            /* Cannot happen after process() (it leaves < 300 bytes), but
+             * never let a buffer grow without bound. */
+            a->junk_bytes += a->len;
+            a->len = 0;
+        }
+    }
+}

@@ -1,0 +1,31 @@
+/* The one mapping from decoded JK records to metric names: the record
+ * contract every sink relies on. */
+#ifndef COLLECTORD_PLUGINS_LIBJK_JK_METRICS_H
+#define COLLECTORD_PLUGINS_LIBJK_JK_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <collector/plugin.h>
+
+#include "plugins/libjk/jk_decode.h"
+
+struct jk_metric_visitor {
+    void (*number)(void *ctx, const char *name, double value);
+    void (*integer)(void *ctx, const char *name, int64_t value);
+    void (*boolean)(void *ctx, const char *name, int value);
+    void (*string)(void *ctx, const char *name, const char *value);
+    void (*numbers)(void *ctx, const char *name, const double *values, size_t count);
+};
+
+/* Visit every metric present. `di` and `address` may be NULL. */
+void jk_metrics_visit(const struct jk_cell_info *ci, const struct jk_device_info *di,
+                      const char *address, const struct jk_metric_visitor *v, void *ctx);
+
+/* Set every metric on `rec` through the host API, and the record's device
+ * (the BLE address, else the BMS serial). 0 or the first setter's error. */
+int jk_record_fill(const struct collector_host_api *api, collector_record *rec,
+                   const struct jk_cell_info *ci, const struct jk_device_info *di,
+                   const char *address);
+
+#endif
