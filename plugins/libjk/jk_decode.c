@@ -303,6 +303,23 @@ void jk_error_names(uint32_t errors, int proto, char *buf, size_t cap)
     }
 }
 
+void jk_format_runtime(uint32_t seconds, char *buf, size_t cap)
+{
+    uint32_t years = seconds / (365u * 86400u), rest = seconds % (365u * 86400u);
+    uint32_t days = rest / 86400u, hours = (rest % 86400u) / 3600u;
+    int n = 0;
+
+    if (cap == 0)
+        return;
+    buf[0] = '\0';
+    if (years > 0)
+        n = snprintf(buf, cap, "%uy", (unsigned)years);
+    if (days > 0 && n >= 0 && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, "%s%ud", n ? " " : "", (unsigned)days);
+    if ((hours > 0 || n == 0) && n >= 0 && (size_t)n < cap)
+        snprintf(buf + n, cap - (size_t)n, "%s%uh", n ? " " : "", (unsigned)hours);
+}
+
 /* The leading integer of a version string like "10.XG", "15A" or "V11.2". */
 static int version_major(const char *v)
 {

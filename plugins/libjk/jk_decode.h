@@ -83,6 +83,9 @@ void jk_cell_stats(const struct jk_cell_info *ci, struct jk_cell_stats *out);
 /* Names of the set error bits of `proto`, joined by ", " into buf. */
 void jk_error_names(uint32_t errors, int proto, char *buf, size_t cap);
 
+/* A runtime as "Ny Nd Nh" with zero parts left out ("3d 2h"; "0h" under an hour). */
+void jk_format_runtime(uint32_t seconds, char *buf, size_t cap);
+
 /* The variant the version strings point at (JK_PROTO_AUTO when they do not). */
 int jk_detect_from_device_info(const struct jk_device_info *di);
 /* 1 if the cell-info record decodes plausibly with `proto`: cells in range,

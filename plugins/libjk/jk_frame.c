@@ -60,21 +60,41 @@ static void consume(struct jk_assembler *a, size_t n)
     a->len -= n;
 }
 
-/* Count and drop junk in front of `upto`, recognising acknowledgements. */
-static void drop_junk(struct jk_assembler *a, size_t upto)
+static int is_ack(const uint8_t *p)
+{
+    return memcmp(p, cmd_preamble, 4) == 0 && p[4] == 0xC8 &&
+           sum8(p, JK_ACK_LEN - 1) == p[JK_ACK_LEN - 1];
+}
+
+/* 1 if the n bytes at p (n < JK_ACK_LEN) may be the start of an acknowledgement. */
+static int may_start_ack(const uint8_t *p, size_t n)
+{
+    size_t m = n < 4 ? n : 4;
+    return memcmp(p, cmd_preamble, m) == 0 && (n < 5 || p[4] == 0xC8);
+}
+
+/*
+ * Drop what lies in front of `upto`, counting complete acknowledgements and
+ * junk. With `at_tail` (no preamble in the buffer), stop early at bytes that
+ * may still become a preamble (the last 3) or an acknowledgement, and keep them.
+ */
+static void skip_junk(struct jk_assembler *a, size_t upto, int at_tail)
 {
     size_t i = 0;
+
     while (i < upto) {
-        if (upto - i >= JK_ACK_LEN && memcmp(a->buf + i, cmd_preamble, 4) == 0 &&
-            a->buf[i + 4] == 0xC8 && sum8(a->buf + i, JK_ACK_LEN - 1) == a->buf[i + JK_ACK_LEN - 1]) {
+        size_t left = a->len - i;
+        if (left >= JK_ACK_LEN && is_ack(a->buf + i)) {
             a->acks++;
             i += JK_ACK_LEN;
             continue;
         }
+        if (at_tail && (left <= 3 || (left < JK_ACK_LEN && may_start_ack(a->buf + i, left))))
+            break;
         a->junk_bytes++;
         i++;
     }
-    consume(a, upto);
+    consume(a, i);
 }
 
 static void process(struct jk_assembler *a, jk_frame_fn on_frame, void *user)
@@ -83,21 +103,11 @@ static void process(struct jk_assembler *a, jk_frame_fn on_frame, void *user)
         size_t start = find_preamble(a, 0), next;
 
         if (start == a->len) {
-            /* No preamble: keep the last 3 bytes, a preamble may straddle. An
-             * acknowledgement may be incomplete too: keep up to 19 bytes of it. */
-            size_t keep = a->len < 3 ? a->len : 3;
-            for (size_t i = a->len > JK_ACK_LEN ? a->len - (JK_ACK_LEN - 1) : 0; i < a->len; i++) {
-                if (a->buf[i] == cmd_preamble[0] &&
-                    (a->len - i < 4 || memcmp(a->buf + i, cmd_preamble, 4) == 0)) {
-                    keep = a->len - i;
-                    break;
-                }
-            }
-            drop_junk(a, a->len - keep);
+            skip_junk(a, a->len, 1);
             return;
         }
         if (start > 0)
-            drop_junk(a, start);
+            skip_junk(a, start, 0);
         /* The record runs from 0. A new preamble before 300 bytes: cut short. */
         next = find_preamble(a, 1);
         if (next < JK_FRAME_LEN && next < a->len) {

@@ -64,8 +64,11 @@ void jk_report_print(FILE *out, const struct jk_cell_info *ci, const struct jk_d
         jk_error_names(ci->errors, ci->proto, errors, sizeof(errors));
         fprintf(out, "Errors: 0x%08X %s\n", (unsigned)ci->errors, errors[0] ? errors : "none");
     }
-    if (ci->has_runtime)
-        fprintf(out, "Total runtime: %u s\n", (unsigned)ci->runtime_s);
+    if (ci->has_runtime) {
+        char rt[48];
+        jk_format_runtime(ci->runtime_s, rt, sizeof(rt));
+        fprintf(out, "Total runtime: %s (%u s)\n", rt, (unsigned)ci->runtime_s);
+    }
     fprintf(out, "==================================================\n");
 }
 

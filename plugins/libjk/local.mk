@@ -11,3 +11,12 @@ plugins_libjk_libjk_a_SOURCES = \
 	plugins/libjk/jk_report.c plugins/libjk/jk_report.h
 plugins_libjk_libjk_a_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(JANSSON_CFLAGS)
 LIBJK_LIBS = plugins/libjk/libjk.a $(JANSSON_LIBS) -lm
+
+check_PROGRAMS += tests/plugins/libjk/test_libjk
+TESTS += tests/plugins/libjk/test_libjk
+tests_plugins_libjk_test_libjk_SOURCES = tests/plugins/libjk/test_libjk.c
+tests_plugins_libjk_test_libjk_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
+tests_plugins_libjk_test_libjk_LDADD = $(LIBJK_LIBS) $(CMOCKA_LIBS) $(LIBS)
+
+EXTRA_DIST += tests/data/jk/README.md $(wildcard $(srcdir)/tests/data/jk/*.hex) \
+	$(wildcard $(srcdir)/tests/data/jk/*.json)
