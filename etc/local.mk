@@ -1,1 +1,16 @@
-# etc: build rules (included from the top-level Makefile.am)
+# etc/: configuration samples and the demo
+EXTRA_DIST += etc/demo.conf etc/demo/README.md etc/demo/jk_pb2a16s15p.hex \
+	etc/demo/jk_b2a24s20p.hex tests/tools/eamoon_poller.py tests/tools/dashboard_view.py
+
+# `make demo`: one inverter row as eamoon's poller writes it (when there is
+# none), the capture replayed through collectord into ./inverter.db, and the
+# newest row printed as the dashboard reads it.
+demo: core/collectord $(plugin_PROGRAMS)
+	@echo "== eamoon's poller: one inverter row into ./inverter.db"
+	$(PYTHON3) $(srcdir)/tests/tools/eamoon_poller.py inverter.db --if-empty
+	@echo "== collectord --once: jk_replay -> soc_lifepo4 -> sqlite_merge"
+	cd $(srcdir) && COLLECTOR_PLUGIN_PATH='$(abs_top_builddir)/plugins' \
+	  '$(abs_top_builddir)/core/collectord' -c etc/demo.conf --once
+	@echo "== what the dashboard shows (newest row of ./inverter.db)"
+	$(PYTHON3) $(srcdir)/tests/tools/dashboard_view.py inverter.db
+.PHONY: demo

@@ -1,1 +1,13 @@
-# plugins/sqlite_merge: build rules (included from the top-level Makefile.am)
+# plugins/sqlite_merge: the eamoon inverter.db sink, and collectord-db
+plugin_PROGRAMS += plugins/sqlite_merge/sqlite_merge.so
+plugins_sqlite_merge_sqlite_merge_so_SOURCES = plugins/sqlite_merge/sqlite_merge.c \
+	plugins/sqlite_merge/merge_sql.h
+plugins_sqlite_merge_sqlite_merge_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(SQLITE3_CFLAGS) \
+	$(JANSSON_CFLAGS)
+plugins_sqlite_merge_sqlite_merge_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
+plugins_sqlite_merge_sqlite_merge_so_LDADD = $(SQLITE3_LIBS) $(JANSSON_LIBS) -lm
+
+bin_PROGRAMS += plugins/sqlite_merge/collectord-db
+plugins_sqlite_merge_collectord_db_SOURCES = plugins/sqlite_merge/collectord_db.c
+plugins_sqlite_merge_collectord_db_CFLAGS = $(AM_CFLAGS) $(SQLITE3_CFLAGS)
+plugins_sqlite_merge_collectord_db_LDADD = $(SQLITE3_LIBS)
