@@ -1,1 +1,2 @@
-# docs: build rules (included from the top-level Makefile.am)
+# docs/
+EXTRA_DIST += docs/ABI.md

@@ -1,0 +1,205 @@
+/* Plugins for the daemon and ABI tests, one source built many ways:
+ *   -DTP_COUNTER   source: emits {n, trail=""}; settings slow_ms (blocks, but
+ *                  wakes on the stop fd), fail_after (polls that succeed)
+ *   -DTP_TRAIL     calculator: appends its instance name to "trail"
+ *   -DTP_FILESINK  sink: appends "source n trail" lines to `file`, buffered
+ *                  until flush(); fail = true makes every write fail
+ * and broken ones: TP_MAJOR/TP_MINOR override the ABI numbers, TP_SHORT
+ * shrinks struct_size, TP_NULL returns NULL, TP_NO_ENTRY exports nothing. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <collector/plugin.h>
+
+#ifndef TP_NAME
+#error TP_NAME must be defined
+#endif
+#define TP_STR2(x) #x
+#define TP_STR(x) TP_STR2(x)
+
+struct tp {
+    const struct collector_host_api *api;
+    collector_host *host;
+    long long n;
+    long long slow_ms;
+    long long fail_after;
+    int fail;
+    FILE *out;
+    char *path;
+    char *buf;
+    size_t buflen;
+};
+
+static int tp_create(const struct collector_host_api *api, collector_host *host,
+                     const collector_settings *s, void **state_out)
+{
+    struct tp *t = calloc(1, sizeof(*t));
+    int64_t v;
+    const char *file;
+
+    if (t == NULL)
+        return -ENOMEM;
+    t->api = api;
+    t->host = host;
+    t->fail_after = -1;
+    if (api->setting_int(s, "slow_ms", &v) == 0)
+        t->slow_ms = v;
+    if (api->setting_int(s, "fail_after", &v) == 0)
+        t->fail_after = v;
+    api->setting_bool(s, "fail", &t->fail);
+    if (api->setting_string(s, "file", &file) == 0) {
+        /* lines are buffered here and go to the file on flush() */
+        t->out = open_memstream(&t->buf, &t->buflen);
+        t->path = strdup(file);
+    }
+    *state_out = t;
+    return 0;
+}
+
+static void tp_destroy(void *state)
+{
+    struct tp *t = state;
+#ifdef TP_FILESINK
+    if (t->out != NULL)
+        fclose(t->out);
+    free(t->buf);
+#endif
+    free(t->path);
+    free(t);
+}
+
+#ifdef TP_COUNTER
+static int tp_poll(void *state)
+{
+    struct tp *t = state;
+    collector_record *rec;
+    int rc;
+
+    if (t->slow_ms > 0) {
+        struct pollfd p = {t->api->stop_fd(t->host), POLLIN, 0};
+        poll(&p, 1, (int)t->slow_ms); /* a blocking "connect" that honours stop */
+        if (t->api->is_stopping(t->host))
+            return -ECANCELED;
+    }
+    if (t->fail_after >= 0 && t->n >= t->fail_after)
+        return -EIO;
+    rc = t->api->record_new(t->host, &rec);
+    if (rc < 0)
+        return rc;
+    t->api->set_int(rec, "n", ++t->n);
+    t->api->set_string(rec, "trail", "");
+    return t->api->emit(t->host, rec);
+}
+#endif
+
+#ifdef TP_TRAIL
+static int tp_process(void *state, collector_record *rec)
+{
+    struct tp *t = state;
+    const char *trail = "";
+    char buf[512];
+
+    t->api->get_string(rec, "trail", &trail);
+    snprintf(buf, sizeof(buf), "%s%s%s", trail, trail[0] ? "," : "",
+             t->api->instance_name(t->host));
+    return t->api->set_string(rec, "trail", buf);
+}
+#endif
+
+#ifdef TP_FILESINK
+static int tp_write(void *state, const collector_record *rec)
+{
+    struct tp *t = state;
+    int64_t n = -1;
+    const char *trail = "";
+
+    if (t->fail)
+        return -EIO;
+    t->api->get_int(rec, "n", &n);
+    t->api->get_string(rec, "trail", &trail);
+    fprintf(t->out, "%s %lld %s\n", t->api->record_source(rec), (long long)n, trail);
+    return 0;
+}
+
+static int tp_flush(void *state)
+{
+    struct tp *t = state;
+    FILE *fp;
+
+    if (t->out == NULL)
+        return 0;
+    fflush(t->out);
+    if (t->buflen == 0)
+        return 0;
+    fp = fopen(t->path, "a");
+    if (fp == NULL)
+        return -errno;
+    fwrite(t->buf, 1, t->buflen, fp);
+    fclose(fp);
+    /* start a new buffer */
+    fclose(t->out);
+    free(t->buf);
+    t->buf = NULL;
+    t->buflen = 0;
+    t->out = open_memstream(&t->buf, &t->buflen);
+    return 0;
+}
+#endif
+
+static const char *const tp_settings[] = {"slow_ms", "fail_after", "file", "fail", NULL};
+
+static const struct collector_plugin tp_plugin = {
+#ifdef TP_MAJOR
+    .abi_major = TP_MAJOR,
+#else
+    .abi_major = COLLECTOR_ABI_MAJOR,
+#endif
+#ifdef TP_MINOR
+    .abi_minor = TP_MINOR,
+#else
+    .abi_minor = COLLECTOR_ABI_MINOR,
+#endif
+#ifdef TP_SHORT
+    .struct_size = 12,
+#else
+    .struct_size = (uint32_t)sizeof(struct collector_plugin),
+#endif
+    .name = TP_STR(TP_NAME),
+    .version = "test",
+    .settings = tp_settings,
+    .create = tp_create,
+    .destroy = tp_destroy,
+#if defined(TP_COUNTER)
+    .kind = COLLECTOR_KIND_SOURCE,
+    .poll = tp_poll,
+#elif defined(TP_TRAIL)
+    .kind = COLLECTOR_KIND_CALCULATOR,
+    .process = tp_process,
+#elif defined(TP_FILESINK)
+    .kind = COLLECTOR_KIND_SINK,
+    .write = tp_write,
+    .flush = tp_flush,
+#endif
+};
+
+#ifndef TP_NO_ENTRY
+COLLECTOR_EXPORT const struct collector_plugin *collector_plugin_entry(void)
+{
+#ifdef TP_NULL
+    return tp_plugin.kind ? NULL : NULL; /* a plugin that forgot its descriptor */
+#else
+    return &tp_plugin;
+#endif
+}
+#else
+/* Something else exported, so the file is a valid shared object. */
+COLLECTOR_EXPORT int not_a_collector_plugin(void);
+COLLECTOR_EXPORT int not_a_collector_plugin(void)
+{
+    return tp_plugin.kind == 0;
+}
+#endif

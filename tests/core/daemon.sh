@@ -1,0 +1,143 @@
+#!/bin/sh
+# collectord as a process: config errors, loader refusals, pipeline order,
+# scheduling, signals. Prints TAP.
+set -u
+: "${top_builddir:?}" "${top_srcdir:?}"
+D="$top_builddir/core/collectord"
+TP="$top_builddir/tests/abi/plugins"
+export COLLECTOR_PLUGIN_PATH="$TP:${COLLECTOR_PLUGIN_PATH:-}"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/daemon-test-XXXXXX")
+export COLLECTOR_STATE_DIR="$tmp/state"
+pid=
+cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=1; echo "not ok $n - $1"; sed 's/^/# /' "$tmp/err" 2>/dev/null | head -n 5; }
+check() { # check DESCRIPTION COMMAND...
+    d=$1; shift
+    if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+# wait_for SECONDS COMMAND...: poll until the command succeeds (a deadline, not a sleep)
+wait_for() {
+    t=$(( $1 * 10 )); shift
+    while [ "$t" -gt 0 ]; do "$@" && return 0; sleep 0.1; t=$((t - 1)); done
+    return 1
+}
+lines() { if [ -f "$1" ]; then grep -c "$2" "$1" || true; else echo 0; fi; }
+
+echo "1..24"
+
+# --- config and loader refusals: exit 78 and one line naming file and reason ---
+expect78() { # expect78 DESCRIPTION PATTERN CONFIG-TEXT
+    printf '%s\n' "$3" > "$tmp/c.conf"
+    "$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"
+    rc=$?
+    if [ "$rc" -eq 78 ] && grep -q -- "$2" "$tmp/err" && [ "$(wc -l < "$tmp/err")" -eq 1 ]; then
+        ok "$1"
+    else
+        echo "# exit $rc" >> "$tmp/err"; not_ok "$1"
+    fi
+}
+expect78 "syntax error names file:line" "c.conf:3: syntax error" 'sources = (
+  { plugin = "t_counter"; }
+  { plugin = "t_counter"; }
+);'
+expect78 "unknown plugin setting names its line" "c.conf:2: s1: unknown setting \"colour\"" 'sources = (
+  { plugin = "t_counter"; name = "s1"; colour = "red"; }
+);'
+expect78 "two instances with one name" "two instances named \"x\"" 'sources = ( { plugin = "t_counter"; name = "x"; } );
+sinks = ( { plugin = "t_filesink"; name = "x"; } );'
+expect78 "missing plugin file" "no nope.so in" 'sources = ( { plugin = "nope"; } );'
+expect78 "ABI major from the future" "bad_major.so: built for ABI 2.x" 'sources = ( { plugin = "bad_major"; } );'
+expect78 "ABI minor newer than ours" "bad_minor.so: needs ABI 1.99" 'sources = ( { plugin = "bad_minor"; } );'
+expect78 "struct_size too small" "bad_size.so: descriptor struct_size 12" 'sources = ( { plugin = "bad_size"; } );'
+expect78 "NULL descriptor" "bad_null.so: collector_plugin_entry returned NULL" 'sources = ( { plugin = "bad_null"; } );'
+expect78 "no entry symbol" "bad_entry.so: no collector_plugin_entry symbol" 'sources = ( { plugin = "bad_entry"; } );'
+expect78 "kind does not fit the section" "is a sink, but the config lists it under sources" 'sources = ( { plugin = "t_filesink"; } );'
+expect78 "bad interval" "c.conf:1: interval: want a positive" 'sources = ( { plugin = "t_counter"; interval = -1; } );'
+
+mkdir -p "$tmp/fake"
+echo "not an ELF file" > "$tmp/fake/textfile.so"
+chmod 644 "$tmp/fake/textfile.so"
+printf 'collector = { plugin_dir = "%s"; };\nsources = ( { plugin = "textfile"; } );\n' "$tmp/fake" > "$tmp/c.conf"
+"$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"; rc=$?
+check "a text file named .so is refused" test "$rc" -eq 78 -a -n "$(grep 'textfile.so: not a loadable shared object' "$tmp/err")"
+
+mkdir -p "$tmp/open"; cp "$TP/t_counter.so" "$tmp/open/"; chmod 777 "$tmp/open"
+printf 'collector = { plugin_dir = "%s"; };\nsources = ( { plugin = "t_counter"; } );\n' "$tmp/open" > "$tmp/c.conf"
+COLLECTOR_PLUGIN_PATH= "$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"; rc=$?
+check "plugins in a world-writable directory are refused" test "$rc" -eq 78 -a -n "$(grep 'writable by group or others' "$tmp/err")"
+
+# --- --check and --once ---
+cat > "$tmp/ok.conf" <<CONF
+collector = { interval = 0.1; };
+sources = ( { plugin = "t_counter"; name = "src"; } );
+calculators = ( { plugin = "t_trail"; name = "a"; }, { plugin = "t_trail"; name = "b"; } );
+sinks = ( { plugin = "t_filesink"; name = "out"; file = "$tmp/out.txt"; },
+          { plugin = "t_filesink"; name = "off"; enabled = false; file = "$tmp/off.txt"; } );
+CONF
+"$D" -c "$tmp/ok.conf" --check >"$tmp/out" 2>"$tmp/err"
+check "--check on a good config exits 0" grep -q "configuration OK, 4 instance(s)" "$tmp/out"
+rm -f "$tmp/out.txt"
+"$D" -c "$tmp/ok.conf" --once 2>"$tmp/err"; rc=$?
+check "--once: calculators in config order, then the sink" test "$rc" -eq 0 -a "$(cat "$tmp/out.txt" 2>/dev/null)" = "src 1 a,b"
+check "a disabled sink gets nothing" test ! -e "$tmp/off.txt"
+
+cat > "$tmp/fail.conf" <<CONF
+sources = ( { plugin = "t_counter"; name = "src"; fail_after = 0; } );
+sinks = ( { plugin = "t_filesink"; file = "$tmp/f.txt"; } );
+CONF
+"$D" -c "$tmp/fail.conf" --once 2>"$tmp/err"; rc=$?
+check "--once exits 1 when a source fails" test "$rc" -eq 1
+
+# --- running: a slow source does not delay a fast one; a failing sink does not stop another ---
+cat > "$tmp/run.conf" <<CONF
+sources = ( { plugin = "t_counter"; name = "fast"; interval = 0.05; },
+            { plugin = "t_counter"; name = "slow"; interval = 0.05; slow_ms = 60000; } );
+sinks = ( { plugin = "t_filesink"; name = "broken"; fail = true; file = "$tmp/never.txt"; },
+          { plugin = "t_filesink"; name = "out"; file = "$tmp/run.txt"; } );
+CONF
+rm -f "$tmp/run.txt"
+"$D" -c "$tmp/run.conf" -f 2>"$tmp/log" &
+pid=$!
+# lines reach the file only on flush: SIGHUP reloads (and flushes), so count after it
+sleep 1
+kill -HUP "$pid"
+wait_for 10 grep -q "reloading" "$tmp/log"
+wait_for 10 sh -c "[ \$(grep -c '^fast ' '$tmp/run.txt' 2>/dev/null || echo 0) -ge 5 ]"
+check "a source blocked in poll does not delay another" test "$(lines "$tmp/run.txt" '^fast ')" -ge 5
+check "a failing sink does not stop the other" test ! -e "$tmp/never.txt" -a "$(grep -c 'write failed' "$tmp/log")" -ge 1
+
+# --- SIGHUP: a good new config takes over, a bad one is refused and the old one keeps running ---
+cp "$tmp/ok.conf" "$tmp/hup.conf"
+rm -f "$tmp/out.txt"
+kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+"$D" -c "$tmp/hup.conf" 2>"$tmp/log" &
+pid=$!
+wait_for 10 grep -q "running 4 instance" "$tmp/log"
+cat > "$tmp/hup.conf" <<CONF
+collector = { interval = 0.1; };
+sources = ( { plugin = "t_counter"; name = "src"; }, { plugin = "t_counter"; name = "newsrc"; } );
+sinks = ( { plugin = "t_filesink"; name = "out"; file = "$tmp/out.txt"; } );
+CONF
+kill -HUP "$pid"
+wait_for 10 grep -q "running 3 instance" "$tmp/log"
+check "SIGHUP with a good config starts the new instances" grep -q "running 3 instance" "$tmp/log"
+echo 'sources = ( { plugin = "t_counter" ' > "$tmp/hup.conf"
+kill -HUP "$pid"
+wait_for 10 grep -q "reload failed" "$tmp/log"
+check "SIGHUP with a bad config: one error, the old one keeps running" \
+    sh -c "grep -q 'reload failed: keeping the running configuration' '$tmp/log' && kill -0 $pid"
+# --- SIGTERM: exit 0 and the sink's buffered lines are flushed to disk ---
+before=$(lines "$tmp/out.txt" '^newsrc ')
+kill -TERM "$pid"
+wait "$pid"; rc=$?
+pid=
+after=$(lines "$tmp/out.txt" '^newsrc ')
+check "SIGTERM: clean exit 0" test "$rc" -eq 0
+check "SIGTERM: the sink flushed what it had buffered" test "$after" -gt "$before"
+check "log lines have the documented format" \
+    grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} - collectord - INFO - ' "$tmp/log"
+exit $failed
