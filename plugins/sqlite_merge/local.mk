@@ -11,3 +11,9 @@ bin_PROGRAMS += plugins/sqlite_merge/collectord-db
 plugins_sqlite_merge_collectord_db_SOURCES = plugins/sqlite_merge/collectord_db.c
 plugins_sqlite_merge_collectord_db_CFLAGS = $(AM_CFLAGS) $(SQLITE3_CFLAGS)
 plugins_sqlite_merge_collectord_db_LDADD = $(SQLITE3_LIBS)
+
+check_PROGRAMS += tests/plugins/sqlite_merge/test_sqlite_merge
+TESTS += tests/plugins/sqlite_merge/test_sqlite_merge
+tests_plugins_sqlite_merge_test_sqlite_merge_SOURCES = tests/plugins/sqlite_merge/test_sqlite_merge.c
+tests_plugins_sqlite_merge_test_sqlite_merge_CFLAGS = $(TESTHOST_CFLAGS) $(SQLITE3_CFLAGS)
+tests_plugins_sqlite_merge_test_sqlite_merge_LDADD = $(TESTHOST_LIBS) $(SQLITE3_LIBS)
