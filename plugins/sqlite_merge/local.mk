@@ -17,3 +17,5 @@ TESTS += tests/plugins/sqlite_merge/test_sqlite_merge
 tests_plugins_sqlite_merge_test_sqlite_merge_SOURCES = tests/plugins/sqlite_merge/test_sqlite_merge.c
 tests_plugins_sqlite_merge_test_sqlite_merge_CFLAGS = $(TESTHOST_CFLAGS) $(SQLITE3_CFLAGS)
 tests_plugins_sqlite_merge_test_sqlite_merge_LDADD = $(TESTHOST_LIBS) $(SQLITE3_LIBS)
+TESTS += tests/plugins/sqlite_merge/dashboard_e2e.py
+dist_noinst_SCRIPTS += tests/plugins/sqlite_merge/dashboard_e2e.py
