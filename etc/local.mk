@@ -14,3 +14,4 @@ demo: core/collectord $(plugin_PROGRAMS)
 	@echo "== what the dashboard shows (newest row of ./inverter.db)"
 	$(PYTHON3) $(srcdir)/tests/tools/dashboard_view.py inverter.db
 .PHONY: demo
+dist_conf_DATA += etc/collector.conf

@@ -1,3 +1,6 @@
 # tests/core: the daemon as a process
 TESTS += tests/core/daemon.sh
 dist_noinst_SCRIPTS += tests/core/daemon.sh
+TESTS += tests/core/out_of_tree.sh
+dist_noinst_SCRIPTS += tests/core/out_of_tree.sh
+EXTRA_DIST += sdk/examples/hello_source/hello_source.c sdk/examples/hello_source/Makefile

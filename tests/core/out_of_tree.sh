@@ -1,0 +1,54 @@
+#!/bin/sh
+# The SDK as a third party uses it: install collectord to a staging prefix,
+# build sdk/examples/hello_source with its own Makefile and pkg-config only,
+# drop the .so into a plugin directory and run collectord --once with it.
+set -u
+: "${top_builddir:?}" "${top_srcdir:?}"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/oot-XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+echo "1..4"
+prefix=$(sed -n 's/^prefix=//p' "$top_builddir/sdk/collector-sdk.pc" 2>/dev/null)
+[ -n "$prefix" ] || prefix=/usr/local
+stage="$tmp/stage"
+if make -s -C "$top_builddir" install DESTDIR="$stage" >"$tmp/log" 2>&1 &&
+   [ -f "$stage$prefix/include/collector/plugin.h" ]; then
+    echo "ok 1 - make install DESTDIR stages the SDK header and collector-sdk.pc"
+else
+    echo "not ok 1 - make install DESTDIR"; tail -n 5 "$tmp/log" | sed 's/^/# /'; exit 1
+fi
+pcdir=$(dirname "$(find "$stage" -name collector-sdk.pc | head -n 1)")
+cp -r "$top_srcdir/sdk/examples/hello_source" "$tmp/src"
+chmod -R u+w "$tmp/src"
+# A PKG_CONFIG wrapper so the example's Makefile sees the staged prefix.
+cat > "$tmp/pkg-config" <<PC
+#!/bin/sh
+exec pkg-config --define-variable=prefix="$stage$prefix" "\$@"
+PC
+chmod +x "$tmp/pkg-config"
+if PKG_CONFIG_PATH="$pcdir" make -s -C "$tmp/src" PKG_CONFIG="$tmp/pkg-config" \
+       CFLAGS="-O2 -Werror" >"$tmp/log" 2>&1 &&
+   PKG_CONFIG_PATH="$pcdir" make -s -C "$tmp/src" PKG_CONFIG="$tmp/pkg-config" install >>"$tmp/log" 2>&1; then
+    echo "ok 2 - the example builds with pkg-config --cflags collector-sdk only"
+else
+    echo "not ok 2 - example build"; tail -n 10 "$tmp/log" | sed 's/^/# /'; exit 1
+fi
+plugdir=$(PKG_CONFIG_PATH="$pcdir" "$tmp/pkg-config" --variable=plugindir collector-sdk)
+if [ -f "$plugdir/hello_source.so" ] &&
+   [ "$(nm -D --defined-only "$plugdir/hello_source.so" | awk '$2 == "T" {print $3}')" = "collector_plugin_entry" ]; then
+    echo "ok 3 - installed into the SDK's plugindir, exporting only collector_plugin_entry"
+else
+    echo "not ok 3 - plugindir $plugdir"
+fi
+cat > "$tmp/c.conf" <<CONF
+collector = { plugin_dir = "$plugdir"; state_dir = "$tmp/state"; };
+sources = ( { plugin = "hello_source"; greeting = "out of tree"; } );
+sinks = ( { plugin = "t_filesink"; file = "$tmp/out.txt"; } );
+CONF
+if COLLECTOR_PLUGIN_PATH="$top_builddir/tests/abi/plugins" \
+   "$stage$prefix/sbin/collectord" -c "$tmp/c.conf" --once 2>"$tmp/err" &&
+   grep -q "^hello_source -1 $" "$tmp/out.txt"; then
+    echo "ok 4 - the installed collectord loads and runs it"
+else
+    echo "not ok 4 - run"; cat "$tmp/err" "$tmp/out.txt" 2>/dev/null | sed 's/^/# /'
+    exit 1
+fi
