@@ -37,6 +37,8 @@ void jk_capture_free(struct jk_capture *c)
 
 static int push_bytes(struct jk_capture *c, const uint8_t *p, size_t n)
 {
+    if (n == 0)
+        return 0;
     if (c->len + n > c->cap) {
         size_t cap = c->cap ? c->cap : 4096;
         uint8_t *grown;
@@ -188,8 +190,8 @@ static int l2cap_done(struct jk_capture *c, const struct link *l)
     size_t att_len = l->want - 4;
     int rc;
 
-    if (!l->dir || cid != 4 || att_len < 3)
-        return 0;
+    if (!l->dir || cid != 4 || att_len <= 3)
+        return 0; /* not from the peer, not ATT, or a notification with no value */
     if (att[0] != 0x1B && att[0] != 0x1D)
         return 0;
     if ((rc = push_bytes(c, att + 3, att_len - 3)) < 0)
