@@ -354,13 +354,14 @@ static int temp_plausible(double t)
     return t >= -40.0 && t <= 100.0;
 }
 
-int jk_cell_info_fits(const uint8_t frame[JK_FRAME_LEN], int proto)
+/* Decode into *work and check it; *work holds the decoded record either way. */
+static int fits(const uint8_t frame[JK_FRAME_LEN], int proto, struct jk_cell_info *work)
 {
-    struct jk_cell_info ci;
+#define ci (*work)
     double sum = 0;
     size_t nonzero = 0;
 
-    if (jk_decode_cell_info(frame, proto, &ci) < 0)
+    if (jk_decode_cell_info(frame, proto, work) < 0)
         return 0;
     for (size_t i = 0; i < ci.ncells; i++) {
         if (ci.cell_v[i] == 0.0)
@@ -381,8 +382,10 @@ int jk_cell_info_fits(const uint8_t frame[JK_FRAME_LEN], int proto)
     }
     {
         const struct jk02_layout *L = jk02_layout(proto);
-        uint32_t mask = get_le32(frame + L->mask);
-        uint32_t nz_mask = 0;
+        uint32_t mask, nz_mask = 0;
+        if (L == NULL)
+            return 0;
+        mask = get_le32(frame + L->mask);
         /* The mask is 32 bits in both layouts; with 24 slots it must not
          * claim cells 25..32. */
         if (L->slots < 32 && (mask >> L->slots) != 0)
@@ -401,4 +404,17 @@ int jk_cell_info_fits(const uint8_t frame[JK_FRAME_LEN], int proto)
             return 0;
     }
     return 1;
+#undef ci
+}
+
+int jk_cell_info_fits(const uint8_t frame[JK_FRAME_LEN], int proto)
+{
+    struct jk_cell_info work;
+    return fits(frame, proto, &work);
+}
+
+int jk_decode_cell_info_checked(const uint8_t frame[JK_FRAME_LEN], int proto,
+                                struct jk_cell_info *out)
+{
+    return fits(frame, proto, out) ? 0 : -EPROTO;
 }

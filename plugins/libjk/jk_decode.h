@@ -92,5 +92,9 @@ int jk_detect_from_device_info(const struct jk_device_info *di);
  * the enabled-cell mask matching the non-zero cells, the cell sum matching the
  * pack voltage, temperatures between -40 and 100 degC. */
 int jk_cell_info_fits(const uint8_t frame[JK_FRAME_LEN], int proto);
+/* Decode with `proto` and check that the record fits it: 0 and *out, or
+ * -EPROTO (then *out holds garbage: do not use it). One decode, for the hot path. */
+int jk_decode_cell_info_checked(const uint8_t frame[JK_FRAME_LEN], int proto,
+                                struct jk_cell_info *out);
 
 #endif

@@ -47,9 +47,17 @@ void jk_assembler_reset(struct jk_assembler *a)
 /* Index of the first preamble at or after `from`, or a->len if none. */
 static size_t find_preamble(const struct jk_assembler *a, size_t from)
 {
-    for (size_t i = from; i + sizeof(preamble) <= a->len; i++)
-        if (a->buf[i] == preamble[0] && memcmp(a->buf + i, preamble, sizeof(preamble)) == 0)
+    size_t i = from;
+
+    while (i + sizeof(preamble) <= a->len) {
+        const uint8_t *hit = memchr(a->buf + i, preamble[0], a->len - i - (sizeof(preamble) - 1));
+        if (hit == NULL)
+            break;
+        i = (size_t)(hit - a->buf);
+        if (memcmp(hit, preamble, sizeof(preamble)) == 0)
             return i;
+        i++;
+    }
     return a->len;
 }
 
@@ -58,6 +66,7 @@ static void consume(struct jk_assembler *a, size_t n)
 {
     memmove(a->buf, a->buf + n, a->len - n);
     a->len -= n;
+    a->scanned = 0;
 }
 
 static int is_ack(const uint8_t *p)
@@ -108,8 +117,11 @@ static void process(struct jk_assembler *a, jk_frame_fn on_frame, void *user)
         }
         if (start > 0)
             skip_junk(a, start, 0);
-        /* The record runs from 0. A new preamble before 300 bytes: cut short. */
-        next = find_preamble(a, 1);
+        /* The record runs from 0. A new preamble before 300 bytes: cut short.
+         * Only the bytes not searched yet are searched (a preamble may
+         * straddle the old end: back up 3 bytes). */
+        next = find_preamble(a, a->scanned > 3 ? a->scanned - 3 : 1);
+        a->scanned = a->len;
         if (next < JK_FRAME_LEN && next < a->len) {
             a->bad_frames++;
             consume(a, next);

@@ -29,6 +29,7 @@ int jk_frame_checksum_ok(const uint8_t frame[JK_FRAME_LEN]);
 struct jk_assembler {
     uint8_t buf[JK_ASM_CAP];
     size_t len;
+    size_t scanned; /* bytes 1..scanned of the record hold no preamble */
     /* counters, for logs and tests */
     unsigned long frames;     /* valid records delivered */
     unsigned long bad_frames; /* checksum errors, unknown types, records cut short */

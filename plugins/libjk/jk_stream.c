@@ -91,7 +91,9 @@ int jk_stream_take_cell_info(struct jk_stream *s, struct jk_cell_info *out)
         return -EAGAIN;
     s->has_cell_frame = 0;
     proto = s->proto;
-    if (proto != JK_PROTO_AUTO && !jk_cell_info_fits(s->cell_frame, proto)) {
+    if (proto != JK_PROTO_AUTO && jk_decode_cell_info_checked(s->cell_frame, proto, out) == 0)
+        return 0;
+    if (proto != JK_PROTO_AUTO) {
         if (s->configured != JK_PROTO_AUTO) {
             s->misfits++;
             snprintf(s->error, sizeof(s->error),
@@ -110,7 +112,7 @@ int jk_stream_take_cell_info(struct jk_stream *s, struct jk_cell_info *out)
         }
         s->proto = proto;
     }
-    return jk_decode_cell_info(s->cell_frame, proto, out) == 0 ? 0 : -EPROTO;
+    return jk_decode_cell_info_checked(s->cell_frame, proto, out);
 }
 
 const struct jk_device_info *jk_stream_device_info(const struct jk_stream *s)
