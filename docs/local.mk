@@ -1,2 +1,3 @@
 # docs/
 EXTRA_DIST += docs/ABI.md
+EXTRA_DIST += docs/sqlite-merge.md

@@ -20,3 +20,5 @@ tests_plugins_libjk_test_libjk_LDADD = $(LIBJK_LIBS) $(CMOCKA_LIBS) $(LIBS)
 
 EXTRA_DIST += tests/data/jk/README.md $(wildcard $(srcdir)/tests/data/jk/*.hex) \
 	$(wildcard $(srcdir)/tests/data/jk/*.json)
+TESTS += tests/plugins/libjk/jkbms_util.sh
+dist_noinst_SCRIPTS += tests/plugins/libjk/jkbms_util.sh

@@ -19,3 +19,5 @@ tests_plugins_sqlite_merge_test_sqlite_merge_CFLAGS = $(TESTHOST_CFLAGS) $(SQLIT
 tests_plugins_sqlite_merge_test_sqlite_merge_LDADD = $(TESTHOST_LIBS) $(SQLITE3_LIBS)
 TESTS += tests/plugins/sqlite_merge/dashboard_e2e.py
 dist_noinst_SCRIPTS += tests/plugins/sqlite_merge/dashboard_e2e.py
+TESTS += tests/plugins/sqlite_merge/unhook.sh
+dist_noinst_SCRIPTS += tests/plugins/sqlite_merge/unhook.sh
