@@ -177,9 +177,10 @@ static int64_t poll_source(struct instance *in)
         return interval;
     }
     in->failures++;
+    /* The plugin says why (it knows the device); the host only counts and
+     * backs off, so a failure is reported once, not twice. */
     if (!in->failing || rc != in->last_rc)
-        log_msg(in->cfg->name, COLLECTOR_LOG_WARNING, "poll failed: %s%s", errtext(rc),
-                in->failing ? "" : " (retrying with backoff; logged again only on change)");
+        log_msg(in->cfg->name, COLLECTOR_LOG_DEBUG, "poll failed: %s (backing off)", errtext(rc));
     in->failing = 1;
     in->last_rc = rc;
     {

@@ -1,4 +1,19 @@
 # plugins/jk_ble: JK BMS over Bluetooth LE, and the jkbms-util tool
+noinst_LIBRARIES += plugins/jk_ble/libjksession.a
+plugins_jk_ble_libjksession_a_SOURCES = plugins/jk_ble/jk_session.c plugins/jk_ble/jk_session.h \
+	plugins/jk_ble/jk_devices.c plugins/jk_ble/jk_devices.h
+plugins_jk_ble_libjksession_a_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(BLUEZ_CFLAGS) $(YAML_CFLAGS)
+JKSESSION_LIBS = plugins/jk_ble/libjksession.a $(LIBBLE_LIBS) $(YAML_LIBS) $(LIBJK_LIBS)
+
+plugin_PROGRAMS += plugins/jk_ble/jk_ble.so
+plugins_jk_ble_jk_ble_so_SOURCES = plugins/jk_ble/jk_ble.c
+plugins_jk_ble_jk_ble_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS)
+plugins_jk_ble_jk_ble_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
+plugins_jk_ble_jk_ble_so_LDADD = $(JKSESSION_LIBS)
+
 bin_PROGRAMS += plugins/jk_ble/jkbms-util
 plugins_jk_ble_jkbms_util_SOURCES = plugins/jk_ble/jkbms_util.c
-plugins_jk_ble_jkbms_util_LDADD = $(LIBJK_LIBS)
+plugins_jk_ble_jkbms_util_LDADD = $(JKSESSION_LIBS)
+
+TESTS += tests/plugins/jk_ble/jk_ble_e2e.py
+dist_noinst_SCRIPTS += tests/plugins/jk_ble/jk_ble_e2e.py tests/plugins/jk_ble/jk_sim.py

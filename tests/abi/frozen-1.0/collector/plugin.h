@@ -207,8 +207,9 @@ struct collector_plugin {
     int (*create)(const struct collector_host_api *api, collector_host *host,
                   const collector_settings *settings, void **state_out);
     /* Source: measure once and api->emit() zero or more records. Return 0
-     * when it emitted what it could, a negative errno when the poll failed
-     * (the host logs it once per state change and backs off). */
+     * when it emitted what it could, a negative errno when the poll failed.
+     * The plugin logs why (it knows the device), best once per change of
+     * cause; the host counts the failure, backs off, and logs it at debug. */
     int (*poll)(void *state);
     /* Calculator: edit `rec` in place (borrowed for the call). A non-zero
      * return is logged and the record continues unchanged. */

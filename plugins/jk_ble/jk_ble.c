@@ -1,0 +1,167 @@
+/* jk_ble: a JK BMS over Bluetooth LE (or a simulated one over unix:PATH). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <collector/plugin.h>
+
+#include "plugins/jk_ble/jk_devices.h"
+#include "plugins/jk_ble/jk_session.h"
+#include "plugins/libble/transport.h"
+#include "plugins/libjk/jk_metrics.h"
+
+struct jkble {
+    const struct collector_host_api *api;
+    collector_host *host;
+    int keep;
+    struct jk_session s;
+    char last_error[300]; /* logged once per change */
+    int failing;
+};
+
+static const char *const settings[] = {"address", "adapter", "address_type", "protocol",
+                                       "timeout", "keep_connected", "devices_file", "transport",
+                                       NULL};
+
+static int jkble_create(const struct collector_host_api *api, collector_host *host,
+                        const collector_settings *s, void **state_out)
+{
+    struct jkble *b = calloc(1, sizeof(*b));
+    const char *address = NULL, *adapter = "", *type = "auto", *proto = "auto", *transport = "";
+    const char *devices = getenv("JK_DEVICES_FILE");
+    char dev_addr[64], dev_name[64], err[512];
+    double timeout = 15;
+    int p, t, rc;
+
+    if (b == NULL)
+        return -ENOMEM;
+    b->api = api;
+    b->host = host;
+    if (api->setting_string(s, "protocol", &proto) == -EINVAL || jk_protocol_parse(proto, &p) < 0) {
+        api->setting_error(host, s, "protocol", "want \"auto\", \"JK04\", \"JK02_24S\" or \"JK02_32S\"");
+        goto bad;
+    }
+    jk_session_init(&b->s, p, api->stop_fd(host));
+    if (api->setting_string(s, "address_type", &type) == -EINVAL ||
+        ble_address_type_parse(type, &t) < 0) {
+        api->setting_error(host, s, "address_type", "want \"auto\", \"public\" or \"random\"");
+        goto bad;
+    }
+    b->s.address_type = t;
+    rc = api->setting_double(s, "timeout", &timeout);
+    if (rc == -EINVAL || !(timeout > 0 && timeout <= 600)) {
+        api->setting_error(host, s, "timeout", "want 0 to 600 seconds");
+        goto bad;
+    }
+    b->s.timeout_ms = (int)(timeout * 1000);
+    if (api->setting_bool(s, "keep_connected", &b->keep) == -EINVAL) {
+        api->setting_error(host, s, "keep_connected", "want true or false");
+        goto bad;
+    }
+    if (api->setting_string(s, "adapter", &adapter) == -EINVAL ||
+        api->setting_string(s, "transport", &transport) == -EINVAL ||
+        api->setting_string(s, "devices_file", &devices) == -EINVAL) {
+        api->setting_error(host, s, NULL, "adapter, transport and devices_file are strings");
+        goto bad;
+    }
+    snprintf(b->s.adapter, sizeof(b->s.adapter), "%s", adapter);
+    snprintf(b->s.transport, sizeof(b->s.transport), "%s", transport);
+    if (transport[0] != '\0' && strncmp(transport, "unix:", 5) != 0 &&
+        strcmp(transport, "bluetooth") != 0) {
+        api->setting_error(host, s, "transport", "want \"bluetooth\" or \"unix:PATH\"");
+        goto bad;
+    }
+    /* The address: the setting, else the seed's JK_BMS_ADDRESS, else the
+     * first device of jk_devices.yaml (written by jkbms-util --scan). */
+    rc = api->setting_string(s, "address", &address);
+    if (rc == -EINVAL) {
+        api->setting_error(host, s, "address", "want a string like \"C8:47:8C:12:34:56\"");
+        goto bad;
+    }
+    if (address == NULL && getenv("JK_BMS_ADDRESS") && *getenv("JK_BMS_ADDRESS"))
+        address = getenv("JK_BMS_ADDRESS");
+    if (address == NULL) {
+        const char *file = devices ? devices : "jk_devices.yaml";
+        rc = jk_devices_first(file, dev_addr, sizeof(dev_addr), dev_name, sizeof(dev_name), err,
+                              sizeof(err));
+        if (rc == -EINVAL) {
+            api->setting_error(host, s, "devices_file", "%s", err);
+            goto bad;
+        }
+        if (rc < 0) {
+            api->setting_error(host, s, "address",
+                               "no address: set address, JK_BMS_ADDRESS, or run `jkbms-util "
+                               "--scan` to write %s",
+                               file);
+            goto bad;
+        }
+        address = dev_addr;
+    }
+    if (!ble_address_valid(address)) {
+        api->setting_error(host, s, "address", "\"%s\" is not a BLE address (AA:BB:CC:DD:EE:FF)",
+                           address);
+        goto bad;
+    }
+    snprintf(b->s.address, sizeof(b->s.address), "%s", address);
+    *state_out = b;
+    return 0;
+bad:
+    free(b);
+    return -EINVAL;
+}
+
+static int jkble_poll(void *state)
+{
+    struct jkble *b = state;
+    struct jk_cell_info ci;
+    collector_record *rec;
+    int rc = jk_session_read(&b->s, &ci, b->keep);
+
+    if (rc < 0) {
+        /* One line per change of what goes wrong, not one per attempt. */
+        if (!b->failing || strcmp(b->last_error, b->s.error) != 0)
+            b->api->log(b->host, COLLECTOR_LOG_WARNING, "%s", b->s.error);
+        snprintf(b->last_error, sizeof(b->last_error), "%s", b->s.error);
+        b->failing = 1;
+        return rc;
+    }
+    if (b->failing)
+        b->api->log(b->host, COLLECTOR_LOG_INFO, "%s: reading again", b->s.address);
+    b->failing = 0;
+    rc = b->api->record_new(b->host, &rec);
+    if (rc < 0)
+        return rc;
+    rc = jk_record_fill(b->api, rec, &ci, jk_stream_device_info(&b->s.stream), b->s.address);
+    if (rc < 0) {
+        b->api->record_free(rec);
+        return rc;
+    }
+    return b->api->emit(b->host, rec);
+}
+
+static void jkble_destroy(void *state)
+{
+    struct jkble *b = state;
+    jk_session_close(&b->s);
+    free(b);
+}
+
+static const struct collector_plugin plugin = {
+    COLLECTOR_PLUGIN_HEAD,
+    .kind = COLLECTOR_KIND_SOURCE,
+    .name = "jk_ble",
+    .version = PACKAGE_VERSION,
+    .description = "JK BMS over Bluetooth LE",
+    .settings = settings,
+    .create = jkble_create,
+    .poll = jkble_poll,
+    .destroy = jkble_destroy,
+};
+
+COLLECTOR_EXPORT const struct collector_plugin *collector_plugin_entry(void)
+{
+    return &plugin;
+}

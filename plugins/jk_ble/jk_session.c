@@ -1,0 +1,203 @@
+#include "config.h"
+
+#include "plugins/jk_ble/jk_session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plugins/libble/transport.h"
+#include "plugins/libjk/jk_frame.h"
+
+#define JK_SERVICE 0xFFE0
+#define JK_CHAR    0xFFE1
+#define PROP_WRITE_NR 0x04
+#define PROP_WRITE    0x08
+#define PROP_NOTIFY   0x10
+#define DEVICE_INFO_WAIT_MS 1500
+
+static void on_notify(void *user, uint16_t handle, const uint8_t *value, size_t len)
+{
+    struct jk_session *s = user;
+
+    if (s->notify_handle != 0 && handle != s->notify_handle)
+        return;
+    if (s->on_raw != NULL)
+        s->on_raw(s->raw_user, value, len);
+    jk_stream_feed(&s->stream, value, len);
+}
+
+static int have_cell(void *user)
+{
+    struct jk_session *s = user;
+    return s->stream.has_cell_frame;
+}
+
+static int have_device_info(void *user)
+{
+    struct jk_session *s = user;
+    return s->stream.has_device_info;
+}
+
+void jk_session_init(struct jk_session *s, int proto, int stop_fd)
+{
+    memset(s, 0, sizeof(*s));
+    s->fd = -1;
+    s->stop_fd = stop_fd;
+    s->timeout_ms = 15000;
+    jk_stream_init(&s->stream, proto);
+}
+
+void jk_session_close(struct jk_session *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    s->connected = 0;
+    jk_stream_reset(&s->stream);
+}
+
+static int fail(struct jk_session *s, int rc, const char *step)
+{
+    if (s->error[0] == '\0') {
+        if (rc == -EIO)
+            snprintf(s->error, sizeof(s->error), "%s: %s: ATT error 0x%02x", s->address, step,
+                     s->gatt.att_error);
+        else
+            snprintf(s->error, sizeof(s->error), "%s: %s: %s", s->address, step,
+                     rc == -ENOTCONN ? "the BMS disconnected" : ble_errno_hint(-rc));
+    }
+    jk_session_close(s);
+    return rc;
+}
+
+/* Find FFE0, the FFE1 to write commands to, the FFE1 that notifies and its
+ * CCCD. Some modules have one FFE1 doing both, others two (write-only and
+ * notify-only): never assume handle numbers. */
+static int discover(struct jk_session *s, int64_t deadline)
+{
+    struct gatt_char chars[32];
+    uint16_t start, end;
+    int n, rc;
+
+    rc = gatt_find_service(&s->gatt, JK_SERVICE, &start, &end, deadline);
+    if (rc == -ENOENT) {
+        snprintf(s->error, sizeof(s->error), "%s: no JK service FFE0: is this a JK BMS?",
+                 s->address);
+        return rc;
+    }
+    if (rc < 0)
+        return rc;
+    n = gatt_characteristics(&s->gatt, start, end, chars, 32, deadline);
+    if (n < 0)
+        return n;
+    s->write_handle = s->notify_handle = 0;
+    for (int i = 0; i < n; i++) {
+        if (chars[i].uuid16 != JK_CHAR)
+            continue;
+        if (s->write_handle == 0 && (chars[i].props & (PROP_WRITE | PROP_WRITE_NR)))
+            s->write_handle = chars[i].value;
+        if (s->notify_handle == 0 && (chars[i].props & PROP_NOTIFY)) {
+            s->notify_handle = chars[i].value;
+            rc = gatt_find_cccd(&s->gatt, &chars[i], &s->cccd_handle, deadline);
+            if (rc < 0 && rc != -ENOENT)
+                return rc;
+            if (rc == -ENOENT) {
+                snprintf(s->error, sizeof(s->error), "%s: FFE1 has no CCCD", s->address);
+                return rc;
+            }
+        }
+    }
+    if (s->write_handle == 0 || s->notify_handle == 0) {
+        snprintf(s->error, sizeof(s->error),
+                 "%s: service FFE0 lacks a writable and a notifying FFE1 characteristic",
+                 s->address);
+        return -ENOENT;
+    }
+    s->have_handles = 1;
+    return 0;
+}
+
+static int send_command(struct jk_session *s, uint8_t cmd, int64_t deadline)
+{
+    uint8_t frame[JK_CMD_LEN];
+    jk_build_command(cmd, frame);
+    return gatt_write(&s->gatt, s->write_handle, frame, sizeof(frame), 0, deadline);
+}
+
+static int open_link(struct jk_session *s, int64_t deadline)
+{
+    static const uint8_t enable[2] = {0x01, 0x00};
+    char err[256];
+    int fd, rc;
+
+    rc = ble_connect(s->transport, s->adapter, s->address, s->address_type,
+                     (int)(deadline - gatt_now_ms()), s->stop_fd, &fd, err, sizeof(err));
+    if (rc < 0) {
+        snprintf(s->error, sizeof(s->error), "%s", err);
+        return rc;
+    }
+    s->fd = fd;
+    s->connected = 1;
+    jk_stream_reset(&s->stream);
+    gatt_init(&s->gatt, fd, s->stop_fd, on_notify, s);
+    if ((rc = gatt_exchange_mtu(&s->gatt, 247, deadline)) < 0)
+        return fail(s, rc, "MTU exchange");
+    if (!s->have_handles && (rc = discover(s, deadline)) < 0)
+        return fail(s, rc, "service discovery");
+    /* notifications first, then device info, then cell info (spec section 4) */
+    if ((rc = gatt_write(&s->gatt, s->cccd_handle, enable, 2, 1, deadline)) < 0) {
+        /* cached handles can be stale (firmware update): rediscover next time */
+        s->have_handles = 0;
+        return fail(s, rc, "enabling notifications");
+    }
+    if ((rc = send_command(s, 0x97, deadline)) < 0)
+        return fail(s, rc, "device-info request");
+    {
+        int64_t wait = gatt_now_ms() + DEVICE_INFO_WAIT_MS;
+        rc = gatt_pump(&s->gatt, wait < deadline ? wait : deadline, have_device_info);
+        if (rc < 0)
+            return fail(s, rc, "waiting for device info");
+    }
+    if ((rc = send_command(s, 0x96, deadline)) < 0)
+        return fail(s, rc, "cell-info request");
+    return 0;
+}
+
+int jk_session_read(struct jk_session *s, struct jk_cell_info *ci, int keep)
+{
+    int64_t deadline = gatt_now_ms() + s->timeout_ms;
+    unsigned long before;
+    int rc;
+
+    s->error[0] = '\0';
+    before = s->connected ? s->gatt.requests : 0;
+    if (!s->connected && (rc = open_link(s, deadline)) < 0) {
+        s->requests_last = s->gatt.requests;
+        return rc;
+    }
+    /* Streaming since the last poll: take everything already queued, so the
+     * newest frame wins; wait only if none came. */
+    rc = gatt_pump(&s->gatt, gatt_now_ms(), NULL);
+    if (rc == 0)
+        rc = gatt_pump(&s->gatt, deadline, have_cell);
+    if (rc < 0)
+        return fail(s, rc, "waiting for cell info");
+    rc = jk_stream_take_cell_info(&s->stream, ci);
+    s->requests_last = s->gatt.requests - before;
+    if (rc == -EAGAIN) {
+        snprintf(s->error, sizeof(s->error), "%s: no valid cell-info frame within %d ms",
+                 s->address, s->timeout_ms);
+        jk_session_close(s);
+        return -ETIMEDOUT;
+    }
+    if (rc < 0) {
+        snprintf(s->error, sizeof(s->error), "%s: %s", s->address, jk_stream_error(&s->stream));
+        jk_session_close(s);
+        return rc;
+    }
+    if (!keep)
+        jk_session_close(s);
+    return 0;
+}

@@ -1,0 +1,42 @@
+/* One JK BMS over a BLE (or simulated) link: connect, discover by UUID,
+ * subscribe, request, and wait for a valid cell-info record. Used by the
+ * jk_ble source and by jkbms-util. */
+#ifndef COLLECTORD_PLUGINS_JK_BLE_JK_SESSION_H
+#define COLLECTORD_PLUGINS_JK_BLE_JK_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plugins/libble/gatt.h"
+#include "plugins/libjk/jk_stream.h"
+
+struct jk_session {
+    /* settings */
+    char address[18];
+    char adapter[32];
+    char transport[256];
+    int address_type;
+    int timeout_ms;
+    /* link */
+    int fd;
+    int stop_fd;
+    int connected;
+    struct gatt_client gatt;
+    /* handles found by discovery, kept across reconnects */
+    int have_handles;
+    uint16_t write_handle, notify_handle, cccd_handle;
+    struct jk_stream stream;
+    /* optional raw capture of every notification (jkbms-util --hex) */
+    void (*on_raw)(void *user, const uint8_t *data, size_t len);
+    void *raw_user;
+    unsigned long requests_last; /* ATT requests of the last jk_session_read */
+    char error[300];
+};
+
+void jk_session_init(struct jk_session *s, int proto, int stop_fd);
+/* Read one cell-info record within s->timeout_ms: 0 and *ci; a negative
+ * errno with s->error set. keep: leave the link up for the next call. */
+int jk_session_read(struct jk_session *s, struct jk_cell_info *ci, int keep);
+void jk_session_close(struct jk_session *s);
+
+#endif

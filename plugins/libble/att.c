@@ -1,0 +1,210 @@
+#include "config.h"
+
+#include "plugins/libble/att.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "plugins/libjk/jk_bytes.h"
+
+int att_is_request(uint8_t op)
+{
+    switch (op) {
+    case ATT_OP_MTU_REQ:
+    case ATT_OP_FIND_INFO_REQ:
+    case ATT_OP_FIND_BY_TYPE_REQ:
+    case ATT_OP_READ_BY_TYPE_REQ:
+    case 0x0A: /* read */
+    case 0x0C: /* read blob */
+    case 0x0E: /* read multiple */
+    case ATT_OP_READ_BY_GROUP_REQ:
+    case ATT_OP_WRITE_REQ:
+    case 0x16: /* prepare write */
+    case 0x18: /* execute write */
+    case 0x20: /* read multiple variable */
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int need(size_t cap, size_t n)
+{
+    return cap >= n ? (int)n : -ENOSPC;
+}
+
+int att_build_mtu_req(uint8_t *out, size_t cap, uint16_t mtu)
+{
+    int n = need(cap, 3);
+    if (n > 0) {
+        out[0] = ATT_OP_MTU_REQ;
+        put_le16(out + 1, mtu);
+    }
+    return n;
+}
+
+int att_build_mtu_rsp(uint8_t *out, size_t cap, uint16_t mtu)
+{
+    int n = need(cap, 3);
+    if (n > 0) {
+        out[0] = ATT_OP_MTU_RSP;
+        put_le16(out + 1, mtu);
+    }
+    return n;
+}
+
+int att_build_error_rsp(uint8_t *out, size_t cap, uint8_t req_op, uint16_t handle, uint8_t code)
+{
+    int n = need(cap, 5);
+    if (n > 0) {
+        out[0] = ATT_OP_ERROR_RSP;
+        out[1] = req_op;
+        put_le16(out + 2, handle);
+        out[4] = code;
+    }
+    return n;
+}
+
+int att_build_find_by_type_req(uint8_t *out, size_t cap, uint16_t start, uint16_t end,
+                               uint16_t type, uint16_t uuid16)
+{
+    int n = need(cap, 9);
+    if (n > 0) {
+        out[0] = ATT_OP_FIND_BY_TYPE_REQ;
+        put_le16(out + 1, start);
+        put_le16(out + 3, end);
+        put_le16(out + 5, type);
+        put_le16(out + 7, uuid16);
+    }
+    return n;
+}
+
+int att_build_read_by_type_req(uint8_t *out, size_t cap, uint16_t start, uint16_t end,
+                               uint16_t uuid16)
+{
+    int n = need(cap, 7);
+    if (n > 0) {
+        out[0] = ATT_OP_READ_BY_TYPE_REQ;
+        put_le16(out + 1, start);
+        put_le16(out + 3, end);
+        put_le16(out + 5, uuid16);
+    }
+    return n;
+}
+
+int att_build_find_info_req(uint8_t *out, size_t cap, uint16_t start, uint16_t end)
+{
+    int n = need(cap, 5);
+    if (n > 0) {
+        out[0] = ATT_OP_FIND_INFO_REQ;
+        put_le16(out + 1, start);
+        put_le16(out + 3, end);
+    }
+    return n;
+}
+
+int att_build_write(uint8_t *out, size_t cap, uint8_t op, uint16_t handle, const uint8_t *value,
+                    size_t len)
+{
+    if (len > cap || cap - len < 3)
+        return -ENOSPC;
+    out[0] = op;
+    put_le16(out + 1, handle);
+    if (len > 0)
+        memcpy(out + 3, value, len);
+    return (int)(3 + len);
+}
+
+/* The 16-bit form of a UUID of 2 or 16 bytes on the Bluetooth base, else 0. */
+static uint16_t uuid16_of(const uint8_t *p, size_t n)
+{
+    static const uint8_t base[12] = {0xfb, 0x34, 0x9b, 0x5f, 0x80, 0x00,
+                                     0x00, 0x80, 0x00, 0x10, 0x00, 0x00};
+    if (n == 2)
+        return get_le16(p);
+    if (n == 16 && memcmp(p, base, 12) == 0 && p[14] == 0 && p[15] == 0)
+        return get_le16(p + 12);
+    return 0;
+}
+
+int att_parse(const uint8_t *buf, size_t len, struct att_pdu *out)
+{
+    struct jk_cursor c;
+    struct att_pdu p;
+
+    memset(&p, 0, sizeof(p));
+    jk_cursor_init(&c, buf, len);
+    p.op = jk_cursor_u8(&c);
+    switch (p.op) {
+    case ATT_OP_ERROR_RSP:
+        p.err_req_op = jk_cursor_u8(&c);
+        p.err_handle = jk_cursor_le16(&c);
+        p.err_code = jk_cursor_u8(&c);
+        break;
+    case ATT_OP_MTU_REQ:
+    case ATT_OP_MTU_RSP:
+        p.mtu = jk_cursor_le16(&c);
+        break;
+    case ATT_OP_NOTIFICATION:
+    case ATT_OP_INDICATION:
+        p.handle = jk_cursor_le16(&c);
+        p.value_len = jk_cursor_left(&c);
+        p.value = jk_cursor_take(&c, p.value_len);
+        break;
+    case ATT_OP_FIND_BY_TYPE_RSP:
+        while (!c.bad && jk_cursor_left(&c) > 0 && p.nitems < ATT_MAX_ITEMS) {
+            p.item[p.nitems].a = jk_cursor_le16(&c);
+            p.item[p.nitems].b = jk_cursor_le16(&c);
+            p.nitems++;
+        }
+        if (p.nitems == 0)
+            c.bad = 1;
+        break;
+    case ATT_OP_READ_BY_TYPE_RSP: {
+        /* characteristic declarations: handle(2) + props(1) + value handle(2) + uuid */
+        size_t each = jk_cursor_u8(&c);
+        if (each != 7 && each != 21)
+            c.bad = 1;
+        while (!c.bad && jk_cursor_left(&c) > 0 && p.nitems < ATT_MAX_ITEMS) {
+            const uint8_t *e = jk_cursor_take(&c, each);
+            if (e == NULL)
+                break;
+            p.item[p.nitems].a = get_le16(e);
+            p.item[p.nitems].props = e[2];
+            p.item[p.nitems].b = get_le16(e + 3);
+            p.item[p.nitems].uuid16 = uuid16_of(e + 5, each - 5);
+            p.nitems++;
+        }
+        if (p.nitems == 0)
+            c.bad = 1;
+        break;
+    }
+    case ATT_OP_FIND_INFO_RSP: {
+        uint8_t format = jk_cursor_u8(&c);
+        size_t ulen = format == 1 ? 2 : format == 2 ? 16 : 0;
+        if (ulen == 0)
+            c.bad = 1;
+        while (!c.bad && jk_cursor_left(&c) > 0 && p.nitems < ATT_MAX_ITEMS) {
+            const uint8_t *e = jk_cursor_take(&c, 2 + ulen);
+            if (e == NULL)
+                break;
+            p.item[p.nitems].a = get_le16(e);
+            p.item[p.nitems].uuid16 = uuid16_of(e + 2, ulen);
+            p.nitems++;
+        }
+        if (p.nitems == 0)
+            c.bad = 1;
+        break;
+    }
+    case ATT_OP_WRITE_RSP:
+    case ATT_OP_CONFIRMATION:
+        break;
+    default:
+        /* requests from the peer and anything else: the opcode is enough */
+        break;
+    }
+    if (c.bad)
+        return -EBADMSG;
+    *out = p;
+    return 0;
+}

@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""jk_ble and jkbms-util against the simulated JK BMS (jk_sim.py) over the
+unix transport: each protocol variant and GATT layout, the JK quirks, and
+faults that must end in a clean failed poll followed by a good one. TAP."""
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP_SRC = os.environ["top_srcdir"]
+TOP_BUILD = os.environ["top_builddir"]
+DATA = os.path.join(TOP_SRC, "tests", "data", "jk")
+SIM = os.path.join(TOP_SRC, "tests", "plugins", "jk_ble", "jk_sim.py")
+UTIL = os.path.join(TOP_BUILD, "plugins", "jk_ble", "jkbms-util")
+DAEMON = os.path.join(TOP_BUILD, "core", "collectord")
+sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
+import eamoon_poller  # noqa: E402
+
+VARIANTS = {
+    "JK02_32S": ("jk02_32s_v11_device_info.hex", "jk02_32s_v11_cell_info.hex", 51.689),
+    "JK02_24S": ("jk02_24s_v10_device_info.hex", "jk02_24s_v10_cell_info.hex", 78.735),
+    "JK04": ("jk04_device_info.hex", "jk04_cell_info.hex", 53.691),
+}
+results = []
+tmp = tempfile.mkdtemp(prefix="jk-ble-")
+
+
+def check(name, cond, detail=""):
+    results.append((name, bool(cond), detail))
+
+
+def sim(variant, *extra, name="sim"):
+    sock = os.path.join(tmp, name + ".sock")
+    log = os.path.join(tmp, name + ".log")
+    if os.path.exists(log):
+        os.unlink(log)
+    di, ci, _ = VARIANTS[variant]
+    p = subprocess.Popen([sys.executable, SIM, "--socket", sock, "--log", log,
+                          "--device-info", os.path.join(DATA, di),
+                          "--cell-info", os.path.join(DATA, ci)] + list(extra),
+                         stdout=subprocess.PIPE, text=True)
+    p.stdout.readline()  # "ready": the socket is listening
+    return p, sock, log
+
+
+def util(sock, *extra):
+    return subprocess.run([UTIL, "--address", "C8:47:8C:00:00:01", "--transport", "unix:" + sock,
+                           "--timeout", "5", "--json"] + list(extra),
+                          capture_output=True, text=True, timeout=60)
+
+
+def stop(p):
+    if p.poll() is None:
+        p.kill()
+    p.wait()
+
+
+def log_count(log, line):
+    try:
+        return sum(1 for l in open(log) if l.strip() == line)
+    except FileNotFoundError:
+        return 0
+
+
+# --- jkbms-util --address over each layout, variant and notification split ---
+cases = [
+    ("JK02_32S", "old", "128", ["--peer-mtu-req"]),
+    ("JK02_32S", "old", "tailhead", []),
+    ("JK02_24S", "new", "150", ["--peer-mtu-req", "--dup-mtu"]),
+    ("JK02_24S", "old", "random", []),
+    ("JK04", "jk04", "20", ["--server-mtu", "23"]),
+]
+for variant, layout, split, extra in cases:
+    p, sock, log = sim(variant, "--layout", layout, "--split", split, *extra)
+    r = util(sock)
+    stop(p)
+    try:
+        rec = json.loads(r.stdout)
+    except ValueError:
+        rec = {}
+    want = VARIANTS[variant][2]
+    check("jkbms-util reads %s from the %s GATT layout, %s-byte notifications%s"
+          % (variant, layout, split, " (" + " ".join(extra) + ")" if extra else ""),
+          r.returncode == 0 and rec.get("protocol") == variant
+          and abs(rec.get("battery_voltage", 0) - want) < 0.001,
+          r.stderr + r.stdout[:200])
+    if layout == "new":
+        check("two FFE1 characteristics: commands to the write-only one, CCCD of the notify one",
+              log_count(log, "command 97") == 1 and log_count(log, "command 96") == 1)
+    if "--peer-mtu-req" in extra:
+        check("the BMS's own MTU request is answered, its other request refused politely",
+              log_count(log, "request 03") == 1
+              and log_count(log, "client answered our request with an error") == 1)
+
+p, sock, log = sim("JK02_32S", "--layout", "old")
+r = util(sock, "--hex", os.path.join(tmp, "raw.hex"))
+stop(p)
+d = subprocess.run([UTIL, "--decode", os.path.join(tmp, "raw.hex"), "--json"],
+                   capture_output=True, text=True)
+check("--hex saves the raw notifications, and --decode reads them back",
+      r.returncode == 0 and d.returncode == 0 and '"battery_voltage":51.689' in d.stdout, d.stderr)
+
+r = subprocess.run([UTIL, "--address", "C8:47:8C:00:00:01", "--transport",
+                    "unix:" + os.path.join(tmp, "nobody.sock"), "--timeout", "1"],
+                   capture_output=True, text=True)
+check("nothing listening: one clear line, exit 1",
+      r.returncode == 1 and r.stderr.count("\n") == 1 and "cannot connect" in r.stderr, r.stderr)
+
+
+# --- the jk_ble source inside collectord ---
+def daemon_conf(name, sock, extra="", interval=0.3, timeout=2):
+    db = os.path.join(tmp, name + ".db")
+    conf = os.path.join(tmp, name + ".conf")
+    con = sqlite3.connect(db)
+    con.execute(eamoon_poller.SCHEMA)
+    con.execute("INSERT INTO readings (created_at, payload) VALUES ('x', ?)",
+                (json.dumps(eamoon_poller.inverter_payload(0)),))
+    con.commit()
+    con.close()
+    with open(conf, "w") as f:
+        f.write('collector = { state_dir = "%s"; };\n'
+                'sources = ( { plugin = "jk_ble"; name = "battery1"; address = "C8:47:8C:00:00:01";'
+                ' transport = "unix:%s"; interval = %s; timeout = %s; %s } );\n'
+                'sinks = ( { plugin = "sqlite_merge"; path = "%s"; history = true; } );\n'
+                % (tmp, sock, interval, timeout, extra, db))
+    return conf, db
+
+
+def history_rows(db):
+    try:
+        con = sqlite3.connect(db)
+        n = con.execute("SELECT count(*) FROM bms_readings").fetchone()[0]
+        con.close()
+        return n
+    except sqlite3.Error:
+        return 0
+
+
+def run_daemon(conf, db, want_rows, seconds=25):
+    d = subprocess.Popen([DAEMON, "-c", conf], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and history_rows(db) < want_rows:
+        time.sleep(0.1)
+    d.terminate()
+    err = d.communicate(timeout=30)[1]
+    return d.returncode, err
+
+
+for variant in ("JK02_24S", "JK02_32S", "JK04"):
+    layout = "jk04" if variant == "JK04" else "old"
+    p, sock, log = sim(variant, "--layout", layout, name="once")
+    conf, db = daemon_conf("once-" + variant, sock)
+    r = subprocess.run([DAEMON, "-c", conf, "--once"], capture_output=True, text=True, timeout=60)
+    stop(p)
+    con = sqlite3.connect(db)
+    payload = json.loads(con.execute("SELECT payload FROM readings").fetchone()[0])
+    con.close()
+    want = "%.1f" % VARIANTS[variant][2]
+    check("collectord --once with jk_ble (%s) puts the BMS values in inverter.db" % variant,
+          r.returncode == 0 and payload.get("battery_voltage") == want, r.stderr[-400:])
+
+# Reconnects reuse the discovered handles: no second discovery.
+p, sock, log = sim("JK02_32S", "--connections", "3")
+conf, db = daemon_conf("cache", sock)
+rc, err = run_daemon(conf, db, 3)
+stop(p)
+check("three polls, three connections, one service discovery",
+      history_rows(db) >= 3 and log_count(log, "connection 3") == 1
+      and log_count(log, "request 06") == 1 and log_count(log, "command 97") == 3, err[-300:])
+
+# keep_connected: one link, the newest streamed frame each interval.
+p, sock, log = sim("JK02_32S", "--connections", "1", "--frames", "40")
+conf, db = daemon_conf("keep", sock, "keep_connected = true;")
+rc, err = run_daemon(conf, db, 3)
+stop(p)
+check("keep_connected: several records over one connection",
+      history_rows(db) >= 3 and log_count(log, "connection 1") == 1
+      and log_count(log, "command 97") == 1, err[-300:])
+
+# Faults: the first connection misbehaves; the poll fails cleanly (one
+# warning naming the device), nothing is written, the next poll is good.
+faults = {
+    "disconnect_mid_frame": "the BMS disconnected",
+    "bad_checksum": "no valid cell-info frame",
+    "silence": "no valid cell-info frame",
+    "att_error": "ATT error 0x03",
+    "slow": "no valid cell-info frame",
+}
+for fault, says in faults.items():
+    p, sock, log = sim("JK02_24S", "--layout", "new", "--split", "150", "--fault", fault,
+                       "--faulty", "1", "--connections", "2", name=fault)
+    conf, db = daemon_conf(fault, sock, timeout=1.5)
+    rc, err = run_daemon(conf, db, 1)
+    stop(p)
+    warnings = [l for l in err.splitlines() if " - battery1 - WARNING - " in l]
+    check("fault %s: a clean failed poll, then a good one" % fault,
+          rc == 0 and history_rows(db) == 1 and len(warnings) == 1 and says in warnings[0]
+          and "C8:47:8C:00:00:01" in warnings[0], "\n".join(warnings) + err[-300:])
+
+p, sock, log = sim("JK02_24S", "--layout", "new", "--fault", "settings_first", "--faulty", "1",
+                   name="settings")
+conf, db = daemon_conf("settings", sock)
+r = subprocess.run([DAEMON, "-c", conf, "--once"], capture_output=True, text=True, timeout=60)
+stop(p)
+check("a BMS that answers settings before cell info still reads", r.returncode == 0, r.stderr)
+
+print("1..%d" % len(results))
+failed = 0
+for i, (name, ok, detail) in enumerate(results, 1):
+    print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
+    if not ok:
+        failed = 1
+        for line in str(detail).splitlines()[-8:]:
+            print("# " + line)
+subprocess.run(["rm", "-rf", tmp])
+sys.exit(failed)

@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""A simulated JK BMS peripheral: a GATT server speaking real ATT PDUs over an
+AF_UNIX SOCK_SEQPACKET socket (one PDU per packet), serving captured frames.
+
+  jk_sim.py --socket PATH --device-info HEX --cell-info HEX [--layout old|new|jk04]
+            [--split 20|128|150|tailhead|random] [--fault NAME] [--faulty N]
+            [--connections N] [--peer-mtu-req] [--dup-mtu] [--log FILE]
+
+Layouts are the three GATT databases JK modules have (jk-ble-protocol.md 1):
+old (FFE2 write + FFE1 write/notify), new (two FFE1: write-only then
+notify-only), jk04 (FFE1 write/notify, FFE2, FFE3). Faults, applied to the
+first --faulty connections: disconnect_mid_frame, bad_checksum, silence,
+att_error (the CCCD write is refused), settings_first, slow.
+"""
+import argparse
+import os
+import random
+import socket
+import struct
+import sys
+import threading
+import time
+
+ACK = bytes.fromhex("aa5590ebc80101000000000000000000000000" "44")
+
+
+def u16(v):
+    return struct.pack("<H", v)
+
+
+def uuid16(v):
+    return u16(v)
+
+
+def load_hex(path):
+    text = "".join(line.split("#")[0] for line in open(path))
+    return bytes.fromhex("".join(text.split()))
+
+
+def build_db(layout):
+    """Attributes: handle -> (type uuid16, value bytes, properties or None)."""
+    db = {}
+    def service(h, uuid):
+        db[h] = (0x2800, uuid16(uuid), None)
+    def char(decl, props, uuid, cccd=False):
+        db[decl] = (0x2803, bytes([props]) + u16(decl + 1) + uuid16(uuid), None)
+        db[decl + 1] = (uuid, b"", props)
+        if cccd:
+            db[decl + 2] = (0x2902, b"\x00\x00", None)
+    if layout == "old":
+        service(0x0001, 0x1800)
+        char(0x0002, 0x02, 0x2A00)
+        service(0x000E, 0xFFE0)
+        char(0x000F, 0x04, 0xFFE2)
+        char(0x0011, 0x1C, 0xFFE1, cccd=True)     # value 0x0012, CCCD 0x0013
+        service(0x0014, 0x180F)
+        char(0x0015, 0x12, 0x2A19, cccd=True)
+    elif layout == "new":
+        service(0x0001, 0xFFE0)
+        char(0x0002, 0x0C, 0xFFE1)                # write-only FFE1 at 0x0003
+        char(0x0004, 0x12, 0xFFE1, cccd=True)     # notify-only FFE1 at 0x0005, CCCD 0x0006
+    else:  # jk04 balancer
+        service(0x0001, 0x1800)
+        char(0x0002, 0x02, 0x2A00)
+        service(0x0008, 0xFFE0)
+        char(0x0009, 0x1C, 0xFFE1, cccd=True)     # 0x000A, CCCD 0x000B
+        char(0x000C, 0x1C, 0xFFE2, cccd=True)
+        char(0x000F, 0x0C, 0xFFE3)
+    return db
+
+
+def service_ranges(db):
+    starts = sorted(h for h, a in db.items() if a[0] == 0x2800)
+    ranges = []
+    for i, s in enumerate(starts):
+        end = starts[i + 1] - 1 if i + 1 < len(starts) else 0xFFFF
+        ranges.append((s, end, struct.unpack("<H", db[s][1])[0]))
+    return ranges
+
+
+class Peripheral:
+    def __init__(self, conn, args, faulty, log):
+        self.conn, self.args, self.log = conn, args, log
+        self.fault = args.fault if faulty else "none"
+        self.db = build_db(args.layout)
+        self.mtu = 23
+        self.notifying = False
+        self.lock = threading.Lock()
+        self.streaming = False
+        self.closed = False
+        self.notify_handle = {"old": 0x0012, "new": 0x0005, "jk04": 0x000A}[args.layout]
+        self.cccd = self.notify_handle + 1
+        self.write_handles = {"old": (0x0010, 0x0012), "new": (0x0003,),
+                              "jk04": (0x000A,)}[args.layout]
+
+    def send(self, pdu):
+        with self.lock:
+            if self.closed:
+                return
+            try:
+                self.conn.send(pdu)
+            except OSError:
+                self.closed = True
+
+    def error(self, op, handle, code):
+        self.send(bytes([0x01, op]) + u16(handle) + bytes([code]))
+
+    def notify_stream(self, data):
+        """Split data into notifications as the configured module does."""
+        room = self.mtu - 3
+        split = self.args.split
+        if split == "random":
+            sizes = []
+            left = len(data)
+            while left > 0:
+                sizes.append(min(left, random.randint(3, 80)))
+                left -= sizes[-1]
+        else:
+            n = {"20": 20, "128": 128, "150": 150, "tailhead": 128}[split]
+            sizes = [n] * (len(data) // n) + ([len(data) % n] if len(data) % n else [])
+        off = 0
+        for s in sizes:
+            s = min(s, room)
+            chunk = data[off:off + s]
+            off += s
+            self.send(bytes([0x1B]) + u16(self.notify_handle) + chunk)
+        while off < len(data):  # MTU smaller than the chosen split
+            chunk = data[off:off + room]
+            off += room
+            self.send(bytes([0x1B]) + u16(self.notify_handle) + chunk)
+
+    def frame(self, kind):
+        if kind == "device":
+            return self.args.device_frame
+        if kind == "settings":
+            f = bytearray(300)
+            f[0:6] = bytes([0x55, 0xAA, 0xEB, 0x90, 0x01, 0x01])
+            f[114] = 16
+            f[299] = sum(f[:299]) & 0xFF
+            return bytes(f)
+        f = bytearray(self.args.cell_frame)
+        if self.fault == "bad_checksum":
+            f[299] ^= 0x5A
+        return bytes(f)
+
+    def stream_cells(self):
+        if self.fault == "silence":
+            return
+        if self.fault == "disconnect_mid_frame":
+            time.sleep(0.2)
+            self.send(bytes([0x1B]) + u16(self.notify_handle) + self.frame("cell")[:100])
+            time.sleep(0.05)
+            self.close()
+            return
+        time.sleep(2.5 if self.fault == "slow" else 0.3)
+        prev_tail = b""
+        for _ in range(self.args.frames):
+            if self.closed:
+                return
+            data = self.frame("cell")
+            if self.args.split == "tailhead":
+                # the end of one frame and the start of the next in one notification
+                data = prev_tail + data[:-40]
+                prev_tail = self.frame("cell")[-40:]
+            self.notify_stream(data)
+            if self.args.split != "tailhead" and self.args.layout == "old":
+                self.send(bytes([0x1B]) + u16(self.notify_handle) + b"AT\r\n")
+            time.sleep(1.5 if self.fault == "slow" else 0.1)
+        if prev_tail:
+            self.notify_stream(prev_tail + self.frame("cell")[:260])
+
+    def on_write(self, handle, value):
+        if handle not in self.write_handles or len(value) != 20 or value[:4] != b"\xaa\x55\x90\xeb":
+            return
+        cmd = value[4]
+        self.log.write("command %02x\n" % cmd)
+        if cmd == 0x97:
+            self.notify_stream(self.frame("device") + ACK)
+        elif cmd == 0x96:
+            if self.fault == "settings_first" or self.args.layout != "new":
+                self.notify_stream(self.frame("settings") + ACK)
+            if not self.streaming:
+                self.streaming = True
+                threading.Thread(target=self.stream_cells, daemon=True).start()
+
+    def handle(self, pdu):
+        op = pdu[0]
+        self.log.write("request %02x\n" % op)
+        if op == 0x02:  # Exchange MTU Request
+            self.mtu = max(23, min(struct.unpack("<H", pdu[1:3])[0], self.args.server_mtu))
+            self.send(bytes([0x03]) + u16(self.args.server_mtu))
+        elif op == 0x03:  # our own MTU request answered
+            pass
+        elif op == 0x10:  # Read By Group Type: primary services
+            start, end = struct.unpack("<HH", pdu[1:5])
+            items = [(s, e, u) for s, e, u in service_ranges(self.db) if start <= s <= end]
+            if not items:
+                return self.error(op, start, 0x0A)
+            self.send(bytes([0x11, 6]) + b"".join(u16(s) + u16(e) + u16(u) for s, e, u in items[:3]))
+        elif op == 0x06:  # Find By Type Value
+            start, end, typ = struct.unpack("<HHH", pdu[1:7])
+            want = pdu[7:]
+            items = [(s, e) for s, e, u in service_ranges(self.db)
+                     if start <= s <= end and typ == 0x2800 and uuid16(u) == want]
+            if not items:
+                return self.error(op, start, 0x0A)
+            self.send(bytes([0x07]) + b"".join(u16(s) + u16(e) for s, e in items))
+        elif op == 0x08:  # Read By Type
+            start, end, typ = struct.unpack("<HHH", pdu[1:7])
+            items = [(h, a[1]) for h, a in sorted(self.db.items())
+                     if start <= h <= end and a[0] == typ]
+            if not items:
+                return self.error(op, start, 0x0A)
+            per = (self.mtu - 2) // 7
+            self.send(bytes([0x09, 7]) + b"".join(u16(h) + v for h, v in items[:per]))
+        elif op == 0x04:  # Find Information
+            start, end = struct.unpack("<HH", pdu[1:5])
+            items = [(h, a[0]) for h, a in sorted(self.db.items()) if start <= h <= end]
+            if not items:
+                return self.error(op, start, 0x0A)
+            per = (self.mtu - 2) // 4
+            self.send(bytes([0x05, 1]) + b"".join(u16(h) + u16(t) for h, t in items[:per]))
+        elif op == 0x12:  # Write Request
+            handle = struct.unpack("<H", pdu[1:3])[0]
+            if handle == self.cccd:
+                if self.fault == "att_error":
+                    return self.error(op, handle, 0x03)
+                self.notifying = pdu[3:5] == b"\x01\x00"
+                self.send(bytes([0x13]))
+                if self.args.dup_mtu:
+                    self.send(bytes([0x03]) + u16(self.args.server_mtu))  # a late duplicate
+            elif handle in self.write_handles:
+                self.send(bytes([0x13]))
+                self.on_write(handle, pdu[3:])
+            else:
+                self.error(op, handle, 0x03)
+        elif op == 0x52:  # Write Command
+            handle = struct.unpack("<H", pdu[1:3])[0]
+            self.on_write(handle, pdu[3:])
+        elif op == 0x01:  # an Error Response from the client (to our own request)
+            self.log.write("client answered our request with an error\n")
+        elif op in (0x0A, 0x0C, 0x18, 0x16, 0x20, 0x0E):
+            self.error(op, 0, 0x06)
+
+    def close(self):
+        with self.lock:
+            if not self.closed:
+                self.closed = True
+                try:
+                    # wakes the serving thread's recv() and ends the link for the client
+                    self.conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                self.conn.close()
+
+    def serve(self):
+        if self.args.peer_mtu_req:
+            # JK modules open with their own Exchange MTU Request
+            self.send(bytes([0x02]) + u16(self.args.server_mtu))
+            # and a request the client cannot serve: it must answer "not supported"
+            self.send(bytes([0x0A]) + u16(0x0001))
+        while not self.closed:
+            try:
+                pdu = self.conn.recv(1024)
+            except OSError:
+                break
+            if not pdu:
+                break
+            self.handle(pdu)
+        self.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--socket", required=True)
+    ap.add_argument("--device-info", required=True)
+    ap.add_argument("--cell-info", required=True)
+    ap.add_argument("--layout", choices=("old", "new", "jk04"), default="old")
+    ap.add_argument("--split", choices=("20", "128", "150", "tailhead", "random"), default="128")
+    ap.add_argument("--server-mtu", type=int, default=131)
+    ap.add_argument("--fault", default="none")
+    ap.add_argument("--faulty", type=int, default=0)
+    ap.add_argument("--connections", type=int, default=1)
+    ap.add_argument("--frames", type=int, default=3)
+    ap.add_argument("--peer-mtu-req", action="store_true")
+    ap.add_argument("--dup-mtu", action="store_true")
+    ap.add_argument("--log", default=os.devnull)
+    args = ap.parse_args()
+    args.device_frame = load_hex(args.device_info)
+    args.cell_frame = load_hex(args.cell_info)
+    log = open(args.log, "a", buffering=1)
+    try:
+        os.unlink(args.socket)
+    except FileNotFoundError:
+        pass
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    srv.bind(args.socket)
+    srv.listen(4)
+    srv.settimeout(60)
+    print("ready", flush=True)
+    for n in range(args.connections):
+        try:
+            conn, _ = srv.accept()
+        except socket.timeout:
+            break
+        log.write("connection %d\n" % (n + 1))
+        Peripheral(conn, args, n < args.faulty, log).serve()
+    srv.close()
+    os.unlink(args.socket)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
