@@ -4,7 +4,10 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
+
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -13,22 +16,42 @@
 int jk_devices_first(const char *path, char *address, size_t address_cap, char *name,
                      size_t name_cap, char *err, size_t err_size)
 {
+    struct jk_device first;
+    int n = jk_devices_load(path, &first, 1, err, err_size);
+
+    if (n < 0)
+        return n;
+    if (n == 0)
+        return -ENOENT;
+    if (!ble_address_valid(first.address)) {
+        snprintf(err, err_size, "%s: first device \"%s\" is not a BLE address", path,
+                 first.address);
+        return -EINVAL;
+    }
+    snprintf(address, address_cap, "%s", first.address);
+    snprintf(name, name_cap, "%s", first.name);
+    return 0;
+}
+
+int jk_devices_load(const char *path, struct jk_device *out, size_t cap, char *err,
+                    size_t err_size)
+{
     FILE *fp = fopen(path, "rb");
     yaml_parser_t parser;
     yaml_event_t ev;
-    int depth = 0, rc = -ENOENT, done = 0;
-    char key[64] = "", top_key[64] = "";
-    int want_value = 0; /* inside the first device's mapping, after a key */
+    int depth = 0, done = 0, rc = 0, want_value = 0;
+    size_t n = 0;
+    char key[64] = "";
+    struct jk_device cur;
 
     if (fp == NULL)
-        return -ENOENT;
+        return 0;
     if (!yaml_parser_initialize(&parser)) {
         fclose(fp);
         return -ENOMEM;
     }
     yaml_parser_set_input_file(&parser, fp);
-    name[0] = '\0';
-    address[0] = '\0';
+    memset(&cur, 0, sizeof(cur));
     while (!done) {
         if (!yaml_parser_parse(&parser, &ev)) {
             snprintf(err, err_size, "%s:%zu: %s", path, parser.problem_mark.line + 1,
@@ -36,49 +59,100 @@ int jk_devices_first(const char *path, char *address, size_t address_cap, char *
             rc = -EINVAL;
             break;
         }
-        switch (ev.type) {
-        case YAML_MAPPING_START_EVENT:
+        if (ev.type == YAML_MAPPING_START_EVENT) {
             depth++;
-            break;
-        case YAML_MAPPING_END_EVENT:
-            if (--depth == 1 && top_key[0] != '\0')
-                done = 1; /* the first device is complete */
-            break;
-        case YAML_SCALAR_EVENT: {
+        } else if (ev.type == YAML_MAPPING_END_EVENT) {
+            if (--depth == 1 && cur.address[0] != '\0' && n < cap)
+                out[n++] = cur;
+            if (depth == 1)
+                memset(&cur, 0, sizeof(cur));
+        } else if (ev.type == YAML_SCALAR_EVENT) {
             const char *v = (const char *)ev.data.scalar.value;
-            if (depth == 1 && top_key[0] == '\0') {
-                snprintf(top_key, sizeof(top_key), "%s", v);
+            if (depth == 1) {
+                memset(&cur, 0, sizeof(cur));
+                snprintf(cur.address, sizeof(cur.address), "%s", v); /* the key */
             } else if (depth == 2 && !want_value) {
                 snprintf(key, sizeof(key), "%s", v);
                 want_value = 1;
             } else if (depth == 2) {
                 if (strcmp(key, "address") == 0)
-                    snprintf(address, address_cap, "%s", v);
+                    snprintf(cur.address, sizeof(cur.address), "%s", v);
                 else if (strcmp(key, "name") == 0)
-                    snprintf(name, name_cap, "%s", v);
+                    snprintf(cur.name, sizeof(cur.name), "%s", v);
+                else if (strcmp(key, "last_seen") == 0)
+                    snprintf(cur.last_seen, sizeof(cur.last_seen), "%s", v);
                 want_value = 0;
             }
-            break;
-        }
-        case YAML_STREAM_END_EVENT:
+        } else if (ev.type == YAML_STREAM_END_EVENT) {
             done = 1;
-            break;
-        default:
-            break;
         }
         yaml_event_delete(&ev);
     }
     yaml_parser_delete(&parser);
     fclose(fp);
-    if (rc == -EINVAL)
-        return rc;
-    if (address[0] == '\0' && top_key[0] != '\0')
-        snprintf(address, address_cap, "%s", top_key);
-    if (address[0] == '\0')
-        return -ENOENT;
-    if (!ble_address_valid(address)) {
-        snprintf(err, err_size, "%s: first device \"%s\" is not a BLE address", path, address);
-        return -EINVAL;
+    return rc < 0 ? rc : (int)n;
+}
+
+static int emit_scalar(yaml_emitter_t *em, const char *v, yaml_scalar_style_t style)
+{
+    yaml_event_t ev;
+    yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)(uintptr_t)v, (int)strlen(v),
+                                 1, 1, style);
+    return yaml_emitter_emit(em, &ev);
+}
+
+int jk_devices_save(const char *path, const struct jk_device *devs, size_t n, char *err,
+                    size_t err_size)
+{
+    char tmp[4200];
+    yaml_emitter_t em;
+    yaml_event_t ev;
+    FILE *fp;
+    int ok;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    fp = fopen(tmp, "w");
+    if (fp == NULL) {
+        snprintf(err, err_size, "%s: %s", tmp, strerror(errno));
+        return -errno;
+    }
+    yaml_emitter_initialize(&em);
+    yaml_emitter_set_output_file(&em, fp);
+    yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+    ok = yaml_emitter_emit(&em, &ev);
+    yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+    ok = ok && yaml_emitter_emit(&em, &ev);
+    yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
+    ok = ok && yaml_emitter_emit(&em, &ev);
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = emit_scalar(&em, devs[i].address, YAML_ANY_SCALAR_STYLE);
+        yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
+        ok = ok && yaml_emitter_emit(&em, &ev);
+        /* keys in sorted order, as the seed's yaml.dump writes them */
+        ok = ok && emit_scalar(&em, "address", YAML_ANY_SCALAR_STYLE) &&
+             emit_scalar(&em, devs[i].address, YAML_ANY_SCALAR_STYLE) &&
+             emit_scalar(&em, "last_seen", YAML_ANY_SCALAR_STYLE) &&
+             emit_scalar(&em, devs[i].last_seen, YAML_SINGLE_QUOTED_SCALAR_STYLE) &&
+             emit_scalar(&em, "name", YAML_ANY_SCALAR_STYLE) &&
+             emit_scalar(&em, devs[i].name, YAML_ANY_SCALAR_STYLE);
+        yaml_mapping_end_event_initialize(&ev);
+        ok = ok && yaml_emitter_emit(&em, &ev);
+    }
+    yaml_mapping_end_event_initialize(&ev);
+    ok = ok && yaml_emitter_emit(&em, &ev);
+    yaml_document_end_event_initialize(&ev, 1);
+    ok = ok && yaml_emitter_emit(&em, &ev);
+    yaml_stream_end_event_initialize(&ev);
+    ok = ok && yaml_emitter_emit(&em, &ev);
+    yaml_emitter_delete(&em);
+    if (fclose(fp) != 0 || !ok) {
+        snprintf(err, err_size, "%s: cannot write", tmp);
+        unlink(tmp);
+        return -EIO;
+    }
+    if (rename(tmp, path) != 0) {
+        snprintf(err, err_size, "%s: %s", path, strerror(errno));
+        return -errno;
     }
     return 0;
 }

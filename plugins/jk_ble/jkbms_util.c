@@ -6,8 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <time.h>
 
 #include "plugins/jk_ble/jk_devices.h"
+#include "plugins/jk_ble/jk_scan.h"
 #include "plugins/jk_ble/jk_session.h"
 #include "plugins/libble/transport.h"
 #include "plugins/libjk/jk_decode.h"
@@ -17,6 +20,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: jkbms-util [--address ADDR] [options]    read one BMS and print its status\n"
+            "       jkbms-util --scan [--adapter hciN] [--seconds N]   find JK devices, save them\n"
+            "                       to ./jk_devices.yaml and read the first one found\n"
             "       jkbms-util --decode FILE [--json]       decode a hex or btsnoop capture\n"
             "  --address ADDR       the BMS (default: the first device of jk_devices.yaml,\n"
             "                       or $JK_DEVICES_FILE)\n"
@@ -28,6 +33,60 @@ static void usage(FILE *out)
             "  --hex FILE           also save every raw notification, one per line\n"
             "  --json               print one JSON object (keys as collectord's record)\n"
             "  --version, --help\n");
+}
+
+/* The seed's --scan: list JK devices, add them to ./jk_devices.yaml (keeping
+ * the entries already there), and return the first one found. */
+static const char *scan_devices(const char *adapter, int seconds, char *first, size_t cap)
+{
+    struct jk_found found[32];
+    struct jk_device devs[64];
+    char err[512], stamp[40], frac[16];
+    struct timeval tv;
+    struct tm tm;
+    int n, ndev;
+
+    printf("Scanning for JK BMS devices for %d seconds...\n", seconds);
+    fflush(stdout);
+    n = jk_scan(adapter, seconds, found, 32, stderr, err, sizeof(err));
+    if (n < 0) {
+        fprintf(stderr, "jkbms-util: %s\n", err);
+        return NULL;
+    }
+    if (n == 0) {
+        printf("No JK BMS devices found.\n");
+        return NULL;
+    }
+    gettimeofday(&tv, NULL);
+    localtime_r(&tv.tv_sec, &tm);
+    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(frac, sizeof(frac), ".%06ld", (long)tv.tv_usec);
+    strncat(stamp, frac, sizeof(stamp) - strlen(stamp) - 1);
+    ndev = jk_devices_load("jk_devices.yaml", devs, 64 - 32, err, sizeof(err));
+    if (ndev < 0) {
+        fprintf(stderr, "jkbms-util: %s: not updated\n", err);
+        ndev = -1;
+    }
+    printf("\nFound %d JK BMS device(s):\n", n);
+    for (int i = 0; i < n; i++) {
+        int k;
+        printf("\n  Name: %s\n  Address: %s\n  RSSI: %d dBm\n", found[i].dev.name,
+               found[i].dev.address, found[i].rssi);
+        if (ndev < 0)
+            continue;
+        for (k = 0; k < ndev && strcmp(devs[k].address, found[i].dev.address) != 0; k++)
+            ;
+        if (k == ndev)
+            ndev++;
+        devs[k] = found[i].dev;
+        snprintf(devs[k].last_seen, sizeof(devs[k].last_seen), "%s", stamp);
+    }
+    if (ndev > 0 && jk_devices_save("jk_devices.yaml", devs, (size_t)ndev, err, sizeof(err)) < 0)
+        fprintf(stderr, "jkbms-util: %s\n", err);
+    else if (ndev > 0)
+        printf("\nSaved %d device(s) to jk_devices.yaml\n", ndev);
+    snprintf(first, cap, "%s", found[0].dev.address);
+    return first;
 }
 
 static void save_hex(void *user, const uint8_t *data, size_t len)
@@ -46,10 +105,12 @@ int main(int argc, char **argv)
         {"adapter", required_argument, NULL, 'i'},  {"transport", required_argument, NULL, 't'},
         {"timeout", required_argument, NULL, 'w'},  {"hex", required_argument, NULL, 'x'},
         {"version", no_argument, NULL, 'V'},        {"help", no_argument, NULL, 'h'},
+        {"scan", no_argument, NULL, 'S'},           {"seconds", required_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
     const char *decode = NULL, *address = NULL, *adapter = "", *transport = "", *hex = NULL;
-    int json = 0, proto = JK_PROTO_AUTO, type = BLE_ADDR_AUTO, c, rc;
+    int json = 0, proto = JK_PROTO_AUTO, type = BLE_ADDR_AUTO, c, rc, scan = 0;
+    long seconds = 10;
     double timeout = 15;
     struct jk_session s;
     struct jk_cell_info ci;
@@ -99,6 +160,16 @@ int main(int argc, char **argv)
         case 'x':
             hex = optarg;
             break;
+        case 'S':
+            scan = 1;
+            break;
+        case 's':
+            seconds = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || seconds < 1 || seconds > 3600) {
+                fprintf(stderr, "jkbms-util: --seconds %s: want 1 to 3600\n", optarg);
+                return 2;
+            }
+            break;
         case 'V':
             printf("jkbms-util %s\n", PACKAGE_VERSION);
             return 0;
@@ -117,6 +188,8 @@ int main(int argc, char **argv)
     if (decode != NULL)
         return jk_decode_file_main(decode, json, proto, stdout, stderr);
 
+    if (scan && (address = scan_devices(adapter, (int)seconds, dev_addr, sizeof(dev_addr))) == NULL)
+        return 1;
     if (address == NULL) {
         const char *file = getenv("JK_DEVICES_FILE") ? getenv("JK_DEVICES_FILE")
                                                      : "jk_devices.yaml";

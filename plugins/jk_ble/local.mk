@@ -1,7 +1,8 @@
 # plugins/jk_ble: JK BMS over Bluetooth LE, and the jkbms-util tool
 noinst_LIBRARIES += plugins/jk_ble/libjksession.a
 plugins_jk_ble_libjksession_a_SOURCES = plugins/jk_ble/jk_session.c plugins/jk_ble/jk_session.h \
-	plugins/jk_ble/jk_devices.c plugins/jk_ble/jk_devices.h
+	plugins/jk_ble/jk_devices.c plugins/jk_ble/jk_devices.h \
+	plugins/jk_ble/jk_scan.c plugins/jk_ble/jk_scan.h
 plugins_jk_ble_libjksession_a_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(BLUEZ_CFLAGS) $(YAML_CFLAGS)
 JKSESSION_LIBS = plugins/jk_ble/libjksession.a $(LIBBLE_LIBS) $(YAML_LIBS) $(LIBJK_LIBS)
 
@@ -17,3 +18,9 @@ plugins_jk_ble_jkbms_util_LDADD = $(JKSESSION_LIBS)
 
 TESTS += tests/plugins/jk_ble/jk_ble_e2e.py
 dist_noinst_SCRIPTS += tests/plugins/jk_ble/jk_ble_e2e.py tests/plugins/jk_ble/jk_sim.py
+
+check_PROGRAMS += tests/plugins/jk_ble/test_jk_devices
+TESTS += tests/plugins/jk_ble/test_jk_devices
+tests_plugins_jk_ble_test_jk_devices_SOURCES = tests/plugins/jk_ble/test_jk_devices.c
+tests_plugins_jk_ble_test_jk_devices_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_plugins_jk_ble_test_jk_devices_LDADD = $(JKSESSION_LIBS) $(CMOCKA_LIBS) $(LIBS)

@@ -1,0 +1,86 @@
+/* jk_devices.yaml in the seed's format: read, update, write back. */
+#include "config.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "plugins/jk_ble/jk_devices.h"
+
+static const char seed_file[] = "AA:BB:CC:DD:EE:01:\n"
+                                "  address: AA:BB:CC:DD:EE:01\n"
+                                "  last_seen: '2026-01-08T00:15:34.617446'\n"
+                                "  name: JK_24v_3\n"
+                                "# AA:BB:CC:DD:EE:02:\n"
+                                "#   address: AA:BB:CC:DD:EE:02\n"
+                                "C8:47:8C:00:00:02:\n"
+                                "  address: C8:47:8C:00:00:02\n"
+                                "  last_seen: '2026-01-09T10:00:00.000001'\n"
+                                "  name: JK-B2A24S15P\n";
+
+static void read_update_write(void **state)
+{
+    char path[] = "/tmp/jk_devices-XXXXXX";
+    struct jk_device devs[8];
+    char err[256], addr[32], name[64];
+    int fd = mkstemp(path), n;
+    FILE *fp;
+    char text[2048];
+    size_t len;
+    (void)state;
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, seed_file, strlen(seed_file)), (ssize_t)strlen(seed_file));
+    close(fd);
+    /* the first device, as the seed's service picks it; a commented one is skipped */
+    assert_int_equal(jk_devices_first(path, addr, sizeof(addr), name, sizeof(name), err,
+                                      sizeof(err)), 0);
+    assert_string_equal(addr, "AA:BB:CC:DD:EE:01");
+    assert_string_equal(name, "JK_24v_3");
+    n = jk_devices_load(path, devs, 8, err, sizeof(err));
+    assert_int_equal(n, 2);
+    assert_string_equal(devs[1].name, "JK-B2A24S15P");
+    assert_string_equal(devs[1].last_seen, "2026-01-09T10:00:00.000001");
+    /* a scan adds one and updates one */
+    snprintf(devs[1].last_seen, sizeof(devs[1].last_seen), "2026-11-24T13:00:00.123456");
+    memset(&devs[2], 0, sizeof(devs[2]));
+    snprintf(devs[2].address, sizeof(devs[2].address), "20:21:11:AA:BB:CC");
+    snprintf(devs[2].name, sizeof(devs[2].name), "JK_B1A20S15P");
+    snprintf(devs[2].last_seen, sizeof(devs[2].last_seen), "2026-11-24T13:00:01.000000");
+    assert_int_equal(jk_devices_save(path, devs, 3, err, sizeof(err)), 0);
+    fp = fopen(path, "r");
+    len = fread(text, 1, sizeof(text) - 1, fp);
+    fclose(fp);
+    text[len] = '\0';
+    /* the seed's layout: address key, then address / last_seen (quoted) / name */
+    assert_non_null(strstr(text, "C8:47:8C:00:00:02:\n  address: C8:47:8C:00:00:02\n"
+                                 "  last_seen: '2026-11-24T13:00:00.123456'\n"
+                                 "  name: JK-B2A24S15P\n"));
+    n = jk_devices_load(path, devs, 8, err, sizeof(err));
+    assert_int_equal(n, 3);
+    assert_string_equal(devs[2].address, "20:21:11:AA:BB:CC");
+    /* broken YAML names the line */
+    fp = fopen(path, "w");
+    fputs("AA:BB:CC:DD:EE:01:\n  address: [unclosed\n", fp);
+    fclose(fp);
+    assert_int_equal(jk_devices_load(path, devs, 8, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, ":3: "));
+    unlink(path);
+    assert_int_equal(jk_devices_load(path, devs, 8, err, sizeof(err)), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(read_update_write),
+    };
+    return cmocka_run_group_tests_name("jk_devices", tests, NULL, NULL);
+}
