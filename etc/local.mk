@@ -15,3 +15,18 @@ demo: core/collectord $(plugin_PROGRAMS)
 	$(PYTHON3) $(srcdir)/tests/tools/dashboard_view.py inverter.db
 .PHONY: demo
 dist_conf_DATA += etc/collector.conf
+
+# The systemd unit, with the configured paths filled in.
+systemdunitdir = $(prefix)/lib/systemd/system
+systemdunit_DATA = etc/collectord.service
+EXTRA_DIST += etc/collectord.service.in etc/docker/Dockerfile etc/docker/compose.yml \
+	etc/docker/collectord.env
+CLEANFILES += etc/collectord.service
+etc/collectord.service: $(srcdir)/etc/collectord.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) etc && sed -e 's|%sbindir%|$(sbindir)|g' -e 's|%confdir%|$(confdir)|g' \
+	    $(srcdir)/etc/collectord.service.in > $@
+TESTS += tests/deploy/configs.sh
+dist_noinst_SCRIPTS += tests/deploy/configs.sh tests/deploy/ci-deploy.sh etc/debian/build-deb.sh
+EXTRA_DIST += etc/debian/control etc/debian/rules etc/debian/changelog etc/debian/copyright \
+	etc/debian/source/format etc/debian/collectord.install etc/debian/collectord-dev.install \
+	etc/debian/collectord.postinst
