@@ -1,9 +1,11 @@
 # bench/: `make bench` prints one JSON object per line
-EXTRA_PROGRAMS += bench/bench_decode bench/bench_sqlite
-BENCH_BINS += bench/bench_decode bench/bench_sqlite
+EXTRA_PROGRAMS += bench/bench_decode bench/bench_sqlite bench/bench_ble
+BENCH_BINS += bench/bench_decode bench/bench_sqlite bench/bench_ble
 bench_bench_decode_SOURCES = bench/bench_decode.c
 bench_bench_decode_LDADD = $(LIBJK_LIBS)
 bench_bench_sqlite_SOURCES = bench/bench_sqlite.c
 bench_bench_sqlite_CFLAGS = $(TESTHOST_CFLAGS) $(SQLITE3_CFLAGS)
 bench_bench_sqlite_LDADD = $(TESTHOST_LIBS) $(SQLITE3_LIBS)
 CLEANFILES += $(BENCH_BINS)
+bench_bench_ble_SOURCES = bench/bench_ble.c
+bench_bench_ble_LDADD = $(JKSESSION_LIBS)
