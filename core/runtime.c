@@ -36,6 +36,7 @@ struct instance {
      * in once mode) and by the emit path, which runs in that same thread. */
     unsigned long records;
     unsigned long failures;
+    unsigned long polls_ok, polls_failed; /* totals, logged at shutdown */
     int failing;   /* last callback failed: log only state changes */
     int last_rc;
 };
@@ -169,6 +170,7 @@ static int64_t poll_source(struct instance *in)
     int rc = in->lp->desc.poll(in->state);
 
     if (rc == 0) {
+        in->polls_ok++;
         if (in->failing)
             log_msg(in->cfg->name, COLLECTOR_LOG_INFO, "polling again after %lu failure(s)",
                     in->failures);
@@ -177,6 +179,7 @@ static int64_t poll_source(struct instance *in)
         return interval;
     }
     in->failures++;
+    in->polls_failed++;
     /* The plugin says why (it knows the device); the host only counts and
      * backs off, so a failure is reported once, not twice. */
     if (!in->failing || rc != in->last_rc)
@@ -474,6 +477,15 @@ void runtime_destroy(struct runtime *rt)
         if (in->created && in->cfg->kind == COLLECTOR_KIND_SINK && in->lp->desc.flush)
             in->lp->desc.flush(in->state);
     }
+    for (size_t i = 0; i < rt->n && !rt->once; i++) {
+        struct instance *in = &rt->inst[i];
+        if (in->created && in->cfg->kind == COLLECTOR_KIND_SOURCE)
+            log_msg(in->cfg->name, COLLECTOR_LOG_INFO, "%lu poll(s) ok, %lu failed, %lu record(s)",
+                    in->polls_ok, in->polls_failed, in->records);
+    }
+    if (rt->dropped > 0)
+        log_msg(CORE, COLLECTOR_LOG_WARNING, "%lu record(s) dropped: the sinks were too slow",
+                rt->dropped);
     for (size_t i = rt->n; i-- > 0;) {
         struct instance *in = &rt->inst[i];
         if (in->created)

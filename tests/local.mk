@@ -22,3 +22,12 @@ tests_host_test_record_LDADD = $(HOST_TEST_LDADD)
 tests_host_test_settings_SOURCES = tests/host/test_settings.c
 tests_host_test_settings_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBCONFIG_CFLAGS)
 tests_host_test_settings_LDADD = $(HOST_TEST_LDADD)
+
+# `make soak`: minutes, not part of make check (tests/soak/soak.py).
+soak: core/collectord $(plugin_PROGRAMS)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	COLLECTOR_PLUGIN_PATH='$(abs_top_builddir)/plugins' \
+	$(PYTHON3) $(srcdir)/tests/soak/soak.py $(SOAK_FLAGS)
+.PHONY: soak
+dist_noinst_SCRIPTS += tests/soak/soak.py
+EXTRA_DIST += tests/valgrind/demo-valgrind.sh

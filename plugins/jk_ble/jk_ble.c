@@ -120,6 +120,8 @@ static int jkble_poll(void *state)
     collector_record *rec;
     int rc = jk_session_read(&b->s, &ci, b->keep);
 
+    if (rc == -ECANCELED)
+        return rc; /* shutting down: not a failure of the BMS */
     if (rc < 0) {
         /* One line per change of what goes wrong, not one per attempt. */
         if (!b->failing || strcmp(b->last_error, b->s.error) != 0)

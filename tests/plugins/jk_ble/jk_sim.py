@@ -285,6 +285,8 @@ def main():
     ap.add_argument("--peer-mtu-req", action="store_true")
     ap.add_argument("--dup-mtu", action="store_true")
     ap.add_argument("--log", default=os.devnull)
+    ap.add_argument("--random-faults", type=float, default=0.0,
+                    help="probability that a connection gets a random fault (with --connections 0: serve forever)")
     args = ap.parse_args()
     args.device_frame = load_hex(args.device_info)
     args.cell_frame = load_hex(args.cell_info)
@@ -298,13 +300,20 @@ def main():
     srv.listen(4)
     srv.settimeout(60)
     print("ready", flush=True)
-    for n in range(args.connections):
+    faults = ["disconnect_mid_frame", "bad_checksum", "silence", "att_error", "slow"]
+    n = 0
+    while args.connections == 0 or n < args.connections:
         try:
             conn, _ = srv.accept()
         except socket.timeout:
             break
         log.write("connection %d\n" % (n + 1))
-        Peripheral(conn, args, n < args.faulty, log).serve()
+        faulty = n < args.faulty
+        if args.random_faults > 0 and random.random() < args.random_faults:
+            args.fault, faulty = random.choice(faults), True
+            log.write("fault %s\n" % args.fault)
+        Peripheral(conn, args, faulty, log).serve()
+        n += 1
     srv.close()
     os.unlink(args.socket)
 

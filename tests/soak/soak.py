@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""make soak: collectord for >= 2000 polls against 4 simulated JK BMS with
+random faults, the sqlite sink and a concurrent inverter writer. Reports
+polls by outcome and injected fault, records yielded/written/lost, peak RSS,
+open file descriptors at start and end, and PRAGMA integrity_check.
+Exit 0 only if nothing yielded was lost, fds did not leak and the file is intact."""
+import argparse
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+TOP_SRC = os.environ.get("top_srcdir", ".")
+TOP_BUILD = os.environ.get("top_builddir", ".")
+DATA = os.path.join(TOP_SRC, "tests", "data", "jk")
+SIM = os.path.join(TOP_SRC, "tests", "plugins", "jk_ble", "jk_sim.py")
+sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
+import eamoon_poller  # noqa: E402
+
+BATTERIES = [("jk02_32s_v11", "old", "128"), ("jk02_24s_v10", "new", "150"),
+             ("jk04", "jk04", "20"), ("jk02_32s_v11", "new", "random")]
+
+
+def proc_status(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--polls", type=int, default=2000)
+    ap.add_argument("--fault-rate", type=float, default=0.2)
+    ap.add_argument("--max-seconds", type=int, default=900)
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="soak-")
+    db = os.path.join(tmp, "inverter.db")
+    sims, logs = [], []
+    sources = []
+    for i, (fx, layout, split) in enumerate(BATTERIES, 1):
+        sock, log = os.path.join(tmp, "bms%d.sock" % i), os.path.join(tmp, "bms%d.log" % i)
+        p = subprocess.Popen([sys.executable, SIM, "--socket", sock, "--log", log,
+                              "--device-info", os.path.join(DATA, fx + "_device_info.hex"),
+                              "--cell-info", os.path.join(DATA, fx + "_cell_info.hex"),
+                              "--layout", layout, "--split", split, "--connections", "0",
+                              "--frames", "2", "--random-faults", str(args.fault_rate)],
+                             stdout=subprocess.PIPE, text=True)
+        p.stdout.readline()
+        sims.append(p)
+        logs.append(log)
+        sources.append('{ plugin = "jk_ble"; name = "battery%d"; address = "C8:47:8C:00:00:0%d";'
+                       ' transport = "unix:%s"; interval = 0.05; timeout = 1.0; }' % (i, i, sock))
+    conf = os.path.join(tmp, "soak.conf")
+    with open(conf, "w") as f:
+        f.write('collector = { state_dir = "%s"; };\nsources = (\n%s\n);\n'
+                'calculators = ( { plugin = "soc_lifepo4"; } );\n'
+                'sinks = ( { plugin = "sqlite_merge"; path = "%s"; history = true; '
+                'max_age = 5; } );\n' % (tmp, ",\n".join(sources), db))
+    con = sqlite3.connect(db)
+    con.execute(eamoon_poller.SCHEMA)
+    con.commit()
+    con.close()
+    stop = threading.Event()
+    inverter_rows = [0]
+
+    def writer():
+        c = sqlite3.connect(db, timeout=30)
+        while not stop.is_set():
+            c.execute("INSERT INTO readings (created_at, payload) VALUES (?, ?)",
+                      (eamoon_poller.created_at("utc"),
+                       json.dumps(eamoon_poller.inverter_payload(inverter_rows[0]))))
+            c.commit()
+            inverter_rows[0] += 1
+            time.sleep(0.02)
+        c.close()
+
+    th = threading.Thread(target=writer)
+    th.start()
+    errlog = open(os.path.join(tmp, "collectord.log"), "w")
+    d = subprocess.Popen([os.path.join(TOP_BUILD, "core", "collectord"), "-c", conf],
+                         stderr=errlog)
+    time.sleep(3)
+    # the fewest open fds over a second: no poll's link in flight
+    fds_start = min(len(os.listdir("/proc/%d/fd" % d.pid)) for _ in range(20)
+                    if time.sleep(0.05) is None)
+    t0 = time.monotonic()
+    polls = 0
+    while time.monotonic() - t0 < args.max_seconds:
+        polls = sum(sum(1 for l in open(log) if l.startswith("connection")) for log in logs)
+        if polls >= args.polls:
+            break
+        time.sleep(1)
+    # quiesce: no poll in flight when fds are counted (each poll closes its link)
+    fds_end = min(len(os.listdir("/proc/%d/fd" % d.pid)) for _ in range(20)
+                  if time.sleep(0.05) is None)
+    rss_peak_kb = proc_status(d.pid, "VmHWM")
+    d.send_signal(signal.SIGTERM)
+    d.wait(timeout=60)
+    stop.set()
+    th.join()
+    for p in sims:
+        p.kill()
+        p.wait()
+    errlog.close()
+    text = open(os.path.join(tmp, "collectord.log")).read()
+    yielded = ok = failed = 0
+    for m in re.finditer(r"- battery\d+ - INFO - (\d+) poll\(s\) ok, (\d+) failed, (\d+) record", text):
+        ok += int(m.group(1))
+        failed += int(m.group(2))
+        yielded += int(m.group(3))
+    injected = {}
+    for log in logs:
+        for line in open(log):
+            if line.startswith("fault "):
+                injected[line.split()[1]] = injected.get(line.split()[1], 0) + 1
+    causes = {}
+    for line in text.splitlines():
+        if " - WARNING - " in line and "battery" in line:
+            msg = line.split(" - WARNING - ", 1)[1]
+            key = re.sub(r"C8:47:8C:00:00:0\d: ", "", msg)
+            key = re.sub(r"\d+ ms", "N ms", key)
+            causes[key] = causes.get(key, 0) + 1
+    con = sqlite3.connect(db)
+    written = con.execute("SELECT count(*) FROM bms_readings").fetchone()[0]
+    integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
+    rows = con.execute("SELECT count(*) FROM readings").fetchone()[0]
+    con.close()
+    report = {
+        "polls": ok + failed, "polls_ok": ok, "polls_failed": failed,
+        "faults_injected": injected, "failure_warnings_by_cause": causes,
+        "records_yielded": yielded, "records_written": written,
+        "records_lost": yielded - written, "inverter_rows": rows,
+        "peak_rss_kb": rss_peak_kb, "fds_start": fds_start, "fds_end": fds_end,
+        "integrity_check": integrity,
+    }
+    print(json.dumps(report, indent=2))
+    good = (ok + failed >= args.polls * 0.95 and yielded == written and fds_start == fds_end
+            and integrity == "ok" and d.returncode == 0)
+    print("soak: %s" % ("PASS" if good else "FAIL"))
+    subprocess.run(["rm", "-rf", tmp])
+    return 0 if good else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
