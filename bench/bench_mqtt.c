@@ -1,0 +1,135 @@
+/* make bench: records published per second by the mqtt sink to a local
+ * mosquitto (started here on 127.0.0.1) at QoS 0 and 1, and the memory of
+ * the process with the sink's queue full while the broker is away. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/record.h"
+#include "testhost.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static long status_kb(const char *key)
+{
+    FILE *fp = fopen("/proc/self/status", "r");
+    char line[256];
+    long v = -1;
+    while (fp && fgets(line, sizeof(line), fp))
+        if (strncmp(line, key, strlen(key)) == 0)
+            v = strtol(line + strlen(key) + 1, NULL, 10);
+    if (fp)
+        fclose(fp);
+    return v;
+}
+
+static int port_open(int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return ok;
+}
+
+static collector_record *sample(void)
+{
+    static const double cells[16] = {3.246, 3.230, 3.226, 3.231, 3.233, 3.231, 3.232, 3.232,
+                                     3.225, 3.232, 3.216, 3.225, 3.237, 3.231, 3.225, 3.242};
+    collector_record *r;
+    record_new("battery1", (int64_t)time(NULL) * 1000000000, &r);
+    record_set_device(r, "C8:47:8C:00:00:01");
+    record_set_doubles(r, "cells", cells, 16);
+    record_set_double(r, "battery_voltage", 51.689);
+    record_set_double(r, "battery_current", -3.2);
+    record_set_double(r, "battery_soc", 46.0);
+    record_set_int(r, "bms_cell_count", 16);
+    record_set_string(r, "bms_name", "JK_PB2A16S15P");
+    return r;
+}
+
+int main(void)
+{
+    const char *bin = getenv("MOSQUITTO_BIN") && *getenv("MOSQUITTO_BIN") ? getenv("MOSQUITTO_BIN")
+                                                                         : "/usr/sbin/mosquitto";
+    char dir[] = "/tmp/bench-mqtt-XXXXXX", conf[128], settings[256];
+    int port = 20000 + (int)(getpid() % 20000);
+    pid_t broker;
+    FILE *fp;
+
+    if (mkdtemp(dir) == NULL)
+        return 1;
+    snprintf(conf, sizeof(conf), "%s/m.conf", dir);
+    fp = fopen(conf, "w");
+    fprintf(fp, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                "max_queued_messages 0\n", port);
+    fclose(fp);
+    broker = fork();
+    if (broker == 0) {
+        execl(bin, bin, "-c", conf, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 100 && !port_open(port); i++)
+        usleep(50000);
+    for (int qos = 0; qos <= 1; qos++) {
+        struct testhost *t;
+        const int n = 20000;
+        double t0;
+        snprintf(settings, sizeof(settings),
+                 "host = \"127.0.0.1\"; port = %d; qos = %d; queue_size = 100000;", port, qos);
+        if (testhost_open("mqtt", settings, &t) != 0) {
+            fprintf(stderr, "bench_mqtt: %s\n", testhost_last_log());
+            return 1;
+        }
+        for (int i = 0; i < 100 && testhost_flush(t) != 0; i++) /* wait for the connection */
+            ;
+        t0 = now();
+        for (int i = 0; i < n; i++) {
+            collector_record *r = sample();
+            testhost_write(t, r);
+            record_free(r);
+        }
+        while (testhost_flush(t) != 0 && now() - t0 < 60)
+            ;
+        printf("{\"bench\": \"mqtt_publish_qos%d\", \"value\": %.0f, \"unit\": \"records/s\"}\n",
+               qos, n / (now() - t0));
+        testhost_close(t);
+    }
+    kill(broker, SIGTERM);
+    waitpid(broker, NULL, 0);
+    {
+        /* broker gone: the default queue (1000 messages) fills and stays bounded */
+        struct testhost *t;
+        long before = status_kb("VmRSS:");
+        snprintf(settings, sizeof(settings), "host = \"127.0.0.1\"; port = %d;", port);
+        testhost_open("mqtt", settings, &t);
+        for (int i = 0; i < 5000; i++) {
+            collector_record *r = sample();
+            testhost_write(t, r);
+            record_free(r);
+        }
+        printf("{\"bench\": \"mqtt_rss_queue_full_kb\", \"value\": %ld, \"unit\": \"kB\"}\n",
+               status_kb("VmRSS:"));
+        printf("{\"bench\": \"mqtt_rss_growth_queue_full_kb\", \"value\": %ld, \"unit\": \"kB\"}\n",
+               status_kb("VmRSS:") - before);
+        testhost_close(t);
+    }
+    unlink(conf);
+    rmdir(dir);
+    return 0;
+}

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""The mqtt sink against a real mosquitto on 127.0.0.1 (a free port, started
+here): discovery configs, state JSON, last will, and records queued while
+the broker is down arriving after it is back. TAP."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP_SRC = os.environ["top_srcdir"]
+TOP_BUILD = os.environ["top_builddir"]
+MOSQUITTO = os.environ.get("MOSQUITTO_BIN") or "/usr/sbin/mosquitto"
+DAEMON = os.path.join(TOP_BUILD, "core", "collectord")
+results = []
+tmp = tempfile.mkdtemp(prefix="mqtt-")
+
+
+def check(name, cond, detail=""):
+    results.append((name, bool(cond), detail))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+PORT = free_port()
+
+
+def broker():
+    conf = os.path.join(tmp, "mosquitto.conf")
+    with open(conf, "w") as f:
+        f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % PORT)
+    p = subprocess.Popen([MOSQUITTO, "-c", conf], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", PORT), timeout=0.2).close()
+            return p
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("mosquitto did not start")
+
+
+def subscribe(name, topic="#", retained_only=False):
+    out = open(os.path.join(tmp, name), "w")  # line-buffered below: a file is not a tty
+    cmd = ["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", str(PORT), "-v", "-t", topic]
+    if retained_only:
+        cmd.append("--retained-only")
+    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    return p, os.path.join(tmp, name)
+
+
+def messages(path):
+    msgs = []
+    for line in open(path, errors="replace"):
+        topic, _, payload = line.rstrip("\n").partition(" ")
+        msgs.append((topic, payload))
+    return msgs
+
+
+def wait_for(pred, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def conf(name, extra=""):
+    path = os.path.join(tmp, name + ".conf")
+    with open(path, "w") as f:
+        f.write('collector = { state_dir = "%s"; };\n'
+                'sources = ( { plugin = "jk_replay"; name = "battery1"; loop = true; interval = 0.2;'
+                ' file = "%s"; address = "C8:47:8C:00:00:01"; } );\n'
+                'calculators = ( { plugin = "soc_lifepo4"; } );\n'
+                'sinks = ( { plugin = "mqtt"; host = "127.0.0.1"; port = %d; topic_prefix = "test/site1";'
+                ' discovery = true; keepalive = 5; %s } );\n'
+                % (tmp, os.path.join(TOP_SRC, "etc", "demo", "jk_pb2a16s15p.hex"), PORT, extra))
+    return path
+
+
+b = broker()
+sub, subfile = subscribe("all")
+d = subprocess.Popen([DAEMON, "-c", conf("main")], stderr=subprocess.PIPE, text=True)
+ok = wait_for(lambda: sum(1 for t, _ in messages(subfile) if t == "test/site1/battery1/state") >= 3, 20)
+states = [json.loads(p) for t, p in messages(subfile) if t == "test/site1/battery1/state"]
+s0 = states[0] if states else {}
+check("state JSON on <prefix>/<instance>/state with the record's values",
+      ok and s0.get("battery_voltage") == 51.689 and s0.get("bms_cell_count") == 16
+      and len(s0.get("cells", [])) == 16 and s0.get("battery_soc") is not None
+      and s0.get("time", "").endswith("Z") and s0.get("device") == "C8:47:8C:00:00:01", s0)
+avail = [p for t, p in messages(subfile) if t == "test/site1/battery1/availability"]
+status = [p for t, p in messages(subfile) if t == "test/site1/status"]
+check("availability online, daemon status online", "online" in avail and "online" in status,
+      (avail[:3], status[:3]))
+
+# discovery: retained, so a new subscriber gets it at once
+rsub, rfile = subscribe("retained", "homeassistant/#", retained_only=True)
+time.sleep(1.0)
+rsub.terminate()
+configs = {t: json.loads(p) for t, p in messages(rfile)}
+node = "C8_47_8C_00_00_01"
+volt = configs.get("homeassistant/sensor/%s/battery_voltage/config" % node, {})
+cell1 = configs.get("homeassistant/sensor/%s/cell_1/config" % node, {})
+bal = configs.get("homeassistant/binary_sensor/%s/balancing/config" % node, {})
+check("discovery: retained configs for voltage, each cell, balancing",
+      volt.get("device_class") == "voltage" and volt.get("unit_of_measurement") == "V"
+      and volt.get("state_class") == "measurement"
+      and volt.get("state_topic") == "test/site1/battery1/state"
+      and cell1.get("value_template") == "{{ value_json.cells[0] }}"
+      and bal.get("payload_on") is True
+      and "homeassistant/sensor/%s/cell_16/config" % node in configs, sorted(configs)[:6])
+check("discovery: one device per battery with model, versions and the BLE address",
+      volt.get("device", {}).get("identifiers") == [node]
+      and volt["device"].get("model") == "JK_PB2A16S15P"
+      and volt["device"].get("sw_version") == "14.20", volt.get("device"))
+check("no '/' in object ids, availability bound to the last will",
+      all("/" not in c.get("unique_id", "/") for c in configs.values())
+      and {"topic": "test/site1/status"} in volt.get("availability", []), "")
+
+# the last will: a killed daemon shows offline
+d.send_signal(signal.SIGKILL)
+d.wait()
+ok = wait_for(lambda: ("test/site1/status", "offline") in messages(subfile), 15)
+check("kill -9: the broker publishes the last will (offline)", ok)
+
+# broker down mid-run: records are queued and arrive when it is back
+d = subprocess.Popen([DAEMON, "-c", conf("outage")], stderr=subprocess.PIPE, text=True)
+wait_for(lambda: sum(1 for t, _ in messages(subfile) if t.endswith("/state")) >= len(states) + 3, 20)
+sub.terminate()
+b.terminate()
+b.wait()
+down_at = time.time()
+time.sleep(2.0)  # about 10 records produced with nobody to take them
+up_at = time.time()
+b = broker()
+sub, subfile = subscribe("after")
+ok = wait_for(lambda: sum(1 for t, _ in messages(subfile) if t.endswith("/state")) >= 10, 30)
+times = []
+for t, p in messages(subfile):
+    if t.endswith("/state"):
+        st = json.loads(p)
+        times.append(time.mktime(time.strptime(st["time"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone)
+during = [x for x in times if down_at + 0.3 <= x <= up_at - 0.3]
+check("records made while the broker was down arrive after it is back",
+      ok and len(during) >= 4, "%d messages, %d from the outage" % (len(times), len(during)))
+d.terminate()
+err = d.communicate(timeout=30)[1]
+check("the daemon kept polling and stopped cleanly", d.returncode == 0, err[-300:])
+
+# a small queue drops the oldest and says how many
+sub.terminate()
+d = subprocess.Popen([DAEMON, "-c", conf("small", "queue_size = 4;")], stderr=subprocess.PIPE,
+                     text=True)
+time.sleep(1.0)
+b.terminate()
+b.wait()
+time.sleep(1.5)
+d.terminate()
+err = d.communicate(timeout=30)[1]
+check("a full queue drops the oldest messages and counts them",
+      d.returncode == 0 and "oldest message(s) dropped" in err and "were dropped while the broker was away" in err,
+      err[-400:])
+
+print("1..%d" % len(results))
+failed = 0
+for i, (name, good, detail) in enumerate(results, 1):
+    print("%s %d - %s" % ("ok" if good else "not ok", i, name))
+    if not good:
+        failed = 1
+        for line in str(detail).splitlines()[-6:]:
+            print("# " + line)
+subprocess.run(["rm", "-rf", tmp])
+sys.exit(failed)
