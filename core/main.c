@@ -71,8 +71,14 @@ static void check_config_secrecy(const char *path)
     if (fp == NULL)
         return;
     while (!has_password && fgets(line, sizeof(line), fp) != NULL) {
-        const char *p = line + strspn(line, " \t");
-        has_password = strncmp(p, "password", 8) == 0 && strncmp(p, "password_file", 13) != 0;
+        /* a `password = ...` setting anywhere on the line (not password_file) */
+        for (const char *p = strstr(line, "password"); p != NULL && !has_password;
+             p = strstr(p + 1, "password")) {
+            const char *after = p + 8;
+            int at_word = p == line || !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z'));
+            after += strspn(after, " \t");
+            has_password = at_word && (*after == '=' || *after == ':');
+        }
     }
     fclose(fp);
     if (has_password)

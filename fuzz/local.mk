@@ -1,9 +1,19 @@
 # fuzz/: libFuzzer targets (./configure CC=clang --enable-fuzz && make fuzz)
 FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1
-EXTRA_DIST += $(wildcard $(srcdir)/fuzz/corpus/*/*)
+EXTRA_DIST += $(wildcard $(srcdir)/fuzz/corpus/*/*) fuzz/lsan.supp
 if FUZZ
-EXTRA_PROGRAMS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_adv
-FUZZ_BINS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_adv
+EXTRA_PROGRAMS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_adv fuzz/config \
+	fuzz/jk_devices
+FUZZ_BINS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_adv fuzz/config fuzz/jk_devices
+fuzz_config_SOURCES = fuzz/config.c core/conf.c core/log.c
+fuzz_config_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS) $(LIBCONFIG_CFLAGS)
+fuzz_config_LDFLAGS = $(FUZZ_FLAGS)
+fuzz_config_LDADD = $(LIBCONFIG_LIBS)
+fuzz_jk_devices_SOURCES = fuzz/jk_devices.c plugins/jk_ble/jk_devices.c plugins/libble/transport.c \
+	plugins/libble/gatt.c plugins/libble/att.c
+fuzz_jk_devices_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS) $(YAML_CFLAGS) $(BLUEZ_CFLAGS)
+fuzz_jk_devices_LDFLAGS = $(FUZZ_FLAGS)
+fuzz_jk_devices_LDADD = $(YAML_LIBS) $(BLUEZ_LIBS)
 fuzz_ble_att_SOURCES = fuzz/ble_att.c plugins/libble/att.c
 fuzz_ble_att_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_ble_att_LDFLAGS = $(FUZZ_FLAGS)
@@ -19,4 +29,5 @@ fuzz_jk_capture_SOURCES = fuzz/jk_capture.c plugins/libjk/jk_capture.c
 fuzz_jk_capture_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_jk_capture_LDFLAGS = $(FUZZ_FLAGS)
 endif
-EXTRA_DIST += fuzz/jk_frames.c fuzz/jk_capture.c fuzz/ble_att.c fuzz/ble_adv.c
+EXTRA_DIST += fuzz/jk_frames.c fuzz/jk_capture.c fuzz/ble_att.c fuzz/ble_adv.c fuzz/config.c \
+	fuzz/jk_devices.c

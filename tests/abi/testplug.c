@@ -150,7 +150,7 @@ static int tp_flush(void *state)
 }
 #endif
 
-static const char *const tp_settings[] = {"slow_ms", "fail_after", "file", "fail", NULL};
+static const char *const tp_settings[] = {"slow_ms", "fail_after", "file", "fail", "password", NULL};
 
 static const struct collector_plugin tp_plugin = {
 #ifdef TP_MAJOR

@@ -27,7 +27,7 @@ wait_for() {
 }
 lines() { if [ -f "$1" ]; then grep -c "$2" "$1" || true; else echo 0; fi; }
 
-echo "1..24"
+echo "1..26"
 
 # --- config and loader refusals: exit 78 and one line naming file and reason ---
 expect78() { # expect78 DESCRIPTION PATTERN CONFIG-TEXT
@@ -140,4 +140,11 @@ check "SIGTERM: clean exit 0" test "$rc" -eq 0
 check "SIGTERM: the sink flushed what it had buffered" test "$after" -gt "$before"
 check "log lines have the documented format" \
     grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} - collectord - INFO - ' "$tmp/log"
+printf 'sinks = ( { plugin = "t_filesink"; file = "%s/p.txt"; password = "secret"; } );\n' "$tmp" > "$tmp/pw.conf"
+chmod 644 "$tmp/pw.conf"
+"$D" -c "$tmp/pw.conf" --check >/dev/null 2>"$tmp/err"
+check "a world-readable config holding a password is warned about" grep -q "holds a password and is readable by other users" "$tmp/err"
+chmod 600 "$tmp/pw.conf"
+"$D" -c "$tmp/pw.conf" --check >/dev/null 2>"$tmp/err"
+check "no warning once it is private (or for password_file)" sh -c "! grep -q 'holds a password' '$tmp/err'"
 exit $failed

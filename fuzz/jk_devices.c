@@ -1,0 +1,30 @@
+/* libFuzzer: the jk_devices.yaml reader. */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "plugins/jk_ble/jk_devices.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static char path[64];
+    struct jk_device devs[8];
+    char err[256], addr[32], name[64];
+    FILE *fp;
+
+    if (path[0] == '\0')
+        snprintf(path, sizeof(path), "/tmp/fuzz-devices-%d.yaml", (int)getpid());
+    fp = fopen(path, "wb");
+    if (fp == NULL)
+        return 0;
+    fwrite(data, 1, size, fp);
+    fclose(fp);
+    (void)jk_devices_load(path, devs, 8, err, sizeof(err));
+    (void)jk_devices_first(path, addr, sizeof(addr), name, sizeof(name), err, sizeof(err));
+    return 0;
+}
