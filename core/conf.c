@@ -57,7 +57,36 @@ static int instance_name_ok(const char *s)
     return 1;
 }
 
-/* An interval in seconds (int or float) -> ms; -EINVAL when not positive. */
+/* Seconds from a string "${NAME}" or "${NAME:-default}": the environment
+ * variable NAME (the seed's JK_BMS_POLL_INTERVAL, say), else the default. */
+static int interval_from_env(const char *s, double *v)
+{
+    char name[128], *end;
+    const char *close, *dflt = NULL, *text;
+    size_t n;
+
+    if (strncmp(s, "${", 2) != 0 || (close = strchr(s, '}')) == NULL || close[1] != '\0')
+        return -EINVAL;
+    n = (size_t)(close - (s + 2));
+    if (n == 0 || n >= sizeof(name))
+        return -EINVAL;
+    memcpy(name, s + 2, n);
+    name[n] = '\0';
+    if ((end = strstr(name, ":-")) != NULL) {
+        *end = '\0';
+        dflt = end + 2;
+    }
+    text = getenv(name);
+    if (text == NULL || *text == '\0')
+        text = dflt;
+    if (text == NULL || *text == '\0')
+        return -ENOENT;
+    *v = strtod(text, &end);
+    return end != text && *end == '\0' ? 0 : -EINVAL;
+}
+
+/* An interval in seconds (int, float, or "${ENV:-default}") -> ms; -EINVAL
+ * when not positive. */
 static int read_interval(const config_setting_t *s, int64_t *ms)
 {
     double v;
@@ -69,6 +98,10 @@ static int read_interval(const config_setting_t *s, int64_t *ms)
         break;
     case CONFIG_TYPE_FLOAT:
         v = config_setting_get_float(s);
+        break;
+    case CONFIG_TYPE_STRING:
+        if (interval_from_env(config_setting_get_string(s), &v) < 0)
+            return -EINVAL;
         break;
     default:
         return -EINVAL;
@@ -196,7 +229,7 @@ static int read_entry(struct daemon_cfg *c, const config_setting_t *e, uint32_t 
         }
         if (read_interval(m, &out->interval_ms) < 0) {
             cfg_error(file, config_setting_source_line(m),
-                      "interval: want a positive number of seconds");
+                      "interval: want a positive number of seconds, or \"${VARIABLE:-default}\"");
             return -EINVAL;
         }
     }

@@ -106,6 +106,8 @@ static int jkble_create(const struct collector_host_api *api, collector_host *ho
         goto bad;
     }
     snprintf(b->s.address, sizeof(b->s.address), "%s", address);
+    snprintf(b->s.lock_path, sizeof(b->s.lock_path), "%s/adapter-%s.lock", api->state_dir(host),
+             adapter[0] ? adapter : "default");
     *state_out = b;
     return 0;
 bad:
@@ -118,7 +120,11 @@ static int jkble_poll(void *state)
     struct jkble *b = state;
     struct jk_cell_info ci;
     collector_record *rec;
+    char counters[200];
     int rc = jk_session_read(&b->s, &ci, b->keep);
+
+    if (jk_stream_counters_changed(&b->s.stream, counters, sizeof(counters)))
+        b->api->log(b->host, COLLECTOR_LOG_DEBUG, "%s: %s", b->s.address, counters);
 
     if (rc == -ECANCELED)
         return rc; /* shutting down: not a failure of the BMS */

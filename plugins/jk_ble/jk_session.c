@@ -3,6 +3,9 @@
 #include "plugins/jk_ble/jk_session.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -126,14 +129,47 @@ static int send_command(struct jk_session *s, uint8_t cmd, int64_t deadline)
     return gatt_write(&s->gatt, s->write_handle, frame, sizeof(frame), 0, deadline);
 }
 
+/* Take the adapter's connect lock before the deadline: the lock fd, -1 when
+ * no lock is configured, or a negative errno. */
+static int lock_adapter(struct jk_session *s, int64_t deadline)
+{
+    int fd;
+
+    if (s->lock_path[0] == '\0')
+        return -1;
+    fd = open(s->lock_path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1; /* no lock to be had: connect anyway */
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        struct pollfd p = {s->stop_fd, POLLIN, 0};
+        if (errno != EWOULDBLOCK || gatt_now_ms() >= deadline) {
+            close(fd);
+            return -ETIMEDOUT;
+        }
+        /* another battery is connecting on this adapter: wait a little */
+        if (poll(&p, s->stop_fd >= 0 ? 1 : 0, 20) > 0) {
+            close(fd);
+            return -ECANCELED;
+        }
+    }
+    return fd;
+}
+
 static int open_link(struct jk_session *s, int64_t deadline)
 {
     static const uint8_t enable[2] = {0x01, 0x00};
     char err[256];
-    int fd, rc;
+    int fd, rc, lock = lock_adapter(s, deadline);
 
+    if (lock < -1) {
+        snprintf(s->error, sizeof(s->error), "%s: %s", s->address,
+                 lock == -ECANCELED ? "stopping" : "another battery kept the adapter busy");
+        return lock;
+    }
     rc = ble_connect(s->transport, s->adapter, s->address, s->address_type,
                      (int)(deadline - gatt_now_ms()), s->stop_fd, &fd, err, sizeof(err));
+    if (lock >= 0)
+        close(lock); /* releases the flock */
     if (rc < 0) {
         snprintf(s->error, sizeof(s->error), "%s", err);
         return rc;

@@ -17,6 +17,9 @@ struct jk_session {
     char transport[256];
     int address_type;
     int timeout_ms;
+    /* When set, connection attempts take this lock file first, so instances
+     * sharing an adapter connect one at a time (the kernel's LE connect). */
+    char lock_path[512];
     /* link */
     int fd;
     int stop_fd;

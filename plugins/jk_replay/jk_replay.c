@@ -134,6 +134,11 @@ static int replay_poll(void *state)
         }
         break;
     }
+    {
+        char counters[200];
+        if (jk_stream_counters_changed(&r->stream, counters, sizeof(counters)))
+            r->api->log(r->host, COLLECTOR_LOG_DEBUG, "%s: %s", r->file, counters);
+    }
     rc = r->api->record_new(r->host, &rec);
     if (rc < 0)
         return rc;

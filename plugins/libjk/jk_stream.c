@@ -133,3 +133,18 @@ const char *jk_stream_error(const struct jk_stream *s)
 {
     return s->error;
 }
+
+int jk_stream_counters_changed(struct jk_stream *s, char *buf, size_t cap)
+{
+    if (s->as.bad_frames == s->reported_bad && s->as.junk_bytes == s->reported_junk &&
+        s->misfits == s->reported_misfits)
+        return 0;
+    snprintf(buf, cap,
+             "so far: %lu record(s), %lu bad frame(s), %lu junk byte(s), %lu ack(s), %lu "
+             "record(s) refused by the variant check",
+             s->as.frames, s->as.bad_frames, s->as.junk_bytes, s->as.acks, s->misfits);
+    s->reported_bad = s->as.bad_frames;
+    s->reported_junk = s->as.junk_bytes;
+    s->reported_misfits = s->misfits;
+    return 1;
+}

@@ -22,6 +22,7 @@ struct jk_stream {
     uint8_t cell_frame[JK_FRAME_LEN];
     unsigned long cell_frames;   /* cell-info records seen */
     unsigned long misfits;       /* cell-info records refused by the variant check */
+    unsigned long reported_bad, reported_junk, reported_misfits;
     char error[256];
 };
 
@@ -41,5 +42,8 @@ const struct jk_device_info *jk_stream_device_info(const struct jk_stream *s);
 /* The settings, decoded once the variant is known: 0, or -EAGAIN. */
 int jk_stream_settings(const struct jk_stream *s, struct jk_settings *out);
 const char *jk_stream_error(const struct jk_stream *s);
+/* 1 and a line in buf when bad frames, junk or refused records grew since the
+ * last call (for a rate-limited debug log: at most once per poll). */
+int jk_stream_counters_changed(struct jk_stream *s, char *buf, size_t cap);
 
 #endif

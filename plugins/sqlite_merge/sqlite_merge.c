@@ -62,6 +62,8 @@ struct merge {
     int overlay;
     double max_age; /* 0: 3 x each battery's own record interval */
     int fixed_index;
+    char order[MAX_BATTERIES][64]; /* batteries = (...): source instance -> number */
+    size_t norder;
     struct field fields[MAX_FIELDS];
     size_t nfields;
     int history;
@@ -82,7 +84,7 @@ struct merge {
 };
 
 static const char *const settings[] = {
-    "path",    "mode",         "max_age",      "battery_index", "fields",
+    "path",    "mode",         "max_age",      "battery_index", "batteries", "fields",
     "history", "history_days", "journal_mode", "busy_timeout",  NULL,
 };
 
@@ -234,6 +236,23 @@ static int read_settings(struct merge *m, const collector_settings *s)
         return -EINVAL;
     }
     m->busy_ms = (int)busy;
+    {
+        const collector_settings *list, *e;
+        const char *name;
+        if (api->setting_child(s, "batteries", &list) == 0) {
+            size_t n = api->setting_count(list);
+            for (size_t i = 0; i < n; i++) {
+                if (i >= MAX_BATTERIES || api->setting_element(list, i, &e) != 0 ||
+                    api->setting_string(e, NULL, &name) != 0 || strlen(name) >= 64) {
+                    api->setting_error(m->host, s, "batteries",
+                                       "want up to %d source instance names, in battery order",
+                                       MAX_BATTERIES);
+                    return -EINVAL;
+                }
+                memcpy(m->order[m->norder++], name, strlen(name) + 1);
+            }
+        }
+    }
     if (read_fields(m, s) < 0)
         return -EINVAL;
     m->path = strdup(path);
@@ -498,7 +517,22 @@ static struct battery *battery_for(struct merge *m, const char *source, double t
             return NULL;
         b = &m->bats[m->nbats++];
         snprintf(b->source, sizeof(b->source), "%s", source);
-        b->index = m->fixed_index ? m->fixed_index : (int)m->nbats;
+        b->index = m->fixed_index ? m->fixed_index : 0;
+        for (size_t i = 0; i < m->norder && b->index == 0; i++)
+            if (strcmp(m->order[i], source) == 0)
+                b->index = (int)i + 1;
+        if (b->index == 0) {
+            /* not listed: the next free number, said once (sources run in
+             * parallel, so arrival order is not config order) */
+            int next = (int)m->norder + 1;
+            for (size_t i = 0; i + 1 < m->nbats; i++)
+                if (m->bats[i].index >= next)
+                    next = m->bats[i].index + 1;
+            b->index = next;
+            m->api->log(m->host, COLLECTOR_LOG_INFO,
+                        "%s is battery %d (%s); batteries = (\"...\", ...) fixes the order",
+                        source, b->index, b->index == 1 ? "keys without prefix" : "battery<N>_ keys");
+        }
         b->max_age = m->max_age > 0 ? m->max_age : DEFAULT_MAX_AGE_S;
     } else if (m->max_age <= 0 && t > b->last_t) {
         /* Fresh for three of this battery's own intervals. */

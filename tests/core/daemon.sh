@@ -27,9 +27,10 @@ wait_for() {
 }
 lines() { if [ -f "$1" ]; then grep -c "$2" "$1" || true; else echo 0; fi; }
 
-echo "1..26"
+echo "1..28"
 
 # --- config and loader refusals: exit 78 and one line naming file and reason ---
+export COLLECTOR_TEST_IVL=abc
 expect78() { # expect78 DESCRIPTION PATTERN CONFIG-TEXT
     printf '%s\n' "$3" > "$tmp/c.conf"
     "$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"
@@ -57,6 +58,7 @@ expect78 "NULL descriptor" "bad_null.so: collector_plugin_entry returned NULL" '
 expect78 "no entry symbol" "bad_entry.so: no collector_plugin_entry symbol" 'sources = ( { plugin = "bad_entry"; } );'
 expect78 "kind does not fit the section" "is a sink, but the config lists it under sources" 'sources = ( { plugin = "t_filesink"; } );'
 expect78 "bad interval" "c.conf:1: interval: want a positive" 'sources = ( { plugin = "t_counter"; interval = -1; } );'
+expect78 "an interval from a variable that is not a number" "c.conf:1: interval: want" 'sources = ( { plugin = "t_counter"; interval = "${COLLECTOR_TEST_IVL}"; } );'
 
 mkdir -p "$tmp/fake"
 echo "not an ELF file" > "$tmp/fake/textfile.so"
@@ -69,6 +71,10 @@ mkdir -p "$tmp/open"; cp "$TP/t_counter.so" "$tmp/open/"; chmod 777 "$tmp/open"
 printf 'collector = { plugin_dir = "%s"; };\nsources = ( { plugin = "t_counter"; } );\n' "$tmp/open" > "$tmp/c.conf"
 COLLECTOR_PLUGIN_PATH= "$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"; rc=$?
 check "plugins in a world-writable directory are refused" test "$rc" -eq 78 -a -n "$(grep 'writable by group or others' "$tmp/err")"
+
+printf 'sources = ( { plugin = "t_counter"; interval = "${COLLECTOR_TEST_IVL:-0.5}"; } );\n' > "$tmp/env.conf"
+check "interval = \"\${VAR:-default}\" takes the environment (the seed's JK_BMS_POLL_INTERVAL)" \
+    sh -c "COLLECTOR_TEST_IVL=2 '$D' -c '$tmp/env.conf' --check >/dev/null 2>&1 && env -u COLLECTOR_TEST_IVL '$D' -c '$tmp/env.conf' --check >/dev/null 2>&1"
 
 # --- --check and --once ---
 cat > "$tmp/ok.conf" <<CONF

@@ -180,6 +180,33 @@ check("keep_connected: several records over one connection",
       history_rows(db) >= 3 and log_count(log, "connection 1") == 1
       and log_count(log, "command 97") == 1, err[-300:])
 
+# Two batteries side by side on one adapter: connects take turns (the
+# adapter lock in the state dir), both report.
+pa, socka, loga = sim("JK02_32S", "--connections", "0", name="side-a")
+pb, sockb, logb = sim("JK02_24S", "--layout", "new", "--split", "150", "--connections", "0",
+                      name="side-b")
+conf, db = daemon_conf("side", socka)
+with open(conf) as f:
+    text = f.read()
+text = text.replace("interval = 0.3; timeout = 2;  } );",
+                    'interval = 0.3; timeout = 2; }, { plugin = "jk_ble"; name = "battery2";'
+                    ' address = "C8:47:8C:00:00:02"; transport = "unix:%s"; interval = 0.3;'
+                    ' timeout = 2; } );' % sockb)
+text = text.replace("history = true;", 'history = true; batteries = ("battery1", "battery2");')
+with open(conf, "w") as f:
+    f.write(text)
+rc, err = run_daemon(conf, db, 6)
+stop(pa)
+stop(pb)
+con = sqlite3.connect(db)
+per = dict(con.execute("SELECT battery, count(*) FROM bms_readings GROUP BY battery").fetchall())
+payload = json.loads(con.execute("SELECT payload FROM readings").fetchone()[0])
+con.close()
+check("two jk_ble instances poll side by side; battery2_ keys appear",
+      rc == 0 and per.get(1, 0) >= 2 and per.get(2, 0) >= 2
+      and payload.get("battery2_battery_voltage") == "78.7"
+      and os.path.exists(os.path.join(tmp, "adapter-default.lock")), (per, err[-300:]))
+
 # Faults: the first connection misbehaves; the poll fails cleanly (one
 # warning naming the device), nothing is written, the next poll is good.
 faults = {

@@ -94,7 +94,8 @@ def one_and_two_batteries(tmp):
     conf = os.path.join(tmp, "two.conf")
     insert_inverter_row(db)
     write_conf(conf, db, [("battery1", "jk_pb2a16s15p.hex", 1),
-                          ("battery2", "jk_b2a24s20p.hex", 1)])
+                          ("battery2", "jk_b2a24s20p.hex", 1)],
+               'batteries = ("battery1", "battery2");')
     r = run_once(conf)
     data = latest(db)
     check("two batteries: battery2_ keys in the contract's formats",
