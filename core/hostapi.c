@@ -14,6 +14,9 @@
 #include "settings.h"
 
 static void host_vlog(collector_host *host, int level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void host_vlog(collector_host *host, int level, const char *fmt, va_list ap)
 {
     if (host != NULL && host->log_hook != NULL) {
         char msg[2048];

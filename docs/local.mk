@@ -4,4 +4,4 @@ EXTRA_DIST += docs/sqlite-merge.md
 dist_man_MANS += docs/man/collectord.8 docs/man/collector.conf.5 docs/man/jkbms-util.1
 EXTRA_DIST += docs/install.md
 EXTRA_DIST += docs/PERFORMANCE.md
-EXTRA_DIST += docs/records.md docs/sqlite-merge.md
+EXTRA_DIST += docs/records.md

@@ -4,7 +4,15 @@ EXTRA_DIST += $(wildcard $(srcdir)/fuzz/corpus/*/*) fuzz/lsan.supp
 if FUZZ
 EXTRA_PROGRAMS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_adv fuzz/config \
 	fuzz/jk_devices
-FUZZ_BINS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_adv fuzz/config fuzz/jk_devices
+FUZZ_BINS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_adv fuzz/config fuzz/jk_devices \
+	fuzz/sqlite_merge
+EXTRA_PROGRAMS += fuzz/sqlite_merge
+fuzz_sqlite_merge_SOURCES = fuzz/sqlite_merge.c plugins/sqlite_merge/sqlite_merge.c core/record.c \
+	core/hostapi.c core/settings.c core/log.c
+fuzz_sqlite_merge_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS) $(LIBCONFIG_CFLAGS) \
+	$(SQLITE3_CFLAGS) $(JANSSON_CFLAGS)
+fuzz_sqlite_merge_LDFLAGS = $(FUZZ_FLAGS)
+fuzz_sqlite_merge_LDADD = $(LIBCONFIG_LIBS) $(SQLITE3_LIBS) $(JANSSON_LIBS) -lm
 fuzz_config_SOURCES = fuzz/config.c core/conf.c core/log.c
 fuzz_config_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS) $(LIBCONFIG_CFLAGS)
 fuzz_config_LDFLAGS = $(FUZZ_FLAGS)
@@ -30,4 +38,4 @@ fuzz_jk_capture_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_jk_capture_LDFLAGS = $(FUZZ_FLAGS)
 endif
 EXTRA_DIST += fuzz/jk_frames.c fuzz/jk_capture.c fuzz/ble_att.c fuzz/ble_adv.c fuzz/config.c \
-	fuzz/jk_devices.c
+	fuzz/jk_devices.c fuzz/sqlite_merge.c

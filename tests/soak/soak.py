@@ -7,6 +7,7 @@ Exit 0 only if nothing yielded was lost, fds did not leak and the file is intact
 import argparse
 import json
 import os
+import socket
 import re
 import signal
 import sqlite3
@@ -58,12 +59,25 @@ def main():
         logs.append(log)
         sources.append('{ plugin = "jk_ble"; name = "battery%d"; address = "C8:47:8C:00:00:0%d";'
                        ' transport = "unix:%s"; interval = 0.05; timeout = 1.0; }' % (i, i, sock))
+    # a real mosquitto on 127.0.0.1 for the mqtt sink
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    with open(os.path.join(tmp, "mosquitto.conf"), "w") as f:
+        f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % port)
+    broker = subprocess.Popen([os.environ.get("MOSQUITTO_BIN") or "/usr/sbin/mosquitto", "-c",
+                               os.path.join(tmp, "mosquitto.conf")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     conf = os.path.join(tmp, "soak.conf")
     with open(conf, "w") as f:
         f.write('collector = { state_dir = "%s"; };\nsources = (\n%s\n);\n'
                 'calculators = ( { plugin = "soc_lifepo4"; } );\n'
-                'sinks = ( { plugin = "sqlite_merge"; path = "%s"; history = true; '
-                'max_age = 5; } );\n' % (tmp, ",\n".join(sources), db))
+                'sinks = ( { plugin = "sqlite_merge"; path = "%s"; history = true; max_age = 5;'
+                ' batteries = ("battery1", "battery2", "battery3", "battery4"); },\n'
+                '          { plugin = "mqtt"; host = "127.0.0.1"; port = %d; qos = 1;'
+                ' discovery = true; topic_prefix = "soak"; } );\n'
+                % (tmp, ",\n".join(sources), db, port))
     con = sqlite3.connect(db)
     con.execute(eamoon_poller.SCHEMA)
     con.commit()
@@ -109,6 +123,8 @@ def main():
     for p in sims:
         p.kill()
         p.wait()
+    broker.terminate()
+    broker.wait()
     errlog.close()
     text = open(os.path.join(tmp, "collectord.log")).read()
     yielded = ok = failed = 0
