@@ -28,6 +28,9 @@ static void host_vlog(collector_host *host, int level, const char *fmt, va_list 
 }
 
 static void host_log(collector_host *host, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void host_log(collector_host *host, int level, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

@@ -3,7 +3,8 @@
 random faults, the sqlite sink and a concurrent inverter writer. Reports
 polls by outcome and injected fault, records yielded/written/lost, peak RSS,
 open file descriptors at start and end, and PRAGMA integrity_check.
-Exit 0 only if nothing yielded was lost, fds did not leak and the file is intact."""
+Exit 0 only if nothing yielded was lost, the floor of open fds did not grow,
+and the file is intact."""
 import argparse
 import json
 import os
@@ -102,8 +103,9 @@ def main():
     d = subprocess.Popen([os.path.join(TOP_BUILD, "core", "collectord"), "-c", conf],
                          stderr=errlog)
     time.sleep(3)
-    # the fewest open fds over a second: no poll's link in flight
-    fds_start = min(len(os.listdir("/proc/%d/fd" % d.pid)) for _ in range(20)
+    # the fewest open fds over two seconds: polls open and close links all the
+    # time, so a leak shows as growth of this floor, not as one sample
+    fds_start = min(len(os.listdir("/proc/%d/fd" % d.pid)) for _ in range(40)
                     if time.sleep(0.05) is None)
     t0 = time.monotonic()
     polls = 0
@@ -113,7 +115,7 @@ def main():
             break
         time.sleep(1)
     # quiesce: no poll in flight when fds are counted (each poll closes its link)
-    fds_end = min(len(os.listdir("/proc/%d/fd" % d.pid)) for _ in range(20)
+    fds_end = min(len(os.listdir("/proc/%d/fd" % d.pid)) for _ in range(40)
                   if time.sleep(0.05) is None)
     rss_peak_kb = proc_status(d.pid, "VmHWM")
     d.send_signal(signal.SIGTERM)
@@ -158,7 +160,7 @@ def main():
         "integrity_check": integrity,
     }
     print(json.dumps(report, indent=2))
-    good = (ok + failed >= args.polls * 0.95 and yielded == written and fds_start == fds_end
+    good = (ok + failed >= args.polls * 0.95 and yielded == written and fds_end <= fds_start
             and integrity == "ok" and d.returncode == 0)
     print("soak: %s" % ("PASS" if good else "FAIL"))
     subprocess.run(["rm", "-rf", tmp])
