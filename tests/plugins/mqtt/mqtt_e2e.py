@@ -37,9 +37,11 @@ PORT = free_port()
 def broker():
     conf = os.path.join(tmp, "mosquitto.conf")
     with open(conf, "w") as f:
-        f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % PORT)
-    p = subprocess.Popen([MOSQUITTO, "-c", conf], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
+        # persistence keeps the durable test subscription across a restart
+        f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\n"
+                "persistence_location %s/\n" % (PORT, tmp))
+    p = subprocess.Popen([MOSQUITTO, "-c", conf, "-v"], stdout=open(os.path.join(tmp, "broker.log"), "a"),
+                         stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -50,9 +52,12 @@ def broker():
     raise RuntimeError("mosquitto did not start")
 
 
-def subscribe(name, topic="#", retained_only=False):
-    out = open(os.path.join(tmp, name), "w")  # line-buffered below: a file is not a tty
+def subscribe(name, topic="#", retained_only=False, durable=False):
+    out = open(os.path.join(tmp, name), "a")  # line-buffered below: a file is not a tty
     cmd = ["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", str(PORT), "-v", "-t", topic]
+    if durable:
+        # a persistent session: the broker queues QoS 1 messages for it while it is away
+        cmd += ["-c", "-i", "e2e-durable", "-q", "1"]
     if retained_only:
         cmd.append("--retained-only")
     p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL)
@@ -77,6 +82,17 @@ def wait_for(pred, seconds):
     return False
 
 
+def start_daemon(name, extra=""):
+    """collectord on conf(name); its log goes to a file (a pipe nobody reads
+    would fill up and block it)."""
+    log = open(os.path.join(tmp, name + ".log"), "w")
+    return subprocess.Popen([DAEMON, "-c", conf(name, extra)], stderr=log)
+
+
+def daemon_log(name):
+    return open(os.path.join(tmp, name + ".log")).read()
+
+
 def conf(name, extra=""):
     path = os.path.join(tmp, name + ".conf")
     with open(path, "w") as f:
@@ -92,7 +108,7 @@ def conf(name, extra=""):
 
 b = broker()
 sub, subfile = subscribe("all")
-d = subprocess.Popen([DAEMON, "-c", conf("main")], stderr=subprocess.PIPE, text=True)
+d = start_daemon("main")
 ok = wait_for(lambda: sum(1 for t, _ in messages(subfile) if t == "test/site1/battery1/state") >= 3, 20)
 states = [json.loads(p) for t, p in messages(subfile) if t == "test/site1/battery1/state"]
 s0 = states[0] if states else {}
@@ -135,18 +151,26 @@ d.wait()
 ok = wait_for(lambda: ("test/site1/status", "offline") in messages(subfile), 15)
 check("kill -9: the broker publishes the last will (offline)", ok)
 
-# broker down mid-run: records are queued and arrive when it is back
-d = subprocess.Popen([DAEMON, "-c", conf("outage")], stderr=subprocess.PIPE, text=True)
-wait_for(lambda: sum(1 for t, _ in messages(subfile) if t.endswith("/state")) >= len(states) + 3, 20)
+# broker down mid-run: records are queued and arrive when it is back. The
+# test's subscriber keeps a persistent session, so whatever the sink sends
+# after the restart reaches it even if the sink reconnects first.
 sub.terminate()
-b.terminate()
+dsub, dfile = subscribe("after", "test/site1/battery1/state", durable=True)
+d = start_daemon("outage")
+wait_for(lambda: len(messages(dfile)) >= 3, 20)
+dsub.terminate()  # the session stays on the broker (clean session off)
+dsub.wait()
+b.terminate()  # saves the session to its persistence file
 b.wait()
 down_at = time.time()
-time.sleep(2.0)  # about 10 records produced with nobody to take them
+time.sleep(2.0)  # about 10 records produced with no broker to take them
 up_at = time.time()
 b = broker()
-sub, subfile = subscribe("after")
-ok = wait_for(lambda: sum(1 for t, _ in messages(subfile) if t.endswith("/state")) >= 10, 30)
+dsub, dfile = subscribe("after", "test/site1/battery1/state", durable=True)
+subfile = dfile
+ok = wait_for(lambda: sum(1 for t, p in messages(dfile)
+                          if down_at + 0.3 <= time.mktime(time.strptime(json.loads(p)["time"][:19],
+                                                                         "%Y-%m-%dT%H:%M:%S")) - time.timezone <= up_at - 0.3) >= 4, 30)
 times = []
 for t, p in messages(subfile):
     if t.endswith("/state"):
@@ -154,21 +178,22 @@ for t, p in messages(subfile):
         times.append(time.mktime(time.strptime(st["time"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone)
 during = [x for x in times if down_at + 0.3 <= x <= up_at - 0.3]
 check("records made while the broker was down arrive after it is back",
-      ok and len(during) >= 4, "%d messages, %d from the outage" % (len(times), len(during)))
+      ok and len(during) >= 4, "%d messages, %d from the outage\n%s"
+      % (len(times), len(during), daemon_log("outage")[-600:]))
 d.terminate()
-err = d.communicate(timeout=30)[1]
-check("the daemon kept polling and stopped cleanly", d.returncode == 0, err[-300:])
+d.wait(timeout=30)
+check("the daemon kept polling and stopped cleanly", d.returncode == 0, daemon_log("outage")[-300:])
 
 # a small queue drops the oldest and says how many
-sub.terminate()
-d = subprocess.Popen([DAEMON, "-c", conf("small", "queue_size = 4;")], stderr=subprocess.PIPE,
-                     text=True)
+dsub.terminate()
+d = start_daemon("small", "queue_size = 4;")
 time.sleep(1.0)
 b.terminate()
 b.wait()
 time.sleep(1.5)
 d.terminate()
-err = d.communicate(timeout=30)[1]
+d.wait(timeout=30)
+err = daemon_log("small")
 check("a full queue drops the oldest messages and counts them",
       d.returncode == 0 and "oldest message(s) dropped" in err and "were dropped while the broker was away" in err,
       err[-400:])
