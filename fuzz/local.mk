@@ -7,7 +7,8 @@ EXTRA_PROGRAMS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_adv fuzz/
 FUZZ_BINS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_adv fuzz/config fuzz/jk_devices \
 	fuzz/sqlite_merge
 EXTRA_PROGRAMS += fuzz/sqlite_merge
-fuzz_sqlite_merge_SOURCES = fuzz/sqlite_merge.c plugins/sqlite_merge/sqlite_merge.c core/record.c \
+fuzz_sqlite_merge_SOURCES = fuzz/sqlite_merge.c plugins/sqlite_merge/sqlite_merge.c \
+	plugins/librecjson/record_json.c core/record.c \
 	core/hostapi.c core/settings.c core/log.c
 fuzz_sqlite_merge_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS) $(LIBCONFIG_CFLAGS) \
 	$(SQLITE3_CFLAGS) $(JANSSON_CFLAGS)

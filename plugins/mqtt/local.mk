@@ -3,7 +3,7 @@ plugin_PROGRAMS += plugins/mqtt/mqtt.so
 plugins_mqtt_mqtt_so_SOURCES = plugins/mqtt/mqtt.c
 plugins_mqtt_mqtt_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(MOSQUITTO_CFLAGS) $(JANSSON_CFLAGS)
 plugins_mqtt_mqtt_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
-plugins_mqtt_mqtt_so_LDADD = $(MOSQUITTO_LIBS) $(JANSSON_LIBS) -lm
+plugins_mqtt_mqtt_so_LDADD = $(RECJSON_LIBS) $(MOSQUITTO_LIBS)
 
 TESTS += tests/plugins/mqtt/mqtt_e2e.py
 dist_noinst_SCRIPTS += tests/plugins/mqtt/mqtt_e2e.py

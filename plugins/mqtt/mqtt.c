@@ -18,6 +18,8 @@
 
 #include <collector/plugin.h>
 
+#include "plugins/librecjson/record_json.h"
+
 #define MAX_DEVICES 16
 
 struct item {
@@ -151,41 +153,6 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid)
 
 /* ---- JSON ---- */
 
-static json_t *metric_json(const struct collector_host_api *api, const collector_record *rec,
-                           const char *name, uint32_t type)
-{
-    double d;
-    int64_t i;
-    int b;
-    const char *s;
-    const double *v;
-    size_t n;
-    json_t *a;
-
-    switch (type) {
-    case COLLECTOR_METRIC_DOUBLE:
-        api->get_double(rec, name, &d);
-        return isfinite(d) ? json_real(d) : json_null();
-    case COLLECTOR_METRIC_INT:
-        api->get_int(rec, name, &i);
-        return json_integer((json_int_t)i);
-    case COLLECTOR_METRIC_BOOL:
-        api->get_bool(rec, name, &b);
-        return json_boolean(b);
-    case COLLECTOR_METRIC_STRING:
-        api->get_string(rec, name, &s);
-        return json_string(s);
-    case COLLECTOR_METRIC_DOUBLES:
-        api->get_doubles(rec, name, &v, &n);
-        a = json_array();
-        for (size_t k = 0; k < n; k++)
-            json_array_append_new(a, isfinite(v[k]) ? json_real(v[k]) : json_null());
-        return a;
-    default:
-        return NULL;
-    }
-}
-
 static char *state_json(const struct collector_host_api *api, const collector_record *rec)
 {
     json_t *o = json_object();
@@ -203,13 +170,7 @@ static char *state_json(const struct collector_host_api *api, const collector_re
     json_object_set_new(o, "source", json_string(api->record_source(rec)));
     if (api->record_device(rec)[0])
         json_object_set_new(o, "device", json_string(api->record_device(rec)));
-    for (size_t i = 0; i < api->metric_count(rec); i++) {
-        const char *name;
-        uint32_t type;
-        json_t *v;
-        if (api->metric_at(rec, i, &name, &type) == 0 && (v = metric_json(api, rec, name, type)))
-            json_object_set_new(o, name, v);
-    }
+    recjson_add_metrics(api, rec, o);
     out = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
     json_decref(o);
     return out;

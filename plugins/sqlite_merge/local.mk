@@ -5,7 +5,7 @@ plugins_sqlite_merge_sqlite_merge_so_SOURCES = plugins/sqlite_merge/sqlite_merge
 plugins_sqlite_merge_sqlite_merge_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(SQLITE3_CFLAGS) \
 	$(JANSSON_CFLAGS)
 plugins_sqlite_merge_sqlite_merge_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
-plugins_sqlite_merge_sqlite_merge_so_LDADD = $(SQLITE3_LIBS) $(JANSSON_LIBS) -lm
+plugins_sqlite_merge_sqlite_merge_so_LDADD = $(RECJSON_LIBS) $(SQLITE3_LIBS)
 
 bin_PROGRAMS += plugins/sqlite_merge/collectord-db
 plugins_sqlite_merge_collectord_db_SOURCES = plugins/sqlite_merge/collectord_db.c

@@ -15,6 +15,7 @@
 
 #include <collector/plugin.h>
 
+#include "plugins/librecjson/record_json.h"
 #include "plugins/sqlite_merge/merge_sql.h"
 
 #define MAX_BATTERIES 16
@@ -544,41 +545,6 @@ static struct battery *battery_for(struct merge *m, const char *source, double t
     return b;
 }
 
-static json_t *metric_json(const struct collector_host_api *api, const collector_record *rec,
-                           const char *name, uint32_t type)
-{
-    double d;
-    int64_t i;
-    int b;
-    const char *s;
-    const double *v;
-    size_t n;
-
-    switch (type) {
-    case COLLECTOR_METRIC_DOUBLE:
-        api->get_double(rec, name, &d);
-        return isfinite(d) ? json_real(d) : json_null();
-    case COLLECTOR_METRIC_INT:
-        api->get_int(rec, name, &i);
-        return json_integer((json_int_t)i);
-    case COLLECTOR_METRIC_BOOL:
-        api->get_bool(rec, name, &b);
-        return json_boolean(b);
-    case COLLECTOR_METRIC_STRING:
-        api->get_string(rec, name, &s);
-        return json_string(s);
-    case COLLECTOR_METRIC_DOUBLES: {
-        json_t *a = json_array();
-        api->get_doubles(rec, name, &v, &n);
-        for (size_t k = 0; k < n; k++)
-            json_array_append_new(a, isfinite(v[k]) ? json_real(v[k]) : json_null());
-        return a;
-    }
-    default:
-        return NULL;
-    }
-}
-
 static uint32_t metric_type(const struct collector_host_api *api, const collector_record *rec,
                             const char *name)
 {
@@ -617,7 +583,7 @@ static char *build_patch(struct merge *m, const collector_record *rec, int index
             /* a JSON integer: the dashboard compares it with > 0 */
             value = json_integer((json_int_t)llround(d));
         } else if (f->fmt == FMT_AS_IS) {
-            value = metric_json(api, rec, f->name, type);
+            value = recjson_metric(api, rec, f->name, type);
         }
         if (value == NULL)
             continue;
@@ -637,16 +603,7 @@ static char *build_history(struct merge *m, const collector_record *rec)
 
     json_object_set_new(obj, "source", json_string(api->record_source(rec)));
     json_object_set_new(obj, "device", json_string(api->record_device(rec)));
-    for (size_t i = 0; i < api->metric_count(rec); i++) {
-        const char *name;
-        uint32_t type;
-        json_t *v;
-        if (api->metric_at(rec, i, &name, &type) != 0)
-            continue;
-        v = metric_json(api, rec, name, type);
-        if (v != NULL)
-            json_object_set_new(obj, name, v);
-    }
+    recjson_add_metrics(api, rec, obj);
     out = json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(10));
     json_decref(obj);
     return out;
