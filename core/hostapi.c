@@ -55,6 +55,7 @@ static void host_setting_error(collector_host *host, const collector_settings *s
     char msg[1024];
     va_list ap;
 
+    host->setting_errors++;
     settings_where(s, key, &file, &line);
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);

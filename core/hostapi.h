@@ -24,6 +24,7 @@ struct collector_host {
     void *emit_ctx;
     host_log_fn log_hook; /* NULL: log to stderr through log.c */
     void *log_ctx;
+    int setting_errors;   /* setting_error() calls: the plugin said what is wrong */
 };
 
 /* The table plugins see (static, same for all instances). */
