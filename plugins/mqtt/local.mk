@@ -1,9 +1,10 @@
-# plugins/mqtt: MQTT sink with Home Assistant discovery (libmosquitto)
+# plugins/mqtt: MQTT sink with Home Assistant discovery (Eclipse Paho C, loaded
+# at run time: libpaho-mqtt3a, or libpaho-mqtt3as when TLS is configured)
 plugin_PROGRAMS += plugins/mqtt/mqtt.so
 plugins_mqtt_mqtt_so_SOURCES = plugins/mqtt/mqtt.c
-plugins_mqtt_mqtt_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(MOSQUITTO_CFLAGS) $(JANSSON_CFLAGS)
+plugins_mqtt_mqtt_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(JANSSON_CFLAGS)
 plugins_mqtt_mqtt_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
-plugins_mqtt_mqtt_so_LDADD = $(RECJSON_LIBS) $(MOSQUITTO_LIBS)
+plugins_mqtt_mqtt_so_LDADD = $(RECJSON_LIBS)
 
 TESTS += tests/plugins/mqtt/mqtt_e2e.py
 dist_noinst_SCRIPTS += tests/plugins/mqtt/mqtt_e2e.py

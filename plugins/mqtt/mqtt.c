@@ -1,32 +1,133 @@
 /* mqtt: every record as JSON on <prefix>/<instance>/state, availability with
- * a last will, and Home Assistant MQTT discovery. libmosquitto's own thread
- * keeps the connection (reconnecting with backoff); records wait in a
- * bounded queue until the broker has them. */
+ * a last will, and Home Assistant MQTT discovery, over Eclipse Paho's
+ * asynchronous C client. Records wait in a bounded queue until the broker has
+ * them (QoS 1 and 2: until it acknowledged them), so a broker restart loses
+ * nothing that fits in the queue.
+ *
+ * Paho ships two builds of one API: libpaho-mqtt3a without TLS and
+ * libpaho-mqtt3as with OpenSSL. The sink loads the first unless a TLS file is
+ * configured, so a daemon that talks to a broker on its own network does not
+ * map OpenSSL (about 2 MB of resident pages on a small machine).
+ *
+ * Threads: Paho calls back on its own threads, and may do so holding its own
+ * lock, so `lock` below is never held across a Paho call. One thread of this
+ * sink makes every publish call; the callbacks only change the state of the
+ * queue under `lock` and wake it. */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <MQTTAsync.h>
 #include <jansson.h>
-#include <mosquitto.h>
 
 #include <collector/plugin.h>
 
 #include "plugins/librecjson/record_json.h"
 
 #define MAX_DEVICES 16
+#define MAX_INFLIGHT 100
+
+/* ---- Paho, loaded by soname ---- */
+
+struct paho {
+    void *lib;
+    __typeof__(MQTTAsync_createWithOptions) *create;
+    __typeof__(MQTTAsync_setCallbacks) *set_callbacks;
+    __typeof__(MQTTAsync_setConnected) *set_connected;
+    __typeof__(MQTTAsync_connect) *connect;
+    __typeof__(MQTTAsync_sendMessage) *send;
+    __typeof__(MQTTAsync_disconnect) *disconnect;
+    __typeof__(MQTTAsync_destroy) *destroy;
+    __typeof__(MQTTAsync_strerror) *strerror;
+    __typeof__(MQTTAsync_free) *free;
+    __typeof__(MQTTAsync_freeMessage) *free_message;
+};
+
+static const struct {
+    const char *name;
+    size_t offset;
+} paho_symbols[] = {
+    {"MQTTAsync_createWithOptions", offsetof(struct paho, create)},
+    {"MQTTAsync_setCallbacks", offsetof(struct paho, set_callbacks)},
+    {"MQTTAsync_setConnected", offsetof(struct paho, set_connected)},
+    {"MQTTAsync_connect", offsetof(struct paho, connect)},
+    {"MQTTAsync_sendMessage", offsetof(struct paho, send)},
+    {"MQTTAsync_disconnect", offsetof(struct paho, disconnect)},
+    {"MQTTAsync_destroy", offsetof(struct paho, destroy)},
+    {"MQTTAsync_strerror", offsetof(struct paho, strerror)},
+    {"MQTTAsync_free", offsetof(struct paho, free)},
+    {"MQTTAsync_freeMessage", offsetof(struct paho, free_message)},
+};
+
+#define PAHO_PLAIN "libpaho-mqtt3a.so.1"
+#define PAHO_TLS "libpaho-mqtt3as.so.1"
+
+/* The Paho build for `tls`, loaded once and never unloaded: its threads may
+ * still be on their way out when MQTTAsync_destroy returns. NULL with `err`
+ * filled when it is missing. */
+static const struct paho *paho_load(int tls, char *err, size_t errlen)
+{
+    static struct paho loaded[2];
+    static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+    struct paho *p = &loaded[tls ? 1 : 0];
+    const char *soname = tls ? PAHO_TLS : PAHO_PLAIN;
+
+    pthread_mutex_lock(&load_lock);
+    if (p->lib == NULL) {
+        struct paho fresh = {0};
+        int ok = 1;
+        fresh.lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+        if (fresh.lib == NULL) {
+            snprintf(err, errlen, "%s (Debian package libpaho-mqtt1.3)", dlerror());
+            ok = 0;
+        }
+        for (size_t i = 0; ok && i < sizeof(paho_symbols) / sizeof(paho_symbols[0]); i++) {
+            /* POSIX: a data pointer from dlsym converts to a function pointer */
+            void *sym = dlsym(fresh.lib, paho_symbols[i].name);
+            if (sym == NULL) {
+                snprintf(err, errlen, "%s has no %s", soname, paho_symbols[i].name);
+                ok = 0;
+            } else {
+                memcpy((char *)&fresh + paho_symbols[i].offset, &sym, sizeof(sym));
+            }
+        }
+        if (ok)
+            *p = fresh;
+        else if (fresh.lib != NULL)
+            dlclose(fresh.lib);
+    }
+    pthread_mutex_unlock(&load_lock);
+    return p->lib != NULL ? p : NULL;
+}
+
+/* ---- the queue ---- */
+
+enum { ITEM_QUEUED, ITEM_SENT };
 
 struct item {
-    char *topic;
+    char *topic; /* NULL: a finished slot, dropped when it reaches the front */
     char *payload;
     int retain;
-    int mid;  /* message id once handed to libmosquitto, 0 before */
+    int state;
+    uint64_t seq; /* unique within the sink: what a completion names */
+};
+
+/* One publish handed to Paho: freed by its completion callback, or at the end
+ * when Paho never answered for it. */
+struct pending {
+    struct pending *prev, *next;
+    struct mq *m;
+    uint64_t seq;
+    unsigned gen; /* the connection it was sent on */
 };
 
 struct device {
@@ -39,18 +140,26 @@ struct device {
 struct mq {
     const struct collector_host_api *api;
     collector_host *host;
-    struct mosquitto *mosq;
+    const struct paho *paho;
+    MQTTAsync client;
+    char endpoint[300];
     char prefix[256], discovery_prefix[128];
     int qos, retain, discovery;
-    /* `lock` protects everything below: the queue is filled by write() on the
-     * pipeline thread and emptied by libmosquitto's callbacks on its own. */
+    pthread_t sender;
+    int sender_started;
+    /* `lock` protects everything below. */
     pthread_mutex_t lock;
     pthread_cond_t changed;
     struct item *queue;
     size_t cap, head, len;
+    uint64_t next_seq;
+    struct pending pending; /* list head */
+    unsigned inflight;      /* pending on the current connection */
+    unsigned gen;           /* connections so far */
     unsigned long dropped, dropped_logged;
-    int connected;
-    int ever_connected;
+    int connected, online_due, stopping, said_unreachable, disconnect_done;
+    unsigned markers_left; /* status markers Paho has not finished */
+    char tls_error[128];    /* OpenSSL's reason for the last failed handshake */
     struct device dev[MAX_DEVICES];
     size_t ndev;
 };
@@ -68,87 +177,335 @@ static void item_free(struct item *it)
     memset(it, 0, sizeof(*it));
 }
 
-/* Hand every queued item not yet in flight to libmosquitto. Lock held. */
-static void send_queued(struct mq *m)
+static struct item *item_at(struct mq *m, size_t i)
 {
-    for (size_t i = 0; i < m->len && m->connected; i++) {
-        struct item *it = &m->queue[(m->head + i) % m->cap];
-        int mid = 0;
-        if (it->mid != 0)
-            continue;
-        if (mosquitto_publish(m->mosq, &mid, it->topic, (int)strlen(it->payload), it->payload,
-                              m->qos, it->retain) != MOSQ_ERR_SUCCESS)
-            break; /* the link went: the on_connect callback sends again */
-        it->mid = mid;
+    return &m->queue[(m->head + i) % m->cap];
+}
+
+/* Drop finished slots from the front. Lock held. */
+static void compact(struct mq *m)
+{
+    while (m->len > 0 && m->queue[m->head].topic == NULL) {
+        m->head = (m->head + 1) % m->cap;
+        m->len--;
     }
 }
 
-/* Queue one message (taken: topic and payload). Lock held. */
+/* Queue one message (taken: topic and payload) and wake the sender. Lock held. */
 static void enqueue(struct mq *m, char *topic, char *payload, int retain)
 {
+    if (topic == NULL || payload == NULL) {
+        free(topic);
+        free(payload);
+        m->dropped++;
+        return;
+    }
     if (m->len == m->cap) {
         item_free(&m->queue[m->head]); /* the oldest goes first */
         m->head = (m->head + 1) % m->cap;
         m->len--;
         m->dropped++;
+        compact(m);
     }
-    m->queue[(m->head + m->len) % m->cap] = (struct item){topic, payload, retain, 0};
+    *item_at(m, m->len) = (struct item){topic, payload, retain, ITEM_QUEUED, ++m->next_seq};
     m->len++;
+    pthread_cond_broadcast(&m->changed);
 }
 
-static void on_connect(struct mosquitto *mosq, void *obj, int rc)
+static void pending_unlink(struct pending *p)
 {
-    struct mq *m = obj;
-    char topic[300];
+    p->prev->next = p->next;
+    p->next->prev = p->prev;
+}
 
-    if (rc != 0)
-        return;
-    snprintf(topic, sizeof(topic), "%s/status", m->prefix);
-    mosquitto_publish(mosq, NULL, topic, 6, "online", 1, 1);
+/* Paho finished a publish: delivered (`ok`) or not. */
+static void complete(struct pending *p, int ok)
+{
+    struct mq *m = p->m;
+
+    pthread_mutex_lock(&m->lock);
+    for (size_t i = 0; i < m->len; i++) {
+        struct item *it = item_at(m, i);
+        if (it->topic == NULL || it->seq != p->seq)
+            continue;
+        if (ok)
+            item_free(it);
+        else if (p->gen == m->gen && it->state == ITEM_SENT)
+            it->state = ITEM_QUEUED; /* sent again, at least once */
+        break;
+    }
+    compact(m);
+    if (p->gen == m->gen && m->inflight > 0)
+        m->inflight--;
+    pending_unlink(p);
+    pthread_cond_broadcast(&m->changed);
+    pthread_mutex_unlock(&m->lock);
+    free(p);
+}
+
+static void on_sent(void *ctx, MQTTAsync_successData *data)
+{
+    (void)data;
+    complete(ctx, 1);
+}
+
+static void on_send_failed(void *ctx, MQTTAsync_failureData *data)
+{
+    (void)data;
+    complete(ctx, 0);
+}
+
+static void on_connected(void *ctx, char *cause)
+{
+    struct mq *m = ctx;
+    (void)cause;
     pthread_mutex_lock(&m->lock);
     m->connected = 1;
-    m->ever_connected = 1;
+    m->gen++;
+    m->inflight = 0;
+    m->online_due = 1;
     /* What was in flight on the old connection is sent again (at least once);
      * discovery is announced again on a new connection. */
     for (size_t i = 0; i < m->len; i++)
-        m->queue[(m->head + i) % m->cap].mid = 0;
+        if (item_at(m, i)->topic != NULL)
+            item_at(m, i)->state = ITEM_QUEUED;
     for (size_t i = 0; i < m->ndev; i++)
         m->dev[i].announced = 0;
-    send_queued(m);
+    m->said_unreachable = 0;
     pthread_cond_broadcast(&m->changed);
     pthread_mutex_unlock(&m->lock);
+    m->api->log(m->host, COLLECTOR_LOG_INFO, "connected to %s", m->endpoint);
 }
 
-static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
+static void on_connection_lost(void *ctx, char *cause)
 {
-    struct mq *m = obj;
-    (void)mosq;
-    (void)rc;
+    struct mq *m = ctx;
     pthread_mutex_lock(&m->lock);
     m->connected = 0;
+    m->said_unreachable = 1; /* the failed reconnects that follow say nothing more */
+    pthread_mutex_unlock(&m->lock);
+    m->api->log(m->host, COLLECTOR_LOG_WARNING,
+                "%s: connection lost (%s): records are queued until it is back", m->endpoint,
+                cause != NULL ? cause : "closed");
+    if (cause != NULL)
+        m->paho->free(cause);
+}
+
+/* A connect failed; Paho goes on trying with backoff. Said once per outage. */
+static void on_connect_failed(void *ctx, MQTTAsync_failureData *data)
+{
+    struct mq *m = ctx;
+    char why[160];
+    int say;
+
+    pthread_mutex_lock(&m->lock);
+    say = !m->said_unreachable;
+    m->said_unreachable = 1;
+    if (m->tls_error[0])
+        snprintf(why, sizeof(why), "%s", m->tls_error);
+    else
+        snprintf(why, sizeof(why), "%s",
+                 data != NULL && data->message != NULL ? data->message
+                 : data != NULL                         ? m->paho->strerror(data->code)
+                                                        : "no answer");
+    m->tls_error[0] = '\0';
+    pthread_mutex_unlock(&m->lock);
+    if (say)
+        m->api->log(m->host, COLLECTOR_LOG_WARNING,
+                    "%s: cannot connect yet (%s): records are queued and sent when it answers",
+                    m->endpoint, why);
+}
+
+/* OpenSSL's error line, "...:error:<code>:<library>:<function>:<reason>:<file>:<line>:":
+ * keep the reason for the connect failure that follows. */
+static int on_tls_error(const char *str, size_t len, void *ctx)
+{
+    struct mq *m = ctx;
+    char line[512];
+    const char *reason = line;
+    char *f, *end;
+
+    snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) ? len : sizeof(line) - 1), str);
+    line[strcspn(line, "\r\n")] = '\0';
+    if ((f = strstr(line, ":error:")) != NULL) {
+        f += strlen(":error:");
+        for (int i = 0; i < 3 && f != NULL; i++)
+            f = (f = strchr(f, ':')) != NULL ? f + 1 : NULL;
+        if (f != NULL && (end = strchr(f, ':')) != NULL) {
+            *end = '\0';
+            reason = f;
+        }
+    }
+    pthread_mutex_lock(&m->lock);
+    snprintf(m->tls_error, sizeof(m->tls_error), "TLS: %.100s", reason);
+    pthread_mutex_unlock(&m->lock);
+    return 0;
+}
+
+/* This sink subscribes to nothing; Paho wants the callback all the same. */
+static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *msg)
+{
+    struct mq *m = ctx;
+    (void)topic_len;
+    m->paho->free_message(&msg);
+    m->paho->free(topic);
+    return 1;
+}
+
+static void on_disconnected(void *ctx, MQTTAsync_successData *data)
+{
+    struct mq *m = ctx;
+    (void)data;
+    pthread_mutex_lock(&m->lock);
+    m->disconnect_done = 1;
+    pthread_cond_broadcast(&m->changed);
     pthread_mutex_unlock(&m->lock);
 }
 
-/* The broker has it (QoS 1/2) or it left the socket (QoS 0): forget it. */
-static void on_publish(struct mosquitto *mosq, void *obj, int mid)
+static void on_disconnect_failed(void *ctx, MQTTAsync_failureData *data)
 {
-    struct mq *m = obj;
-    (void)mosq;
+    (void)data;
+    on_disconnected(ctx, NULL);
+}
+
+/* A status marker is done (or failed): say_goodbye waits for these. */
+static void marker_done(struct mq *m)
+{
     pthread_mutex_lock(&m->lock);
-    for (size_t i = 0; i < m->len; i++) {
-        struct item *it = &m->queue[(m->head + i) % m->cap];
-        if (it->mid == mid) {
-            item_free(it);
-            break;
-        }
-    }
-    /* drop finished items from the front */
-    while (m->len > 0 && m->queue[m->head].topic == NULL) {
-        m->head = (m->head + 1) % m->cap;
-        m->len--;
-    }
+    if (m->markers_left > 0)
+        m->markers_left--;
     pthread_cond_broadcast(&m->changed);
     pthread_mutex_unlock(&m->lock);
+}
+
+static void on_marker_sent(void *ctx, MQTTAsync_successData *data)
+{
+    (void)data;
+    marker_done(ctx);
+}
+
+static void on_marker_failed(void *ctx, MQTTAsync_failureData *data)
+{
+    (void)data;
+    marker_done(ctx);
+}
+
+/* A retained status marker ("online", "offline"), outside the queue: a newer
+ * connection sends it again. */
+static void publish_marker(struct mq *m, const char *topic, const char *text)
+{
+    MQTTAsync_message msg = MQTTAsync_message_initializer;
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+
+    msg.payload = (void *)(uintptr_t)text;
+    msg.payloadlen = (int)strlen(text);
+    msg.qos = 1;
+    msg.retained = 1;
+    ro.onSuccess = on_marker_sent;
+    ro.onFailure = on_marker_failed;
+    ro.context = m;
+    pthread_mutex_lock(&m->lock);
+    m->markers_left++;
+    pthread_mutex_unlock(&m->lock);
+    if (m->paho->send(m->client, topic, &msg, &ro) != MQTTASYNC_SUCCESS)
+        marker_done(m);
+}
+
+static void deadline_in(struct timespec *ts, long ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* The sender: the only thread that publishes queued items. */
+static void *sender_main(void *arg)
+{
+    struct mq *m = arg;
+    char status[300];
+
+    snprintf(status, sizeof(status), "%s/status", m->prefix);
+    pthread_mutex_lock(&m->lock);
+    while (!m->stopping) {
+        struct item *it = NULL;
+        struct pending *p;
+        char *topic, *payload;
+        MQTTAsync_message msg = MQTTAsync_message_initializer;
+        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+        int retain, rc;
+
+        if (m->connected && m->online_due) {
+            m->online_due = 0;
+            pthread_mutex_unlock(&m->lock);
+            publish_marker(m, status, "online");
+            pthread_mutex_lock(&m->lock);
+            continue;
+        }
+        for (size_t i = 0; m->connected && m->inflight < MAX_INFLIGHT && i < m->len; i++)
+            if (item_at(m, i)->topic != NULL && item_at(m, i)->state == ITEM_QUEUED) {
+                it = item_at(m, i);
+                break;
+            }
+        if (it == NULL) {
+            pthread_cond_wait(&m->changed, &m->lock);
+            continue;
+        }
+        /* copies: the queue may drop the item while Paho takes it */
+        topic = strdup(it->topic);
+        payload = strdup(it->payload);
+        p = calloc(1, sizeof(*p));
+        if (topic == NULL || payload == NULL || p == NULL) {
+            struct timespec ts;
+            free(topic);
+            free(payload);
+            free(p);
+            deadline_in(&ts, 1000);
+            pthread_cond_timedwait(&m->changed, &m->lock, &ts);
+            continue;
+        }
+        retain = it->retain;
+        it->state = ITEM_SENT;
+        *p = (struct pending){&m->pending, m->pending.next, m, it->seq, m->gen};
+        m->pending.next->prev = p;
+        m->pending.next = p;
+        m->inflight++;
+        pthread_mutex_unlock(&m->lock);
+
+        msg.payload = payload;
+        msg.payloadlen = (int)strlen(payload);
+        msg.qos = m->qos;
+        msg.retained = retain;
+        ro.onSuccess = on_sent;
+        ro.onFailure = on_send_failed;
+        ro.context = p;
+        rc = m->paho->send(m->client, topic, &msg, &ro);
+        free(topic);
+        free(payload);
+
+        pthread_mutex_lock(&m->lock);
+        if (rc != MQTTASYNC_SUCCESS) {
+            /* not taken: no callback comes for it */
+            struct timespec ts;
+            for (size_t i = 0; i < m->len; i++)
+                if (item_at(m, i)->topic != NULL && item_at(m, i)->seq == p->seq) {
+                    item_at(m, i)->state = ITEM_QUEUED;
+                    break;
+                }
+            if (p->gen == m->gen && m->inflight > 0)
+                m->inflight--;
+            pending_unlink(p);
+            free(p);
+            /* the link is going or Paho is full: try again in a while */
+            deadline_in(&ts, 200);
+            pthread_cond_timedwait(&m->changed, &m->lock, &ts);
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+    return NULL;
 }
 
 /* ---- JSON ---- */
@@ -334,29 +691,80 @@ static int read_password_file(const char *path, char *out, size_t cap)
     return 0;
 }
 
+/* Say goodbye (offline markers, then DISCONNECT), in at most about 2 s: Paho
+ * holds a DISCONNECT back while anything is in flight, so wait for the
+ * markers first. */
+static void say_goodbye(struct mq *m)
+{
+    MQTTAsync_disconnectOptions dopts = MQTTAsync_disconnectOptions_initializer;
+    char topic[300];
+    struct timespec ts;
+    int connected;
+
+    pthread_mutex_lock(&m->lock);
+    connected = m->connected;
+    pthread_mutex_unlock(&m->lock);
+    if (!connected)
+        return;
+    for (size_t i = 0; i < m->ndev; i++) {
+        /* this daemon goes: its batteries are offline */
+        snprintf(topic, sizeof(topic), "%s/%s/availability", m->prefix, m->dev[i].source);
+        publish_marker(m, topic, "offline");
+    }
+    snprintf(topic, sizeof(topic), "%s/status", m->prefix);
+    publish_marker(m, topic, "offline");
+    deadline_in(&ts, 1000);
+    pthread_mutex_lock(&m->lock);
+    while (m->markers_left > 0 && m->connected)
+        if (pthread_cond_timedwait(&m->changed, &m->lock, &ts) != 0)
+            break;
+    pthread_mutex_unlock(&m->lock);
+    dopts.timeout = 1000; /* ms for whatever is still in flight */
+    dopts.onSuccess = on_disconnected;
+    dopts.onFailure = on_disconnect_failed;
+    dopts.context = m;
+    if (m->paho->disconnect(m->client, &dopts) != MQTTASYNC_SUCCESS)
+        return;
+    deadline_in(&ts, 1500);
+    pthread_mutex_lock(&m->lock);
+    while (!m->disconnect_done)
+        if (pthread_cond_timedwait(&m->changed, &m->lock, &ts) != 0)
+            break;
+    pthread_mutex_unlock(&m->lock);
+}
+
 static void mq_destroy(void *state)
 {
     struct mq *m = state;
-    char topic[300];
 
     if (m == NULL)
         return;
-    if (m->mosq != NULL) {
+    if (m->sender_started) {
         pthread_mutex_lock(&m->lock);
-        for (size_t i = 0; i < m->ndev && m->connected; i++) {
-            /* this daemon goes: its batteries are offline */
-            snprintf(topic, sizeof(topic), "%s/%s/availability", m->prefix, m->dev[i].source);
-            mosquitto_publish(m->mosq, NULL, topic, 7, "offline", 1, 1);
-        }
+        m->stopping = 1;
+        pthread_cond_broadcast(&m->changed);
         pthread_mutex_unlock(&m->lock);
-        snprintf(topic, sizeof(topic), "%s/status", m->prefix);
-        mosquitto_publish(m->mosq, NULL, topic, 7, "offline", 1, 1);
-        mosquitto_disconnect(m->mosq);
-        mosquitto_loop_stop(m->mosq, 0);
-        mosquitto_destroy(m->mosq);
+        pthread_join(m->sender, NULL);
     }
-    for (size_t i = 0; i < m->len; i++)
-        item_free(&m->queue[(m->head + i) % m->cap]);
+    if (m->client != NULL) {
+        say_goodbye(m);
+        m->paho->destroy(&m->client); /* no callback comes after this */
+    }
+    while (m->pending.next != NULL && m->pending.next != &m->pending) {
+        struct pending *p = m->pending.next;
+        pending_unlink(p);
+        free(p);
+    }
+    {
+        size_t unsent = 0;
+        for (size_t i = 0; i < m->len; i++) {
+            unsent += item_at(m, i)->topic != NULL;
+            item_free(item_at(m, i));
+        }
+        if (unsent > 0)
+            m->api->log(m->host, COLLECTOR_LOG_WARNING,
+                        "%zu message(s) the broker never took are dropped at shutdown", unsent);
+    }
     if (m->dropped > 0)
         m->api->log(m->host, COLLECTOR_LOG_WARNING,
                     "%lu record(s) were dropped while the broker was away", m->dropped);
@@ -366,6 +774,16 @@ static void mq_destroy(void *state)
     free(m);
 }
 
+/* A TLS file named in the config must be readable now, not at the first connect. */
+static int tls_file_ok(const struct collector_host_api *api, collector_host *host,
+                       const collector_settings *s, const char *key, const char *path)
+{
+    if (path == NULL || access(path, R_OK) == 0)
+        return 1;
+    api->setting_error(host, s, key, "%s: %s", path, strerror(errno));
+    return 0;
+}
+
 static int mq_create(const struct collector_host_api *api, collector_host *host,
                      const collector_settings *s, void **state_out)
 {
@@ -373,13 +791,18 @@ static int mq_create(const struct collector_host_api *api, collector_host *host,
     const char *h = "127.0.0.1", *client_id = NULL, *user = NULL, *pass = NULL, *pfile = NULL;
     const char *ca = NULL, *cert = NULL, *key = NULL, *prefix = NULL, *dprefix = "homeassistant";
     int64_t port = 1883, qos = 1, keepalive = 60, qsize = 1000;
-    char host_name[128] = "localhost", idbuf[200], pwbuf[256], topic[300];
-    int rc;
+    char host_name[128] = "localhost", idbuf[200], pwbuf[256], topic[300], uri[320], err[512];
+    MQTTAsync_createOptions copts = MQTTAsync_createOptions_initializer;
+    MQTTAsync_connectOptions conn = MQTTAsync_connectOptions_initializer;
+    MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
+    MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+    int tls, rc;
 
     if (m == NULL)
         return -ENOMEM;
     m->api = api;
     m->host = host;
+    m->pending.next = m->pending.prev = &m->pending;
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->changed, NULL);
     gethostname(host_name, sizeof(host_name) - 1);
@@ -419,6 +842,9 @@ static int mq_create(const struct collector_host_api *api, collector_host *host,
                            "certfile and keyfile go together");
         goto bad;
     }
+    if (!tls_file_ok(api, host, s, "cafile", ca) || !tls_file_ok(api, host, s, "certfile", cert) ||
+        !tls_file_ok(api, host, s, "keyfile", key))
+        goto bad;
     if (pfile != NULL) {
         if (read_password_file(pfile, pwbuf, sizeof(pwbuf)) < 0) {
             api->setting_error(host, s, "password_file", "%s: cannot read", pfile);
@@ -440,31 +866,63 @@ static int mq_create(const struct collector_host_api *api, collector_host *host,
         api->setting_error(host, s, "topic_prefix", "no MQTT wildcards (# +) in a topic");
         goto bad;
     }
-    snprintf(idbuf, sizeof(idbuf), "collectord-%s-%s", host_name, api->instance_name(host));
-    mosquitto_lib_init();
-    m->mosq = mosquitto_new(client_id ? client_id : idbuf, true, m);
-    if (m->mosq == NULL)
-        goto bad;
-    mosquitto_connect_callback_set(m->mosq, on_connect);
-    mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
-    mosquitto_publish_callback_set(m->mosq, on_publish);
-    mosquitto_reconnect_delay_set(m->mosq, 1, 30, true);
-    mosquitto_max_inflight_messages_set(m->mosq, 100);
-    snprintf(topic, sizeof(topic), "%s/status", m->prefix);
-    mosquitto_will_set(m->mosq, topic, 7, "offline", 1, true); /* a dead daemon shows offline */
-    if (user != NULL)
-        mosquitto_username_pw_set(m->mosq, user, pass);
-    if (ca != NULL && (rc = mosquitto_tls_set(m->mosq, ca, NULL, cert, key, NULL)) != MOSQ_ERR_SUCCESS) {
-        api->setting_error(host, s, "cafile", "TLS setup failed: %s", mosquitto_strerror(rc));
+    tls = ca != NULL || cert != NULL;
+    m->paho = paho_load(tls, err, sizeof(err));
+    if (m->paho == NULL) {
+        api->setting_error(host, s, tls ? "cafile" : NULL, "cannot load MQTT client: %s", err);
         goto bad;
     }
-    rc = mosquitto_connect_async(m->mosq, h, (int)port, (int)keepalive);
-    if (rc != MOSQ_ERR_SUCCESS)
-        api->log(host, COLLECTOR_LOG_WARNING,
-                 "%s:%lld: cannot connect yet (%s): records are queued and sent when it answers",
-                 h, (long long)port, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-    if (mosquitto_loop_start(m->mosq) != MOSQ_ERR_SUCCESS)
+    /* an IPv6 literal goes in brackets */
+    snprintf(m->endpoint, sizeof(m->endpoint), strchr(h, ':') ? "[%s]:%lld" : "%s:%lld", h,
+             (long long)port);
+    snprintf(uri, sizeof(uri), "%s://%s", tls ? "ssl" : "tcp", m->endpoint);
+    snprintf(idbuf, sizeof(idbuf), "collectord-%s-%s", host_name, api->instance_name(host));
+    copts.sendWhileDisconnected = 0; /* the queue above holds what waits */
+    rc = m->paho->create(&m->client, uri, client_id ? client_id : idbuf,
+                         MQTTCLIENT_PERSISTENCE_NONE, NULL, &copts);
+    if (rc != MQTTASYNC_SUCCESS) {
+        m->client = NULL;
+        api->setting_error(host, s, "host", "%s: %s", uri, m->paho->strerror(rc));
         goto bad;
+    }
+    m->paho->set_callbacks(m->client, m, on_connection_lost, on_message, NULL);
+    m->paho->set_connected(m->client, m, on_connected);
+    if (pthread_create(&m->sender, NULL, sender_main, m) != 0)
+        goto bad;
+    m->sender_started = 1;
+
+    snprintf(topic, sizeof(topic), "%s/status", m->prefix);
+    will.topicName = topic; /* a dead daemon shows offline */
+    will.message = "offline";
+    will.retained = 1;
+    will.qos = 1;
+    conn.will = &will;
+    conn.keepAliveInterval = (int)keepalive;
+    conn.cleansession = 1;
+    conn.maxInflight = MAX_INFLIGHT;
+    conn.connectTimeout = 10;
+    conn.automaticReconnect = 1;
+    conn.minRetryInterval = 1;
+    conn.maxRetryInterval = 30;
+    conn.username = user;
+    conn.password = pass;
+    conn.onFailure = on_connect_failed;
+    conn.context = m;
+    if (tls) {
+        ssl.trustStore = ca;
+        ssl.keyStore = cert;
+        ssl.privateKey = key;
+        ssl.enableServerCertAuth = 1;
+        ssl.verify = 1; /* the certificate must name the host */
+        ssl.ssl_error_cb = on_tls_error;
+        ssl.ssl_error_context = m;
+        conn.ssl = &ssl;
+    }
+    rc = m->paho->connect(m->client, &conn);
+    if (rc != MQTTASYNC_SUCCESS) {
+        api->setting_error(host, s, "host", "%s: %s", uri, m->paho->strerror(rc));
+        goto bad;
+    }
     *state_out = m;
     return 0;
 bad:
@@ -499,7 +957,6 @@ static int mq_write(void *state, const collector_record *rec)
     enqueue(m, strdup(topic), strdup("online"), 1);
     snprintf(topic, sizeof(topic), "%s/%s/state", m->prefix, api->record_source(rec));
     enqueue(m, strdup(topic), payload, m->retain);
-    send_queued(m);
     dropped = m->dropped;
     pthread_mutex_unlock(&m->lock);
     if (dropped > m->dropped_logged &&
@@ -519,10 +976,9 @@ static int mq_flush(void *state)
     struct timespec ts;
     int rc;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 1;
+    deadline_in(&ts, 1000);
     pthread_mutex_lock(&m->lock);
-    send_queued(m);
+    pthread_cond_broadcast(&m->changed);
     while (m->len > 0 && m->connected)
         if (pthread_cond_timedwait(&m->changed, &m->lock, &ts) != 0)
             break;
@@ -536,7 +992,7 @@ static const struct collector_plugin plugin = {
     .kind = COLLECTOR_KIND_SINK,
     .name = "mqtt",
     .version = PACKAGE_VERSION,
-    .description = "records as JSON over MQTT, with Home Assistant discovery",
+    .description = "records as JSON over MQTT (Eclipse Paho), with Home Assistant discovery",
     .settings = settings,
     .create = mq_create,
     .write = mq_write,

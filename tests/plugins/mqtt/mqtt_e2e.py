@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The mqtt sink against a real mosquitto on 127.0.0.1 (a free port, started
-here): discovery configs, state JSON, last will, and records queued while
-the broker is down arriving after it is back. TAP."""
+here): discovery configs, state JSON, last will, records queued while the
+broker is down arriving after it is back, and TLS against a mosquitto with a
+certificate made here (openssl), verified by a CA file. TAP."""
 import json
 import os
 import signal
@@ -93,6 +94,12 @@ def daemon_log(name):
     return open(os.path.join(tmp, name + ".log")).read()
 
 
+def mapped(pid):
+    """The shared objects a process maps."""
+    with open("/proc/%d/maps" % pid) as f:
+        return {os.path.basename(line.split()[-1]) for line in f if ".so" in line}
+
+
 def conf(name, extra=""):
     path = os.path.join(tmp, name + ".conf")
     with open(path, "w") as f:
@@ -103,6 +110,9 @@ def conf(name, extra=""):
                 'sinks = ( { plugin = "mqtt"; host = "127.0.0.1"; port = %d; topic_prefix = "test/site1";'
                 ' discovery = true; keepalive = 5; %s } );\n'
                 % (tmp, os.path.join(TOP_SRC, "etc", "demo", "jk_pb2a16s15p.hex"), PORT, extra))
+    if "port =" in extra:  # a test that names its own broker
+        text = open(path).read().replace("port = %d; " % PORT, "")
+        open(path, "w").write(text)
     return path
 
 
@@ -120,6 +130,12 @@ avail = [p for t, p in messages(subfile) if t == "test/site1/battery1/availabili
 status = [p for t, p in messages(subfile) if t == "test/site1/status"]
 check("availability online, daemon status online", "online" in avail and "online" in status,
       (avail[:3], status[:3]))
+
+libs = mapped(d.pid)
+check("without TLS files the sink maps Paho's plain build and no OpenSSL",
+      any(x.startswith("libpaho-mqtt3a.so") for x in libs)
+      and not any(x.startswith(("libssl", "libcrypto", "libpaho-mqtt3as")) for x in libs),
+      sorted(libs))
 
 # discovery: retained, so a new subscriber gets it at once
 rsub, rfile = subscribe("retained", "homeassistant/#", retained_only=True)
@@ -197,6 +213,70 @@ err = daemon_log("small")
 check("a full queue drops the oldest messages and counts them",
       d.returncode == 0 and "oldest message(s) dropped" in err and "were dropped while the broker was away" in err,
       err[-400:])
+
+# TLS: a CA and a certificate for 127.0.0.1 made here, a TLS listener, and a
+# sink that verifies the broker against the CA file.
+def openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True, cwd=tmp,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=e2e test CA",
+        "-keyout", "ca.key", "-out", "ca.pem")
+openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=other CA",
+        "-keyout", "other.key", "-out", "other.pem")
+openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+        "-keyout", "server.key", "-out", "server.csr")
+with open(os.path.join(tmp, "san.ext"), "w") as f:
+    f.write("subjectAltName = IP:127.0.0.1\n")
+openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-days", "2", "-extfile", "san.ext", "-out", "server.pem")
+# mosquitto started as root reads these after it drops to its own user
+os.chmod(tmp, 0o755)
+for name in ("ca.pem", "server.pem", "server.key"):
+    os.chmod(os.path.join(tmp, name), 0o644)
+TLS_PORT = free_port()
+tconf = os.path.join(tmp, "tls.conf")
+with open(tconf, "w") as f:
+    f.write("listener %d 127.0.0.1\nallow_anonymous true\ncafile %s/ca.pem\ncertfile %s/server.pem\n"
+            "keyfile %s/server.key\n" % (TLS_PORT, tmp, tmp, tmp))
+tb = subprocess.Popen([MOSQUITTO, "-c", tconf], stdout=open(os.path.join(tmp, "tls-broker.log"), "a"),
+                      stderr=subprocess.STDOUT)
+time.sleep(0.5)
+tls_out = os.path.join(tmp, "tls-sub")
+tsub = subprocess.Popen(["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", str(TLS_PORT),
+                         "--cafile", os.path.join(tmp, "ca.pem"), "-v", "-t", "test/site1/#"],
+                        stdout=open(tls_out, "a"), stderr=subprocess.DEVNULL)
+time.sleep(0.3)
+d = start_daemon("tls", 'port = %d; cafile = "%s/ca.pem";' % (TLS_PORT, tmp))
+ok = wait_for(lambda: sum(1 for t, _ in messages(tls_out) if t == "test/site1/battery1/state") >= 2, 20)
+libs = mapped(d.pid)
+d.terminate()
+d.wait(timeout=30)
+check("TLS: records reach a broker verified by cafile, over Paho's OpenSSL build",
+      ok and d.returncode == 0 and any(x.startswith("libpaho-mqtt3as.so") for x in libs)
+      and any(x.startswith("libssl") for x in libs), daemon_log("tls")[-400:])
+states_before = sum(1 for t, _ in messages(tls_out) if t == "test/site1/battery1/state")
+d = start_daemon("tls-wrong-ca", 'port = %d; cafile = "%s/other.pem";' % (TLS_PORT, tmp))
+time.sleep(2.5)
+d.terminate()
+d.wait(timeout=30)
+err = daemon_log("tls-wrong-ca")
+states_after = sum(1 for t, _ in messages(tls_out) if t == "test/site1/battery1/state")
+check("TLS: a broker the CA file does not vouch for gets nothing, and the log says so once",
+      d.returncode == 0 and err.count("cannot connect yet (TLS: certificate verify failed)") == 1
+      and "connected to" not in err
+      and states_after == states_before,
+      err[-400:])
+d = subprocess.run([DAEMON, "-c", conf("tls-missing", 'cafile = "%s/nope.pem";' % tmp), "--check"],
+                   stderr=subprocess.PIPE, text=True)
+errline = d.stderr.strip().splitlines()
+check("TLS: a cafile that cannot be read is a config error on one line naming it",
+      d.returncode == 78 and len(errline) == 1 and "cafile" in errline[0] and "nope.pem" in errline[0],
+      d.stderr)
+tsub.terminate()
+tb.terminate()
+tb.wait()
 
 print("1..%d" % len(results))
 failed = 0
