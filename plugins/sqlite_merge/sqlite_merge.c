@@ -278,7 +278,7 @@ static int setup(struct merge *m)
     sqlite3_busy_timeout(m->db, m->busy_ms);
     /* The sink touches the newest rows only: a small page cache is plenty
      * (SQLite's default is 2 MiB; this daemon aims at a few MB in all). */
-    exec(m, "PRAGMA cache_size = -512;");
+    exec(m, "PRAGMA cache_size = -128;");
     if (!m->keep_journal && (rc = exec(m, "PRAGMA journal_mode=WAL;")) != SQLITE_OK)
         return rc;
     if ((rc = exec(m, "BEGIN IMMEDIATE;")) != SQLITE_OK)
