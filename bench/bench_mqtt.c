@@ -16,36 +16,7 @@
 
 #include "core/record.h"
 #include "testhost.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static long status_kb(const char *key)
-{
-    FILE *fp = fopen("/proc/self/status", "r");
-    char line[256];
-    long v = -1;
-    while (fp && fgets(line, sizeof(line), fp))
-        if (strncmp(line, key, strlen(key)) == 0)
-            v = strtol(line + strlen(key) + 1, NULL, 10);
-    if (fp)
-        fclose(fp);
-    return v;
-}
-
-static int port_open(int port)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-    close(fd);
-    return ok;
-}
+#include "bench_util.h"
 
 static collector_record *sample(void)
 {
@@ -65,27 +36,13 @@ static collector_record *sample(void)
 
 int main(void)
 {
-    const char *bin = getenv("MOSQUITTO_BIN") && *getenv("MOSQUITTO_BIN") ? getenv("MOSQUITTO_BIN")
-                                                                         : "/usr/sbin/mosquitto";
     char dir[] = "/tmp/bench-mqtt-XXXXXX", conf[128], settings[256];
     int port = 20000 + (int)(getpid() % 20000);
     pid_t broker;
-    FILE *fp;
 
-    if (mkdtemp(dir) == NULL)
+    if (mkdtemp(dir) == NULL || (broker = bench_start_mosquitto(dir, port)) < 0)
         return 1;
-    snprintf(conf, sizeof(conf), "%s/m.conf", dir);
-    fp = fopen(conf, "w");
-    fprintf(fp, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                "max_queued_messages 0\n", port);
-    fclose(fp);
-    broker = fork();
-    if (broker == 0) {
-        execl(bin, bin, "-c", conf, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 100 && !port_open(port); i++)
-        usleep(50000);
+    snprintf(conf, sizeof(conf), "%s/mosquitto.conf", dir);
     for (int qos = 0; qos <= 1; qos++) {
         struct testhost *t;
         const int n = 20000;
@@ -98,16 +55,16 @@ int main(void)
         }
         for (int i = 0; i < 100 && testhost_flush(t) != 0; i++) /* wait for the connection */
             ;
-        t0 = now();
+        t0 = bench_now();
         for (int i = 0; i < n; i++) {
             collector_record *r = sample();
             testhost_write(t, r);
             record_free(r);
         }
-        while (testhost_flush(t) != 0 && now() - t0 < 60)
+        while (testhost_flush(t) != 0 && bench_now() - t0 < 60)
             ;
         printf("{\"bench\": \"mqtt_publish_qos%d\", \"value\": %.0f, \"unit\": \"records/s\"}\n",
-               qos, n / (now() - t0));
+               qos, n / (bench_now() - t0));
         testhost_close(t);
     }
     kill(broker, SIGTERM);
@@ -115,7 +72,7 @@ int main(void)
     {
         /* broker gone: the default queue (1000 messages) fills and stays bounded */
         struct testhost *t;
-        long before = status_kb("VmRSS:");
+        long before = bench_proc_kb(0, "status", "VmRSS");
         snprintf(settings, sizeof(settings), "host = \"127.0.0.1\"; port = %d;", port);
         testhost_open("mqtt", settings, &t);
         for (int i = 0; i < 5000; i++) {
@@ -124,9 +81,9 @@ int main(void)
             record_free(r);
         }
         printf("{\"bench\": \"mqtt_rss_queue_full_kb\", \"value\": %ld, \"unit\": \"kB\"}\n",
-               status_kb("VmRSS:"));
+               bench_proc_kb(0, "status", "VmRSS"));
         printf("{\"bench\": \"mqtt_rss_growth_queue_full_kb\", \"value\": %ld, \"unit\": \"kB\"}\n",
-               status_kb("VmRSS:") - before);
+               bench_proc_kb(0, "status", "VmRSS") - before);
         testhost_close(t);
     }
     unlink(conf);

@@ -1,6 +1,6 @@
 # bench/: `make bench` prints one JSON object per line
-EXTRA_PROGRAMS += bench/bench_decode bench/bench_sqlite bench/bench_ble bench/bench_cycle bench/bench_mqtt
-BENCH_BINS += bench/bench_decode bench/bench_sqlite bench/bench_ble bench/bench_cycle bench/bench_mqtt
+EXTRA_PROGRAMS += bench/bench_decode bench/bench_sqlite bench/bench_ble bench/bench_cycle bench/bench_mqtt bench/bench_footprint
+BENCH_BINS += bench/bench_decode bench/bench_sqlite bench/bench_ble bench/bench_cycle bench/bench_mqtt bench/bench_footprint
 bench_bench_decode_SOURCES = bench/bench_decode.c
 bench_bench_decode_LDADD = $(LIBJK_LIBS)
 bench_bench_sqlite_SOURCES = bench/bench_sqlite.c
@@ -12,6 +12,9 @@ bench_bench_ble_LDADD = $(JKSESSION_LIBS)
 bench_bench_cycle_SOURCES = bench/bench_cycle.c
 bench_bench_cycle_CFLAGS = $(TESTHOST_CFLAGS) $(SQLITE3_CFLAGS)
 bench_bench_cycle_LDADD = $(TESTHOST_LIBS) $(SQLITE3_LIBS)
-bench_bench_mqtt_SOURCES = bench/bench_mqtt.c
+bench_bench_mqtt_SOURCES = bench/bench_mqtt.c bench/bench_util.h
 bench_bench_mqtt_CFLAGS = $(TESTHOST_CFLAGS)
 bench_bench_mqtt_LDADD = $(TESTHOST_LIBS)
+bench_bench_footprint_SOURCES = bench/bench_footprint.c bench/bench_util.h
+bench_bench_footprint_CFLAGS = $(AM_CFLAGS) $(SQLITE3_CFLAGS)
+bench_bench_footprint_LDADD = $(SQLITE3_LIBS)

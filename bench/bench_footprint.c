@@ -1,0 +1,110 @@
+/* make bench: memory.
+ *
+ * The floor: this process links only libc and libsqlite3 (and what they pull
+ * in); its peak RSS before and after writing one row to a SQLite file in WAL
+ * mode with json_patch, as the sqlite sink does. Pages of shared libraries
+ * count in RSS, so no process that writes inverter.db through libsqlite3 can
+ * go below this figure on the machine it runs on.
+ *
+ * Then collectord itself with 4 replayed batteries (0.1 s apart), soc_lifepo4,
+ * sqlite_merge with history and mqtt to a local mosquitto with discovery,
+ * after 15 s: its peak RSS, the pages that are its own (USS: private clean
+ * and dirty), its proportional share of shared pages (PSS), and RssAnon. */
+#include "config.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench_util.h"
+
+static void figure(const char *name, long kb)
+{
+    printf("{\"bench\": \"%s\", \"value\": %ld, \"unit\": \"kB\"}\n", name, kb);
+}
+
+static int floor_write(const char *dir)
+{
+    char path[512];
+    sqlite3 *db;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/floor.db", dir);
+    if (sqlite3_open(path, &db) != SQLITE_OK)
+        return -1;
+    rc = sqlite3_exec(db,
+                      "PRAGMA journal_mode=WAL;"
+                      "CREATE TABLE readings (id INTEGER PRIMARY KEY, ts TEXT, data TEXT);"
+                      "INSERT INTO readings (ts, data) VALUES (datetime('now'), '{\"pv\": 512}');"
+                      "UPDATE readings SET data = json_patch(data, '{\"battery_soc\": 46}')"
+                      " WHERE id = (SELECT max(id) FROM readings);",
+                      NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int write_conf(const char *path, const char *src, const char *dir, int port)
+{
+    static const char *const captures[] = {"jk_pb2a16s15p.hex", "jk_b2a24s20p.hex"};
+    FILE *fp = fopen(path, "w");
+
+    if (fp == NULL)
+        return -1;
+    fprintf(fp, "collector = { state_dir = \"%s\"; log_level = \"warning\"; };\nsources = (\n", dir);
+    for (int i = 1; i <= 4; i++)
+        fprintf(fp,
+                "  { plugin = \"jk_replay\"; name = \"battery%d\"; interval = 0.1; loop = true;"
+                " file = \"%s/etc/demo/%s\"; address = \"C8:47:8C:00:00:0%d\"; }%s\n",
+                i, src, captures[i % 2], i, i < 4 ? "," : "");
+    fprintf(fp, ");\ncalculators = ( { plugin = \"soc_lifepo4\"; } );\n"
+                "sinks = (\n"
+                "  { plugin = \"sqlite_merge\"; path = \"%s/inverter.db\"; history = true; },\n"
+                "  { plugin = \"mqtt\"; host = \"127.0.0.1\"; port = %d; discovery = true; }\n);\n",
+            dir, port);
+    fclose(fp);
+    return 0;
+}
+
+int main(void)
+{
+    const char *src = getenv("top_srcdir") ? getenv("top_srcdir") : ".";
+    const char *build = getenv("top_builddir") ? getenv("top_builddir") : ".";
+    char dir[] = "/tmp/bench-footprint-XXXXXX", conf[512], daemon[512], rm[600];
+    int port = 20000 + (int)((getpid() + 7919) % 20000);
+    pid_t broker, d;
+
+    if (mkdtemp(dir) == NULL)
+        return 1;
+    figure("rss_floor_libc_sqlite_loaded_kb", bench_proc_kb(0, "status", "VmHWM"));
+    if (floor_write(dir) != 0) {
+        fprintf(stderr, "bench_footprint: cannot write %s/floor.db\n", dir);
+        return 1;
+    }
+    figure("rss_floor_sqlite_write_kb", bench_proc_kb(0, "status", "VmHWM"));
+
+    snprintf(conf, sizeof(conf), "%s/footprint.conf", dir);
+    snprintf(daemon, sizeof(daemon), "%s/core/collectord", build);
+    if ((broker = bench_start_mosquitto(dir, port)) < 0 || write_conf(conf, src, dir, port) != 0)
+        return 1;
+    d = fork();
+    if (d == 0) {
+        execl(daemon, daemon, "-c", conf, "-f", (char *)NULL);
+        _exit(127);
+    }
+    sleep(15);
+    figure("daemon_peak_rss_kb", bench_proc_kb(d, "status", "VmHWM"));
+    figure("daemon_rss_anon_kb", bench_proc_kb(d, "status", "RssAnon"));
+    figure("daemon_uss_kb", bench_proc_kb(d, "smaps_rollup", "Private_Clean") +
+                                bench_proc_kb(d, "smaps_rollup", "Private_Dirty"));
+    figure("daemon_pss_kb", bench_proc_kb(d, "smaps_rollup", "Pss"));
+    kill(d, SIGTERM);
+    waitpid(d, NULL, 0);
+    kill(broker, SIGTERM);
+    waitpid(broker, NULL, 0);
+    snprintf(rm, sizeof(rm), "rm -rf '%s'", dir);
+    return system(rm) == 0 ? 0 : 1;
+}
