@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """make soak: collectord for >= 2000 polls against 4 simulated JK BMS with
-random faults, the sqlite sink and a concurrent inverter writer. Reports
-polls by outcome and injected fault, records yielded/written/lost, peak RSS,
+random faults, the sqlite and mqtt sinks and a concurrent inverter writer. Reports
+polls by outcome and injected fault, records yielded/written/lost, peak RSS
+(and USS/PSS: the pages that are the daemon's own, its share of shared ones),
 open file descriptors at start and end, and PRAGMA integrity_check.
 Exit 0 only if nothing yielded was lost, the open fds with no BMS around are
 the same at the end as at the start, and the file is intact."""
@@ -35,6 +36,17 @@ def proc_status(pid, key):
             if line.startswith(key + ":"):
                 return int(line.split()[1])
     return 0
+
+
+def smaps_kb(pid, *keys):
+    """The sum of these smaps_rollup fields: Pss, or Private_Clean + Private_Dirty (USS)."""
+    total = 0
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in keys:
+                total += int(value.split()[0])
+    return total
 
 
 def main():
@@ -117,6 +129,8 @@ def main():
             break
         time.sleep(1)
     rss_peak_kb = proc_status(d.pid, "VmHWM")
+    uss_kb = smaps_kb(d.pid, "Private_Clean", "Private_Dirty")
+    pss_kb = smaps_kb(d.pid, "Pss")
     for p in sims:  # the BMS go away; polls in flight end within their 1 s timeout
         p.kill()
         p.wait()
@@ -158,7 +172,7 @@ def main():
         "faults_injected": injected, "failure_warnings_by_cause": causes,
         "records_yielded": yielded, "records_written": written,
         "records_lost": yielded - written, "inverter_rows": rows,
-        "peak_rss_kb": rss_peak_kb, "fds_start": fds_start, "fds_end": fds_end,
+        "peak_rss_kb": rss_peak_kb, "uss_kb": uss_kb, "pss_kb": pss_kb, "fds_start": fds_start, "fds_end": fds_end,
         "integrity_check": integrity,
     }
     print(json.dumps(report, indent=2))
