@@ -18,6 +18,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -147,6 +148,7 @@ struct mq {
     int qos, retain, discovery;
     pthread_t sender;
     int sender_started;
+    atomic_int callbacks; /* Paho threads inside one of our callbacks */
     /* `lock` protects everything below. */
     pthread_mutex_t lock;
     pthread_cond_t changed;
@@ -218,6 +220,19 @@ static void pending_unlink(struct pending *p)
     p->next->prev = p->prev;
 }
 
+/* Paho calls back without its own lock held, so one of its threads may still
+ * be inside a callback when MQTTAsync_destroy returns: mq_destroy waits for
+ * this count to drop to zero before it frees the sink. */
+static void cb_enter(struct mq *m)
+{
+    atomic_fetch_add(&m->callbacks, 1);
+}
+
+static void cb_leave(struct mq *m)
+{
+    atomic_fetch_sub(&m->callbacks, 1);
+}
+
 /* Paho finished a publish: delivered (`ok`) or not. */
 static void complete(struct pending *p, int ok)
 {
@@ -245,20 +260,27 @@ static void complete(struct pending *p, int ok)
 
 static void on_sent(void *ctx, MQTTAsync_successData *data)
 {
+    struct mq *m = ((struct pending *)ctx)->m;
     (void)data;
+    cb_enter(m);
     complete(ctx, 1);
+    cb_leave(m);
 }
 
 static void on_send_failed(void *ctx, MQTTAsync_failureData *data)
 {
+    struct mq *m = ((struct pending *)ctx)->m;
     (void)data;
+    cb_enter(m);
     complete(ctx, 0);
+    cb_leave(m);
 }
 
 static void on_connected(void *ctx, char *cause)
 {
     struct mq *m = ctx;
     (void)cause;
+    cb_enter(m);
     pthread_mutex_lock(&m->lock);
     m->connected = 1;
     m->gen++;
@@ -275,11 +297,13 @@ static void on_connected(void *ctx, char *cause)
     pthread_cond_broadcast(&m->changed);
     pthread_mutex_unlock(&m->lock);
     m->api->log(m->host, COLLECTOR_LOG_INFO, "connected to %s", m->endpoint);
+    cb_leave(m);
 }
 
 static void on_connection_lost(void *ctx, char *cause)
 {
     struct mq *m = ctx;
+    cb_enter(m);
     pthread_mutex_lock(&m->lock);
     m->connected = 0;
     m->said_unreachable = 1; /* the failed reconnects that follow say nothing more */
@@ -289,6 +313,7 @@ static void on_connection_lost(void *ctx, char *cause)
                 cause != NULL ? cause : "closed");
     if (cause != NULL)
         m->paho->free(cause);
+    cb_leave(m);
 }
 
 /* A connect failed; Paho goes on trying with backoff. Said once per outage. */
@@ -298,6 +323,7 @@ static void on_connect_failed(void *ctx, MQTTAsync_failureData *data)
     char why[160];
     int say;
 
+    cb_enter(m);
     pthread_mutex_lock(&m->lock);
     say = !m->said_unreachable;
     m->said_unreachable = 1;
@@ -314,6 +340,7 @@ static void on_connect_failed(void *ctx, MQTTAsync_failureData *data)
         m->api->log(m->host, COLLECTOR_LOG_WARNING,
                     "%s: cannot connect yet (%s): records are queued and sent when it answers",
                     m->endpoint, why);
+    cb_leave(m);
 }
 
 /* OpenSSL's error line, "...:error:<code>:<library>:<function>:<reason>:<file>:<line>:":
@@ -325,6 +352,7 @@ static int on_tls_error(const char *str, size_t len, void *ctx)
     const char *reason = line;
     char *f, *end;
 
+    cb_enter(m);
     snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) ? len : sizeof(line) - 1), str);
     line[strcspn(line, "\r\n")] = '\0';
     if ((f = strstr(line, ":error:")) != NULL) {
@@ -339,6 +367,7 @@ static int on_tls_error(const char *str, size_t len, void *ctx)
     pthread_mutex_lock(&m->lock);
     snprintf(m->tls_error, sizeof(m->tls_error), "TLS: %.100s", reason);
     pthread_mutex_unlock(&m->lock);
+    cb_leave(m);
     return 0;
 }
 
@@ -347,8 +376,10 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 {
     struct mq *m = ctx;
     (void)topic_len;
+    cb_enter(m);
     m->paho->free_message(&msg);
     m->paho->free(topic);
+    cb_leave(m);
     return 1;
 }
 
@@ -356,10 +387,12 @@ static void on_disconnected(void *ctx, MQTTAsync_successData *data)
 {
     struct mq *m = ctx;
     (void)data;
+    cb_enter(m);
     pthread_mutex_lock(&m->lock);
     m->disconnect_done = 1;
     pthread_cond_broadcast(&m->changed);
     pthread_mutex_unlock(&m->lock);
+    cb_leave(m);
 }
 
 static void on_disconnect_failed(void *ctx, MQTTAsync_failureData *data)
@@ -371,11 +404,13 @@ static void on_disconnect_failed(void *ctx, MQTTAsync_failureData *data)
 /* A status marker is done (or failed): say_goodbye waits for these. */
 static void marker_done(struct mq *m)
 {
+    cb_enter(m);
     pthread_mutex_lock(&m->lock);
     if (m->markers_left > 0)
         m->markers_left--;
     pthread_cond_broadcast(&m->changed);
     pthread_mutex_unlock(&m->lock);
+    cb_leave(m);
 }
 
 static void on_marker_sent(void *ctx, MQTTAsync_successData *data)
@@ -748,7 +783,10 @@ static void mq_destroy(void *state)
     }
     if (m->client != NULL) {
         say_goodbye(m);
-        m->paho->destroy(&m->client); /* no callback comes after this */
+        m->paho->destroy(&m->client); /* no callback starts after this */
+        /* but one may still be finishing on a Paho thread */
+        for (int i = 0; i < 2000 && atomic_load(&m->callbacks) > 0; i++)
+            usleep(1000);
     }
     while (m->pending.next != NULL && m->pending.next != &m->pending) {
         struct pending *p = m->pending.next;
