@@ -35,6 +35,14 @@ def free_port():
 PORT = free_port()
 
 
+def port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
 def broker():
     conf = os.path.join(tmp, "mosquitto.conf")
     with open(conf, "w") as f:
@@ -43,14 +51,9 @@ def broker():
                 "persistence_location %s/\n" % (PORT, tmp))
     p = subprocess.Popen([MOSQUITTO, "-c", conf, "-v"], stdout=open(os.path.join(tmp, "broker.log"), "a"),
                          stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", PORT), timeout=0.2).close()
-            return p
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("mosquitto did not start")
+    if not wait_for(lambda: port_open(PORT), 10):
+        raise RuntimeError("mosquitto did not start")
+    return p
 
 
 def subscribe(name, topic="#", retained_only=False, durable=False):
@@ -242,7 +245,7 @@ with open(tconf, "w") as f:
             "keyfile %s/server.key\n" % (TLS_PORT, tmp, tmp, tmp))
 tb = subprocess.Popen([MOSQUITTO, "-c", tconf], stdout=open(os.path.join(tmp, "tls-broker.log"), "a"),
                       stderr=subprocess.STDOUT)
-time.sleep(0.5)
+wait_for(lambda: port_open(TLS_PORT), 10)
 tls_out = os.path.join(tmp, "tls-sub")
 tsub = subprocess.Popen(["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", str(TLS_PORT),
                          "--cafile", os.path.join(tmp, "ca.pem"), "-v", "-t", "test/site1/#"],
