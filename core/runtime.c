@@ -332,12 +332,11 @@ static int instance_open(struct runtime *rt, struct instance *in)
     in->host.emit_ctx = rt;
     rc = in->lp->desc.create(hostapi_table(), &in->host, settings_wrap(in->cfg->group),
                              &in->state);
-    if (rc != 0 && in->host.setting_errors > 0)
-        return rc < 0 ? rc : -EINVAL; /* its own line named the setting: one line is enough */
     if (rc != 0) {
-        log_msg(CORE, COLLECTOR_LOG_ERROR, "%s:%u: %s: plugin %s refused to start: %s",
-                in->cfg->file, in->cfg->line, in->cfg->name, in->cfg->plugin,
-                rc < 0 ? errtext(rc) : "see above");
+        if (in->host.setting_errors == 0) /* else its own line named the setting */
+            log_msg(CORE, COLLECTOR_LOG_ERROR, "%s:%u: %s: plugin %s refused to start: %s",
+                    in->cfg->file, in->cfg->line, in->cfg->name, in->cfg->plugin,
+                    rc < 0 ? errtext(rc) : "see above");
         return rc < 0 ? rc : -EINVAL;
     }
     in->created = 1;

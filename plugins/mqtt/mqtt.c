@@ -119,7 +119,6 @@ struct item {
     char *payload;
     int retain;
     int state;
-    uint64_t seq; /* unique within the sink: what a completion names */
 };
 
 /* One publish handed to Paho: freed by its completion callback, or at the end
@@ -154,7 +153,7 @@ struct mq {
     pthread_cond_t changed;
     struct item *queue;
     size_t cap, head, len;
-    uint64_t next_seq;
+    uint64_t next_seq; /* the newest item's sequence number: see item_by_seq */
     struct pending pending; /* list head */
     unsigned inflight;      /* pending on the current connection */
     unsigned gen;           /* connections so far */
@@ -209,15 +208,44 @@ static void enqueue(struct mq *m, char *topic, char *payload, int retain)
         m->dropped++;
         compact(m);
     }
-    *item_at(m, m->len) = (struct item){topic, payload, retain, ITEM_QUEUED, ++m->next_seq};
+    *item_at(m, m->len) = (struct item){topic, payload, retain, ITEM_QUEUED};
     m->len++;
+    m->next_seq++;
     pthread_cond_broadcast(&m->changed);
+}
+
+/* Items get consecutive sequence numbers and leave the queue only from the
+ * front, so the one at index i is number next_seq - len + 1 + i. */
+static uint64_t seq_at(const struct mq *m, size_t i)
+{
+    return m->next_seq - m->len + 1 + i;
+}
+
+/* The item a completion names, or NULL when it is gone. Lock held. */
+static struct item *item_by_seq(struct mq *m, uint64_t seq)
+{
+    uint64_t first = seq_at(m, 0);
+    struct item *it;
+
+    if (seq < first || seq > m->next_seq)
+        return NULL;
+    it = item_at(m, (size_t)(seq - first));
+    return it->topic != NULL ? it : NULL;
 }
 
 static void pending_unlink(struct pending *p)
 {
     p->prev->next = p->next;
     p->next->prev = p->prev;
+}
+
+/* Forget a publish: its completion came, or Paho never took it. Lock held. */
+static void pending_drop(struct mq *m, struct pending *p)
+{
+    if (p->gen == m->gen && m->inflight > 0)
+        m->inflight--;
+    pending_unlink(p);
+    free(p);
 }
 
 /* Paho calls back without its own lock held, so one of its threads may still
@@ -237,43 +265,33 @@ static void cb_leave(struct mq *m)
 static void complete(struct pending *p, int ok)
 {
     struct mq *m = p->m;
+    struct item *it;
 
+    cb_enter(m);
     pthread_mutex_lock(&m->lock);
-    for (size_t i = 0; i < m->len; i++) {
-        struct item *it = item_at(m, i);
-        if (it->topic == NULL || it->seq != p->seq)
-            continue;
+    if ((it = item_by_seq(m, p->seq)) != NULL) {
         if (ok)
             item_free(it);
         else if (p->gen == m->gen && it->state == ITEM_SENT)
             it->state = ITEM_QUEUED; /* sent again, at least once */
-        break;
     }
     compact(m);
-    if (p->gen == m->gen && m->inflight > 0)
-        m->inflight--;
-    pending_unlink(p);
+    pending_drop(m, p);
     pthread_cond_broadcast(&m->changed);
     pthread_mutex_unlock(&m->lock);
-    free(p);
+    cb_leave(m);
 }
 
 static void on_sent(void *ctx, MQTTAsync_successData *data)
 {
-    struct mq *m = ((struct pending *)ctx)->m;
     (void)data;
-    cb_enter(m);
     complete(ctx, 1);
-    cb_leave(m);
 }
 
 static void on_send_failed(void *ctx, MQTTAsync_failureData *data)
 {
-    struct mq *m = ((struct pending *)ctx)->m;
     (void)data;
-    cb_enter(m);
     complete(ctx, 0);
-    cb_leave(m);
 }
 
 static void on_connected(void *ctx, char *cause)
@@ -468,6 +486,7 @@ static void *sender_main(void *arg)
     while (!m->stopping) {
         struct item *it = NULL;
         struct pending *p;
+        size_t i;
         char *topic, *payload;
         MQTTAsync_message msg = MQTTAsync_message_initializer;
         MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
@@ -480,7 +499,7 @@ static void *sender_main(void *arg)
             pthread_mutex_lock(&m->lock);
             continue;
         }
-        for (size_t i = 0; m->connected && m->inflight < MAX_INFLIGHT && i < m->len; i++)
+        for (i = 0; m->connected && m->inflight < MAX_INFLIGHT && i < m->len; i++)
             if (item_at(m, i)->topic != NULL && item_at(m, i)->state == ITEM_QUEUED) {
                 it = item_at(m, i);
                 break;
@@ -504,7 +523,7 @@ static void *sender_main(void *arg)
         }
         retain = it->retain;
         it->state = ITEM_SENT;
-        *p = (struct pending){&m->pending, m->pending.next, m, it->seq, m->gen};
+        *p = (struct pending){&m->pending, m->pending.next, m, seq_at(m, i), m->gen};
         m->pending.next->prev = p;
         m->pending.next = p;
         m->inflight++;
@@ -524,16 +543,11 @@ static void *sender_main(void *arg)
         pthread_mutex_lock(&m->lock);
         if (rc != MQTTASYNC_SUCCESS) {
             /* not taken: no callback comes for it */
+            struct item *back = item_by_seq(m, p->seq);
             struct timespec ts;
-            for (size_t i = 0; i < m->len; i++)
-                if (item_at(m, i)->topic != NULL && item_at(m, i)->seq == p->seq) {
-                    item_at(m, i)->state = ITEM_QUEUED;
-                    break;
-                }
-            if (p->gen == m->gen && m->inflight > 0)
-                m->inflight--;
-            pending_unlink(p);
-            free(p);
+            if (back != NULL)
+                back->state = ITEM_QUEUED;
+            pending_drop(m, p);
             /* the link is going or Paho is full: try again in a while */
             deadline_in(&ts, 200);
             pthread_cond_timedwait(&m->changed, &m->lock, &ts);
@@ -788,11 +802,8 @@ static void mq_destroy(void *state)
         for (int i = 0; i < 2000 && atomic_load(&m->callbacks) > 0; i++)
             usleep(1000);
     }
-    while (m->pending.next != NULL && m->pending.next != &m->pending) {
-        struct pending *p = m->pending.next;
-        pending_unlink(p);
-        free(p);
-    }
+    while (m->pending.next != &m->pending) /* Paho never answered for these */
+        pending_drop(m, m->pending.next);
     {
         size_t unsent = 0;
         for (size_t i = 0; i < m->len; i++) {

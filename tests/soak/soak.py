@@ -30,18 +30,11 @@ BATTERIES = [("jk02_32s_v11", "old", "128"), ("jk02_24s_v10", "new", "150"),
              ("jk04", "jk04", "20"), ("jk02_32s_v11", "new", "random")]
 
 
-def proc_status(pid, key):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def smaps_kb(pid, *keys):
-    """The sum of these smaps_rollup fields: Pss, or Private_Clean + Private_Dirty (USS)."""
+def proc_kb(pid, name, *keys):
+    """The sum of these "key: N kB" fields of /proc/PID/<name>: status for VmHWM,
+    smaps_rollup for Pss or Private_Clean + Private_Dirty (USS)."""
     total = 0
-    with open("/proc/%d/smaps_rollup" % pid) as f:
+    with open("/proc/%d/%s" % (pid, name)) as f:
         for line in f:
             key, _, value = line.partition(":")
             if key in keys:
@@ -128,9 +121,9 @@ def main():
         if polls >= args.polls:
             break
         time.sleep(1)
-    rss_peak_kb = proc_status(d.pid, "VmHWM")
-    uss_kb = smaps_kb(d.pid, "Private_Clean", "Private_Dirty")
-    pss_kb = smaps_kb(d.pid, "Pss")
+    rss_peak_kb = proc_kb(d.pid, "status", "VmHWM")
+    uss_kb = proc_kb(d.pid, "smaps_rollup", "Private_Clean", "Private_Dirty")
+    pss_kb = proc_kb(d.pid, "smaps_rollup", "Pss")
     for p in sims:  # the BMS go away; polls in flight end within their 1 s timeout
         p.kill()
         p.wait()
