@@ -1,5 +1,5 @@
 /*
- * collector/plugin.h - the collectord plugin SDK (ABI 1.0).
+ * collector/plugin.h - the collectord plugin SDK (ABI 1.1).
  *
  * A plugin is a shared object exporting exactly one function,
  * collector_plugin_entry(), which returns a pointer to a static const
@@ -41,7 +41,7 @@ extern "C" {
 #endif
 
 #define COLLECTOR_ABI_MAJOR 1u
-#define COLLECTOR_ABI_MINOR 0u
+#define COLLECTOR_ABI_MINOR 1u
 
 #if defined(__GNUC__)
 #define COLLECTOR_EXPORT __attribute__((visibility("default")))
@@ -77,6 +77,7 @@ extern "C" {
 typedef struct collector_host collector_host;         /* one per plugin instance */
 typedef struct collector_settings collector_settings; /* a config setting (group, list or value) */
 typedef struct collector_record collector_record;     /* one measurement record */
+struct collector_setting_def;                         /* ABI 1.1: one declared setting, below */
 
 /*
  * The host's services. Every function is thread-safe unless it says
@@ -178,7 +179,25 @@ struct collector_host_api {
      * trailing slash; it exists. Borrowed for the instance's lifetime. */
     const char *(*state_dir)(const collector_host *host);
 
-    /* ABI 1.1+: append members here, nowhere else. */
+    /* ---- ABI 1.1 (check api->struct_size >= COLLECTOR_API_HAS(member)) ---- */
+
+    /* The configured poll interval (ms) of the source that made `rec`, so a
+     * sink or calculator can tell fresh from stale without guessing from the
+     * gaps it has seen; 0 when unknown. A record a calculator makes carries
+     * the interval of the record it was processing. */
+    int64_t (*record_interval_ms)(const collector_record *rec);
+    /* Make the instance's own file `name` in state_dir() safely: a fresh
+     * temporary file (O_CREAT|O_EXCL|O_NOFOLLOW) gets `len` bytes, is
+     * fsynced and renamed over `name`; never follows a planted symlink.
+     * `name` is a plain file name ([A-Za-z0-9._-], no '/'). 0 or -errno. */
+    int (*state_write)(collector_host *host, const char *name, const void *data, size_t len);
+    /* Read the instance's state file `name` (at most `size` bytes, O_NOFOLLOW,
+     * a regular file only) into `buf`; *len gets the byte count.
+     * -ENOENT when there is none. */
+    int (*state_read)(collector_host *host, const char *name, void *buf, size_t size,
+                      size_t *len);
+
+    /* ABI 1.2+: append members here, nowhere else. */
 };
 
 /*
@@ -223,7 +242,77 @@ struct collector_plugin {
     /* Free the instance; called once for every successful create(). */
     void (*destroy)(void *state);
 
-    /* ABI 1.1+: append members here, nowhere else. */
+    /* ---- ABI 1.1: declared settings and a two-step lifecycle ----
+     * A 1.0 plugin (struct_size of 1.0) reads these as NULL / 0. */
+
+    /* The settings the plugin takes, ended by an entry whose name is NULL.
+     * When set, the host checks every key before create() (unknown keys,
+     * types, ranges, allowed values, required ones) with file:line and exit
+     * 78, expands ${VAR} and ${VAR:-default} in every scalar, and fills in
+     * declared defaults: a getter on a declared setting with a default never
+     * returns -ENOENT. `settings` (the 1.0 list of names) is then ignored. */
+    const struct collector_setting_def *setting_defs;
+    /* Optional. Acquire what the instance needs to run: open files and
+     * databases, connect, start threads, load state. create() must only
+     * validate and allocate (it runs for --check, which must create no
+     * file, open no socket and start no thread). Called on the main thread
+     * after every instance was created; 0 or a negative errno (logged by
+     * the plugin with the reason, then the host gives up on the config). */
+    int (*start)(void *state);
+    /* Optional. Release what start() acquired, after the final flush; the
+     * instance may be started again or destroyed afterwards. Save state here. */
+    void (*stop)(void *state);
+    /* Sources: the shortest interval (ms) the plugin supports; 0 means the
+     * host's floor of 1000 ms (a replay of a capture may declare less). */
+    uint32_t min_interval_ms;
+    /* Flags COLLECTOR_PLUGIN_* below; 0 for none. */
+    uint32_t flags;
+
+    /* ABI 1.2+: append members here, nowhere else. */
+};
+
+/*
+ * ABI 1.1 return codes with a meaning of their own (only for a plugin whose
+ * abi_minor is 1 or more; a 1.0 plugin's -EAGAIN is a failure like another):
+ *  - write() returning -EAGAIN: "not stored yet, keep it": the host keeps
+ *    the record in a bounded queue of that sink and calls write() with it
+ *    again later, with backoff, in order. Any other negative: lost for
+ *    this sink (counted, logged once per cause).
+ *  - flush() returning -EAGAIN: something is still on its way; the host
+ *    calls it again until 0 or its deadline (--once, shutdown, reload), and
+ *    then counts and logs what was not delivered.
+ *  - A calculator's process() may call api->emit() with a record of its own
+ *    (from record_new()); it enters the pipeline after the current record,
+ *    at the calculator after this one. Its source is this instance.
+ */
+
+/* Plugin flags. */
+#define COLLECTOR_PLUGIN_EMITS 0x1u /* a calculator that emits records of its own */
+
+/* Setting types for collector_setting_def.type. */
+#define COLLECTOR_SETTING_STRING 1u
+#define COLLECTOR_SETTING_INT    2u /* int64; a string "${VAR}" is expanded, then parsed */
+#define COLLECTOR_SETTING_DOUBLE 3u /* an integer is accepted too */
+#define COLLECTOR_SETTING_BOOL   4u /* true/false ("true"/"false" after ${VAR} expansion) */
+#define COLLECTOR_SETTING_LIST   5u /* a list, array or group: the plugin checks its members */
+
+/* Setting flags for collector_setting_def.flags. */
+#define COLLECTOR_SETTING_REQUIRED 0x01u /* must be present (a default makes no sense) */
+#define COLLECTOR_SETTING_SECRET   0x02u /* never logged or shown; --describe hides the default */
+#define COLLECTOR_SETTING_PATH     0x04u /* a file system path: must be absolute or "" */
+#define COLLECTOR_SETTING_MIN      0x08u /* `min` applies (INT, DOUBLE; STRING: min length) */
+#define COLLECTOR_SETTING_MAX      0x10u /* `max` applies (INT, DOUBLE; STRING: max length) */
+
+/* One declared setting. */
+struct collector_setting_def {
+    const char *name;          /* lower_snake_case; NULL ends the table */
+    uint32_t type;             /* COLLECTOR_SETTING_STRING ... */
+    uint32_t flags;            /* COLLECTOR_SETTING_REQUIRED | ... */
+    const char *default_value; /* as text ("115200", "modbus", "true", "0.5"); NULL: none */
+    double min, max;           /* with flags MIN / MAX */
+    const char *const *allowed; /* STRING: NULL-terminated allowed values; NULL: any */
+    const char *unit;          /* "s", "V", "ms"... or NULL */
+    const char *description;   /* one line, for --describe and collector.conf(5) */
 };
 
 /* Bytes a struct must span to contain member M of the host API. */
