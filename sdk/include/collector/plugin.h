@@ -196,6 +196,17 @@ struct collector_host_api {
      * -ENOENT when there is none. */
     int (*state_read)(collector_host *host, const char *name, void *buf, size_t size,
                       size_t *len);
+    /* How the daemon runs: COLLECTOR_RUN_* flags (e.g. a sink in a --once run
+     * uses a client id of its own and announces no availability). */
+    uint32_t (*run_flags)(const collector_host *host);
+    /* Claim a resource other instances must not use in another way, e.g. a
+     * database file by its real path with the mode "overlay". 0 when free or
+     * claimed with the same `mode`; -EBUSY when another instance claimed it
+     * with another mode (*other gets that instance's name, borrowed), and the
+     * plugin reports the conflict. Claims last for the configuration being
+     * checked or run; call from create(). */
+    int (*claim)(collector_host *host, const char *resource, const char *mode,
+                 const char **other);
 
     /* ABI 1.2+: append members here, nowhere else. */
 };
@@ -285,6 +296,10 @@ struct collector_plugin {
  *    (from record_new()); it enters the pipeline after the current record,
  *    at the calculator after this one. Its source is this instance.
  */
+
+/* Run flags from run_flags(). */
+#define COLLECTOR_RUN_ONCE  0x1u /* --once: poll once, deliver, exit */
+#define COLLECTOR_RUN_CHECK 0x2u /* --check: create() only, never start() */
 
 /* Plugin flags. */
 #define COLLECTOR_PLUGIN_EMITS 0x1u /* a calculator that emits records of its own */
