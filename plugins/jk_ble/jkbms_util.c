@@ -231,8 +231,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (json)
-        jk_report_json(stdout, &ci, jk_stream_device_info(&s.stream), address);
+        rc = jk_report_json(stdout, &ci, jk_stream_device_info(&s.stream), address);
     else
         jk_report_print(stdout, &ci, jk_stream_device_info(&s.stream));
-    return 0;
+    return rc < 0 ? 1 : 0;
 }

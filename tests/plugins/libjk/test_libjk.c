@@ -18,6 +18,7 @@
 #include "plugins/libjk/jk_capture.h"
 #include "plugins/libjk/jk_decode.h"
 #include "plugins/libjk/jk_frame.h"
+#include "plugins/libjk/jk_plaus.h"
 #include "plugins/libjk/jk_stream.h"
 
 static const char *data_dir(void)
@@ -164,6 +165,13 @@ static void every_asserted_value_is_reproduced(void **state)
             assert_int_equal(jk_decode_cell_info(frame, proto, &ci), 0);
             /* and auto-detection picks the fixture's variant by itself */
             assert_int_equal(jk_cell_info_fits(frame, proto), 1);
+            /* and every value of a real frame is plausible */
+            {
+                struct jk_plaus pl;
+                jk_plaus_check(&ci, &pl);
+                assert_int_equal(pl.n, 0);
+                assert_int_equal(pl.ntemps, ci.ntemps);
+            }
         } else {
             memset(&ci, 0, sizeof(ci));
             assert_int_equal(jk_decode_device_info(frame, &di), 0);
