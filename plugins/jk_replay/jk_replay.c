@@ -91,6 +91,10 @@ static int replay_create(const struct collector_host_api *api, collector_host *h
         rc = -EINVAL;
         goto fail;
     }
+    if (r->cap.cut_line > 0)
+        api->log(host, COLLECTOR_LOG_INFO,
+                 "%s:%zu: the last line is cut short (capture interrupted): left out", file,
+                 r->cap.cut_line);
     jk_stream_init(&r->stream, r->proto);
     *state_out = r;
     return 0;

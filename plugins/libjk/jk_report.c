@@ -191,6 +191,10 @@ int jk_decode_file_main(const char *path, int json, int proto, FILE *out, FILE *
         fprintf(err, "jkbms-util: %s\n", msg);
         return 1;
     }
+    if (cap.cut_line > 0)
+        fprintf(err, "jkbms-util: %s:%zu: the last line is cut short (capture interrupted): "
+                     "left out\n",
+                path, cap.cut_line);
     jk_stream_init(&s, proto);
     for (size_t i = 0; i < cap.n; i++) {
         struct jk_cell_info ci;
