@@ -219,6 +219,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "jkbms-util: %s: %s\n", hex, strerror(errno));
             return 1;
         }
+        /* A line per notification, on disk as it arrives: Ctrl-C or a
+         * crash loses at most the line being written. */
+        setvbuf(hexfp, NULL, _IOLBF, 0);
         fprintf(hexfp, "# jkbms-util capture of %s: one notification per line\n", address);
         s.on_raw = save_hex;
         s.raw_user = hexfp;
