@@ -13,18 +13,16 @@ struct range {
     double min, max;
 };
 
-#define TEMP_RANGE {"temperatures", "degC", -40.0, 120.0}
-
 static const struct range ranges[JK_PLAUS_NFIELDS] = {
     [JK_PLAUS_CELLS] = {"cells", "V", 0.5, 5.0},
     [JK_PLAUS_PACK_V] = {"battery_voltage", "V", 0.0, 0.0}, /* from the cells */
     [JK_PLAUS_CELL_RES] = {"cell_resistances", "ohm", 0.0, 10.0},
     [JK_PLAUS_CURRENT] = {"battery_current", "A", -1000.0, 1000.0},
-    [JK_PLAUS_TEMP1] = TEMP_RANGE,
-    [JK_PLAUS_TEMP1 + 1] = TEMP_RANGE,
-    [JK_PLAUS_TEMP1 + 2] = TEMP_RANGE,
-    [JK_PLAUS_TEMP1 + 3] = TEMP_RANGE,
-    [JK_PLAUS_TEMP1 + 4] = TEMP_RANGE,
+    [JK_PLAUS_TEMP1] = {"temperatures", "degC", -40.0, 120.0},
+    [JK_PLAUS_TEMP1 + 1] = {"temperatures", "degC", -40.0, 120.0},
+    [JK_PLAUS_TEMP1 + 2] = {"temperatures", "degC", -40.0, 120.0},
+    [JK_PLAUS_TEMP1 + 3] = {"temperatures", "degC", -40.0, 120.0},
+    [JK_PLAUS_TEMP1 + 4] = {"temperatures", "degC", -40.0, 120.0},
     [JK_PLAUS_MOS_TEMP] = {"mos_temperature", "degC", -40.0, 120.0},
     [JK_PLAUS_BALANCE_CURRENT] = {"balance_current", "A", -10.0, 10.0},
     [JK_PLAUS_SOC] = {"bms_soc", "%", 0.0, 100.0},
@@ -37,8 +35,7 @@ static const struct range ranges[JK_PLAUS_NFIELDS] = {
 
 _Static_assert(JK_PLAUS_NFIELDS <= 32, "one bit per field in jk_plaus.rejected");
 
-static void reject(struct jk_plaus *p, int field, size_t index, double raw, double min,
-                   double max)
+static void reject(struct jk_plaus *p, int field, size_t index, double raw, double min, double max)
 {
     struct jk_rejection *r;
 

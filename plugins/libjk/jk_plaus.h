@@ -11,11 +11,11 @@
 
 /* The checked fields; each is reported at most once per battery. */
 enum jk_plaus_field {
-    JK_PLAUS_CELLS,      /* frame-level: the frame is dropped */
-    JK_PLAUS_PACK_V,     /* frame-level: the frame is dropped */
+    JK_PLAUS_CELLS,  /* frame-level: the frame is dropped */
+    JK_PLAUS_PACK_V, /* frame-level: the frame is dropped */
     JK_PLAUS_CELL_RES,
     JK_PLAUS_CURRENT,
-    JK_PLAUS_TEMP1,      /* T1 .. T(JK_MAX_TEMPS): JK_PLAUS_TEMP1 + probe index */
+    JK_PLAUS_TEMP1, /* T1 .. T(JK_MAX_TEMPS): JK_PLAUS_TEMP1 + probe index */
     JK_PLAUS_MOS_TEMP = JK_PLAUS_TEMP1 + JK_MAX_TEMPS,
     JK_PLAUS_BALANCE_CURRENT,
     JK_PLAUS_SOC,
@@ -59,9 +59,9 @@ int jk_plaus_describe(const struct jk_rejection *r, char *buf, size_t cap);
 
 /* What one battery has rejected so far. Zero it to start. */
 struct jk_plaus_tally {
-    uint32_t reported;     /* fields already said once */
-    unsigned long fields;  /* values left out */
-    unsigned long frames;  /* frames dropped whole */
+    uint32_t reported;    /* fields already said once */
+    unsigned long fields; /* values left out */
+    unsigned long frames; /* frames dropped whole */
 };
 
 /* Count the verdict, then call `say` once for each rejection of a field not

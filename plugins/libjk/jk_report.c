@@ -144,8 +144,8 @@ static void js_rejected(json_t *obj, const struct jk_plaus *pl)
 
     for (size_t i = 0; i < pl->n; i++) {
         const struct jk_rejection *r = &pl->list[i];
-        json_t *e = json_pack("{s:s, s:f, s:f, s:f, s:s}", "field", r->metric, "raw", r->raw,
-                              "min", r->min, "max", r->max, "unit", r->unit);
+        json_t *e = json_pack("{s:s, s:f, s:f, s:f, s:s}", "field", r->metric, "raw", r->raw, "min",
+                              r->min, "max", r->max, "unit", r->unit);
         if (e != NULL && r->index > 0)
             json_object_set_new(e, "index", json_integer((json_int_t)r->index));
         json_array_append_new(list, e);
@@ -192,8 +192,9 @@ int jk_decode_file_main(const char *path, int json, int proto, FILE *out, FILE *
         return 1;
     }
     if (cap.cut_line > 0)
-        fprintf(err, "jkbms-util: %s:%zu: the last line is cut short (capture interrupted): "
-                     "left out\n",
+        fprintf(err,
+                "jkbms-util: %s:%zu: the last line is cut short (capture interrupted): "
+                "left out\n",
                 path, cap.cut_line);
     jk_stream_init(&s, proto);
     for (size_t i = 0; i < cap.n; i++) {
