@@ -30,7 +30,7 @@ fuzz_ble_adv_SOURCES = fuzz/ble_adv.c plugins/libble/adv.c
 fuzz_ble_adv_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_ble_adv_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_jk_frames_SOURCES = fuzz/jk_frames.c plugins/libjk/jk_frame.c plugins/libjk/jk_decode.c \
-	plugins/libjk/jk_stream.c
+	plugins/libjk/jk_stream.c plugins/libjk/jk_plaus.c plugins/libjk/jk_metrics.c
 fuzz_jk_frames_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_jk_frames_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_jk_frames_LDADD = -lm

@@ -20,6 +20,7 @@ struct jkble {
     struct jk_session s;
     char last_error[300]; /* logged once per change */
     int failing;
+    struct jk_plaus_tally plaus; /* implausible values of this battery */
 };
 
 static const char *const settings[] = {"address", "adapter", "address_type", "protocol",
@@ -115,10 +116,17 @@ bad:
     return -EINVAL;
 }
 
+static void say_implausible(void *user, const char *line)
+{
+    struct jkble *b = user;
+    b->api->log(b->host, COLLECTOR_LOG_WARNING, "%s: %s", b->s.address, line);
+}
+
 static int jkble_poll(void *state)
 {
     struct jkble *b = state;
     struct jk_cell_info ci;
+    struct jk_plaus pl;
     collector_record *rec;
     char counters[200];
     int rc = jk_session_read(&b->s, &ci, b->keep);
@@ -139,10 +147,14 @@ static int jkble_poll(void *state)
     if (b->failing)
         b->api->log(b->host, COLLECTOR_LOG_INFO, "%s: reading again", b->s.address);
     b->failing = 0;
+    jk_plaus_check(&ci, &pl);
+    jk_plaus_tally(&b->plaus, &pl, say_implausible, b);
+    if (pl.drop)
+        return 0; /* the BMS answered, with nothing usable: no record */
     rc = b->api->record_new(b->host, &rec);
     if (rc < 0)
         return rc;
-    rc = jk_record_fill(b->api, rec, &ci, jk_stream_device_info(&b->s.stream), b->s.address);
+    rc = jk_record_fill(b->api, rec, &ci, &pl, jk_stream_device_info(&b->s.stream), b->s.address);
     if (rc < 0) {
         b->api->record_free(rec);
         return rc;

@@ -219,6 +219,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "jkbms-util: %s: %s\n", hex, strerror(errno));
             return 1;
         }
+        /* A line per notification, on disk as it arrives: Ctrl-C or a
+         * crash loses at most the line being written. */
+        setvbuf(hexfp, NULL, _IOLBF, 0);
         fprintf(hexfp, "# jkbms-util capture of %s: one notification per line\n", address);
         s.on_raw = save_hex;
         s.raw_user = hexfp;
@@ -231,8 +234,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (json)
-        jk_report_json(stdout, &ci, jk_stream_device_info(&s.stream), address);
+        rc = jk_report_json(stdout, &ci, jk_stream_device_info(&s.stream), address);
     else
         jk_report_print(stdout, &ci, jk_stream_device_info(&s.stream));
-    return 0;
+    return rc < 0 ? 1 : 0;
 }

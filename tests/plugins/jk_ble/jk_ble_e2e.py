@@ -103,6 +103,30 @@ d = subprocess.run([UTIL, "--decode", os.path.join(tmp, "raw.hex"), "--json"],
 check("--hex saves the raw notifications, and --decode reads them back",
       r.returncode == 0 and d.returncode == 0 and '"battery_voltage":51.689' in d.stdout, d.stderr)
 
+# --hex writes each notification as it arrives: with a BMS that answers the
+# device-info request and then stays silent, the file holds that frame while
+# jkbms-util is still waiting for cell info.
+p, sock, log = sim("JK02_32S", "--layout", "old", "--fault", "silence", "--faulty", "1")
+live = os.path.join(tmp, "live.hex")
+u = subprocess.Popen([UTIL, "--address", "C8:47:8C:00:00:01", "--transport", "unix:" + sock,
+                      "--timeout", "6", "--hex", live],
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+seen, running = "", False
+deadline = time.monotonic() + 5
+while time.monotonic() < deadline:
+    try:
+        seen = open(live).read()
+    except FileNotFoundError:
+        seen = ""
+    if "\n55 aa eb 90 03" in seen:
+        running = u.poll() is None
+        break
+    time.sleep(0.05)
+stop(u)
+stop(p)
+check("--hex: the device-info notification is in the file while jkbms-util still runs",
+      running and seen.endswith("\n"), seen[:300])
+
 r = subprocess.run([UTIL, "--address", "C8:47:8C:00:00:01", "--transport",
                     "unix:" + os.path.join(tmp, "nobody.sock"), "--timeout", "1"],
                    capture_output=True, text=True)
