@@ -30,7 +30,7 @@ int adv_parse_data(const uint8_t *data, size_t len, char *name, size_t name_cap,
                 name[k] = (f[k] >= 0x20 && f[k] < 0x7f) ? (char)f[k] : '?';
             name[n] = '\0';
         } else if (type == 0x02 || type == 0x03) {
-            for (size_t k = 0; k + 1 < flen; k += 2)
+            for (size_t k = 0; k + 2 <= flen - 1; k += 2) /* flen counts the type byte */
                 if (get_le16(f + k) == 0xFFE0)
                     *has_ffe0 = 1;
         }

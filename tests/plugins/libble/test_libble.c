@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -124,6 +125,18 @@ static void short_name_kept_until_a_complete_one(void **state)
     assert_int_equal(adv_parse_data(data, sizeof(data), name, sizeof(name), &ffe0), 0);
     assert_string_equal(name, "JK-B2A24S");
     assert_int_equal(adv_parse_data(overrun, sizeof(overrun), name, sizeof(name), &ffe0), -EBADMSG);
+    {
+        /* a 16-bit UUID list with an odd byte at the very end of the data:
+         * the last UUID is incomplete and must not be read past the end */
+        static const uint8_t odd[] = {0x04, 0x03, 0x0D, 0x18, 0xE0};
+        uint8_t *heap = malloc(sizeof(odd)); /* ASan sees an overread here */
+        assert_non_null(heap);
+        memcpy(heap, odd, sizeof(odd));
+        ffe0 = 0;
+        assert_int_equal(adv_parse_data(heap, sizeof(odd), name, sizeof(name), &ffe0), 0);
+        assert_int_equal(ffe0, 0);
+        free(heap);
+    }
 }
 
 static void att_discovery_responses(void **state)
