@@ -33,7 +33,8 @@ static int jkble_create(const struct collector_host_api *api, collector_host *ho
     struct jkble *b = calloc(1, sizeof(*b));
     const char *address = NULL, *adapter = "", *type = "auto", *proto = "auto", *transport = "";
     const char *devices = getenv("JK_DEVICES_FILE");
-    char dev_addr[64], dev_name[64], err[512];
+    struct jk_device dev;
+    char err[512];
     double timeout = 15;
     int p, t, rc;
 
@@ -86,8 +87,7 @@ static int jkble_create(const struct collector_host_api *api, collector_host *ho
         address = getenv("JK_BMS_ADDRESS");
     if (address == NULL) {
         const char *file = devices ? devices : "jk_devices.yaml";
-        rc = jk_devices_first(file, dev_addr, sizeof(dev_addr), dev_name, sizeof(dev_name), err,
-                              sizeof(err));
+        rc = jk_devices_first(file, &dev, err, sizeof(err));
         if (rc == -EINVAL) {
             api->setting_error(host, s, "devices_file", "%s", err);
             goto bad;
@@ -99,7 +99,18 @@ static int jkble_create(const struct collector_host_api *api, collector_host *ho
                                file);
             goto bad;
         }
-        address = dev_addr;
+        address = dev.address;
+        if (b->s.address_type == BLE_ADDR_AUTO)
+            b->s.address_type = dev.address_type;
+    } else if (b->s.address_type == BLE_ADDR_AUTO && ble_address_valid(address)) {
+        /* the address type jkbms-util --scan recorded for this device */
+        rc = jk_devices_address_type(devices ? devices : "jk_devices.yaml", address, err,
+                                     sizeof(err));
+        if (rc < 0) {
+            api->setting_error(host, s, "devices_file", "%s", err);
+            goto bad;
+        }
+        b->s.address_type = rc;
     }
     if (!ble_address_valid(address)) {
         api->setting_error(host, s, "address", "\"%s\" is not a BLE address (AA:BB:CC:DD:EE:FF)",
