@@ -86,21 +86,15 @@ static inline int bench_have_valgrind(void)
     return system("valgrind --version >/dev/null 2>&1") == 0;
 }
 
-/*
- * Run argv (argv[0] a path) under callgrind with its output in out_file and
- * its stderr in err_file (NULL: /dev/null). With seconds > 0, stop it with
- * SIGTERM after that long, else wait for it to end. Returns the instructions
- * it executed in all its threads (callgrind's "summary:" line), or -1.
- */
-static inline long long bench_callgrind(char *const argv[], const char *out_file,
-                                        const char *err_file, double seconds)
+/* Start argv (argv[0] a path) under callgrind with its output in out_file
+ * and its stderr in err_file (NULL: /dev/null); its pid, or -1. */
+static inline pid_t bench_callgrind_start(char *const argv[], const char *out_file,
+                                          const char *err_file)
 {
-    char opt[600], line[256], valgrind[] = "valgrind", tool[] = "--tool=callgrind";
+    char opt[600], valgrind[] = "valgrind", tool[] = "--tool=callgrind";
     char *vargv[64];
-    long long ir = -1;
     size_t n = 0;
     pid_t pid;
-    FILE *fp;
 
     snprintf(opt, sizeof(opt), "--callgrind-out-file=%s", out_file);
     vargv[n++] = valgrind;
@@ -110,8 +104,6 @@ static inline long long bench_callgrind(char *const argv[], const char *out_file
         vargv[n++] = argv[i];
     vargv[n] = NULL;
     pid = fork();
-    if (pid < 0)
-        return -1;
     if (pid == 0) {
         int fd = open(err_file ? err_file : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fd >= 0)
@@ -119,12 +111,21 @@ static inline long long bench_callgrind(char *const argv[], const char *out_file
         execvp(vargv[0], vargv);
         _exit(127);
     }
-    if (seconds > 0) {
-        struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
-        while (nanosleep(&ts, &ts) != 0)
-            ;
-        kill(pid, SIGTERM);
-    }
+    return pid;
+}
+
+/* Wait for it to end (stop it first with `sig`, 0 for none); the
+ * instructions it executed in all its threads (callgrind's "summary:"), or -1. */
+static inline long long bench_callgrind_finish(pid_t pid, int sig, const char *out_file)
+{
+    char line[256];
+    long long ir = -1;
+    FILE *fp;
+
+    if (pid <= 0)
+        return -1;
+    if (sig != 0)
+        kill(pid, sig);
     if (waitpid(pid, NULL, 0) != pid)
         return -1;
     fp = fopen(out_file, "r");
@@ -134,6 +135,13 @@ static inline long long bench_callgrind(char *const argv[], const char *out_file
     if (fp)
         fclose(fp);
     return ir;
+}
+
+static inline void bench_sleep(double seconds)
+{
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
 }
 
 #endif
