@@ -8,8 +8,9 @@ FUZZ_BINS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_mgmt fuzz/conf
 	fuzz/sqlite_merge
 EXTRA_PROGRAMS += fuzz/sqlite_merge
 fuzz_sqlite_merge_SOURCES = fuzz/sqlite_merge.c plugins/sqlite_merge/sqlite_merge.c \
-	plugins/librecjson/record_json.c core/record.c \
-	core/hostapi.c core/settings.c core/log.c
+	plugins/sqlite_merge/sm_settings.c plugins/sqlite_merge/sm_patch.c \
+	plugins/sqlite_merge/sm_db.c plugins/librecjson/record_json.c core/record.c \
+	core/hostapi.c core/settings.c core/setdefs.c core/expand.c core/statefile.c core/log.c
 fuzz_sqlite_merge_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS) $(LIBCONFIG_CFLAGS) \
 	$(SQLITE3_CFLAGS) $(JANSSON_CFLAGS)
 fuzz_sqlite_merge_LDFLAGS = $(FUZZ_FLAGS)

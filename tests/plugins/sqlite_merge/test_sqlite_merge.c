@@ -289,23 +289,92 @@ static void non_object_payload_is_reported_and_left_alone(void **state)
     testhost_close(t);
 }
 
-static void locked_database_queues_and_catches_up(void **state)
+/* A locked database is "try again" for the host's retry queue, never a
+ * record lost; the next write after the lock goes stores it. */
+static void locked_database_asks_the_host_to_retry(void **state)
 {
     struct fx *f = *state;
     struct testhost *t;
+    collector_record *r;
 
     inverter_row(f, "2026-01-15T16:43:23");
     t = open_sink(f, "mode = \"append\"; busy_timeout = 50;");
     sql(f, "BEGIN EXCLUSIVE");
-    write_rec(t, bms_record("battery1", 51.1, 0)); /* 0: kept in the queue */
-    write_rec(t, bms_record("battery1", 51.2, 0));
-    assert_non_null(strstr(testhost_log(t), "database is locked"));
-    assert_int_not_equal(testhost_flush(t), 0); /* still waiting */
+    r = bms_record("battery1", 51.1, 0);
+    assert_int_equal(testhost_write(t, r), -EAGAIN);
+    assert_non_null(strstr(testhost_log(t), "database is locked past busy_timeout (50 ms)"));
     sql(f, "COMMIT");
-    assert_int_equal(testhost_flush(t), 0);
-    assert_int_equal(count(f, "SELECT count(*) FROM readings"), 3); /* both, in order */
-    assert_string_equal(newest(f, "json_extract(payload, '$.battery_voltage')"), "51.2");
+    assert_int_equal(testhost_write(t, r), 0); /* what the host does next */
+    record_free(r);
+    assert_int_equal(count(f, "SELECT count(*) FROM readings"), 2);
+    assert_string_equal(newest(f, "json_extract(payload, '$.battery_voltage')"), "51.1");
     assert_non_null(strstr(testhost_log(t), "writing again"));
+    assert_int_equal(count(f, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
+    testhost_close(t);
+}
+
+/* Freshness comes from the source's configured interval: a battery that was
+ * away for an hour and answered once is stale 3 intervals later (the seed
+ * took 3 x the last gap: three hours). */
+static void freshness_is_three_configured_intervals(void **state)
+{
+    struct fx *f = *state;
+    struct testhost *t;
+    collector_record *r;
+
+    inverter_row(f, "a");
+    t = open_sink(f, "");
+    r = bms_record("battery1", 51.0, 3600); /* before the outage */
+    record_set_interval_ms(r, 1000);
+    write_rec(t, r);
+    r = bms_record("battery1", 51.1, 4); /* answered once, 4 s ago, then silent */
+    record_set_interval_ms(r, 1000);
+    write_rec(t, r);
+    inverter_row(f, "b");
+    assert_string_equal(newest(f, "json_extract(payload, '$.battery_voltage')"), "52.6");
+    assert_string_equal(newest(f, "coalesce(json_extract(payload, '$.bms_cell_count'), 'none')"),
+                        "none");
+    r = bms_record("battery1", 51.2, 1); /* a record 1 s old is fresh */
+    record_set_interval_ms(r, 1000);
+    write_rec(t, r);
+    inverter_row(f, "c");
+    assert_string_equal(newest(f, "json_extract(payload, '$.battery_voltage')"), "51.2");
+    testhost_close(t);
+}
+
+/* What SQLite says, named: a readings table without payload, readings as a
+ * view. The record is dropped once (-EIO), never retried forever, and no
+ * row is touched. */
+static void database_mistakes_are_named(void **state)
+{
+    struct fx *f = *state;
+    struct testhost *t;
+    collector_record *r;
+
+    sql(f, "DROP TABLE readings; CREATE TABLE readings (id INTEGER PRIMARY KEY, created_at TEXT, "
+           "error TEXT); INSERT INTO readings (created_at) VALUES ('a');");
+    t = open_sink(f, "");
+    r = bms_record("battery1", 51.0, 0);
+    assert_int_equal(testhost_write(t, r), -EIO);
+    assert_int_equal(testhost_write(t, r), -EIO);
+    record_free(r);
+    assert_non_null(strstr(testhost_log(t), "readings has no column payload"));
+    /* said once, not once per record */
+    assert_null(strstr(strstr(testhost_log(t), "readings has no column payload") + 1,
+                       "readings has no column payload"));
+    assert_int_equal(count(f, "SELECT count(*) FROM readings"), 1);
+    testhost_close(t);
+
+    sql(f, "DROP TABLE readings; CREATE TABLE inv (id INTEGER PRIMARY KEY, created_at TEXT, "
+           "payload TEXT, error TEXT); INSERT INTO inv (created_at, payload) VALUES ('a', '{}');"
+           "CREATE VIEW readings AS SELECT * FROM inv;");
+    t = open_sink(f, "");
+    r = bms_record("battery1", 51.0, 0);
+    assert_int_equal(testhost_write(t, r), -EIO);
+    record_free(r);
+    if (strstr(testhost_log(t), "readings") == NULL || strstr(testhost_log(t), "view") == NULL)
+        fail_msg("log does not name the view: %s", testhost_log(t));
+    assert_string_equal(newest(f, "payload"), "{}");
     assert_int_equal(count(f, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
     testhost_close(t);
 }
@@ -376,10 +445,27 @@ static void settings_are_checked(void **state)
     struct testhost *t = NULL;
     (void)f;
 
+    char text[400];
+    FILE *fp;
+
     assert_int_equal(testhost_open("sqlite_merge", "mode = \"merge\";", &t), -EINVAL);
-    assert_non_null(strstr(testhost_last_log(), ":2: sqlite_merge: mode: want"));
+    assert_non_null(strstr(testhost_last_log(),
+                           ":2: sqlite_merge: mode: \"merge\" is not one of: overlay, append"));
     assert_int_equal(testhost_open("sqlite_merge", "max_age = 0;", &t), -EINVAL);
+    assert_non_null(strstr(testhost_last_log(), "max_age: out of range: want 1 to 86400 s"));
     assert_int_equal(testhost_open("sqlite_merge", "journal_mode = \"off\";", &t), -EINVAL);
+    assert_int_equal(testhost_open("sqlite_merge", "path = \":memory:\";", &t), -EINVAL);
+    assert_non_null(strstr(testhost_last_log(), "path: \":memory:\" is not a file eamoon's"));
+    /* a file that is there but is not SQLite is refused before anything is written */
+    snprintf(text, sizeof(text), "%s/notes.txt", f->dir);
+    fp = fopen(text, "w");
+    assert_non_null(fp);
+    fputs("not a database at all, just some text\n", fp);
+    fclose(fp);
+    snprintf(f->settings, sizeof(f->settings), "path = \"%s\";", text);
+    assert_int_equal(testhost_open("sqlite_merge", f->settings, &t), -EINVAL);
+    assert_non_null(strstr(testhost_last_log(), "notes.txt exists and is not an SQLite database"));
+    /* a directory that does not exist: the settings pass, start() says why */
     assert_int_equal(testhost_open("sqlite_merge", "path = \"/nonexistent/dir/x.db\";", &t),
                      -EIO);
     assert_non_null(strstr(testhost_last_log(), "/nonexistent/dir/x.db: cannot open"));
@@ -403,7 +489,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(empty_table_gets_no_row, setup, teardown),
         cmocka_unit_test_setup_teardown(append_mode_inserts_one_merged_row, setup, teardown),
         cmocka_unit_test_setup_teardown(non_object_payload_is_reported_and_left_alone, setup, teardown),
-        cmocka_unit_test_setup_teardown(locked_database_queues_and_catches_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(locked_database_asks_the_host_to_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(freshness_is_three_configured_intervals, setup, teardown),
+        cmocka_unit_test_setup_teardown(database_mistakes_are_named, setup, teardown),
         cmocka_unit_test_setup_teardown(history_and_extra_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(patch_text_is_exactly_the_contract_format, setup, teardown),
         cmocka_unit_test_setup_teardown(settings_are_checked, setup, teardown),
