@@ -285,7 +285,6 @@ static void settle(struct influx_sender *s, enum outcome o, const char *why, lon
                      s->t.base_url, s->attempts);
         s->sent += s->out.points;
         s->attempts = 0;
-        s->cause[0] = '\0';
         batch_clear(&s->out);
         break;
     case DROP:
@@ -300,7 +299,8 @@ static void settle(struct influx_sender *s, enum outcome o, const char *why, lon
         batch_clear(&s->out);
         break;
     case RETRY:
-        if (new_cause && !atomic_load(&s->cancel))
+        /* said once per outage; the line after it says when it is over */
+        if (s->attempts == 0 && !atomic_load(&s->cancel))
             api->log(s->host, COLLECTOR_LOG_WARNING,
                      "%s: cannot write yet (%s): %zu point(s) kept and sent again with backoff",
                      s->t.base_url, why, s->out.points);
@@ -308,8 +308,8 @@ static void settle(struct influx_sender *s, enum outcome o, const char *why, lon
         s->retry_at_ms = mono_ms() + backoff_ms(s->attempts, retry_after_s);
         break;
     }
-    if (o != RETRY || new_cause)
-        snprintf(s->cause, sizeof(s->cause), "%s", o == SENT ? "" : why);
+    if (o == DROP)
+        snprintf(s->cause, sizeof(s->cause), "%s", why);
     pthread_cond_broadcast(&s->idle);
 }
 

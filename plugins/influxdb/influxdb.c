@@ -331,7 +331,7 @@ static int influx_create(const struct collector_host_api *api, collector_host *h
     api->setting_bool(s, "tls_verify", &t.tls_verify);
     rc = -EINVAL;
     if ((why = check_url(base)) != NULL) {
-        api->setting_error(host, s, "url", "%s: %s", base, why);
+        api->setting_error(host, s, "url", "%s", why); /* the URL may hold a password */
         goto fail;
     }
     if (measurement[0] == '#') {
