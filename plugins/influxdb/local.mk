@@ -23,3 +23,4 @@ TESTS += tests/plugins/influxdb/influxdb_e2e.py tests/plugins/influxdb/influxdb_
 dist_noinst_SCRIPTS += tests/plugins/influxdb/influxdb_e2e.py \
 	tests/plugins/influxdb/influxdb_http.py
 dist_noinst_DATA += tests/plugins/influxdb/influx_fixtures.py
+EXTRA_DIST += etc/grafana/collectord.json
