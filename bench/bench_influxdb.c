@@ -11,9 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "core/record.h"
 #include "testhost.h"
-#include "bench_util.h"
 
 static collector_record *sample(int64_t time_ns)
 {
@@ -46,11 +46,14 @@ int main(void)
 
     if (mkdtemp(dir) == NULL || (server = bench_start_influxd(dir, port, rpc)) < 0)
         return 1;
-    bench_http(port, "POST /query?q=CREATE%20DATABASE%20bench HTTP/1.0\r\n"
-                     "Content-Length: 0\r\n\r\n", answer, sizeof(answer));
+    bench_http(port,
+               "POST /query?q=CREATE%20DATABASE%20bench HTTP/1.0\r\n"
+               "Content-Length: 0\r\n\r\n",
+               answer, sizeof(answer));
     snprintf(settings, sizeof(settings),
              "url = \"http://127.0.0.1:%d\"; database = \"bench\"; batch_size = 5000;"
-             " flush_interval = 1.0; precision = \"ns\";", port);
+             " flush_interval = 1.0; precision = \"ns\";",
+             port);
     if (testhost_open("influxdb", settings, &t) != 0) {
         fprintf(stderr, "bench_influxdb: %s\n", testhost_last_log());
         return 1;
@@ -66,8 +69,10 @@ int main(void)
         ;
     secs = bench_now() - t0;
     testhost_close(t);
-    bench_http(port, "GET /query?db=bench&q=SELECT%20count(battery_voltage)%20FROM%20battery"
-                     " HTTP/1.0\r\n\r\n", answer, sizeof(answer));
+    bench_http(port,
+               "GET /query?db=bench&q=SELECT%20count(battery_voltage)%20FROM%20battery"
+               " HTTP/1.0\r\n\r\n",
+               answer, sizeof(answer));
     snprintf(want, sizeof(want), ",%d]", n);
     if (strstr(answer, want) == NULL) {
         fprintf(stderr, "bench_influxdb: the server does not hold %d points: %s\n", n, answer);

@@ -15,11 +15,11 @@
 
 #include "plugins/influxdb/line_protocol.h"
 
-#define BACKOFF_FIRST_MS 1000
-#define BACKOFF_MAX_MS 60000
+#define BACKOFF_FIRST_MS  1000
+#define BACKOFF_MAX_MS    60000
 #define RETRY_AFTER_MAX_S 300
-#define BODY_MAX 1024    /* of the server's answer, for its error message */
-#define FLUSH_WAIT_MS 1000
+#define BODY_MAX          1024 /* of the server's answer, for its error message */
+#define FLUSH_WAIT_MS     1000
 
 enum outcome { SENT, RETRY, DROP };
 
@@ -41,8 +41,8 @@ struct influx_sender {
 
     /* `lock` protects everything below. */
     pthread_mutex_t lock;
-    pthread_cond_t wake; /* the thread waits on it (monotonic clock) */
-    pthread_cond_t idle; /* flush waits on it */
+    pthread_cond_t wake;       /* the thread waits on it (monotonic clock) */
+    pthread_cond_t idle;       /* flush waits on it */
     struct batch filling, out; /* out: on its way (or waiting to be retried) */
     int64_t filling_since_ms;  /* monotonic: the first point of `filling` */
     int64_t retry_at_ms;       /* out is sent again then */
@@ -180,8 +180,8 @@ static int curl_setup(struct influx_sender *s)
     if (s->t.username != NULL) {
         bad |= curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) != CURLE_OK;
         bad |= curl_easy_setopt(c, CURLOPT_USERNAME, s->t.username) != CURLE_OK;
-        bad |= curl_easy_setopt(c, CURLOPT_PASSWORD,
-                                s->t.password != NULL ? s->t.password : "") != CURLE_OK;
+        bad |= curl_easy_setopt(c, CURLOPT_PASSWORD, s->t.password != NULL ? s->t.password : "") !=
+               CURLE_OK;
     }
     bad |= curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress) != CURLE_OK;
@@ -316,9 +316,8 @@ static void settle(struct influx_sender *s, enum outcome o, const char *why, lon
 /* Whether the filling batch should go now. Lock held. */
 static int filling_due(const struct influx_sender *s, int64_t now)
 {
-    return s->filling.points > 0 &&
-           (s->filling.points >= s->t.batch_size || s->flush_due ||
-            now - s->filling_since_ms >= s->t.flush_interval_ms);
+    return s->filling.points > 0 && (s->filling.points >= s->t.batch_size || s->flush_due ||
+                                     now - s->filling_since_ms >= s->t.flush_interval_ms);
 }
 
 static void *sender_main(void *arg)
@@ -375,8 +374,8 @@ int sender_new(const struct collector_host_api *api, collector_host *host,
     struct influx_sender *s = calloc(1, sizeof(*s));
     pthread_condattr_t ca;
     int failed = 0;
-    const char **fields[] = {&s->t.base_url, &s->t.write_url, &s->t.token, &s->t.username,
-                             &s->t.password, &s->t.cafile};
+    const char **fields[] = {&s->t.base_url, &s->t.write_url, &s->t.token,
+                             &s->t.username, &s->t.password,  &s->t.cafile};
 
     if (s == NULL)
         return -ENOMEM;
@@ -417,8 +416,9 @@ int sender_start(struct influx_sender *s)
     }
     rc = curl_setup(s);
     if (rc < 0) {
-        s->api->log(s->host, COLLECTOR_LOG_ERROR,
-                    "libcurl refused an option (is it built with https and CURLOPT_PROTOCOLS_STR?)");
+        s->api->log(
+            s->host, COLLECTOR_LOG_ERROR,
+            "libcurl refused an option (is it built with https and CURLOPT_PROTOCOLS_STR?)");
         curl_global_cleanup();
         return rc;
     }

@@ -7,7 +7,8 @@
  * answer, timeout, HTTP 5xx, 408 or 429) is kept and sent again with
  * backoff (1 s doubling to 60 s, or the server's Retry-After); meanwhile
  * the filling batch fills up and sender_push() says -EAGAIN, so the host
- * keeps the records in its own bounded queue. A batch refused for good
+ * keeps the records in its own bounded queue. One warning says so per
+ * outage, one line when it is over. A batch refused for good
  * (any other HTTP status, e.g. 404 for a wrong database or 401 for a bad
  * token) is dropped and counted; its error is logged once per cause with
  * the server's own message. Secrets never reach the log. */
@@ -26,10 +27,10 @@ struct influx_target {
     const char *token;     /* 2.x: sent as "Authorization: Token <token>"; NULL for none */
     const char *username;  /* 1.x: HTTP basic auth when set */
     const char *password;
-    const char *cafile; /* NULL: the system's CA store */
-    int tls_verify;     /* check the server's certificate and name (default 1) */
-    int64_t timeout_ms; /* a whole request */
-    size_t batch_size;  /* points per request */
+    const char *cafile;        /* NULL: the system's CA store */
+    int tls_verify;            /* check the server's certificate and name (default 1) */
+    int64_t timeout_ms;        /* a whole request */
+    size_t batch_size;         /* points per request */
     int64_t flush_interval_ms; /* the longest a point waits for its batch to fill */
 };
 

@@ -75,8 +75,8 @@ static const struct collector_setting_def setting_defs[] = {
      "string metrics to write as string fields, e.g. [ \"errors\", \"protocol\" ]"},
     {"batch_size", COLLECTOR_SETTING_INT, COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, "100", 1,
      100000, NULL, NULL, "points per write request"},
-    {"flush_interval", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX,
-     "5", 0.05, 3600, NULL, "s", "the longest a point waits for its batch to fill"},
+    {"flush_interval", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, "5",
+     0.05, 3600, NULL, "s", "the longest a point waits for its batch to fill"},
     {"cafile", COLLECTOR_SETTING_STRING, COLLECTOR_SETTING_PATH, NULL, 0, 0, NULL, NULL,
      "PEM file of the CA(s) that sign the server's certificate (https)"},
     {"tls_verify", COLLECTOR_SETTING_BOOL, 0, "true", 0, 0, NULL, NULL,
@@ -120,8 +120,8 @@ static int read_secret(const char *path, char *out, size_t cap)
 /* The secret from `key` or from `file_key`, never both. NULL and 0 when
  * neither is set. */
 static int secret(const struct collector_host_api *api, collector_host *host,
-                  const collector_settings *s, const char *key, const char *file_key,
-                  char *buf, size_t cap, const char **out)
+                  const collector_settings *s, const char *key, const char *file_key, char *buf,
+                  size_t cap, const char **out)
 {
     const char *v = opt(api, s, key), *file = opt(api, s, file_key);
     int rc;
@@ -349,8 +349,7 @@ static int influx_create(const struct collector_host_api *api, collector_host *h
         goto fail;
     }
     if ((rc = read_strings(x, s, "tags", check_tag, &x->extra, &x->nextra)) < 0 ||
-        (rc = read_strings(x, s, "fields", check_field, &x->string_fields,
-                           &x->nstring_fields)) < 0)
+        (rc = read_strings(x, s, "fields", check_field, &x->string_fields, &x->nstring_fields)) < 0)
         goto fail;
     for (size_t i = 0; i < x->nextra; i++)
         *strchr(x->extra[i], '=') = '\0'; /* key\0value */

@@ -52,7 +52,7 @@ void lp_append(struct lp_buf *b, const char *s, size_t n);
 
 /* Escaped pieces. */
 void lp_measurement(struct lp_buf *b, const char *name);
-void lp_key(struct lp_buf *b, const char *key); /* tag keys, tag values, field keys */
+void lp_key(struct lp_buf *b, const char *key);      /* tag keys, tag values, field keys */
 void lp_string(struct lp_buf *b, const char *value); /* with its quotes */
 
 /* A point: the measurement and its tags. The tags are sorted by key in place

@@ -215,6 +215,7 @@ class Daemon:
                     'sinks = ( %s );\n'
                     % (tmp, log_level, "true" if loop else "false", interval, CAPTURE,
                        ", ".join("{ plugin = \"influxdb\"; %s }" % s for s in sinks)))
+        os.chmod(self.conf, 0o600)  # it may hold a password
         self.proc = None
 
     def start(self):

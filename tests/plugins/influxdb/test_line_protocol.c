@@ -18,8 +18,8 @@
 static void a_point_with_every_kind_of_field(void **state)
 {
     struct lp_buf b = {0};
-    struct lp_tag tags[] = {{"model", "JK_PB2A16S15P"}, {"battery", "battery1"},
-                            {"address", "C8:47:8C:00:00:01"}};
+    struct lp_tag tags[] = {
+        {"model", "JK_PB2A16S15P"}, {"battery", "battery1"}, {"address", "C8:47:8C:00:00:01"}};
     (void)state;
 
     lp_begin(&b, "battery", tags, 3);
