@@ -21,9 +21,12 @@ else
     echo "not ok 2 - etc/demo.conf"; sed 's/^/# /' "$tmp/out"
 fi
 if grep -q "^ExecReload=/bin/kill -HUP \$MAINPID" "$top_builddir/etc/collectord.service" &&
-   grep -q "^AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN$" "$top_builddir/etc/collectord.service" &&
+   grep -q "^AmbientCapabilities=$" "$top_builddir/etc/collectord.service" &&
+   grep -q "^CapabilityBoundingSet=$" "$top_builddir/etc/collectord.service" &&
+   grep -q "^Wants=bluetooth.service$" "$top_builddir/etc/collectord.service" &&
+   grep -q "^After=bluetooth.service" "$top_builddir/etc/collectord.service" &&
    ! grep -q "%" "$top_builddir/etc/collectord.service"; then
-    echo "ok 3 - the unit reloads with SIGHUP, grants only the BLE capabilities, paths filled in"
+    echo "ok 3 - the unit reloads with SIGHUP, waits for bluetoothd, keeps no capability, paths filled in"
 else
     echo "not ok 3 - unit"
 fi
