@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from influx_fixtures import (Daemon, FakeServer, Tap, capture_records, make_tmp,  # noqa: E402
+from influx_fixtures import (DAEMON, Daemon, FakeServer, Tap, capture_records, make_tmp,  # noqa: E402
                              parse_line, wait_for)
 
 TOKEN = "s3cr3t-token-0123"
@@ -55,6 +55,14 @@ tap.check("2.x: one point per record, two per request, second precision, cells a
           == expected[0]["cells"] and "cell_%02d" % (len(expected[0]["cells"]) + 1) not in p0[2]
           and p0[2].get("bms_cell_count") == len(expected[0]["cells"])
           and p0[2].get("charging_enabled") is True and "protocol" not in p0[2], (reqs, d.log()))
+srv.close()
+
+# a --once run: the host flushes the sink until its point is delivered
+srv = FakeServer()
+d = Daemon(tmp, "once", ['url = "%s"; database = "bms";' % srv.url])
+r = subprocess.run([DAEMON, "-c", d.conf, "--once"], stderr=subprocess.PIPE, text=True, timeout=60)
+tap.check("--once: the one point is written before the daemon exits (flush_interval 5 s)",
+          r.returncode == 0 and len(points(srv.taken())) == 1, (r.returncode, r.stderr))
 srv.close()
 
 # 2. the 1.x write API: db, rp, precision; basic auth from username/password
