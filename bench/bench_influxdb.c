@@ -43,6 +43,7 @@ int main(void)
     struct testhost *t;
     pid_t server;
     double t0, secs;
+    int ok = 0;
 
     if (mkdtemp(dir) == NULL || (server = bench_start_influxd(dir, port, rpc)) < 0)
         return 1;
@@ -56,7 +57,7 @@ int main(void)
              port);
     if (testhost_open("influxdb", settings, &t) != 0) {
         fprintf(stderr, "bench_influxdb: %s\n", testhost_last_log());
-        return 1;
+        goto fail;
     }
     t0 = bench_now();
     for (int i = 0; i < n; i++) {
@@ -76,12 +77,14 @@ int main(void)
     snprintf(want, sizeof(want), ",%d]", n);
     if (strstr(answer, want) == NULL) {
         fprintf(stderr, "bench_influxdb: the server does not hold %d points: %s\n", n, answer);
-        return 1;
+        goto fail;
     }
     printf("{\"bench\": \"influxdb_points_per_s\", \"value\": %.0f, \"unit\": \"points/s\"}\n",
            n / secs);
+    ok = 1;
+fail: /* the server goes in every case */
     kill(server, SIGTERM);
     waitpid(server, NULL, 0);
     bench_rmtree(dir);
-    return 0;
+    return ok ? 0 : 1;
 }

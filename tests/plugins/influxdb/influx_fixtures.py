@@ -2,6 +2,7 @@
 1.6) on free 127.0.0.1 ports with its own temp dirs, an HTTP listener of the
 test's own that records every request and answers as told, collectord runs
 on a replayed capture, and TAP output."""
+import atexit
 import http.server
 import json
 import os
@@ -83,6 +84,7 @@ class Influxd:
                     '[http]\n  bind-address = "127.0.0.1:%d"\n  log-enabled = false\n'
                     % (self.rpc_port, tmp, tmp, tmp, self.port))
         self.proc = None
+        atexit.register(self.stop)  # also when a check raises
 
     def start(self):
         log = open(os.path.join(self.tmp, "influxd.log"), "a")
@@ -220,6 +222,7 @@ class Daemon:
 
     def start(self):
         self.proc = subprocess.Popen([DAEMON, "-c", self.conf], stderr=open(self.log_path, "w"))
+        atexit.register(lambda p=self.proc: p.poll() is None and p.kill())
         return self
 
     def stop(self):
