@@ -144,4 +144,70 @@ static inline void bench_sleep(double seconds)
         ;
 }
 
+/* influxd on 127.0.0.1:port (RPC on rpc_port), data and config in dir; its
+ * pid once /ping answers, or -1. */
+static inline pid_t bench_start_influxd(const char *dir, int port, int rpc_port)
+{
+    const char *bin = getenv("INFLUXD_BIN") && *getenv("INFLUXD_BIN") &&
+                              strcmp(getenv("INFLUXD_BIN"), "no") != 0
+                          ? getenv("INFLUXD_BIN")
+                          : "/usr/bin/influxd";
+    char conf[512];
+    pid_t pid;
+    FILE *fp;
+
+    snprintf(conf, sizeof(conf), "%s/influxd.conf", dir);
+    if ((fp = fopen(conf, "w")) == NULL)
+        return -1;
+    fprintf(fp,
+            "reporting-disabled = true\nbind-address = \"127.0.0.1:%d\"\n"
+            "[meta]\n  dir = \"%s/meta\"\n  logging-enabled = false\n"
+            "[data]\n  dir = \"%s/data\"\n  wal-dir = \"%s/wal\"\n  query-log-enabled = false\n"
+            "[monitor]\n  store-enabled = false\n"
+            "[http]\n  bind-address = \"127.0.0.1:%d\"\n  log-enabled = false\n",
+            rpc_port, dir, dir, dir, port);
+    fclose(fp);
+    pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execl(bin, bin, "-config", conf, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 300 && pid > 0 && !bench_port_open(port); i++)
+        usleep(50000);
+    return pid;
+}
+
+/* Send one raw HTTP request to 127.0.0.1:port and read the answer (NUL-terminated). */
+static inline void bench_http(int port, const char *request, char *answer, size_t size)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    size_t got = 0;
+    ssize_t n;
+
+    answer[0] = '\0';
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        write(fd, request, strlen(request)) == (ssize_t)strlen(request))
+        while (got + 1 < size && (n = read(fd, answer + got, size - 1 - got)) > 0)
+            got += (size_t)n;
+    answer[got] = '\0';
+    close(fd);
+}
+
+/* rm -rf dir (a temp dir of the bench's own). */
+static inline void bench_rmtree(const char *dir)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("rm", "rm", "-rf", dir, (char *)NULL);
+        _exit(127);
+    }
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+}
+
 #endif

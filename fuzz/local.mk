@@ -6,7 +6,11 @@ EXTRA_PROGRAMS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_mgmt fuzz
 	fuzz/jk_devices
 FUZZ_BINS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_mgmt fuzz/config fuzz/jk_devices \
 	fuzz/sqlite_merge
-EXTRA_PROGRAMS += fuzz/sqlite_merge
+EXTRA_PROGRAMS += fuzz/sqlite_merge fuzz/influx_line
+FUZZ_BINS += fuzz/influx_line
+fuzz_influx_line_SOURCES = fuzz/influx_line.c plugins/influxdb/line_protocol.c
+fuzz_influx_line_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
+fuzz_influx_line_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_sqlite_merge_SOURCES = fuzz/sqlite_merge.c plugins/sqlite_merge/sqlite_merge.c \
 	plugins/sqlite_merge/sm_settings.c plugins/sqlite_merge/sm_patch.c \
 	plugins/sqlite_merge/sm_db.c plugins/librecjson/record_json.c core/record.c \
@@ -40,4 +44,4 @@ fuzz_jk_capture_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_jk_capture_LDFLAGS = $(FUZZ_FLAGS)
 endif
 EXTRA_DIST += fuzz/jk_frames.c fuzz/jk_capture.c fuzz/ble_att.c fuzz/ble_mgmt.c fuzz/config.c \
-	fuzz/jk_devices.c fuzz/sqlite_merge.c
+	fuzz/jk_devices.c fuzz/sqlite_merge.c fuzz/influx_line.c
