@@ -21,17 +21,20 @@ void jk_metrics_visit(const struct jk_cell_info *ci, const struct jk_device_info
         v->integer(ctx, "bms_cell_min_index", (int64_t)st.min_index);
         v->integer(ctx, "bms_cell_max_index", (int64_t)st.max_index);
     }
-    v->numbers(ctx, "cell_resistances", ci->cell_ohm, ci->ncells);
+    if (ci->has_cell_ohm)
+        v->numbers(ctx, "cell_resistances", ci->cell_ohm, ci->ncells);
     v->number(ctx, "battery_voltage", ci->pack_v);
     if (ci->has_pack) {
         v->number(ctx, "battery_current", ci->current_a);
         v->number(ctx, "battery_power", ci->pack_v * ci->current_a);
         v->integer(ctx, "bms_soc", ci->soc);
-        v->number(ctx, "capacity_remaining_ah", ci->remaining_ah);
+        if (ci->has_remaining)
+            v->number(ctx, "capacity_remaining_ah", ci->remaining_ah);
         v->number(ctx, "capacity_nominal_ah", ci->nominal_ah);
         v->integer(ctx, "cycle_count", ci->cycles);
         v->number(ctx, "cycle_capacity_ah", ci->cycle_capacity_ah);
-        v->integer(ctx, "soh", ci->soh);
+        if (ci->has_remaining)
+            v->integer(ctx, "soh", ci->soh);
     }
     if (ci->ntemps > 0) {
         v->number(ctx, "temperature", ci->temps[0]);

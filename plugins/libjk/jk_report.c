@@ -49,9 +49,13 @@ void jk_report_print(FILE *out, const struct jk_cell_info *ci, const struct jk_d
     if (ci->has_mos_temp)
         fprintf(out, "MOSFET temperature: %.1f C\n", ci->mos_temp);
     if (ci->has_pack) {
-        fprintf(out, "SOC (BMS): %u %%  SOH: %u %%\n", ci->soc, ci->soh);
-        fprintf(out, "Capacity: %.3f / %.3f Ah  Cycles: %u\n", ci->remaining_ah, ci->nominal_ah,
-                (unsigned)ci->cycles);
+        fprintf(out, "SOC (BMS): %u %%", ci->soc);
+        if (ci->has_remaining)
+            fprintf(out, "  SOH: %u %%\nCapacity: %.3f / %.3f Ah", ci->soh, ci->remaining_ah,
+                    ci->nominal_ah);
+        else
+            fprintf(out, "\nCapacity: %.3f Ah", ci->nominal_ah);
+        fprintf(out, "  Cycles: %u\n", (unsigned)ci->cycles);
     }
     fprintf(out, "Balancing: %s", ci->balancing_action ? "yes" : "no");
     if (ci->has_balance_current)

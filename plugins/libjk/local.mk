@@ -8,7 +8,8 @@ plugins_libjk_libjk_a_SOURCES = \
 	plugins/libjk/jk_stream.c plugins/libjk/jk_stream.h \
 	plugins/libjk/jk_metrics.c plugins/libjk/jk_metrics.h \
 	plugins/libjk/jk_capture.c plugins/libjk/jk_capture.h \
-	plugins/libjk/jk_report.c plugins/libjk/jk_report.h
+	plugins/libjk/jk_report.c plugins/libjk/jk_report.h \
+	plugins/libjk/jk_uart.c plugins/libjk/jk_uart.h
 plugins_libjk_libjk_a_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(JANSSON_CFLAGS)
 LIBJK_LIBS = plugins/libjk/libjk.a $(JANSSON_LIBS) -lm
 
