@@ -10,3 +10,8 @@ plugins_jk_serial_jk_serial_so_SOURCES = plugins/jk_serial/jk_serial.c
 plugins_jk_serial_jk_serial_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS)
 plugins_jk_serial_jk_serial_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
 plugins_jk_serial_jk_serial_so_LDADD = $(JKWIRE_LIBS)
+
+TESTS += tests/plugins/jk_serial/jk_serial_e2e.py
+dist_noinst_SCRIPTS += tests/plugins/jk_serial/jk_serial_e2e.py tests/plugins/jk_serial/jk_serial_sim.py
+EXTRA_DIST += tests/data/jk-uart/README.md $(wildcard $(srcdir)/tests/data/jk-uart/*.pdu) \
+	$(wildcard $(srcdir)/tests/data/jk-uart/*.json)
