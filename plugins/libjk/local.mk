@@ -19,6 +19,12 @@ tests_plugins_libjk_test_libjk_SOURCES = tests/plugins/libjk/test_libjk.c
 tests_plugins_libjk_test_libjk_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
 tests_plugins_libjk_test_libjk_LDADD = $(LIBJK_LIBS) $(CMOCKA_LIBS) $(LIBS)
 
+check_PROGRAMS += tests/plugins/libjk/test_jk_wired
+TESTS += tests/plugins/libjk/test_jk_wired
+tests_plugins_libjk_test_jk_wired_SOURCES = tests/plugins/libjk/test_jk_wired.c
+tests_plugins_libjk_test_jk_wired_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
+tests_plugins_libjk_test_jk_wired_LDADD = $(LIBJK_LIBS) $(CMOCKA_LIBS) $(LIBS)
+
 EXTRA_DIST += tests/data/jk/README.md $(wildcard $(srcdir)/tests/data/jk/*.hex) \
 	$(wildcard $(srcdir)/tests/data/jk/*.json)
 TESTS += tests/plugins/libjk/jkbms_util.sh
