@@ -83,13 +83,20 @@ void jk_wire_close(struct jk_wire *w)
 static speed_t baud_constant(int baud)
 {
     switch (baud) {
-    case 9600: return B9600;
-    case 19200: return B19200;
-    case 38400: return B38400;
-    case 57600: return B57600;
-    case 115200: return B115200;
-    case 230400: return B230400;
-    default: return B0;
+    case 9600:
+        return B9600;
+    case 19200:
+        return B19200;
+    case 38400:
+        return B38400;
+    case 57600:
+        return B57600;
+    case 115200:
+        return B115200;
+    case 230400:
+        return B230400;
+    default:
+        return B0;
     }
 }
 
@@ -106,6 +113,8 @@ static int open_failed(struct jk_wire *w, int err)
                  "%s: no such device (is the USB adapter plugged in? a "
                  "/dev/serial/by-id/ name survives replugging)",
                  w->device);
+    else if (err == ENOTTY)
+        snprintf(w->error, sizeof(w->error), "%s: not a serial port", w->device);
     else
         snprintf(w->error, sizeof(w->error), "%s: %s", w->device, strerror(err));
     return err == ENOENT || err == ENXIO ? -ENOENT : -err;
@@ -127,7 +136,7 @@ static int open_uart(struct jk_wire *w, struct jk_wire_port *p)
     }
     cfmakeraw(&tio);
     tio.c_cflag |= CLOCAL | CREAD;
-    tio.c_cflag &= (tcflag_t)~(CSTOPB | PARENB | CRTSCTS);
+    tio.c_cflag &= (tcflag_t) ~(CSTOPB | PARENB | CRTSCTS);
     cfsetispeed(&tio, speed);
     cfsetospeed(&tio, speed);
     if (tcsetattr(p->fd, TCSANOW, &tio) < 0) {
@@ -148,8 +157,8 @@ static int open_modbus(struct jk_wire *w, struct jk_wire_port *p)
         return -EINVAL;
     }
     if (modbus_set_slave(p->mb, w->slave) < 0 ||
-        modbus_set_response_timeout(p->mb, (uint32_t)(ms / 1000),
-                                    (uint32_t)(ms % 1000) * 1000u) < 0) {
+        modbus_set_response_timeout(p->mb, (uint32_t)(ms / 1000), (uint32_t)(ms % 1000) * 1000u) <
+            0) {
         snprintf(w->error, sizeof(w->error), "%s: slave %d: %s", w->device, w->slave,
                  modbus_strerror(errno));
         return -EINVAL;
@@ -484,8 +493,7 @@ static int read_uart(struct jk_wire *w, struct jk_cell_info *ci, struct jk_devic
     return 0;
 }
 
-int jk_wire_read(struct jk_wire *w, struct jk_cell_info *ci, struct jk_device_info *di,
-                 int *has_di)
+int jk_wire_read(struct jk_wire *w, struct jk_cell_info *ci, struct jk_device_info *di, int *has_di)
 {
     int rc;
 
@@ -499,8 +507,8 @@ int jk_wire_read(struct jk_wire *w, struct jk_cell_info *ci, struct jk_device_in
     rc = bus_take(w);
     if (rc < 0)
         return rc;
-    rc = w->protocol == JK_WIRE_UART ? read_uart(w, ci, di, has_di)
-                                     : read_modbus(w, ci, di, has_di);
+    rc =
+        w->protocol == JK_WIRE_UART ? read_uart(w, ci, di, has_di) : read_modbus(w, ci, di, has_di);
     if (w->port != NULL)
         bus_give(w);
     return rc;

@@ -15,10 +15,10 @@
 #define JK_WIRE_UART   1
 
 /* Modbus map of the JK-PB series: register addresses count bytes. */
-#define JK_MB_LIVE_BASE  0x1200
-#define JK_MB_LIVE_LEN   272 /* bytes read from the live block, two reads of 68 registers */
-#define JK_MB_INFO_BASE  0x1400
-#define JK_MB_INFO_LEN   96  /* bytes read from the device-info block, one read */
+#define JK_MB_LIVE_BASE 0x1200
+#define JK_MB_LIVE_LEN  272 /* bytes read from the live block, two reads of 68 registers */
+#define JK_MB_INFO_BASE 0x1400
+#define JK_MB_INFO_LEN  96 /* bytes read from the device-info block, one read */
 
 /* "modbus" / "uart" -> JK_WIRE_*; -EINVAL. */
 int jk_wire_protocol_parse(const char *name, int *out);
@@ -31,11 +31,11 @@ struct jk_wire_port; /* the open port (opaque) */
 
 struct jk_wire {
     char device[256];
-    int protocol;   /* JK_WIRE_* */
-    int slave;      /* Modbus address 1-15 */
+    int protocol; /* JK_WIRE_* */
+    int slave;    /* Modbus address 1-15 */
     int baudrate;
-    int timeout_ms; /* for one answer */
-    int stop_fd;    /* readable when the caller wants to give up, or -1 */
+    int timeout_ms;        /* for one answer */
+    int stop_fd;           /* readable when the caller wants to give up, or -1 */
     jk_wire_raw_fn on_raw; /* may be NULL */
     void *raw_user;
     struct jk_wire_port *port; /* NULL while closed */

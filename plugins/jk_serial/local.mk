@@ -15,3 +15,9 @@ TESTS += tests/plugins/jk_serial/jk_serial_e2e.py
 dist_noinst_SCRIPTS += tests/plugins/jk_serial/jk_serial_e2e.py tests/plugins/jk_serial/jk_serial_sim.py
 EXTRA_DIST += tests/data/jk-uart/README.md $(wildcard $(srcdir)/tests/data/jk-uart/*.pdu) \
 	$(wildcard $(srcdir)/tests/data/jk-uart/*.json)
+
+check_PROGRAMS += tests/plugins/jk_serial/test_jk_serial
+TESTS += tests/plugins/jk_serial/test_jk_serial
+tests_plugins_jk_serial_test_jk_serial_SOURCES = tests/plugins/jk_serial/test_jk_serial.c
+tests_plugins_jk_serial_test_jk_serial_CFLAGS = $(TESTHOST_CFLAGS)
+tests_plugins_jk_serial_test_jk_serial_LDADD = $(TESTHOST_LIBS)

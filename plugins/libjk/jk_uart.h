@@ -10,10 +10,10 @@
 
 #include "plugins/libjk/jk_decode.h"
 
-#define JK_UART_REQ_LEN   21   /* the "read all" request */
-#define JK_UART_MIN_FRAME 20   /* header 11 + record number 4 + end mark 1 + checksum 4 */
-#define JK_UART_MAX_FRAME 1024 /* a read-all answer is about 280 bytes */
-#define JK_UART_CMD_READ_ALL 0x06
+#define JK_UART_REQ_LEN       21   /* the "read all" request */
+#define JK_UART_MIN_FRAME     20   /* header 11 + record number 4 + end mark 1 + checksum 4 */
+#define JK_UART_MAX_FRAME     1024 /* a read-all answer is about 280 bytes */
+#define JK_UART_CMD_READ_ALL  0x06
 #define JK_UART_TYPE_RESPONSE 0x01
 
 /* The "read all" request: 4E 57 00 13 ... 68 00 00 01 29. */
@@ -44,12 +44,12 @@ struct jk_uart_data {
     struct jk_cell_info ci;   /* proto JK_PROTO_UART */
     struct jk_device_info di; /* model, hw/sw version, name from the strings below */
     int has_device_info;
-    int protocol_version;     /* ID 0xC0; -1 when absent */
-    unsigned cell_count;      /* ID 0x8A */
+    int protocol_version;      /* ID 0xC0; -1 when absent */
+    unsigned cell_count;       /* ID 0x8A */
     char software_version[16]; /* ID 0xB7 as sent, e.g. "10.XW_S10.07___" */
-    char device_id[9];        /* ID 0xB4 */
-    char manufacturer[25];    /* ID 0xBA */
-    uint8_t stopped_at;       /* the unknown ID that ended decoding; 0 when none */
+    char device_id[9];         /* ID 0xB4 */
+    char manufacturer[25];     /* ID 0xBA */
+    uint8_t stopped_at;        /* the unknown ID that ended decoding; 0 when none */
 };
 
 /* Decode a frame the assembler delivered (checked again here: magic,

@@ -95,14 +95,42 @@ static size_t value_at(const uint8_t *f, size_t len, uint8_t id)
         }
         /* sizes of the IDs in the recorded answer */
         switch (f[i]) {
-        case 0x85: case 0x86: case 0x9d: case 0xa9: case 0xab: case 0xac: case 0xae: case 0xaf:
-        case 0xb1: case 0xb3: case 0xb8: case 0xc0: i += 2; break;
-        case 0x89: case 0xaa: case 0xb5: case 0xb6: case 0xb9: i += 5; break;
-        case 0xb4: i += 9; break;
-        case 0xb2: i += 11; break;
-        case 0xb7: i += 16; break;
-        case 0xba: i += 25; break;
-        default: i += 3; break;
+        case 0x85:
+        case 0x86:
+        case 0x9d:
+        case 0xa9:
+        case 0xab:
+        case 0xac:
+        case 0xae:
+        case 0xaf:
+        case 0xb1:
+        case 0xb3:
+        case 0xb8:
+        case 0xc0:
+            i += 2;
+            break;
+        case 0x89:
+        case 0xaa:
+        case 0xb5:
+        case 0xb6:
+        case 0xb9:
+            i += 5;
+            break;
+        case 0xb4:
+            i += 9;
+            break;
+        case 0xb2:
+            i += 11;
+            break;
+        case 0xb7:
+            i += 16;
+            break;
+        case 0xba:
+            i += 25;
+            break;
+        default:
+            i += 3;
+            break;
         }
     }
     fail_msg("ID 0x%02x not in the answer", id);
@@ -140,8 +168,7 @@ static void the_recorded_answer_decodes_to_its_values(void **state)
         assert_true(fabs(d.ci.cell_v[i] - json_real_value(v)) < 1e-9);
     }
     assert_int_equal(d.cell_count, json_integer_value(json_object_get(want, "cell_count")));
-    assert_true(fabs(d.ci.pack_v - json_real_value(json_object_get(want, "total_voltage"))) <
-                1e-9);
+    assert_true(fabs(d.ci.pack_v - json_real_value(json_object_get(want, "total_voltage"))) < 1e-9);
     assert_true(d.ci.current_a == json_real_value(json_object_get(want, "current")));
     assert_false(signbit(d.ci.current_a));
     assert_int_equal(d.ci.soc, json_integer_value(json_object_get(want, "soc")));
@@ -263,7 +290,7 @@ static void an_unknown_id_ends_the_walk_keeping_what_came_before(void **state)
     assert_int_equal(d.stopped_at, 0x77);
     assert_int_equal(d.ci.ncells, 13);
     assert_true(d.ci.has_mos_temp && d.ci.has_pack);
-    assert_int_equal(d.ci.soc, 0);     /* not reached */
+    assert_int_equal(d.ci.soc, 0);   /* not reached */
     assert_false(d.has_device_info); /* the version string comes later */
     /* No cells at all: nothing to report. */
     f[11] = 0x77;
@@ -321,9 +348,9 @@ static void load_frame(const char *name, uint8_t out[JK_FRAME_LEN])
 static const struct {
     size_t off, width, count;
 } live_widths[] = {
-    {0x00, 2, 32}, {0x40, 4, 1}, {0x44, 2, 2},  {0x4a, 2, 32}, {0x8a, 2, 1}, {0x8c, 4, 3},
-    {0x98, 4, 1},  {0x9c, 2, 2}, {0xa0, 4, 1},  {0xa4, 2, 1},  {0xa8, 4, 4}, {0xba, 2, 1},
-    {0xbc, 4, 1},  {0xc2, 2, 7}, {0xd2, 2, 5},  {0xdc, 4, 1},  {0xe4, 2, 2}, {0xf0, 4, 1},
+    {0x00, 2, 32}, {0x40, 4, 1},  {0x44, 2, 2},  {0x4a, 2, 32}, {0x8a, 2, 1}, {0x8c, 4, 3},
+    {0x98, 4, 1},  {0x9c, 2, 2},  {0xa0, 4, 1},  {0xa4, 2, 1},  {0xa8, 4, 4}, {0xba, 2, 1},
+    {0xbc, 4, 1},  {0xc2, 2, 7},  {0xd2, 2, 5},  {0xdc, 4, 1},  {0xe4, 2, 2}, {0xf0, 4, 1},
     {0xf8, 2, 3},  {0x100, 4, 1}, {0x108, 4, 1},
 };
 
