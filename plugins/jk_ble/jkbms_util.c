@@ -100,6 +100,32 @@ static void save_hex(void *user, const uint8_t *data, size_t len)
         fprintf(fp, "%02x%s", data[i], i + 1 < len ? " " : "\n");
 }
 
+/* The file for --hex, or NULL after saying why. */
+static FILE *open_hex(const char *path)
+{
+    FILE *fp = fopen(path, "w");
+    if (fp == NULL)
+        fprintf(stderr, "jkbms-util: %s: %s\n", path, strerror(errno));
+    return fp;
+}
+
+/* Close the --hex file and print what was read (or why not): the exit status. */
+static int finish_read(int rc, const char *error, FILE *hexfp, const struct jk_cell_info *ci,
+                       const struct jk_device_info *di, const char *address, int json)
+{
+    if (hexfp != NULL)
+        fclose(hexfp);
+    if (rc < 0) {
+        fprintf(stderr, "jkbms-util: %s\n", error);
+        return 1;
+    }
+    if (json)
+        jk_report_json(stdout, ci, di, address);
+    else
+        jk_report_print(stdout, ci, di);
+    return 0;
+}
+
 /* Serial --hex: what was sent as a comment, what came back as data lines. */
 static void save_serial_hex(void *user, int sent, const uint8_t *data, size_t len)
 {
@@ -128,11 +154,9 @@ static int serial_main(const struct serial_opts *o, double timeout, const char *
         return 2;
     }
     if (hex != NULL) {
-        hexfp = fopen(hex, "w");
-        if (hexfp == NULL) {
-            fprintf(stderr, "jkbms-util: %s: %s\n", hex, strerror(errno));
+        hexfp = open_hex(hex);
+        if (hexfp == NULL)
             return 1;
-        }
         fprintf(hexfp, "# jkbms-util capture of %s, protocol %s, slave %d\n", o->device,
                 jk_wire_protocol_name(o->protocol), o->slave);
         if (o->protocol == JK_WIRE_MODBUS)
@@ -142,17 +166,7 @@ static int serial_main(const struct serial_opts *o, double timeout, const char *
     }
     rc = jk_wire_read(&w, &ci, &di, &has_di);
     jk_wire_close(&w);
-    if (hexfp != NULL)
-        fclose(hexfp);
-    if (rc < 0) {
-        fprintf(stderr, "jkbms-util: %s\n", w.error);
-        return 1;
-    }
-    if (json)
-        jk_report_json(stdout, &ci, has_di ? &di : NULL, NULL);
-    else
-        jk_report_print(stdout, &ci, has_di ? &di : NULL);
-    return 0;
+    return finish_read(rc, w.error, hexfp, &ci, has_di ? &di : NULL, NULL, json);
 }
 
 int main(int argc, char **argv)
@@ -308,25 +322,13 @@ int main(int argc, char **argv)
     s.address_type = type;
     s.timeout_ms = (int)(timeout * 1000);
     if (hex != NULL) {
-        hexfp = fopen(hex, "w");
-        if (hexfp == NULL) {
-            fprintf(stderr, "jkbms-util: %s: %s\n", hex, strerror(errno));
+        hexfp = open_hex(hex);
+        if (hexfp == NULL)
             return 1;
-        }
         fprintf(hexfp, "# jkbms-util capture of %s: one notification per line\n", address);
         s.on_raw = save_hex;
         s.raw_user = hexfp;
     }
     rc = jk_session_read(&s, &ci, 0);
-    if (hexfp != NULL)
-        fclose(hexfp);
-    if (rc < 0) {
-        fprintf(stderr, "jkbms-util: %s\n", s.error);
-        return 1;
-    }
-    if (json)
-        jk_report_json(stdout, &ci, jk_stream_device_info(&s.stream), address);
-    else
-        jk_report_print(stdout, &ci, jk_stream_device_info(&s.stream));
-    return 0;
+    return finish_read(rc, s.error, hexfp, &ci, jk_stream_device_info(&s.stream), address, json);
 }
