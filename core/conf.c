@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <collector/plugin.h>
 
+#include "core/expand.h"
 #include "core/log.h"
+#include "core/names.h"
 
 #define CORE "collectord"
 
@@ -36,51 +39,14 @@ static void cfg_error(const char *file, unsigned line, const char *fmt, ...)
     log_msg(CORE, COLLECTOR_LOG_ERROR, "%s:%u: %s", file, line, msg);
 }
 
-static int plugin_name_ok(const char *s)
-{
-    if (s == NULL || *s == '\0' || strlen(s) > 63)
-        return 0;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
-            return 0;
-    return 1;
-}
-
-static int instance_name_ok(const char *s)
-{
-    if (s == NULL || *s == '\0' || strlen(s) > 63)
-        return 0;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '_' || *s == '-' || *s == '.'))
-            return 0;
-    return 1;
-}
-
-/* Seconds from a string "${NAME}" or "${NAME:-default}": the environment
- * variable NAME (the seed's JK_BMS_POLL_INTERVAL, say), else the default. */
+/* Seconds from a string such as "${JK_BMS_POLL_INTERVAL:-30}": the seed's
+ * variable, else the default. */
 static int interval_from_env(const char *s, double *v)
 {
-    char name[128], *end;
-    const char *close, *dflt = NULL, *text;
-    size_t n;
+    char text[256], missing[128], *end;
 
-    if (strncmp(s, "${", 2) != 0 || (close = strchr(s, '}')) == NULL || close[1] != '\0')
+    if (expand_env(s, text, sizeof(text), missing, sizeof(missing)) < 0 || text[0] == '\0')
         return -EINVAL;
-    n = (size_t)(close - (s + 2));
-    if (n == 0 || n >= sizeof(name))
-        return -EINVAL;
-    memcpy(name, s + 2, n);
-    name[n] = '\0';
-    if ((end = strstr(name, ":-")) != NULL) {
-        *end = '\0';
-        dflt = end + 2;
-    }
-    text = getenv(name);
-    if (text == NULL || *text == '\0')
-        text = dflt;
-    if (text == NULL || *text == '\0')
-        return -ENOENT;
     *v = strtod(text, &end);
     return end != text && *end == '\0' ? 0 : -EINVAL;
 }
@@ -123,6 +89,7 @@ static int read_collector(struct daemon_cfg *c)
     int n;
 
     c->interval_ms = 30000;
+    c->flush_timeout_ms = 10000;
     c->log_level = COLLECTOR_LOG_INFO;
     if (g != NULL && config_setting_type(g) != CONFIG_TYPE_GROUP) {
         cfg_error(file, config_setting_source_line(g), "collector: must be a group { ... }");
@@ -136,6 +103,12 @@ static int read_collector(struct daemon_cfg *c)
             if (read_interval(m, &c->interval_ms) < 0) {
                 cfg_error(file, config_setting_source_line(m),
                           "collector.interval: want a positive number of seconds");
+                return -EINVAL;
+            }
+        } else if (strcmp(key, "flush_timeout") == 0) {
+            if (read_interval(m, &c->flush_timeout_ms) < 0) {
+                cfg_error(file, config_setting_source_line(m),
+                          "collector.flush_timeout: want a positive number of seconds");
                 return -EINVAL;
             }
         } else if (strcmp(key, "log_level") == 0) {
@@ -158,8 +131,8 @@ static int read_collector(struct daemon_cfg *c)
                 snprintf(c->state_dir, sizeof(c->state_dir), "%s", s);
         } else {
             cfg_error(file, config_setting_source_line(m),
-                      "collector.%s: unknown setting (known: interval, log_level, plugin_dir, "
-                      "state_dir)",
+                      "collector.%s: unknown setting (known: interval, flush_timeout, log_level, "
+                      "plugin_dir, state_dir)",
                       key);
             return -EINVAL;
         }
@@ -178,7 +151,7 @@ static int read_collector(struct daemon_cfg *c)
     return 0;
 }
 
-static int read_entry(struct daemon_cfg *c, const config_setting_t *e, uint32_t kind,
+static int read_entry(struct daemon_cfg *c, config_setting_t *e, uint32_t kind,
                       const char *list, struct instance_cfg *out)
 {
     const char *file = c->path;
@@ -196,7 +169,7 @@ static int read_entry(struct daemon_cfg *c, const config_setting_t *e, uint32_t 
         cfg_error(file, line, "%s: entry without plugin = \"NAME\";", list);
         return -EINVAL;
     }
-    if (!plugin_name_ok(plugin)) {
+    if (!names_is_symbol(plugin)) {
         m = config_setting_get_member(e, "plugin");
         cfg_error(file, config_setting_source_line(m),
                   "plugin \"%s\": a plugin name is [a-z0-9_]+", plugin);
@@ -205,7 +178,7 @@ static int read_entry(struct daemon_cfg *c, const config_setting_t *e, uint32_t 
     m = config_setting_get_member(e, "name");
     if (m != NULL) {
         name = config_setting_get_string(m);
-        if (!instance_name_ok(name)) {
+        if (!names_is_instance(name)) {
             cfg_error(file, config_setting_source_line(m),
                       "name: want 1 to 63 characters of [A-Za-z0-9_.-]");
             return -EINVAL;
@@ -243,8 +216,65 @@ static int read_entry(struct daemon_cfg *c, const config_setting_t *e, uint32_t 
     return 0;
 }
 
+/* The kind of a non-regular file, for the error line. */
+static const char *file_kind(mode_t mode)
+{
+    return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode) ? "a device"
+         : S_ISBLK(mode) ? "a device" : S_ISSOCK(mode) ? "a socket" : "not a regular file";
+}
+
+/* libconfig 1.5 has no include hook and its scanner exit()s on a directory
+ * and blocks on a FIFO: before parsing, every @include (recursively) must
+ * name a regular file. Relative names are taken from `dir`, as libconfig
+ * does with the include directory we give it. */
+static int check_includes(const char *path, const char *dir, int depth)
+{
+    char line[4096];
+    unsigned lineno = 0;
+    FILE *fp;
+    int rc = 0;
+
+    if (depth > 10) {
+        cfg_error(path, 0, "@include nested more than 10 deep");
+        return -ELOOP;
+    }
+    fp = fopen(path, "re");
+    if (fp == NULL)
+        return 0; /* the parser says why */
+    while (rc == 0 && fgets(line, sizeof(line), fp) != NULL) {
+        const char *p = line + strspn(line, " \t"), *q;
+        char inc[4096];
+        struct stat st;
+        lineno++;
+        if (strncmp(p, "@include", 8) != 0)
+            continue;
+        p += 8;
+        p += strspn(p, " \t");
+        if (*p != '"' || (q = strchr(p + 1, '"')) == NULL)
+            continue; /* the parser reports the syntax */
+        if ((size_t)snprintf(inc, sizeof(inc), "%s%s%.*s", p[1] == '/' ? "" : dir,
+                             p[1] == '/' ? "" : "/", (int)(q - p - 1), p + 1) >= sizeof(inc)) {
+            cfg_error(path, lineno, "@include: path too long");
+            rc = -ENAMETOOLONG;
+        } else if (stat(inc, &st) != 0) {
+            cfg_error(path, lineno, "@include \"%.*s\": %s", (int)(q - p - 1), p + 1,
+                      strerror(errno));
+            rc = -ENOENT;
+        } else if (!S_ISREG(st.st_mode)) {
+            cfg_error(path, lineno, "@include \"%.*s\": %s, not a regular file",
+                      (int)(q - p - 1), p + 1, file_kind(st.st_mode));
+            rc = -EINVAL;
+        } else {
+            rc = check_includes(inc, dir, depth + 1);
+        }
+    }
+    fclose(fp);
+    return rc;
+}
+
 int config_load(const char *path, struct daemon_cfg **out)
 {
+    char dir[4096];
     struct daemon_cfg *c = calloc(1, sizeof(*c));
     size_t total = 0;
     FILE *fp;
@@ -254,7 +284,15 @@ int config_load(const char *path, struct daemon_cfg **out)
         return -ENOMEM;
     config_init(&c->cfg);
     snprintf(c->path, sizeof(c->path), "%s", path);
-    fp = fopen(path, "r");
+    {
+        struct stat st;
+        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+            log_msg(CORE, COLLECTOR_LOG_ERROR, "%s: %s, not a regular file", path,
+                    file_kind(st.st_mode));
+            goto fail;
+        }
+    }
+    fp = fopen(path, "re");
     if (fp == NULL) {
         rc = -errno;
         log_msg(CORE, COLLECTOR_LOG_ERROR, "%s: cannot read the config file: %s", path,
@@ -262,6 +300,15 @@ int config_load(const char *path, struct daemon_cfg **out)
         goto fail;
     }
     fclose(fp);
+    {
+        const char *slash = strrchr(path, '/');
+        snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+        if (dir[0] == '\0')
+            snprintf(dir, sizeof(dir), "/");
+    }
+    if (check_includes(path, dir, 0) < 0)
+        goto fail;
+    config_set_include_dir(&c->cfg, dir);
     /* config_read_file records the file name on every setting, so plugin
      * errors can name file:line. */
     if (config_read_file(&c->cfg, path) != CONFIG_TRUE) {

@@ -14,7 +14,7 @@ struct instance_cfg {
     uint32_t kind;        /* COLLECTOR_KIND_* from the list it is in */
     int enabled;
     int64_t interval_ms;  /* sources */
-    const config_setting_t *group; /* borrowed from the config_t */
+    config_setting_t *group; /* borrowed from the config_t; setdefs normalises it */
     const char *file;     /* where it was written */
     unsigned line;
 };
@@ -23,6 +23,7 @@ struct daemon_cfg {
     config_t cfg;
     char path[4096];
     int64_t interval_ms;
+    int64_t flush_timeout_ms; /* how long sinks get to deliver at stop, reload, --once */
     int log_level;
     char plugin_path[8192]; /* COLLECTOR_PLUGIN_PATH:plugin_dir:built-in */
     char state_dir[4096];

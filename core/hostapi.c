@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +14,7 @@
 #include "log.h"
 #include "record.h"
 #include "settings.h"
+#include "statefile.h"
 
 static void host_vlog(collector_host *host, int level, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
@@ -79,7 +82,11 @@ static int64_t host_time_ns(const collector_host *host, int clock)
 
 static int host_record_new(collector_host *host, collector_record **out)
 {
-    return record_new(host->name, clock_ns(CLOCK_REALTIME), out);
+    int rc = record_new(host->name, clock_ns(CLOCK_REALTIME), out);
+
+    if (rc == 0)
+        record_set_interval_ms(*out, host->interval_ms);
+    return rc;
 }
 
 static int host_emit(collector_host *host, collector_record *rec)
@@ -111,6 +118,100 @@ static int host_stop_fd(const collector_host *host)
 static const char *host_state_dir(const collector_host *host)
 {
     return host->state_dir ? host->state_dir : ".";
+}
+
+static int host_state_write(collector_host *host, const char *name, const void *data,
+                            size_t len)
+{
+    return statefile_write(host_state_dir(host), name, data, len);
+}
+
+static int host_state_read(collector_host *host, const char *name, void *buf, size_t size,
+                           size_t *len)
+{
+    return statefile_read(host_state_dir(host), name, buf, size, len);
+}
+
+static uint32_t host_run_flags(const collector_host *host)
+{
+    return host->run_flags;
+}
+
+struct claim {
+    char *resource, *mode, *instance;
+};
+
+struct host_claims {
+    pthread_mutex_t lock;
+    struct claim *v;
+    size_t n;
+};
+
+struct host_claims *host_claims_new(void)
+{
+    struct host_claims *c = calloc(1, sizeof(*c));
+
+    if (c != NULL)
+        pthread_mutex_init(&c->lock, NULL);
+    return c;
+}
+
+void host_claims_free(struct host_claims *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->v[i].resource);
+        free(c->v[i].mode);
+        free(c->v[i].instance);
+    }
+    free(c->v);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+static int host_claim(collector_host *host, const char *resource, const char *mode,
+                      const char **other)
+{
+    struct host_claims *c = host->claims;
+    struct claim *grown;
+    int rc = 0;
+
+    if (resource == NULL || mode == NULL)
+        return -EINVAL;
+    if (c == NULL)
+        return 0;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->n; i++) {
+        if (strcmp(c->v[i].resource, resource) != 0 || strcmp(c->v[i].instance, host->name) == 0)
+            continue;
+        if (strcmp(c->v[i].mode, mode) != 0) {
+            if (other != NULL)
+                *other = c->v[i].instance;
+            rc = -EBUSY;
+            goto out;
+        }
+    }
+    grown = realloc(c->v, (c->n + 1) * sizeof(*c->v));
+    if (grown == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    c->v = grown;
+    c->v[c->n].resource = strdup(resource);
+    c->v[c->n].mode = strdup(mode);
+    c->v[c->n].instance = strdup(host->name);
+    if (!c->v[c->n].resource || !c->v[c->n].mode || !c->v[c->n].instance) {
+        free(c->v[c->n].resource);
+        free(c->v[c->n].mode);
+        free(c->v[c->n].instance);
+        rc = -ENOMEM;
+        goto out;
+    }
+    c->n++;
+out:
+    pthread_mutex_unlock(&c->lock);
+    return rc;
 }
 
 static const struct collector_host_api host_api = {
@@ -154,6 +255,11 @@ static const struct collector_host_api host_api = {
     .is_stopping = host_is_stopping,
     .stop_fd = host_stop_fd,
     .state_dir = host_state_dir,
+    .record_interval_ms = record_interval_ms,
+    .state_write = host_state_write,
+    .state_read = host_state_read,
+    .run_flags = host_run_flags,
+    .claim = host_claim,
 };
 
 const struct collector_host_api *hostapi_table(void)

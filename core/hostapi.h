@@ -13,6 +13,12 @@ typedef int (*host_emit_fn)(void *ctx, struct collector_host *host, collector_re
 /* Optional log capture (tests): gets the formatted message without the time prefix. */
 typedef void (*host_log_fn)(void *ctx, int level, const char *message);
 
+/* Resources instances claimed (api->claim), shared by the instances of one
+ * configuration; owned by the runtime or testhost that made it. */
+struct host_claims;
+struct host_claims *host_claims_new(void);
+void host_claims_free(struct host_claims *c); /* NULL-safe */
+
 /* One per plugin instance; owned by whoever runs the instance (sched, testhost). */
 struct collector_host {
     char name[64];        /* instance name */
@@ -25,6 +31,8 @@ struct collector_host {
     host_log_fn log_hook; /* NULL: log to stderr through log.c */
     void *log_ctx;
     int setting_errors;   /* setting_error() calls: the plugin said what is wrong */
+    uint32_t run_flags;   /* COLLECTOR_RUN_* */
+    struct host_claims *claims; /* borrowed; NULL: every claim succeeds */
 };
 
 /* The table plugins see (static, same for all instances). */

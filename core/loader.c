@@ -8,7 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/names.h"
 
 /* The size of the 1.0 descriptor: everything up to and including destroy. */
 #define PLUGIN_V1_0_SIZE                                                                          \
@@ -89,14 +93,52 @@ static void stem(const char *file, char *out, size_t out_size)
     snprintf(out, out_size, "%.*s", (int)n, base);
 }
 
-static int name_is_valid(const char *name)
+/* One step of the trust walk: `path` must be owned by root or by us and
+ * not writable by group or others (what sshd's StrictModes asks). */
+static int trusted_node(const char *file, const char *path, int is_file, char *err,
+                        size_t err_size)
 {
-    if (name == NULL || name[0] == '\0' || strlen(name) > 63)
-        return 0;
-    for (const char *p = name; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
-            return 0;
-    return 1;
+    struct stat st;
+
+    if (lstat(path, &st) != 0)
+        return refuse(err, err_size, -errno, file, "cannot check %s: %s", path, strerror(errno));
+    if (is_file && !S_ISREG(st.st_mode))
+        return refuse(err, err_size, -EINVAL, file, "not a regular file");
+    if (st.st_uid != 0 && st.st_uid != geteuid())
+        return refuse(err, err_size, -EPERM, file,
+                      "%s is owned by uid %u, not by root or this daemon's user: refusing to "
+                      "load it",
+                      path, (unsigned)st.st_uid);
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return refuse(err, err_size, -EPERM, file,
+                      "%s is writable by group or others: refusing to load it (chmod go-w %s)",
+                      path, path);
+    return 0;
+}
+
+int loader_check_trust(const char *file, char *real, size_t real_size, char *err,
+                       size_t err_size)
+{
+    char buf[PATH_MAX], *slash;
+    int rc;
+
+    if (realpath(file, buf) == NULL)
+        return refuse(err, err_size, -errno, file, "%s", strerror(errno));
+    if (strlen(buf) >= real_size)
+        return refuse(err, err_size, -ENAMETOOLONG, file, "path too long");
+    snprintf(real, real_size, "%s", buf);
+    rc = trusted_node(file, buf, 1, err, err_size);
+    /* Every directory from the file's up to / (realpath: no symlinks left). */
+    while (rc == 0 && (slash = strrchr(buf, '/')) != NULL) {
+        if (slash == buf) {
+            buf[1] = '\0';
+            rc = trusted_node(file, buf, 0, err, err_size);
+            break;
+        }
+        *slash = '\0';
+        rc = trusted_node(file, buf, 0, err, err_size);
+    }
+    return rc;
 }
 
 int loader_open(const char *file, uint32_t want_kind, struct loaded_plugin **out, char *err,
@@ -111,17 +153,26 @@ int loader_open(const char *file, uint32_t want_kind, struct loaded_plugin **out
     size_t copy;
     int rc;
 
+    char real[PATH_MAX];
+
     if (stat(file, &st) != 0)
         return refuse(err, err_size, -ENOENT, file, "no such plugin file");
     if (!S_ISREG(st.st_mode))
         return refuse(err, err_size, -EINVAL, file, "not a regular file");
+    /* Before dlopen: a constructor runs as soon as the file is mapped. */
+    rc = loader_check_trust(file, real, sizeof(real), err, err_size);
+    if (rc < 0)
+        return rc;
     lp = calloc(1, sizeof(*lp));
     if (lp == NULL)
         return refuse(err, err_size, -ENOMEM, file, "out of memory");
     snprintf(lp->path, sizeof(lp->path), "%s", file);
 
     dlerror();
-    lp->handle = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+    /* The real path that was checked, and never unmapped: a thread a plugin
+     * started (a client library's, say) may still return through its code
+     * after destroy(). */
+    lp->handle = dlopen(real, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (lp->handle == NULL) {
         const char *why = dlerror();
         rc = refuse(err, err_size, -ENOEXEC, file, "not a loadable shared object (%s)",
@@ -167,7 +218,7 @@ int loader_open(const char *file, uint32_t want_kind, struct loaded_plugin **out
     copy = d->struct_size < sizeof(lp->desc) ? d->struct_size : sizeof(lp->desc);
     memcpy(&lp->desc, d, copy);
 
-    if (!name_is_valid(lp->desc.name)) {
+    if (!names_is_symbol(lp->desc.name)) {
         rc = refuse(err, err_size, -EINVAL, file, "invalid plugin name (want [a-z0-9_]+)");
         goto fail;
     }

@@ -21,7 +21,16 @@ struct loaded_plugin {
 int loader_find(const char *name, const char *path, char *out, size_t out_size);
 
 /*
- * Open `file`, check it and fill *out (owned by the caller: loader_close()).
+ * The trust rule for code the daemon runs: the real path of `file` (after
+ * symlinks) and every directory from it up to / are owned by root or by the
+ * daemon's effective user and are not writable by group or others. 0 and
+ * the real path in `real`, or a negative errno and one line in `err`.
+ */
+int loader_check_trust(const char *file, char *real, size_t real_size, char *err,
+                       size_t err_size);
+
+/*
+ * Open `file` (after loader_check_trust; dlopen with RTLD_NODELETE), check it and fill *out (owned by the caller: loader_close()).
  * `want_kind` is the COLLECTOR_KIND_* the config section needs (0 = any).
  * On failure returns a negative errno and writes one line to err:
  * "<file>: <reason>" (missing file, not a regular file, not a shared object

@@ -2,16 +2,24 @@
 noinst_LIBRARIES += core/libcollector_core.a
 core_libcollector_core_a_SOURCES = \
 	core/log.c core/log.h \
+	core/names.c core/names.h \
+	core/clock.c core/clock.h \
+	core/expand.c core/expand.h \
 	core/record.c core/record.h \
 	core/settings.c core/settings.h \
+	core/setdefs.c core/setdefs.h \
+	core/statefile.c core/statefile.h \
 	core/hostapi.c core/hostapi.h \
 	core/loader.c core/loader.h \
 	core/conf.c core/conf.h \
+	core/instance.c core/instance.h \
+	core/pipeline.c core/pipeline.h \
+	core/sched.c core/sched.h \
 	core/runtime.c core/runtime.h
 core_libcollector_core_a_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS)
 
 sbin_PROGRAMS += core/collectord
-core_collectord_SOURCES = core/main.c
-core_collectord_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS)
+core_collectord_SOURCES = core/main.c core/notify.c core/notify.h
+core_collectord_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(LIBSYSTEMD_CFLAGS)
 core_collectord_LDFLAGS = $(AM_LDFLAGS) -Wl,-z,relro,-z,now
-core_collectord_LDADD = core/libcollector_core.a $(LIBCONFIG_LIBS) $(LIBS)
+core_collectord_LDADD = core/libcollector_core.a $(LIBCONFIG_LIBS) $(LIBSYSTEMD_LIBS) $(LIBS)

@@ -10,13 +10,17 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <collector/plugin.h>
 
 #include "core/conf.h"
+#include "core/loader.h"
 #include "core/log.h"
+#include "core/notify.h"
 #include "core/runtime.h"
+#include "core/setdefs.h"
 
 #define CORE "collectord"
 
@@ -24,15 +28,19 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: collectord [-c FILE] [--check | --once] [-f] [-v]\n"
+            "       collectord --describe PLUGIN [--man]\n"
             "  -c, --config FILE  configuration (default %s/collector.conf)\n"
-            "      --check        load and validate everything, then exit (0 or 78)\n"
+            "      --check        validate everything, then exit (0 or 78); creates no file,\n"
+            "                     opens no socket, starts no thread\n"
+            "      --describe P   print plugin P's settings table (--man: as groff)\n"
             "      --once         poll every source once, run the pipeline, exit\n"
             "  -f, --foreground   stay in the foreground (always: use systemd Type=simple)\n"
             "  -v, --verbose      log debug messages\n"
             "      --version      print the version and the plugin ABI\n"
             "  -h, --help         this text\n"
             "Environment: COLLECTOR_PLUGIN_PATH (extra plugin directories, colon-separated),\n"
-            "COLLECTOR_STATE_DIR (state files, when collector.state_dir is not set).\n",
+            "COLLECTOR_STATE_DIR (state files, when collector.state_dir is not set),\n"
+            "NOTIFY_SOCKET and WATCHDOG_USEC (set by systemd for Type=notify).\n",
             COLLECTOR_SYSCONF_DIR);
 }
 
@@ -88,29 +96,46 @@ static void check_config_secrecy(const char *path)
                 path, path);
 }
 
-/* Load a config and build its runtime; logs why not. */
-static int prepare(const char *path, int once, int verbose, struct daemon_cfg **cfg_out,
-                   struct runtime **rt_out)
+/* Load a config (and, unless --check, make its state directory). */
+static int load(const char *path, uint32_t run_flags, int verbose, struct daemon_cfg **cfg_out)
 {
     struct daemon_cfg *cfg = NULL;
-    struct runtime *rt = NULL;
     int rc = config_load(path, &cfg);
 
     if (rc < 0)
         return rc;
     log_set_level(verbose ? COLLECTOR_LOG_DEBUG : cfg->log_level);
     check_config_secrecy(path);
-    rc = make_dirs(cfg->state_dir);
-    if (rc < 0)
-        log_msg(CORE, COLLECTOR_LOG_WARNING, "state directory %s: %s", cfg->state_dir,
-                strerror(-rc));
-    rc = runtime_create(cfg, once, &rt);
-    if (rc < 0) {
-        config_free(cfg);
-        return rc;
+    if (!(run_flags & COLLECTOR_RUN_CHECK)) {
+        rc = make_dirs(cfg->state_dir);
+        if (rc < 0)
+            log_msg(CORE, COLLECTOR_LOG_WARNING, "state directory %s: %s", cfg->state_dir,
+                    strerror(-rc));
     }
     *cfg_out = cfg;
-    *rt_out = rt;
+    return 0;
+}
+
+/* --describe: load one plugin (trust-checked like the daemon does) and print
+ * its settings table. */
+static int describe(const char *name, int man)
+{
+    const char *env = getenv("COLLECTOR_PLUGIN_PATH");
+    char path[8192], file[4096], err[9300];
+    struct loaded_plugin *lp = NULL;
+
+    snprintf(path, sizeof(path), "%s%s%s", env ? env : "", env && *env ? ":" : "",
+             COLLECTOR_PLUGIN_DIR);
+    if (loader_find(name, path, file, sizeof(file)) < 0) {
+        log_msg(CORE, COLLECTOR_LOG_ERROR, "plugin \"%s\": no %s.so in %s", name, name, path);
+        return EX_CONFIG;
+    }
+    if (loader_open(file, 0, &lp, err, sizeof(err)) < 0) {
+        log_msg(CORE, COLLECTOR_LOG_ERROR, "%s", err);
+        return EX_CONFIG;
+    }
+    setdefs_describe(stdout, &lp->desc, man);
+    loader_close(lp);
     return 0;
 }
 
@@ -120,11 +145,14 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'C'},
         {"once", no_argument, NULL, 'o'},         {"foreground", no_argument, NULL, 'f'},
         {"verbose", no_argument, NULL, 'v'},      {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},         {"describe", required_argument, NULL, 'D'},
+        {"man", no_argument, NULL, 'M'},          {NULL, 0, NULL, 0},
     };
     char default_path[4096];
-    const char *path = NULL;
-    int check = 0, once = 0, verbose = 0, c;
+    const char *path = NULL, *describe_name = NULL;
+    int check = 0, once = 0, verbose = 0, man = 0, c;
+    uint32_t run_flags;
+    int64_t watchdog_ms;
     struct daemon_cfg *cfg = NULL;
     struct runtime *rt = NULL;
     sigset_t sigs;
@@ -140,6 +168,12 @@ int main(int argc, char **argv)
             break;
         case 'o':
             once = 1;
+            break;
+        case 'D':
+            describe_name = optarg;
+            break;
+        case 'M':
+            man = 1;
             break;
         case 'f':
             break;
@@ -158,7 +192,9 @@ int main(int argc, char **argv)
             return EX_USAGE;
         }
     }
-    if (optind != argc || (check && once)) {
+    if (describe_name != NULL && optind == argc && !check && !once)
+        return describe(describe_name, man);
+    if (optind != argc || (check && once) || man || describe_name) {
         usage(stderr);
         return EX_USAGE;
     }
@@ -181,8 +217,13 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (prepare(path, check || once, verbose, &cfg, &rt) < 0)
+    run_flags = check ? COLLECTOR_RUN_CHECK : once ? COLLECTOR_RUN_ONCE : 0;
+    if (load(path, run_flags, verbose, &cfg) < 0)
         return EX_CONFIG;
+    if (runtime_create(cfg, run_flags, &rt) < 0) {
+        config_free(cfg);
+        return EX_CONFIG;
+    }
     if (check) {
         printf("%s: configuration OK, %zu instance(s)\n", path, runtime_count(rt));
         runtime_destroy(rt);
@@ -198,36 +239,54 @@ int main(int argc, char **argv)
     if (runtime_start(rt) < 0) {
         runtime_destroy(rt);
         config_free(cfg);
-        return EX_OSERR;
+        return EX_UNAVAILABLE;
     }
+    notify_send("READY=1\nSTATUS=running");
+    watchdog_ms = notify_watchdog_ms();
     for (;;) {
         siginfo_t si;
-        int sig = sigwaitinfo(&sigs, &si);
-        if (sig < 0)
-            continue; /* EINTR */
+        struct timespec wait = {1, 0};
+        int sig;
+
+        if (watchdog_ms > 0) {
+            /* Feed it at half its period, and only while no poll and no
+             * record is stuck for longer than the period itself. */
+            wait.tv_sec = (time_t)(watchdog_ms / 2000);
+            wait.tv_nsec = (long)(watchdog_ms / 2 % 1000) * 1000000L;
+        }
+        sig = sigtimedwait(&sigs, &si, &wait);
+        if (sig < 0) {
+            if (watchdog_ms > 0 && runtime_healthy(rt, watchdog_ms))
+                notify_send("WATCHDOG=1");
+            continue; /* EAGAIN (the timeout) or EINTR */
+        }
         if (sig == SIGHUP) {
             struct daemon_cfg *ncfg = NULL;
-            struct runtime *nrt = NULL;
             log_msg(CORE, COLLECTOR_LOG_INFO, "SIGHUP: reloading %s", path);
-            if (prepare(path, 0, verbose, &ncfg, &nrt) < 0) {
-                log_set_level(verbose ? COLLECTOR_LOG_DEBUG : cfg->log_level);
-                log_msg(CORE, COLLECTOR_LOG_ERROR,
-                        "reload failed: keeping the running configuration");
+            notify_reloading();
+            if (load(path, 0, verbose, &ncfg) < 0 || runtime_reload(rt, ncfg) < 0) {
+                if (ncfg != NULL && runtime_uses(rt, ncfg)) {
+                    /* swapped, but an instance could not start: keep running */
+                    config_free(cfg);
+                    cfg = ncfg;
+                } else {
+                    config_free(ncfg);
+                    log_set_level(verbose ? COLLECTOR_LOG_DEBUG : cfg->log_level);
+                    log_msg(CORE, COLLECTOR_LOG_ERROR,
+                            "reload failed: keeping the running configuration");
+                }
+                notify_send("READY=1\nSTATUS=running");
                 continue;
             }
-            runtime_destroy(rt);
             config_free(cfg);
-            rt = nrt;
             cfg = ncfg;
-            if (runtime_start(rt) < 0) {
-                status = EX_OSERR;
-                break;
-            }
+            notify_send("READY=1\nSTATUS=running");
             continue;
         }
         log_msg(CORE, COLLECTOR_LOG_INFO, "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
         break;
     }
+    notify_send("STOPPING=1");
     runtime_destroy(rt);
     config_free(cfg);
     log_msg(CORE, COLLECTOR_LOG_INFO, "stopped");

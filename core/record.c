@@ -25,6 +25,7 @@ struct metric {
 
 struct collector_record {
     int64_t time_ns;
+    int64_t interval_ms; /* the source's configured interval; 0 unknown */
     char *source;
     char *device;
     struct metric *metrics; /* insertion order */
@@ -345,6 +346,7 @@ collector_record *record_clone(const collector_record *rec)
 
     if (rec == NULL || record_new(rec->source, rec->time_ns, &copy) < 0)
         return NULL;
+    copy->interval_ms = rec->interval_ms;
     if (record_set_device(copy, rec->device) < 0)
         goto fail;
     for (size_t i = 0; i < rec->count; i++) {
@@ -374,4 +376,15 @@ collector_record *record_clone(const collector_record *rec)
 fail:
     record_free(copy);
     return NULL;
+}
+
+int64_t record_interval_ms(const collector_record *rec)
+{
+    return rec ? rec->interval_ms : 0;
+}
+
+void record_set_interval_ms(collector_record *rec, int64_t interval_ms)
+{
+    if (rec != NULL)
+        rec->interval_ms = interval_ms > 0 ? interval_ms : 0;
 }

@@ -36,6 +36,11 @@ int64_t record_time_ns(const collector_record *rec);
 const char *record_source(const collector_record *rec);
 const char *record_device(const collector_record *rec);
 
+/* The interval of the source that made `rec` (ms; 0 unknown): the host API's
+ * record_interval_ms, and its setter (host side only). */
+int64_t record_interval_ms(const collector_record *rec);
+void record_set_interval_ms(collector_record *rec, int64_t interval_ms);
+
 /* 1 if `name` is a valid metric name: [a-z0-9_]+, starts with a letter, < 64 bytes. */
 int record_name_is_valid(const char *name);
 

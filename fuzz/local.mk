@@ -2,9 +2,9 @@
 FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1
 EXTRA_DIST += $(wildcard $(srcdir)/fuzz/corpus/*/*) fuzz/lsan.supp
 if FUZZ
-EXTRA_PROGRAMS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_adv fuzz/config \
+EXTRA_PROGRAMS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_mgmt fuzz/config \
 	fuzz/jk_devices fuzz/jk_uart fuzz/jk_registers
-FUZZ_BINS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_adv fuzz/config fuzz/jk_devices \
+FUZZ_BINS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_mgmt fuzz/config fuzz/jk_devices \
 	fuzz/sqlite_merge fuzz/jk_uart fuzz/jk_registers
 EXTRA_PROGRAMS += fuzz/sqlite_merge
 fuzz_sqlite_merge_SOURCES = fuzz/sqlite_merge.c plugins/sqlite_merge/sqlite_merge.c \
@@ -26,11 +26,11 @@ fuzz_jk_devices_LDADD = $(YAML_LIBS) $(BLUEZ_LIBS)
 fuzz_ble_att_SOURCES = fuzz/ble_att.c plugins/libble/att.c
 fuzz_ble_att_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_ble_att_LDFLAGS = $(FUZZ_FLAGS)
-fuzz_ble_adv_SOURCES = fuzz/ble_adv.c plugins/libble/adv.c
-fuzz_ble_adv_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
-fuzz_ble_adv_LDFLAGS = $(FUZZ_FLAGS)
+fuzz_ble_mgmt_SOURCES = fuzz/ble_mgmt.c plugins/libble/mgmt.c plugins/libble/adv.c
+fuzz_ble_mgmt_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
+fuzz_ble_mgmt_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_jk_frames_SOURCES = fuzz/jk_frames.c plugins/libjk/jk_frame.c plugins/libjk/jk_decode.c \
-	plugins/libjk/jk_stream.c
+	plugins/libjk/jk_stream.c plugins/libjk/jk_plaus.c plugins/libjk/jk_metrics.c
 fuzz_jk_frames_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_jk_frames_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_jk_frames_LDADD = -lm
@@ -46,5 +46,5 @@ fuzz_jk_capture_SOURCES = fuzz/jk_capture.c plugins/libjk/jk_capture.c
 fuzz_jk_capture_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_jk_capture_LDFLAGS = $(FUZZ_FLAGS)
 endif
-EXTRA_DIST += fuzz/jk_frames.c fuzz/jk_capture.c fuzz/ble_att.c fuzz/ble_adv.c fuzz/config.c \
+EXTRA_DIST += fuzz/jk_frames.c fuzz/jk_capture.c fuzz/ble_att.c fuzz/ble_mgmt.c fuzz/config.c \
 	fuzz/jk_devices.c fuzz/sqlite_merge.c fuzz/jk_uart.c fuzz/jk_registers.c

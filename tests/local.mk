@@ -26,7 +26,7 @@ tests_host_test_settings_LDADD = $(HOST_TEST_LDADD)
 # `make soak`: minutes, not part of make check (tests/soak/soak.py).
 soak: core/collectord $(plugin_PROGRAMS)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
-	COLLECTOR_PLUGIN_PATH='$(abs_top_builddir)/plugins' \
+	COLLECTOR_PLUGIN_PATH='$(abs_top_builddir)/plugins' COLLECTOR_INTERVAL_FLOOR_MS=10 \
 	$(PYTHON3) $(srcdir)/tests/soak/soak.py $(SOAK_FLAGS)
 .PHONY: soak
 dist_noinst_SCRIPTS += tests/soak/soak.py

@@ -20,6 +20,7 @@ struct jkble {
     struct jk_session s;
     char last_error[300]; /* logged once per change */
     int failing;
+    struct jk_plaus_tally plaus; /* implausible values of this battery */
 };
 
 static const char *const settings[] = {"address", "adapter", "address_type", "protocol",
@@ -32,7 +33,8 @@ static int jkble_create(const struct collector_host_api *api, collector_host *ho
     struct jkble *b = calloc(1, sizeof(*b));
     const char *address = NULL, *adapter = "", *type = "auto", *proto = "auto", *transport = "";
     const char *devices = getenv("JK_DEVICES_FILE");
-    char dev_addr[64], dev_name[64], err[512];
+    struct jk_device dev;
+    char err[512];
     double timeout = 15;
     int p, t, rc;
 
@@ -85,8 +87,7 @@ static int jkble_create(const struct collector_host_api *api, collector_host *ho
         address = getenv("JK_BMS_ADDRESS");
     if (address == NULL) {
         const char *file = devices ? devices : "jk_devices.yaml";
-        rc = jk_devices_first(file, dev_addr, sizeof(dev_addr), dev_name, sizeof(dev_name), err,
-                              sizeof(err));
+        rc = jk_devices_first(file, &dev, err, sizeof(err));
         if (rc == -EINVAL) {
             api->setting_error(host, s, "devices_file", "%s", err);
             goto bad;
@@ -98,7 +99,18 @@ static int jkble_create(const struct collector_host_api *api, collector_host *ho
                                file);
             goto bad;
         }
-        address = dev_addr;
+        address = dev.address;
+        if (b->s.address_type == BLE_ADDR_AUTO)
+            b->s.address_type = dev.address_type;
+    } else if (b->s.address_type == BLE_ADDR_AUTO && ble_address_valid(address)) {
+        /* the address type jkbms-util --scan recorded for this device */
+        rc = jk_devices_address_type(devices ? devices : "jk_devices.yaml", address, err,
+                                     sizeof(err));
+        if (rc < 0) {
+            api->setting_error(host, s, "devices_file", "%s", err);
+            goto bad;
+        }
+        b->s.address_type = rc;
     }
     if (!ble_address_valid(address)) {
         api->setting_error(host, s, "address", "\"%s\" is not a BLE address (AA:BB:CC:DD:EE:FF)",
@@ -115,10 +127,17 @@ bad:
     return -EINVAL;
 }
 
+static void say_implausible(void *user, const char *line)
+{
+    struct jkble *b = user;
+    b->api->log(b->host, COLLECTOR_LOG_WARNING, "%s: %s", b->s.address, line);
+}
+
 static int jkble_poll(void *state)
 {
     struct jkble *b = state;
     struct jk_cell_info ci;
+    struct jk_plaus pl;
     collector_record *rec;
     char counters[200];
     int rc = jk_session_read(&b->s, &ci, b->keep);
@@ -139,10 +158,14 @@ static int jkble_poll(void *state)
     if (b->failing)
         b->api->log(b->host, COLLECTOR_LOG_INFO, "%s: reading again", b->s.address);
     b->failing = 0;
+    jk_plaus_check(&ci, &pl);
+    jk_plaus_tally(&b->plaus, &pl, say_implausible, b);
+    if (pl.drop)
+        return 0; /* the BMS answered, with nothing usable: no record */
     rc = b->api->record_new(b->host, &rec);
     if (rc < 0)
         return rc;
-    rc = jk_record_fill(b->api, rec, &ci, jk_stream_device_info(&b->s.stream), b->s.address);
+    rc = jk_record_fill(b->api, rec, &ci, &pl, jk_stream_device_info(&b->s.stream), b->s.address);
     if (rc < 0) {
         b->api->record_free(rec);
         return rc;

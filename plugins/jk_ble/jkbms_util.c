@@ -3,11 +3,14 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "plugins/jk_ble/jk_devices.h"
 #include "plugins/jk_ble/jk_scan.h"
@@ -23,6 +26,7 @@ static void usage(FILE *out)
             "usage: jkbms-util [--address ADDR] [options]    read one BMS and print its status\n"
             "       jkbms-util --scan [--adapter hciN] [--seconds N]   find JK devices, save them\n"
             "                       to ./jk_devices.yaml and read the first one found\n"
+            "                       (discovery needs CAP_NET_ADMIN: sudo, or setcap on jkbms-util)\n"
             "       jkbms-util --decode FILE [--json]       decode a hex or btsnoop capture\n"
             "       jkbms-util --serial DEVICE [--serial-protocol modbus|uart] [--slave N]\n"
             "                       [--baudrate N] [--json]   read one pack over RS485 or UART\n"
@@ -30,7 +34,8 @@ static void usage(FILE *out)
             "                       or $JK_DEVICES_FILE)\n"
             "  --address-type T     auto (default), public or random\n"
             "  --adapter hciN       the Bluetooth adapter\n"
-            "  --transport T        bluetooth (default), or unix:PATH for a simulated BMS\n"
+            "  --transport T        bluetooth (default), or unix:PATH for a simulated BMS (and,\n"
+            "                       with --scan, a simulated kernel management socket)\n"
             "  --timeout SECONDS    for connecting and each step (default 15)\n"
             "  --protocol P         auto (default), JK04, JK02_24S or JK02_32S\n"
             "  --hex FILE           also save every raw notification (serial: the exchange),\n"
@@ -41,7 +46,8 @@ static void usage(FILE *out)
 
 /* The seed's --scan: list JK devices, add them to ./jk_devices.yaml (keeping
  * the entries already there), and return the first one found. */
-static const char *scan_devices(const char *adapter, int seconds, char *first, size_t cap)
+static int scan_devices(const char *transport, const char *adapter, int seconds, int stop_fd,
+                        struct jk_device *first)
 {
     struct jk_found found[32];
     struct jk_device devs[64];
@@ -52,14 +58,18 @@ static const char *scan_devices(const char *adapter, int seconds, char *first, s
 
     printf("Scanning for JK BMS devices for %d seconds...\n", seconds);
     fflush(stdout);
-    n = jk_scan(adapter, seconds, found, 32, stderr, err, sizeof(err));
+    n = jk_scan(transport, adapter, seconds, stop_fd, found, 32, stderr, err, sizeof(err));
+    if (n == -ECANCELED) {
+        fprintf(stderr, "jkbms-util: scan interrupted; discovery stopped\n");
+        return n;
+    }
     if (n < 0) {
         fprintf(stderr, "jkbms-util: %s\n", err);
-        return NULL;
+        return n;
     }
     if (n == 0) {
         printf("No JK BMS devices found.\n");
-        return NULL;
+        return -ENOENT;
     }
     gettimeofday(&tv, NULL);
     localtime_r(&tv.tv_sec, &tm);
@@ -74,8 +84,10 @@ static const char *scan_devices(const char *adapter, int seconds, char *first, s
     printf("\nFound %d JK BMS device(s):\n", n);
     for (int i = 0; i < n; i++) {
         int k;
-        printf("\n  Name: %s\n  Address: %s\n  RSSI: %d dBm\n", found[i].dev.name,
-               found[i].dev.address, found[i].rssi);
+        printf("\n  Name: %s\n  Address: %s (%s)\n  RSSI: %d dBm\n", found[i].dev.name,
+               found[i].dev.address,
+               found[i].dev.address_type == BLE_ADDR_RANDOM ? "random" : "public",
+               found[i].rssi);
         if (ndev < 0)
             continue;
         for (k = 0; k < ndev && strcmp(devs[k].address, found[i].dev.address) != 0; k++)
@@ -89,8 +101,22 @@ static const char *scan_devices(const char *adapter, int seconds, char *first, s
         fprintf(stderr, "jkbms-util: %s\n", err);
     else if (ndev > 0)
         printf("\nSaved %d device(s) to jk_devices.yaml\n", ndev);
-    snprintf(first, cap, "%s", found[0].dev.address);
-    return first;
+    *first = found[0].dev;
+    return 0;
+}
+
+/* SIGINT and SIGTERM become a readable fd (the stop fd of the scan and the
+ * session), so a discovery is always stopped on the way out. */
+static int signal_fd(void)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return -1;
+    return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
 static void save_hex(void *user, const uint8_t *data, size_t len)
@@ -104,8 +130,13 @@ static void save_hex(void *user, const uint8_t *data, size_t len)
 static FILE *open_hex(const char *path)
 {
     FILE *fp = fopen(path, "w");
-    if (fp == NULL)
+    if (fp == NULL) {
         fprintf(stderr, "jkbms-util: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    /* A line per chunk, on disk as it arrives: Ctrl-C or a crash loses at
+     * most the line being written. */
+    setvbuf(fp, NULL, _IOLBF, 0);
     return fp;
 }
 
@@ -115,15 +146,17 @@ static int finish_read(int rc, const char *error, FILE *hexfp, const struct jk_c
 {
     if (hexfp != NULL)
         fclose(hexfp);
+    if (rc == -ECANCELED)
+        return 130;
     if (rc < 0) {
         fprintf(stderr, "jkbms-util: %s\n", error);
         return 1;
     }
     if (json)
-        jk_report_json(stdout, ci, di, address);
+        rc = jk_report_json(stdout, ci, di, address);
     else
         jk_report_print(stdout, ci, di);
-    return 0;
+    return rc < 0 ? 1 : 0;
 }
 
 /* Serial --hex: what was sent as a comment, what came back as data lines. */
@@ -140,7 +173,8 @@ struct serial_opts {
 };
 
 /* `--serial DEVICE`: read one pack over a wire and print it like a BLE read. */
-static int serial_main(const struct serial_opts *o, double timeout, const char *hex, int json)
+static int serial_main(const struct serial_opts *o, double timeout, const char *hex, int json,
+                       int stop_fd)
 {
     struct jk_wire w;
     struct jk_cell_info ci;
@@ -153,6 +187,7 @@ static int serial_main(const struct serial_opts *o, double timeout, const char *
         fprintf(stderr, "jkbms-util: --serial %s: the path is too long\n", o->device);
         return 2;
     }
+    w.stop_fd = stop_fd;
     if (hex != NULL) {
         hexfp = open_hex(hex);
         if (hexfp == NULL)
@@ -190,8 +225,10 @@ int main(int argc, char **argv)
     double timeout = 15;
     struct jk_session s;
     struct jk_cell_info ci;
-    char dev_addr[64], dev_name[64], err[512];
+    struct jk_device dev;
+    char err[512];
     FILE *hexfp = NULL;
+    int stop_fd;
     char *end;
     struct serial_opts serial = {NULL, JK_WIRE_MODBUS, 1, 115200};
     int timeout_set = 0;
@@ -293,29 +330,47 @@ int main(int argc, char **argv)
     }
     if (decode != NULL)
         return jk_decode_file_main(decode, json, proto, stdout, stderr);
-    if (serial.device != NULL)
-        return serial_main(&serial, timeout_set ? timeout : 1.0, hex, json);
 
-    if (scan && (address = scan_devices(adapter, (int)seconds, dev_addr, sizeof(dev_addr))) == NULL)
-        return 1;
-    if (address == NULL) {
+    stop_fd = signal_fd();
+    if (serial.device != NULL)
+        return serial_main(&serial, timeout_set ? timeout : 1.0, hex, json, stop_fd);
+    if (scan) {
+        rc = scan_devices(transport, adapter, (int)seconds, stop_fd, &dev);
+        if (rc < 0)
+            return rc == -ECANCELED ? 130 : 1;
+        address = dev.address;
+        if (type == BLE_ADDR_AUTO)
+            type = dev.address_type; /* as the scan saw it */
+    }
+    if (address == NULL || type == BLE_ADDR_AUTO) {
         const char *file = getenv("JK_DEVICES_FILE") ? getenv("JK_DEVICES_FILE")
                                                      : "jk_devices.yaml";
-        rc = jk_devices_first(file, dev_addr, sizeof(dev_addr), dev_name, sizeof(dev_name), err,
-                              sizeof(err));
-        if (rc < 0) {
-            fprintf(stderr, "jkbms-util: %s\n",
-                    rc == -EINVAL ? err : "no --address and no device in jk_devices.yaml");
-            return 1;
+        if (address == NULL) {
+            rc = jk_devices_first(file, &dev, err, sizeof(err));
+            if (rc < 0) {
+                fprintf(stderr, "jkbms-util: %s\n",
+                        rc == -EINVAL ? err : "no --address and no device in jk_devices.yaml");
+                return 1;
+            }
+            address = dev.address;
+            fprintf(stderr, "Using %s %s from %s\n", dev.name, address, file);
+            if (type == BLE_ADDR_AUTO)
+                type = dev.address_type;
+        } else if (ble_address_valid(address)) {
+            /* a known device: the address type the scan recorded */
+            rc = jk_devices_address_type(file, address, err, sizeof(err));
+            if (rc < 0) {
+                fprintf(stderr, "jkbms-util: %s\n", err);
+                return 1;
+            }
+            type = rc;
         }
-        address = dev_addr;
-        fprintf(stderr, "Using %s %s from %s\n", dev_name, address, file);
     }
     if (!ble_address_valid(address)) {
         fprintf(stderr, "jkbms-util: %s is not a BLE address (AA:BB:CC:DD:EE:FF)\n", address);
         return 2;
     }
-    jk_session_init(&s, proto, -1);
+    jk_session_init(&s, proto, stop_fd);
     memcpy(s.address, address, sizeof(s.address)); /* validated: 17 characters + NUL */
     snprintf(s.adapter, sizeof(s.adapter), "%s", adapter);
     snprintf(s.transport, sizeof(s.transport), "%s", transport);

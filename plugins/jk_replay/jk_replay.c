@@ -25,6 +25,7 @@ struct replay {
     int proto;
     int warned_eof;
     unsigned long refused;
+    struct jk_plaus_tally plaus; /* implausible values of this battery */
 };
 
 static const char *const settings[] = {"file", "protocol", "loop", "address", NULL};
@@ -90,6 +91,10 @@ static int replay_create(const struct collector_host_api *api, collector_host *h
         rc = -EINVAL;
         goto fail;
     }
+    if (r->cap.cut_line > 0)
+        api->log(host, COLLECTOR_LOG_INFO,
+                 "%s:%zu: the last line is cut short (capture interrupted): left out", file,
+                 r->cap.cut_line);
     jk_stream_init(&r->stream, r->proto);
     *state_out = r;
     return 0;
@@ -98,10 +103,17 @@ fail:
     return rc;
 }
 
+static void say_implausible(void *user, const char *line)
+{
+    struct replay *r = user;
+    r->api->log(r->host, COLLECTOR_LOG_WARNING, "%s: %s", r->file, line);
+}
+
 static int replay_poll(void *state)
 {
     struct replay *r = state;
     struct jk_cell_info ci;
+    struct jk_plaus pl;
     collector_record *rec;
     int rc, wrapped = 0;
 
@@ -113,8 +125,9 @@ static int replay_poll(void *state)
             if (!r->loop || wrapped) {
                 if (!r->warned_eof++)
                     r->api->log(r->host, COLLECTOR_LOG_INFO,
-                                "%s: end of the capture (set loop = true to replay it again)",
-                                r->file);
+                                "%s: end of the capture (set loop = true to replay it again); "
+                                "%lu implausible value(s) left out, %lu frame(s) dropped",
+                                r->file, r->plaus.fields, r->plaus.frames);
                 return -ENODATA;
             }
             r->next = 0;
@@ -132,6 +145,10 @@ static int replay_poll(void *state)
                             jk_stream_error(&r->stream));
             continue;
         }
+        jk_plaus_check(&ci, &pl);
+        jk_plaus_tally(&r->plaus, &pl, say_implausible, r);
+        if (pl.drop)
+            continue;
         break;
     }
     {
@@ -142,7 +159,7 @@ static int replay_poll(void *state)
     rc = r->api->record_new(r->host, &rec);
     if (rc < 0)
         return rc;
-    rc = jk_record_fill(r->api, rec, &ci, jk_stream_device_info(&r->stream), r->address);
+    rc = jk_record_fill(r->api, rec, &ci, &pl, jk_stream_device_info(&r->stream), r->address);
     if (rc < 0) {
         r->api->record_free(rec);
         return rc;

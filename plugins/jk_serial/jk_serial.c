@@ -18,8 +18,9 @@ struct jk_serial {
     const struct collector_host_api *api;
     collector_host *host;
     struct jk_wire wire;
-    int cause;              /* the error class last logged; 0 while polls succeed */
-    unsigned long failures; /* polls failed since the last good one */
+    int cause;                   /* the error class last logged; 0 while polls succeed */
+    unsigned long failures;      /* polls failed since the last good one */
+    struct jk_plaus_tally plaus; /* implausible values of this pack */
 };
 
 static const char *const protocols[] = {"modbus", "uart", NULL};
@@ -37,49 +38,6 @@ static const struct collector_setting_def setting_defs[] = {
      30, NULL, "s", "how long to wait for one answer"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
-
-/* The declared default of `name` (a host before ABI 1.1's settings does
- * not fill it in). */
-static const char *default_of(const char *name)
-{
-    for (const struct collector_setting_def *d = setting_defs; d->name != NULL; d++)
-        if (strcmp(d->name, name) == 0)
-            return d->default_value;
-    return NULL;
-}
-
-static int get_string(struct jk_serial *s, const collector_settings *set, const char *key,
-                      const char **out)
-{
-    int rc = s->api->setting_string(set, key, out);
-    if (rc == -ENOENT && default_of(key) != NULL) {
-        *out = default_of(key);
-        rc = 0;
-    }
-    return rc;
-}
-
-static int get_int(struct jk_serial *s, const collector_settings *set, const char *key,
-                   int64_t *out)
-{
-    int rc = s->api->setting_int(set, key, out);
-    if (rc == -ENOENT && default_of(key) != NULL) {
-        *out = strtoll(default_of(key), NULL, 10);
-        rc = 0;
-    }
-    return rc;
-}
-
-static int get_double(struct jk_serial *s, const collector_settings *set, const char *key,
-                      double *out)
-{
-    int rc = s->api->setting_double(set, key, out);
-    if (rc == -ENOENT && default_of(key) != NULL) {
-        *out = strtod(default_of(key), NULL);
-        rc = 0;
-    }
-    return rc;
-}
 
 static int baud_supported(int64_t baud)
 {
@@ -149,28 +107,25 @@ static int serial_create(const struct collector_host_api *api, collector_host *h
         return -ENOMEM;
     s->api = api;
     s->host = host;
-    if (get_string(s, set, "device", &device) != 0 || device[0] == '\0') {
+    /* The host checked every declared type, range and allowed value and
+     * filled in the defaults; what is left is what the table cannot say. */
+    if (api->setting_string(set, "device", &device) != 0 ||
+        api->setting_string(set, "protocol", &protocol) != 0 ||
+        jk_wire_protocol_parse(protocol, &proto) < 0 ||
+        api->setting_int(set, "slave", &slave) != 0 ||
+        api->setting_int(set, "baudrate", &baud) != 0 ||
+        api->setting_double(set, "timeout", &timeout) != 0) {
+        /* Only a host that does not apply setting_defs gets here. */
+        api->setting_error(host, set, NULL, "settings unchecked: collectord too old for ABI 1.1");
+        goto fail;
+    }
+    if (device[0] == '\0') {
         api->setting_error(host, set, "device", "the serial port is required, e.g. /dev/ttyUSB0");
         goto fail;
     }
-    if (get_string(s, set, "protocol", &protocol) != 0 ||
-        jk_wire_protocol_parse(protocol, &proto) < 0) {
-        api->setting_error(host, set, "protocol", "want \"modbus\" or \"uart\"");
-        goto fail;
-    }
-    if (get_int(s, set, "slave", &slave) != 0 || slave < 1 || slave > 15) {
-        api->setting_error(host, set, "slave",
-                           "want 1 to 15, the pack's DIP-switch address (0 is the bus master, "
-                           "which answers nobody)");
-        goto fail;
-    }
-    if (get_int(s, set, "baudrate", &baud) != 0 || !baud_supported(baud)) {
+    if (!baud_supported(baud)) {
         api->setting_error(host, set, "baudrate",
                            "want 9600, 19200, 38400, 57600, 115200 or 230400");
-        goto fail;
-    }
-    if (get_double(s, set, "timeout", &timeout) != 0 || !(timeout >= 0.05 && timeout <= 30)) {
-        api->setting_error(host, set, "timeout", "want 0.05 to 30 seconds");
         goto fail;
     }
     if (jk_wire_init(&s->wire, device, proto, (int)slave, (int)baud, (int)(timeout * 1000)) < 0) {
@@ -220,16 +175,29 @@ static void serial_stop(void *state)
     jk_wire_close(&s->wire);
 }
 
+static void say_implausible(void *user, const char *line)
+{
+    struct jk_serial *s = user;
+    s->api->log(s->host, COLLECTOR_LOG_WARNING, "%s slave %d: %s", s->wire.device, s->wire.slave,
+                line);
+}
+
 static int serial_emit(struct jk_serial *s, const struct jk_cell_info *ci,
                        const struct jk_device_info *di)
 {
     const struct collector_host_api *api = s->api;
     collector_record *rec;
-    int rc = api->record_new(s->host, &rec);
+    struct jk_plaus pl;
+    int rc;
 
+    jk_plaus_check(ci, &pl);
+    jk_plaus_tally(&s->plaus, &pl, say_implausible, s);
+    if (pl.drop)
+        return 0; /* the pack answered, with nothing usable: no record */
+    rc = api->record_new(s->host, &rec);
     if (rc < 0)
         return rc;
-    rc = jk_record_fill(api, rec, ci, di, NULL);
+    rc = jk_record_fill(api, rec, ci, &pl, di, NULL);
     if (rc == 0)
         rc = api->set_string(rec, "bms_link", jk_wire_protocol_name(s->wire.protocol));
     if (rc == 0 && api->record_device(rec)[0] == '\0') {

@@ -45,7 +45,7 @@ expect78 "syntax error names file:line" "c.conf:3: syntax error" 'sources = (
   { plugin = "t_counter"; }
   { plugin = "t_counter"; }
 );'
-expect78 "unknown plugin setting names its line" "c.conf:2: s1: unknown setting \"colour\"" 'sources = (
+expect78 "unknown plugin setting names its line" "c.conf:2: s1: colour: unknown setting (plugin t_counter knows" 'sources = (
   { plugin = "t_counter"; name = "s1"; colour = "red"; }
 );'
 expect78 "two instances with one name" "two instances named \"x\"" 'sources = ( { plugin = "t_counter"; name = "x"; } );
@@ -129,8 +129,9 @@ sources = ( { plugin = "t_counter"; name = "src"; }, { plugin = "t_counter"; nam
 sinks = ( { plugin = "t_filesink"; name = "out"; file = "$tmp/out.txt"; } );
 CONF
 kill -HUP "$pid"
-wait_for 10 grep -q "running 3 instance" "$tmp/log"
-check "SIGHUP with a good config starts the new instances" grep -q "running 3 instance" "$tmp/log"
+wait_for 10 grep -q "reloaded" "$tmp/log"
+check "SIGHUP with a good config keeps the unchanged instances and starts the new one" \
+    grep -q "reloaded .*hup.conf: 2 instance(s) kept, 1 started" "$tmp/log"
 echo 'sources = ( { plugin = "t_counter" ' > "$tmp/hup.conf"
 kill -HUP "$pid"
 wait_for 10 grep -q "reload failed" "$tmp/log"

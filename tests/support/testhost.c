@@ -15,6 +15,7 @@
 #include "core/hostapi.h"
 #include "core/loader.h"
 #include "core/record.h"
+#include "core/setdefs.h"
 #include "core/settings.h"
 
 struct testhost {
@@ -23,7 +24,7 @@ struct testhost {
     config_t cfg;
     int cfg_ready;
     void *state;
-    int created;
+    int created, started;
     collector_record **records;
     size_t nrecords, caprecords;
     char *log;
@@ -104,12 +105,18 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 int testhost_open_ex(const char *name, const char *instance, int64_t interval_ms,
                      const char *settings_text, struct testhost **out)
 {
+    return testhost_open_flags(name, instance, interval_ms, settings_text, 0, out);
+}
+
+int testhost_open_flags(const char *name, const char *instance, int64_t interval_ms,
+                        const char *settings_text, unsigned flags, struct testhost **out)
+{
     struct testhost *t;
     const char *path = getenv("COLLECTOR_PLUGIN_PATH");
     const char *state = getenv("COLLECTOR_STATE_DIR");
-    char file[4096], err[1024];
+    char file[4096], err[9300];
     char *text = NULL;
-    const config_setting_t *group;
+    config_setting_t *group;
     int rc;
 
     *out = NULL;
@@ -144,6 +151,11 @@ int testhost_open_ex(const char *name, const char *instance, int64_t interval_ms
         goto fail;
     }
     group = config_lookup(&t->cfg, "instance");
+    rc = setdefs_apply(group, &t->plugin->desc, instance ? instance : name, err, sizeof(err));
+    if (rc < 0) {
+        fail_log("%s", err);
+        goto fail;
+    }
 
     if (state != NULL && *state != '\0') {
         snprintf(t->state_dir, sizeof(t->state_dir), "%s", state);
@@ -165,6 +177,7 @@ int testhost_open_ex(const char *name, const char *instance, int64_t interval_ms
     t->host.emit_ctx = t;
     t->host.log_hook = on_log;
     t->host.log_ctx = t;
+    t->host.run_flags = (flags & TESTHOST_NO_START) ? COLLECTOR_RUN_CHECK : 0;
 
     rc = t->plugin->desc.create(hostapi_table(), &t->host, settings_wrap(group), &t->state);
     if (rc != 0) {
@@ -174,6 +187,10 @@ int testhost_open_ex(const char *name, const char *instance, int64_t interval_ms
         goto fail;
     }
     t->created = 1;
+    if (!(flags & TESTHOST_NO_START) && (rc = testhost_start(t)) != 0) {
+        fail_log("%s", t->log ? t->log : "start failed");
+        goto fail;
+    }
     free(text);
     *out = t;
     return 0;
@@ -188,10 +205,32 @@ int testhost_open(const char *name, const char *settings_text, struct testhost *
     return testhost_open_ex(name, name, 30000, settings_text, out);
 }
 
+int testhost_start(struct testhost *t)
+{
+    int rc = 0;
+
+    if (t->started)
+        return 0;
+    if (t->plugin->desc.start != NULL)
+        rc = t->plugin->desc.start(t->state);
+    if (rc == 0)
+        t->started = 1;
+    return rc;
+}
+
+void testhost_stop(struct testhost *t)
+{
+    if (t->started && t->plugin->desc.stop != NULL)
+        t->plugin->desc.stop(t->state);
+    t->started = 0;
+}
+
 void testhost_close(struct testhost *t)
 {
     if (t == NULL)
         return;
+    if (t->created)
+        testhost_stop(t);
     if (t->created && t->plugin->desc.destroy)
         t->plugin->desc.destroy(t->state);
     testhost_clear_records(t);

@@ -38,7 +38,16 @@ int testhost_open(const char *name, const char *settings_text, struct testhost *
 /* Same, choosing the instance name and the poll interval (ms) explicitly. */
 int testhost_open_ex(const char *name, const char *instance, int64_t interval_ms,
                      const char *settings_text, struct testhost **out);
-/* Destroy the instance (destroy() is called) and unload. NULL is fine. */
+/* Same, with TESTHOST_* flags. The host checks and completes the settings
+ * from the plugin's setting_defs first (as collectord does); then create()
+ * and, unless TESTHOST_NO_START, start(). */
+#define TESTHOST_NO_START 0x1u /* create() only, as --check does */
+int testhost_open_flags(const char *name, const char *instance, int64_t interval_ms,
+                        const char *settings_text, unsigned flags, struct testhost **out);
+/* start() / stop() the instance (when the plugin has them). */
+int testhost_start(struct testhost *t);
+void testhost_stop(struct testhost *t);
+/* stop() (if started), destroy() and unload. NULL is fine. */
 void testhost_close(struct testhost *t);
 
 /* The host API table the plugin sees (for building and reading records). */

@@ -54,14 +54,22 @@ static void bad_settings_name_the_key(void **state)
 }
 
 /* create() only validates (it runs for --check): a device that is not
- * there is no error yet, and nothing is logged. */
-static void create_opens_nothing(void **state)
+ * there is no error yet, and nothing is logged. start() tries it once: an
+ * adapter unplugged at boot is one line, not a failed start; poll() opens it
+ * when it comes. */
+static void create_opens_nothing_and_start_tolerates_a_missing_device(void **state)
 {
     struct testhost *t;
     (void)state;
-    assert_int_equal(
-        testhost_open("jk_serial", "device = \"/nonexistent/ttyJK\"; protocol = \"uart\";", &t), 0);
+    assert_int_equal(testhost_open_flags("jk_serial", "jk_serial", 1000,
+                                         "device = \"/nonexistent/ttyJK\"; protocol = \"uart\";",
+                                         TESTHOST_NO_START, &t),
+                     0);
     assert_string_equal(testhost_log(t), "");
+    assert_int_equal(testhost_start(t), 0);
+    assert_int_equal(count(testhost_log(t), "ERROR"), 1);
+    assert_int_equal(testhost_poll(t), -ENOENT);
+    assert_int_equal(count(testhost_log(t), "ERROR"), 1); /* the same outage */
     testhost_close(t);
 }
 
@@ -79,15 +87,18 @@ static void a_missing_device_is_one_line_per_outage(void **state)
     testhost_close(t);
 }
 
-static void not_a_serial_port_is_said_so(void **state)
+/* Not a serial port will not fix itself: start() fails, saying so. */
+static void not_a_serial_port_fails_the_start(void **state)
 {
-    struct testhost *t;
+    struct testhost *t = NULL;
     (void)state;
     assert_int_equal(testhost_open("jk_serial", "device = \"/dev/null\"; protocol = \"uart\";", &t),
-                     0);
-    assert_true(testhost_poll(t) < 0);
-    assert_non_null(strstr(testhost_log(t), "/dev/null: not a serial port"));
-    testhost_close(t);
+                     -ENOTTY);
+    assert_null(t);
+    assert_non_null(strstr(testhost_last_log(), "/dev/null: not a serial port"));
+    assert_int_equal(
+        testhost_open("jk_serial", "device = \"/dev/null\"; protocol = \"modbus\";", &t), -ENOTTY);
+    assert_non_null(strstr(testhost_last_log(), "/dev/null: not a serial port"));
 }
 
 int main(void)
@@ -95,9 +106,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_device_is_required),
         cmocka_unit_test(bad_settings_name_the_key),
-        cmocka_unit_test(create_opens_nothing),
+        cmocka_unit_test(create_opens_nothing_and_start_tolerates_a_missing_device),
         cmocka_unit_test(a_missing_device_is_one_line_per_outage),
-        cmocka_unit_test(not_a_serial_port_is_said_so),
+        cmocka_unit_test(not_a_serial_port_fails_the_start),
     };
     return cmocka_run_group_tests_name("jk_serial", tests, NULL, NULL);
 }

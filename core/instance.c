@@ -1,0 +1,184 @@
+#include "config.h"
+
+#include "core/instance.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/record.h"
+#include "core/setdefs.h"
+#include "core/settings.h"
+
+#define CORE "collectord"
+#define INTERVAL_FLOOR_MS 1000
+
+struct instance *instance_of(struct collector_host *host)
+{
+    return (struct instance *)(void *)((char *)host - offsetof(struct instance, host));
+}
+
+/* The shortest interval a source may have: what the plugin declares, else
+ * the host's floor. COLLECTOR_INTERVAL_FLOOR_MS lowers the host's floor for
+ * test suites that poll simulated devices fast; never set it in production. */
+static int64_t interval_floor_ms(const struct loaded_plugin *lp)
+{
+    const char *env = getenv("COLLECTOR_INTERVAL_FLOOR_MS");
+    int64_t floor = INTERVAL_FLOOR_MS;
+
+    if (env != NULL && *env != '\0') {
+        char *end;
+        long long v = strtoll(env, &end, 10);
+        if (*end == '\0' && v > 0 && v < floor)
+            floor = v;
+    }
+    if (lp->desc.min_interval_ms > 0 && (int64_t)lp->desc.min_interval_ms < floor)
+        floor = lp->desc.min_interval_ms;
+    return floor;
+}
+
+static char *make_fingerprint(const struct instance *in, const config_setting_t *group)
+{
+    char *settings = setdefs_fingerprint(group), *fp = NULL;
+
+    if (settings != NULL &&
+        asprintf(&fp, "%s|%u|%lld|%s", in->plugin, (unsigned)in->kind, (long long)in->interval_ms,
+                 settings) < 0)
+        fp = NULL;
+    free(settings);
+    return fp;
+}
+
+int instance_open(const struct daemon_cfg *cfg, const struct instance_cfg *ic,
+                  struct host_claims *claims, uint32_t run_flags, struct instance **out)
+{
+    struct instance *in = calloc(1, sizeof(*in));
+    char file[4096], err[9300];
+    int rc;
+
+    if (in == NULL)
+        return -ENOMEM;
+    snprintf(in->name, sizeof(in->name), "%s", ic->name);
+    snprintf(in->plugin, sizeof(in->plugin), "%s", ic->plugin);
+    in->kind = ic->kind;
+    in->interval_ms = ic->kind == COLLECTOR_KIND_SOURCE ? ic->interval_ms : 0;
+    in->line = ic->line;
+    in->host.stop_pipe[0] = in->host.stop_pipe[1] = -1;
+    pthread_mutex_init(&in->lock, NULL);
+    {
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&in->tick, &ca);
+        pthread_condattr_destroy(&ca);
+    }
+    in->file = strdup(ic->file);
+    if (in->file == NULL) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    rc = loader_find(ic->plugin, cfg->plugin_path, file, sizeof(file));
+    if (rc < 0) {
+        log_msg(CORE, COLLECTOR_LOG_ERROR, "%s:%u: plugin \"%s\": no %s.so in %s", ic->file,
+                ic->line, ic->plugin, ic->plugin, cfg->plugin_path);
+        goto fail;
+    }
+    rc = loader_open(file, ic->kind, &in->lp, err, sizeof(err));
+    if (rc < 0) {
+        log_msg(CORE, COLLECTOR_LOG_ERROR, "%s:%u: %s", ic->file, ic->line, err);
+        goto fail;
+    }
+    if (in->kind == COLLECTOR_KIND_SOURCE && in->interval_ms < interval_floor_ms(in->lp)) {
+        log_msg(CORE, COLLECTOR_LOG_ERROR,
+                "%s:%u: %s: interval: %.3g s is below the floor of %.3g s for plugin %s",
+                ic->file, ic->line, ic->name, (double)in->interval_ms / 1000.0,
+                (double)interval_floor_ms(in->lp) / 1000.0, ic->plugin);
+        rc = -EINVAL;
+        goto fail;
+    }
+    rc = setdefs_apply(ic->group, &in->lp->desc, ic->name, err, sizeof(err));
+    if (rc < 0) {
+        log_msg(CORE, COLLECTOR_LOG_ERROR, "%s", err);
+        goto fail;
+    }
+    in->fingerprint = make_fingerprint(in, ic->group);
+    if (in->fingerprint == NULL) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    rc = host_init(&in->host, ic->name, in->interval_ms, cfg->state_dir);
+    if (rc < 0)
+        goto fail;
+    in->host.run_flags = run_flags;
+    in->host.claims = claims;
+    rc = in->lp->desc.create(hostapi_table(), &in->host, settings_wrap(ic->group), &in->state);
+    in->host.claims = NULL; /* claims are for create() only */
+    if (rc != 0) {
+        if (in->host.setting_errors == 0) /* else its own line named the setting */
+            log_msg(CORE, COLLECTOR_LOG_ERROR, "%s:%u: %s: plugin %s refused to start: %s",
+                    ic->file, ic->line, ic->name, ic->plugin,
+                    rc < 0 ? strerror(-rc) : "see above");
+        rc = rc < 0 ? rc : -EINVAL;
+        goto fail;
+    }
+    in->created = 1;
+    *out = in;
+    return 0;
+fail:
+    instance_close(in);
+    return rc;
+}
+
+int instance_start(struct instance *in)
+{
+    int rc;
+
+    if (in->started)
+        return 0;
+    if (in->lp->desc.start != NULL) {
+        rc = in->lp->desc.start(in->state);
+        if (rc != 0) {
+            log_msg(CORE, COLLECTOR_LOG_ERROR, "%s:%u: %s: plugin %s could not start: %s",
+                    in->file, in->line, in->name, in->plugin,
+                    rc < 0 ? strerror(-rc) : "see above");
+            return rc < 0 ? rc : -EIO;
+        }
+    }
+    in->started = 1;
+    return 0;
+}
+
+void instance_stop(struct instance *in)
+{
+    if (in == NULL || !in->started)
+        return;
+    if (in->lp->desc.stop != NULL)
+        in->lp->desc.stop(in->state);
+    in->started = 0;
+}
+
+int instance_can_retry(const struct instance *in)
+{
+    return in->lp != NULL && in->lp->desc.abi_minor >= 1;
+}
+
+void instance_close(struct instance *in)
+{
+    if (in == NULL)
+        return;
+    if (in->created)
+        in->lp->desc.destroy(in->state);
+    for (size_t i = 0; i < in->q.len; i++)
+        record_free(in->q.v[(in->q.head + i) % in->q.cap]);
+    free(in->q.v);
+    host_fini(&in->host);
+    loader_close(in->lp);
+    pthread_cond_destroy(&in->tick);
+    pthread_mutex_destroy(&in->lock);
+    free(in->fingerprint);
+    free(in->file);
+    free(in);
+}

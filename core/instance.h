@@ -1,0 +1,73 @@
+/* instance: one configured plugin instance through its life: open (load,
+ * check settings, create), start, stop, close. */
+#ifndef COLLECTORD_CORE_INSTANCE_H
+#define COLLECTORD_CORE_INSTANCE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <collector/plugin.h>
+
+#include "core/conf.h"
+#include "core/hostapi.h"
+#include "core/loader.h"
+
+/* Records a sink asked the host to keep (write() returned -EAGAIN). */
+struct sink_queue {
+    collector_record **v; /* ring of `cap` */
+    size_t head, len, cap;
+    int64_t next_try_ms;  /* monotonic; retry no earlier */
+    int64_t backoff_ms;
+    int last_rc;
+};
+
+struct instance {
+    char name[64], plugin[64];
+    uint32_t kind;
+    int64_t interval_ms;
+    char *file;           /* config file it was written in */
+    unsigned line;
+    char *fingerprint;    /* plugin, kind, interval and normalised settings */
+    struct loaded_plugin *lp;
+    struct collector_host host;
+    void *state;
+    int created, started;
+
+    /* A source's thread. `lock` guards `stop`; `tick` wakes the sleeper. */
+    pthread_mutex_t lock;
+    pthread_cond_t tick;
+    int stop;
+    pthread_t thread;
+    int thread_started;
+    unsigned long polls_ok, polls_failed, failures;
+    _Atomic int64_t poll_since_ms; /* inside poll() since (monotonic), 0 when not */
+    unsigned long records; /* emitted (sources, calculators that emit) */
+
+    /* Calculators and sinks: touched only by the pipeline's thread. */
+    struct sink_queue q;
+    unsigned long written, dropped, process_failures;
+    int failing, last_rc;
+};
+
+/* The instance behind a host handle (the handle is embedded). */
+struct instance *instance_of(struct collector_host *host);
+
+/*
+ * Find, trust-check and load `ic`'s plugin, check and normalise its settings
+ * (setdefs), check its interval floor, and create() it. Nothing is started:
+ * this is all --check does. Errors: one line each, logged; a negative errno.
+ * `claims` is borrowed for the call.
+ */
+int instance_open(const struct daemon_cfg *cfg, const struct instance_cfg *ic,
+                  struct host_claims *claims, uint32_t run_flags, struct instance **out);
+/* start() if the plugin has one. 0 or a negative errno (the plugin logged why). */
+int instance_start(struct instance *in);
+/* stop() if it was started. */
+void instance_stop(struct instance *in);
+/* destroy(), unload, free. NULL-safe. Stop it first. */
+void instance_close(struct instance *in);
+
+/* 1 when the plugin understands -EAGAIN from write()/flush() (ABI >= 1.1). */
+int instance_can_retry(const struct instance *in);
+
+#endif

@@ -1,0 +1,38 @@
+#include "config.h"
+
+#include "core/names.h"
+
+#include <string.h>
+
+static int is_symbol_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+int names_is_symbol_n(const char *s, size_t n)
+{
+    if (s == NULL || n == 0 || n > NAMES_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!is_symbol_char(s[i]))
+            return 0;
+    return 1;
+}
+
+int names_is_symbol(const char *s)
+{
+    return s != NULL && names_is_symbol_n(s, strnlen(s, NAMES_MAX + 1));
+}
+
+int names_is_instance(const char *s)
+{
+    size_t n = s ? strnlen(s, NAMES_MAX + 1) : 0;
+
+    if (n == 0 || n > NAMES_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(is_symbol_char(s[i]) || (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-' ||
+              s[i] == '.'))
+            return 0;
+    return 1;
+}
