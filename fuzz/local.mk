@@ -3,9 +3,9 @@ FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O
 EXTRA_DIST += $(wildcard $(srcdir)/fuzz/corpus/*/*) fuzz/lsan.supp
 if FUZZ
 EXTRA_PROGRAMS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_mgmt fuzz/config \
-	fuzz/jk_devices fuzz/jk_uart fuzz/jk_registers
+	fuzz/jk_devices fuzz/jk_uart
 FUZZ_BINS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_mgmt fuzz/config fuzz/jk_devices \
-	fuzz/sqlite_merge fuzz/jk_uart fuzz/jk_registers
+	fuzz/sqlite_merge fuzz/jk_uart
 EXTRA_PROGRAMS += fuzz/sqlite_merge
 fuzz_sqlite_merge_SOURCES = fuzz/sqlite_merge.c plugins/sqlite_merge/sqlite_merge.c \
 	plugins/librecjson/record_json.c core/record.c \
@@ -38,13 +38,9 @@ fuzz_jk_uart_SOURCES = fuzz/jk_uart.c plugins/libjk/jk_uart.c plugins/libjk/jk_d
 fuzz_jk_uart_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_jk_uart_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_jk_uart_LDADD = -lm
-fuzz_jk_registers_SOURCES = fuzz/jk_registers.c plugins/libjk/jk_decode.c plugins/libjk/jk_metrics.c
-fuzz_jk_registers_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
-fuzz_jk_registers_LDFLAGS = $(FUZZ_FLAGS)
-fuzz_jk_registers_LDADD = -lm
 fuzz_jk_capture_SOURCES = fuzz/jk_capture.c plugins/libjk/jk_capture.c
 fuzz_jk_capture_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_jk_capture_LDFLAGS = $(FUZZ_FLAGS)
 endif
 EXTRA_DIST += fuzz/jk_frames.c fuzz/jk_capture.c fuzz/ble_att.c fuzz/ble_mgmt.c fuzz/config.c \
-	fuzz/jk_devices.c fuzz/sqlite_merge.c fuzz/jk_uart.c fuzz/jk_registers.c
+	fuzz/jk_devices.c fuzz/sqlite_merge.c fuzz/jk_uart.c

@@ -130,9 +130,7 @@ void jk_uart_assembler_feed(struct jk_uart_assembler *a, const uint8_t *data, si
     }
 }
 
-/* Bytes of the value after each ID; 0 for 0x79 (its own length byte
- * follows), -1 for an ID not in the map (jk-wired.md, section 2). */
-static int id_size(uint8_t id)
+int jk_uart_id_size(uint8_t id)
 {
     if (id >= 0x80 && id <= 0x84)
         return 2;
@@ -348,7 +346,7 @@ int jk_uart_decode(const uint8_t *frame, size_t len, struct jk_uart_data *out)
     jk_cursor_init(&c, frame + HEADER_LEN, len - HEADER_LEN - TRAILER_LEN);
     while (jk_cursor_left(&c) > 0) {
         uint8_t id = jk_cursor_u8(&c);
-        int size = id_size(id);
+        int size = jk_uart_id_size(id);
         const uint8_t *p;
         if (size < 0) {
             d.stopped_at = id;

@@ -52,6 +52,10 @@ struct jk_uart_data {
     uint8_t stopped_at;        /* the unknown ID that ended decoding; 0 when none */
 };
 
+/* Bytes of the value after data ID `id`: 0 for 0x79 (the cells: a length
+ * byte follows), -1 for an ID not in the map (jk-wired.md, section 2). */
+int jk_uart_id_size(uint8_t id);
+
 /* Decode a frame the assembler delivered (checked again here: magic,
  * length, end mark, checksum): 0, -EBADMSG (bad checksum or framing), or
  * -ENODATA (no cell voltages in it). An unknown ID ends the walk (sizes

@@ -82,56 +82,16 @@ static void fix_checksum(uint8_t *f, size_t len)
     f[len - 1] = (uint8_t)sum;
 }
 
-/* Offset of the value of data ID `id` in the recorded answer (walks the IDs). */
+/* Offset of the value of data ID `id` in the recorded answer. */
 static size_t value_at(const uint8_t *f, size_t len, uint8_t id)
 {
     size_t i = 11;
     while (i < len - 9) {
+        int size = jk_uart_id_size(f[i]);
+        assert_true(size >= 0);
         if (f[i] == id)
             return i + 1;
-        if (f[i] == 0x79) {
-            i += 2 + f[i + 1];
-            continue;
-        }
-        /* sizes of the IDs in the recorded answer */
-        switch (f[i]) {
-        case 0x85:
-        case 0x86:
-        case 0x9d:
-        case 0xa9:
-        case 0xab:
-        case 0xac:
-        case 0xae:
-        case 0xaf:
-        case 0xb1:
-        case 0xb3:
-        case 0xb8:
-        case 0xc0:
-            i += 2;
-            break;
-        case 0x89:
-        case 0xaa:
-        case 0xb5:
-        case 0xb6:
-        case 0xb9:
-            i += 5;
-            break;
-        case 0xb4:
-            i += 9;
-            break;
-        case 0xb2:
-            i += 11;
-            break;
-        case 0xb7:
-            i += 16;
-            break;
-        case 0xba:
-            i += 25;
-            break;
-        default:
-            i += 3;
-            break;
-        }
+        i += size == 0 ? 2u + f[i + 1] : 1u + (size_t)size;
     }
     fail_msg("ID 0x%02x not in the answer", id);
     return 0;
