@@ -85,9 +85,7 @@ static int decode_jk02(const uint8_t *f, int proto, enum jk_order o, struct jk_c
         ci->cell_ohm[i] = jk_get16(f + L->res + 2 * i, o) / 1000.0;
     }
     ci->ncells = reported_cells(ci->cell_v, L->slots, mask);
-    ci->has_cell_ohm = 1;
     ci->has_pack = 1;
-    ci->has_remaining = 1;
     ci->pack_v = jk_get32(f + L->pack_v, o) / 1000.0;
     ci->current_a = jk_gets32(f + L->current, o) / 1000.0;
     ci->temps[0] = temp01(f + L->t1, o);
@@ -134,7 +132,6 @@ static int decode_jk04(const uint8_t *f, struct jk_cell_info *ci)
         sum += ci->cell_v[i];
     }
     ci->ncells = reported_cells(ci->cell_v, 24, 0);
-    ci->has_cell_ohm = 1;
     /* A balancer has no pack voltage: the sum of its cells stands in. */
     ci->pack_v = sum;
     ci->balancing_action = f[220];

@@ -29,7 +29,7 @@ struct jk_cell_info {
     int proto;
     size_t ncells;                   /* cells reported (up to the last enabled or non-zero) */
     double cell_v[JK_MAX_CELLS];     /* V; 0 = slot empty or cell reading 0 */
-    int has_cell_ohm;                /* 0 when the wire carries no resistances */
+    int no_cell_ohm;                 /* 1: the wire carries no resistances (0x4E57) */
     double cell_ohm[JK_MAX_CELLS];   /* balance-lead resistance, ohm */
     int has_pack;                    /* JK02: pack voltage, current, SOC, ... below */
     double pack_v;                   /* JK02: the BMS's total; JK04: sum of the cells */
@@ -43,7 +43,7 @@ struct jk_cell_info {
     double balance_current_a;
     int has_balance_current;
     uint8_t balancing_action;        /* 0 off, 1 charging side, 2 discharging side */
-    int has_remaining;               /* remaining_ah and soh below (JK02) */
+    int no_remaining;                /* 1: no remaining_ah and soh below (0x4E57) */
     uint8_t soc, soh;
     double remaining_ah, nominal_ah, cycle_capacity_ah;
     uint32_t cycles;

@@ -342,6 +342,7 @@ int jk_uart_decode(const uint8_t *frame, size_t len, struct jk_uart_data *out)
     memset(&w, 0, sizeof(w));
     d.ci.proto = JK_PROTO_UART;
     d.ci.charging = d.ci.discharging = d.ci.heating = -1;
+    d.ci.no_cell_ohm = d.ci.no_remaining = 1; /* not in the protocol */
     d.protocol_version = -1;
     jk_cursor_init(&c, frame + HEADER_LEN, len - HEADER_LEN - TRAILER_LEN);
     while (jk_cursor_left(&c) > 0) {

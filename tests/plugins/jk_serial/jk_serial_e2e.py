@@ -221,6 +221,26 @@ check("the missing slave: one error line, however many polls",
       "\n".join(errors) or err[-500:])
 bus.close()
 
+# --- --check: instances that disagree about one bus, or read one pack twice ---
+def check_conf(name, second):
+    conf, _ = daemon_conf(name, [source("pack1", "/dev/ttyJK-none"),
+                                 source("pack2", "/dev/ttyJK-none", second)])
+    return subprocess.run([DAEMON, "-c", conf, "--check"], capture_output=True, text=True,
+                          timeout=60)
+
+
+r = check_conf("proto", 'protocol = "uart";')
+check("--check: one device, two protocols is refused naming both instances",
+      r.returncode == 78 and "pack2: device: /dev/ttyJK-none is used by pack1 with another "
+      "protocol or baud rate" in r.stderr, r.stderr)
+r = check_conf("same", "slave = 1;")
+check("--check: two instances on one slave is refused",
+      r.returncode == 78 and "pack2: slave: this slave is read by pack1 already" in r.stderr,
+      r.stderr)
+r = check_conf("ok", "slave = 2;")
+check("--check: two slaves on one device pass, and nothing is opened", r.returncode == 0,
+      r.stderr)
+
 # --- a device that goes away and comes back (a by-id style symlink) ---
 link = os.path.join(tmp, "usb-JK_RS485-if00-port0")
 bus = sim.Bus()

@@ -145,8 +145,8 @@ static void the_recorded_answer_decodes_to_its_values(void **state)
     assert_string_equal(d.di.sw_version, "10.07");
     assert_string_equal(d.di.model, "JK-B2A24S15P");
     assert_int_equal(d.stopped_at, 0);
-    assert_false(d.ci.has_cell_ohm);
-    assert_false(d.ci.has_remaining);
+    assert_true(d.ci.no_cell_ohm);
+    assert_true(d.ci.no_remaining);
     json_decref(want);
 }
 
