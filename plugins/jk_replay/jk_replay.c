@@ -28,7 +28,20 @@ struct replay {
     struct jk_plaus_tally plaus; /* implausible values of this battery */
 };
 
-static const char *const settings[] = {"file", "protocol", "loop", "address", NULL};
+static const char *const protocols[] = {"auto", "JK04", "JK02_24S", "JK02_32S", NULL};
+
+static const struct collector_setting_def setting_defs[] = {
+    {.name = "file", .type = COLLECTOR_SETTING_STRING,
+     .flags = COLLECTOR_SETTING_REQUIRED | COLLECTOR_SETTING_MIN, .min = 1,
+     .description = "the capture to replay: a hex dump or a btsnoop HCI log"},
+    {.name = "protocol", .type = COLLECTOR_SETTING_STRING, .default_value = "auto",
+     .allowed = protocols, .description = "the frame layout; auto detects it"},
+    {.name = "loop", .type = COLLECTOR_SETTING_BOOL, .default_value = "false",
+     .description = "start again at the end of the capture"},
+    {.name = "address", .type = COLLECTOR_SETTING_STRING,
+     .description = "the device address the records carry (a capture has none)"},
+    {.name = NULL},
+};
 
 static void replay_destroy(void *state)
 {
@@ -45,7 +58,7 @@ static int replay_create(const struct collector_host_api *api, collector_host *h
                          const collector_settings *s, void **state_out)
 {
     struct replay *r = calloc(1, sizeof(*r));
-    const char *file = NULL, *proto = "auto", *address = NULL;
+    const char *file = "", *proto = "auto", *address = NULL;
     char err[512];
     int rc;
 
@@ -53,25 +66,12 @@ static int replay_create(const struct collector_host_api *api, collector_host *h
         return -ENOMEM;
     r->api = api;
     r->host = host;
-    if (api->setting_string(s, "file", &file) != 0 || file[0] == '\0') {
-        api->setting_error(host, s, "file", "a capture file is required (hex dump or btsnoop)");
-        rc = -EINVAL;
-        goto fail;
-    }
-    rc = api->setting_string(s, "protocol", &proto);
-    if (rc == -EINVAL || jk_protocol_parse(proto, &r->proto) < 0) {
-        api->setting_error(host, s, "protocol",
-                           "want \"auto\", \"JK04\", \"JK02_24S\" or \"JK02_32S\"");
-        rc = -EINVAL;
-        goto fail;
-    }
-    if (api->setting_bool(s, "loop", &r->loop) == -EINVAL) {
-        api->setting_error(host, s, "loop", "want true or false");
-        rc = -EINVAL;
-        goto fail;
-    }
-    if (api->setting_string(s, "address", &address) == -EINVAL) {
-        api->setting_error(host, s, "address", "want a string such as \"C8:47:8C:12:34:56\"");
+    /* The host checked types and allowed values and filled the defaults. */
+    api->setting_string(s, "file", &file);
+    api->setting_string(s, "protocol", &proto);
+    api->setting_bool(s, "loop", &r->loop);
+    api->setting_string(s, "address", &address);
+    if (jk_protocol_parse(proto, &r->proto) < 0) {
         rc = -EINVAL;
         goto fail;
     }
@@ -173,10 +173,11 @@ static const struct collector_plugin plugin = {
     .name = "jk_replay",
     .version = PACKAGE_VERSION,
     .description = "replays a JK BMS capture (hex dump or btsnoop HCI log)",
-    .settings = settings,
     .create = replay_create,
     .poll = replay_poll,
     .destroy = replay_destroy,
+    .setting_defs = setting_defs,
+    .min_interval_ms = 10, /* a capture can be replayed fast */
 };
 
 COLLECTOR_EXPORT const struct collector_plugin *collector_plugin_entry(void)

@@ -56,6 +56,27 @@ struct pending {
     char *history; /* JSON of the whole record, or NULL */
 };
 
+/* The statements of a write, prepared once per connection (on first use)
+ * and reset after each step: SQL is compiled once, not on every poll. */
+enum { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_NEWEST, ST_UPSERT, ST_OVERLAY, ST_APPEND, ST_HISTORY,
+       ST_COUNT };
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_NEWEST] = "SELECT id, created_at, error IS NULL, payload IS NOT NULL AND "
+                  "json_valid(payload) AND json_type(payload) = 'object', "
+                  "payload IS NOT NULL FROM readings ORDER BY id DESC LIMIT 1",
+    [ST_UPSERT] = "INSERT INTO collectord_patch (battery, patch, updated_at, max_age) "
+                  "VALUES (?, ?, ?, ?) ON CONFLICT(battery) DO UPDATE SET patch = excluded.patch, "
+                  "updated_at = excluded.updated_at, max_age = excluded.max_age",
+    [ST_OVERLAY] = "UPDATE readings SET payload = json_patch(payload, ?) WHERE id = ?",
+    [ST_APPEND] = "INSERT INTO readings (created_at, payload, error) SELECT ?, "
+                  "json_patch(payload, ?), NULL FROM readings WHERE id = ?",
+    [ST_HISTORY] = "INSERT INTO bms_readings (created_at, battery, payload) VALUES (?, ?, ?)",
+};
+
 struct merge {
     const struct collector_host_api *api;
     collector_host *host;
@@ -72,6 +93,7 @@ struct merge {
     int keep_journal;
     int busy_ms;
     sqlite3 *db;
+    sqlite3_stmt *stmt[ST_COUNT]; /* NULL until first used */
     int ready; /* schema, pragmas and trigger in place */
     struct battery bats[MAX_BATTERIES];
     size_t nbats;
@@ -328,17 +350,33 @@ static void format_created_at(const char *like, double t, char *out, size_t cap)
     }
 }
 
+/* Statement `which`, prepared on first use; SQLite rc. */
+static int statement(struct merge *m, int which, sqlite3_stmt **out)
+{
+    if (m->stmt[which] == NULL) {
+        int rc = sqlite3_prepare_v3(m->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &m->stmt[which], NULL);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    *out = m->stmt[which];
+    return SQLITE_OK;
+}
+
+/* Ready for the next use; nothing bound stays referenced. */
+static void done_with(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
 /* The newest readings row: its id, whether it is a good row (error NULL and a
  * JSON-object payload), and its created_at. 0 / -ENOENT (empty) / SQLite rc. */
 static int newest_row(struct merge *m, long long *id, int *good, int *not_object, char *created,
                       size_t cap)
 {
     sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(m->db,
-                                "SELECT id, created_at, error IS NULL, payload IS NOT NULL AND "
-                                "json_valid(payload) AND json_type(payload) = 'object', "
-                                "payload IS NOT NULL FROM readings ORDER BY id DESC LIMIT 1",
-                                -1, &st, NULL);
+    int rc = statement(m, ST_NEWEST, &st);
     if (rc != SQLITE_OK)
         return rc;
     rc = sqlite3_step(st);
@@ -353,15 +391,17 @@ static int newest_row(struct merge *m, long long *id, int *good, int *not_object
     } else if (rc == SQLITE_DONE) {
         rc = -ENOENT;
     }
-    sqlite3_finalize(st);
+    done_with(st);
     return rc;
 }
 
-static int run(struct merge *m, const char *sql, const char *fmt, ...)
+/* Step statement `which` once with the values of `fmt` ('i' long long,
+ * 'd' double, 's' text) bound; SQLITE_OK or the SQLite rc. */
+static int run(struct merge *m, int which, const char *fmt, ...)
 {
     sqlite3_stmt *st;
     va_list ap;
-    int rc = sqlite3_prepare_v2(m->db, sql, -1, &st, NULL);
+    int rc = statement(m, which, &st);
 
     if (rc != SQLITE_OK)
         return rc;
@@ -381,7 +421,7 @@ static int run(struct merge *m, const char *sql, const char *fmt, ...)
     }
     va_end(ap);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    done_with(st);
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
@@ -395,7 +435,7 @@ static int store(struct merge *m, const struct pending *p)
     rc = setup(m);
     if (rc != SQLITE_OK)
         return rc;
-    if ((rc = exec(m, "BEGIN IMMEDIATE;")) != SQLITE_OK)
+    if ((rc = run(m, ST_BEGIN, "")) != SQLITE_OK)
         return rc;
     rc = newest_row(m, &id, &good, &not_object, created, sizeof(created));
     have_row = rc == 0;
@@ -411,20 +451,12 @@ static int store(struct merge *m, const struct pending *p)
                     m->path, id);
     }
     if (m->overlay) {
-        rc = run(m,
-                 "INSERT INTO collectord_patch (battery, patch, updated_at, max_age) "
-                 "VALUES (?, ?, ?, ?) ON CONFLICT(battery) DO UPDATE SET patch = excluded.patch, "
-                 "updated_at = excluded.updated_at, max_age = excluded.max_age",
-                 "isdd", (long long)p->battery, p->patch, p->time_s, p->max_age);
+        rc = run(m, ST_UPSERT, "isdd", (long long)p->battery, p->patch, p->time_s, p->max_age);
         if (rc == SQLITE_OK && have_row && good)
-            rc = run(m, "UPDATE readings SET payload = json_patch(payload, ?) WHERE id = ?", "si",
-                     p->patch, id);
+            rc = run(m, ST_OVERLAY, "si", p->patch, id);
     } else if (have_row && good) {
         format_created_at(created, p->time_s, stamp, sizeof(stamp));
-        rc = run(m,
-                 "INSERT INTO readings (created_at, payload, error) SELECT ?, "
-                 "json_patch(payload, ?), NULL FROM readings WHERE id = ?",
-                 "ssi", stamp, p->patch, id);
+        rc = run(m, ST_APPEND, "ssi", stamp, p->patch, id);
     }
     if (rc == SQLITE_OK && !good && !m->warned_no_row) {
         m->warned_no_row = 1;
@@ -443,8 +475,7 @@ static int store(struct merge *m, const struct pending *p)
         struct tm tm;
         gmtime_r(&secs, &tm);
         strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
-        rc = run(m, "INSERT INTO bms_readings (created_at, battery, payload) VALUES (?, ?, ?)",
-                 "sis", stamp, (long long)p->battery, p->history);
+        rc = run(m, ST_HISTORY, "sis", stamp, (long long)p->battery, p->history);
         if (rc == SQLITE_OK && now_s() - m->last_retention > 600) {
             char sql[160];
             snprintf(sql, sizeof(sql),
@@ -457,12 +488,12 @@ static int store(struct merge *m, const struct pending *p)
     }
     if (rc != SQLITE_OK)
         goto fail;
-    rc = exec(m, "COMMIT;");
+    rc = run(m, ST_COMMIT, "");
     if (rc != SQLITE_OK)
         goto fail;
     return SQLITE_OK;
 fail:
-    exec(m, "ROLLBACK;");
+    run(m, ST_ROLLBACK, "");
     return rc;
 }
 
@@ -557,42 +588,219 @@ static uint32_t metric_type(const struct collector_host_api *api, const collecto
     return 0;
 }
 
+/* A growing string; `failed` is sticky (out of memory). */
+struct text {
+    char *p;
+    size_t len, cap;
+    int failed;
+};
+
+static void text_add(struct text *t, const char *s, size_t n)
+{
+    if (t->failed)
+        return;
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 256;
+        char *grown;
+        while (t->len + n + 1 > cap)
+            cap *= 2;
+        grown = realloc(t->p, cap);
+        if (grown == NULL) {
+            t->failed = 1;
+            return;
+        }
+        t->p = grown;
+        t->cap = cap;
+    }
+    memcpy(t->p + t->len, s, n);
+    t->len += n;
+    t->p[t->len] = '\0';
+}
+
+static void text_addz(struct text *t, const char *s)
+{
+    text_add(t, s, strlen(s));
+}
+
+/* The decimal digits of v (at least min_digits, zero-padded), written
+ * backwards before `end`; the first digit. */
+static char *digits_before(char *end, uint64_t v, int min_digits)
+{
+    for (int n = 0; v != 0 || n < min_digits; n++) {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return end;
+}
+
+static void text_add_int(struct text *t, long long v)
+{
+    char buf[24], *end = buf + sizeof(buf);
+    uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    char *p = digits_before(end, mag, 1);
+
+    if (v < 0)
+        *--p = '-';
+    text_add(t, p, (size_t)(end - p));
+}
+
+/* d with `decimals` digits after the point, exactly as printf("%.*f") writes
+ * it (that is eamoon's format), without printf where that is certain: |d|
+ * scaled below 1e9 and not within 1e-6 of a rounding tie, where the scaling's
+ * error (under 1.2e-7) cannot change the rounding. */
+static void text_add_fixed(struct text *t, double d, int decimals)
+{
+    static const double pow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+    char buf[64], *end = buf + sizeof(buf), *p; /* 64: as before, for the slow path */
+    double scaled, whole, frac;
+    uint64_t q, unit;
+
+    if (decimals < 0 || decimals > 6 || !(fabs(d) * pow10[decimals] < 1e9))
+        goto slow;
+    scaled = fabs(d) * pow10[decimals];
+    whole = floor(scaled);
+    frac = scaled - whole;
+    if (fabs(frac - 0.5) < 1e-6)
+        goto slow;
+    q = (uint64_t)whole + (frac > 0.5);
+    unit = (uint64_t)pow10[decimals];
+    p = end;
+    if (decimals > 0) {
+        p = digits_before(p, q % unit, decimals);
+        *--p = '.';
+    }
+    p = digits_before(p, q / unit, 1);
+    if (signbit(d))
+        *--p = '-';
+    text_add(t, p, (size_t)(end - p));
+    return;
+slow:
+    snprintf(buf, sizeof(buf), "%.*f", decimals, d);
+    text_addz(t, buf);
+}
+
+/* The letter of a two-character JSON escape of c ('n' for a newline), or 0. */
+static char short_escape(unsigned char c)
+{
+    static const char from[] = "\"\\\b\f\n\r\t", to[] = "\"\\bfnrt";
+    const char *hit = c != 0 ? memchr(from, c, sizeof(from) - 1) : NULL;
+    return hit ? to[hit - from] : 0;
+}
+
+/* A JSON string as jansson writes it; 0, or -1 for text that is not ASCII
+ * (the caller lets jansson check and write it). */
+static int text_add_ascii_string(struct text *t, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+
+    for (const char *c = s; *c != '\0'; c++)
+        if ((unsigned char)*c >= 0x80)
+            return -1;
+    text_add(t, "\"", 1);
+    while (s[n] != '\0') {
+        unsigned char c = (unsigned char)s[n];
+        char esc[6] = {'\\', 0, '0', '0', hex[c >> 4], hex[c & 15]};
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            n++;
+            continue;
+        }
+        esc[1] = short_escape(c);
+        text_add(t, s, n);
+        s += n + 1;
+        n = 0;
+        if (esc[1] != 0) {
+            text_add(t, esc, 2);
+        } else {
+            esc[1] = 'u';
+            text_add(t, esc, 6);
+        }
+    }
+    text_add(t, s, n);
+    text_add(t, "\"", 1);
+    return 0;
+}
+
+/* Any value through jansson (strings that are not ASCII, lists, ...); a value
+ * jansson refuses (NULL) is left out with its key, as before. */
+static void text_add_json(struct text *t, size_t key_start, json_t *value)
+{
+    char *dumped = value ? json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT |
+                                                 JSON_REAL_PRECISION(10))
+                         : NULL;
+
+    if (dumped == NULL) {
+        t->len = key_start; /* drop the key */
+        if (t->p != NULL)
+            t->p[t->len] = '\0';
+    } else {
+        text_addz(t, dumped);
+    }
+    free(dumped);
+    json_decref(value);
+}
+
+static void text_add_string(struct text *t, size_t key_start, const char *s)
+{
+    if (text_add_ascii_string(t, s) < 0)
+        text_add_json(t, key_start, json_string(s));
+}
+
+/* eamoon's keys of one record as a compact JSON object (the patch), built in
+ * one pass: one lookup per field, numbers written without printf. */
 static char *build_patch(struct merge *m, const collector_record *rec, int index)
 {
     const struct collector_host_api *api = m->api;
-    json_t *obj = json_object();
-    char prefix[24] = "", key[96], text[64];
-    char *out;
+    struct text t = {0};
+    char prefix[24] = "";
+    size_t prefix_len;
 
     if (index >= 2)
         snprintf(prefix, sizeof(prefix), "battery%d_", index);
+    prefix_len = strlen(prefix);
+    text_add(&t, "{", 1);
     for (size_t i = 0; i < m->nfields; i++) {
         const struct field *f = &m->fields[i];
-        uint32_t type = metric_type(api, rec, f->name);
-        json_t *value = NULL;
-        double d;
+        size_t key_start = t.len;
+        const char *s = NULL;
+        double d = 0;
+        int rc;
 
-        if (type == 0 && strcmp(f->name, "bms_address") == 0 && api->record_device(rec)[0])
-            value = json_string(api->record_device(rec));
-        else if (type == 0)
+        /* The value first: a field the record lacks adds nothing. */
+        if (f->fmt == FMT_AS_IS)
+            rc = api->get_string(rec, f->name, &s);
+        else
+            rc = api->get_double(rec, f->name, &d);
+        if (rc == -ENOENT && strcmp(f->name, "bms_address") == 0 && api->record_device(rec)[0])
+            s = api->record_device(rec);
+        else if (rc == -ENOENT || (f->fmt != FMT_AS_IS && (rc != 0 || !isfinite(d))))
             continue;
-        else if (f->fmt == FMT_FIXED && api->get_double(rec, f->name, &d) == 0 && isfinite(d)) {
-            snprintf(text, sizeof(text), "%.*f", f->decimals, d);
-            value = json_string(text);
-        } else if (f->fmt == FMT_INT && api->get_double(rec, f->name, &d) == 0 && isfinite(d)) {
-            /* a JSON integer: the dashboard compares it with > 0 */
-            value = json_integer((json_int_t)llround(d));
-        } else if (f->fmt == FMT_AS_IS) {
-            value = recjson_metric(api, rec, f->name, type);
+        if (t.len > 1)
+            text_add(&t, ",", 1);
+        text_add(&t, "\"", 1);
+        text_add(&t, prefix, prefix_len);
+        text_addz(&t, f->name);
+        text_add(&t, "\":", 2);
+        if (s != NULL)
+            text_add_string(&t, key_start, s);
+        else if (f->fmt == FMT_FIXED) { /* a JSON string, as eamoon writes them */
+            text_add(&t, "\"", 1);
+            text_add_fixed(&t, d, f->decimals);
+            text_add(&t, "\"", 1);
         }
-        if (value == NULL)
-            continue;
-        snprintf(key, sizeof(key), "%s%s", prefix, f->name);
-        json_object_set_new(obj, key, value);
+        else if (f->fmt == FMT_INT)
+            /* a JSON integer: the dashboard compares it with > 0 */
+            text_add_int(&t, llround(d));
+        else /* FMT_AS_IS of another type than a string */
+            text_add_json(&t, key_start,
+                          recjson_metric(api, rec, f->name, metric_type(api, rec, f->name)));
     }
-    out = json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    json_decref(obj);
-    return out;
+    text_add(&t, "}", 1);
+    if (t.failed) {
+        free(t.p);
+        return NULL;
+    }
+    return t.p;
 }
 
 static char *build_history(struct merge *m, const collector_record *rec)
@@ -622,6 +830,8 @@ static void merge_destroy(void *state)
         m->qhead = (m->qhead + 1) % QUEUE_MAX;
         m->qlen--;
     }
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(m->stmt[i]);
     sqlite3_close(m->db);
     free(m->path);
     free(m);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -327,6 +328,48 @@ static void history_and_extra_fields(void **state)
     testhost_close(t);
 }
 
+/* The patch's exact text: numbers as printf("%.*f") writes them (ties to
+ * even, "-0.0", a huge number cut at 63 characters), strings escaped as
+ * jansson does, a string that is not UTF-8 and a NaN left out. */
+static void patch_text_is_exactly_the_contract_format(void **state)
+{
+    struct fx *f = *state;
+    struct testhost *t;
+    collector_record *r;
+    sqlite3_stmt *st;
+    char want[1024], huge[64];
+
+    inverter_row(f, "2026-01-15T16:43:23");
+    t = open_sink(f, "fields = (\"+bms_model\", \"+bms_hw_version\", \"+soh\");");
+    assert_int_equal(record_new("battery1", (int64_t)time(NULL) * 1000000000, &r), 0);
+    record_set_double(r, "battery_voltage", 0.25);
+    record_set_double(r, "battery_current", -0.04);
+    record_set_double(r, "battery_soc", 2.5);
+    record_set_double(r, "battery_power", 1e300);
+    record_set_double(r, "temperature", NAN);
+    record_set_int(r, "bms_cell_count", -7);
+    record_set_double(r, "bms_cell_min_v", 3.2155);
+    record_set_double(r, "bms_cell_max_v", 1234.56789);
+    record_set_string(r, "bms_name", "a\"b\\c\n\x01\x7f/");
+    record_set_string(r, "bms_model", "B\xc3\xa4tterie");
+    record_set_string(r, "bms_hw_version", "\xff");
+    record_set_int(r, "soh", 99);
+    write_rec(t, r);
+    assert_true(snprintf(huge, sizeof(huge), "%.0f", strtod("1e300", NULL)) >= (int)sizeof(huge));
+    snprintf(want, sizeof(want),
+             "{\"battery_voltage\":\"%.1f\",\"battery_current\":\"%.1f\",\"battery_soc\":\"%.0f\","
+             "\"battery_power\":\"%s\",\"bms_cell_count\":-7,\"bms_cell_min_v\":\"%.3f\","
+             "\"bms_cell_max_v\":\"%.3f\",\"bms_name\":\"a\\\"b\\\\c\\n\\u0001\x7f/\","
+             "\"bms_model\":\"B\xc3\xa4tterie\",\"soh\":99}",
+             0.25, -0.04, 2.5, huge, 3.2155, 1234.56789);
+    assert_int_equal(sqlite3_prepare_v2(f->con, "SELECT patch FROM collectord_patch", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), want);
+    sqlite3_finalize(st);
+    testhost_close(t);
+}
+
 static void settings_are_checked(void **state)
 {
     struct fx *f = *state;
@@ -362,6 +405,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(non_object_payload_is_reported_and_left_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(locked_database_queues_and_catches_up, setup, teardown),
         cmocka_unit_test_setup_teardown(history_and_extra_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(patch_text_is_exactly_the_contract_format, setup, teardown),
         cmocka_unit_test_setup_teardown(settings_are_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(wal_by_default, setup, teardown),
     };
