@@ -1,5 +1,6 @@
 /* libFuzzer: the JK assembler, every decoder and variant detection, fed
- * arbitrary notification bytes in arbitrary chunk sizes. */
+ * arbitrary notification bytes in arbitrary chunk sizes; and the same bytes
+ * as a JK-PB's Modbus register images (live block, device info). */
 #include "config.h"
 
 #include <stddef.h>
@@ -94,6 +95,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size < 1)
         return 0;
+    {
+        struct jk_device_info di;
+        if (jk_decode_live_block(data, size, &ci) == 0)
+            check_plausible(&ci);
+        (void)jk_decode_info_block(data, size, &di);
+    }
     chunk = (size_t)data[0] % 64 + 1; /* the first byte picks the chunk size */
     jk_assembler_init(&a);
     jk_stream_init(&s, JK_PROTO_AUTO);

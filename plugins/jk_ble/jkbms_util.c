@@ -15,6 +15,7 @@
 #include "plugins/jk_ble/jk_devices.h"
 #include "plugins/jk_ble/jk_scan.h"
 #include "plugins/jk_ble/jk_session.h"
+#include "plugins/jk_serial/jk_wire.h"
 #include "plugins/libble/transport.h"
 #include "plugins/libjk/jk_decode.h"
 #include "plugins/libjk/jk_report.h"
@@ -27,6 +28,8 @@ static void usage(FILE *out)
             "                       to ./jk_devices.yaml and read the first one found\n"
             "                       (discovery needs CAP_NET_ADMIN: sudo, or setcap on jkbms-util)\n"
             "       jkbms-util --decode FILE [--json]       decode a hex or btsnoop capture\n"
+            "       jkbms-util --serial DEVICE [--serial-protocol modbus|uart] [--slave N]\n"
+            "                       [--baudrate N] [--json]   read one pack over RS485 or UART\n"
             "  --address ADDR       the BMS (default: the first device of jk_devices.yaml,\n"
             "                       or $JK_DEVICES_FILE)\n"
             "  --address-type T     auto (default), public or random\n"
@@ -35,7 +38,8 @@ static void usage(FILE *out)
             "                       with --scan, a simulated kernel management socket)\n"
             "  --timeout SECONDS    for connecting and each step (default 15)\n"
             "  --protocol P         auto (default), JK04, JK02_24S or JK02_32S\n"
-            "  --hex FILE           also save every raw notification, one per line\n"
+            "  --hex FILE           also save every raw notification (serial: the exchange),\n"
+            "                       one per line\n"
             "  --json               print one JSON object (keys as collectord's record)\n"
             "  --version, --help\n");
 }
@@ -122,6 +126,84 @@ static void save_hex(void *user, const uint8_t *data, size_t len)
         fprintf(fp, "%02x%s", data[i], i + 1 < len ? " " : "\n");
 }
 
+/* The file for --hex, or NULL after saying why. */
+static FILE *open_hex(const char *path)
+{
+    FILE *fp = fopen(path, "w");
+    if (fp == NULL) {
+        fprintf(stderr, "jkbms-util: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    /* A line per chunk, on disk as it arrives: Ctrl-C or a crash loses at
+     * most the line being written. */
+    setvbuf(fp, NULL, _IOLBF, 0);
+    return fp;
+}
+
+/* Close the --hex file and print what was read (or why not): the exit status. */
+static int finish_read(int rc, const char *error, FILE *hexfp, const struct jk_cell_info *ci,
+                       const struct jk_device_info *di, const char *address, int json)
+{
+    if (hexfp != NULL)
+        fclose(hexfp);
+    if (rc == -ECANCELED)
+        return 130;
+    if (rc < 0) {
+        fprintf(stderr, "jkbms-util: %s\n", error);
+        return 1;
+    }
+    if (json)
+        rc = jk_report_json(stdout, ci, di, address);
+    else
+        jk_report_print(stdout, ci, di);
+    return rc < 0 ? 1 : 0;
+}
+
+/* Serial --hex: what was sent as a comment, what came back as data lines. */
+static void save_serial_hex(void *user, int sent, const uint8_t *data, size_t len)
+{
+    if (sent)
+        fprintf(user, "# sent: ");
+    save_hex(user, data, len);
+}
+
+struct serial_opts {
+    const char *device;
+    int protocol, slave, baudrate;
+};
+
+/* `--serial DEVICE`: read one pack over a wire and print it like a BLE read. */
+static int serial_main(const struct serial_opts *o, double timeout, const char *hex, int json,
+                       int stop_fd)
+{
+    struct jk_wire w;
+    struct jk_cell_info ci;
+    struct jk_device_info di;
+    FILE *hexfp = NULL;
+    int has_di = 0, rc;
+
+    if (jk_wire_init(&w, o->device, o->protocol, o->slave, o->baudrate, (int)(timeout * 1000)) <
+        0) {
+        fprintf(stderr, "jkbms-util: --serial %s: the path is too long\n", o->device);
+        return 2;
+    }
+    w.stop_fd = stop_fd;
+    if (hex != NULL) {
+        hexfp = open_hex(hex);
+        if (hexfp == NULL)
+            return 1;
+        fprintf(hexfp, "# jkbms-util capture of %s, protocol %s, slave %d\n", o->device,
+                jk_wire_protocol_name(o->protocol), o->slave);
+        if (o->protocol == JK_WIRE_MODBUS)
+            fprintf(hexfp, "# modbus: each ADU rebuilt from what libmodbus returned\n");
+        w.on_raw = save_serial_hex;
+        w.raw_user = hexfp;
+    }
+    rc = jk_wire_read(&w, &ci, &di, &has_di);
+    jk_wire_close(&w);
+    return finish_read(rc, w.error, hexfp, &ci, has_di ? &di : NULL, NULL, json);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -132,11 +214,14 @@ int main(int argc, char **argv)
         {"timeout", required_argument, NULL, 'w'},  {"hex", required_argument, NULL, 'x'},
         {"version", no_argument, NULL, 'V'},        {"help", no_argument, NULL, 'h'},
         {"scan", no_argument, NULL, 'S'},           {"seconds", required_argument, NULL, 's'},
+        {"serial", required_argument, NULL, 'r'},   {"slave", required_argument, NULL, 'n'},
+        {"serial-protocol", required_argument, NULL, 'P'},
+        {"baudrate", required_argument, NULL, 'b'},
         {NULL, 0, NULL, 0},
     };
     const char *decode = NULL, *address = NULL, *adapter = "", *transport = "", *hex = NULL;
     int json = 0, proto = JK_PROTO_AUTO, type = BLE_ADDR_AUTO, c, rc, scan = 0;
-    long seconds = 10;
+    long seconds = 10, num;
     double timeout = 15;
     struct jk_session s;
     struct jk_cell_info ci;
@@ -145,6 +230,8 @@ int main(int argc, char **argv)
     FILE *hexfp = NULL;
     int stop_fd;
     char *end;
+    struct serial_opts serial = {NULL, JK_WIRE_MODBUS, 1, 115200};
+    int timeout_set = 0;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -184,9 +271,37 @@ int main(int argc, char **argv)
                 fprintf(stderr, "jkbms-util: --timeout %s: want 0 to 600 seconds\n", optarg);
                 return 2;
             }
+            timeout_set = 1;
             break;
         case 'x':
             hex = optarg;
+            break;
+        case 'r':
+            serial.device = optarg;
+            break;
+        case 'P':
+            if (jk_wire_protocol_parse(optarg, &serial.protocol) < 0) {
+                fprintf(stderr, "jkbms-util: --serial-protocol %s: want modbus or uart\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'n':
+            num = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || num < 1 || num > 15) {
+                fprintf(stderr, "jkbms-util: --slave %s: want 1 to 15 (the DIP-switch address)\n",
+                        optarg);
+                return 2;
+            }
+            serial.slave = (int)num;
+            break;
+        case 'b':
+            num = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || num < 1200 || num > 921600) {
+                fprintf(stderr, "jkbms-util: --baudrate %s: want e.g. 115200\n", optarg);
+                return 2;
+            }
+            serial.baudrate = (int)num;
             break;
         case 'S':
             scan = 1;
@@ -217,6 +332,8 @@ int main(int argc, char **argv)
         return jk_decode_file_main(decode, json, proto, stdout, stderr);
 
     stop_fd = signal_fd();
+    if (serial.device != NULL)
+        return serial_main(&serial, timeout_set ? timeout : 1.0, hex, json, stop_fd);
     if (scan) {
         rc = scan_devices(transport, adapter, (int)seconds, stop_fd, &dev);
         if (rc < 0)
@@ -260,30 +377,13 @@ int main(int argc, char **argv)
     s.address_type = type;
     s.timeout_ms = (int)(timeout * 1000);
     if (hex != NULL) {
-        hexfp = fopen(hex, "w");
-        if (hexfp == NULL) {
-            fprintf(stderr, "jkbms-util: %s: %s\n", hex, strerror(errno));
+        hexfp = open_hex(hex);
+        if (hexfp == NULL)
             return 1;
-        }
-        /* A line per notification, on disk as it arrives: Ctrl-C or a
-         * crash loses at most the line being written. */
-        setvbuf(hexfp, NULL, _IOLBF, 0);
         fprintf(hexfp, "# jkbms-util capture of %s: one notification per line\n", address);
         s.on_raw = save_hex;
         s.raw_user = hexfp;
     }
     rc = jk_session_read(&s, &ci, 0);
-    if (hexfp != NULL)
-        fclose(hexfp);
-    if (rc == -ECANCELED)
-        return 130;
-    if (rc < 0) {
-        fprintf(stderr, "jkbms-util: %s\n", s.error);
-        return 1;
-    }
-    if (json)
-        rc = jk_report_json(stdout, &ci, jk_stream_device_info(&s.stream), address);
-    else
-        jk_report_print(stdout, &ci, jk_stream_device_info(&s.stream));
-    return rc < 0 ? 1 : 0;
+    return finish_read(rc, s.error, hexfp, &ci, jk_stream_device_info(&s.stream), address, json);
 }

@@ -27,7 +27,7 @@ void jk_metrics_visit(const struct jk_cell_info *ci, const struct jk_plaus *pl,
         v->integer(ctx, "bms_cell_min_index", (int64_t)st.min_index);
         v->integer(ctx, "bms_cell_max_index", (int64_t)st.max_index);
     }
-    if (!jk_plaus_is_rejected(pl, JK_PLAUS_CELL_RES))
+    if (!ci->no_cell_ohm && !jk_plaus_is_rejected(pl, JK_PLAUS_CELL_RES))
         v->numbers(ctx, "cell_resistances", ci->cell_ohm, ci->ncells);
     v->number(ctx, "battery_voltage", ci->pack_v);
     if (ci->has_pack) {
@@ -37,7 +37,7 @@ void jk_metrics_visit(const struct jk_cell_info *ci, const struct jk_plaus *pl,
         }
         if (!jk_plaus_is_rejected(pl, JK_PLAUS_SOC))
             v->integer(ctx, "bms_soc", ci->soc);
-        if (!jk_plaus_is_rejected(pl, JK_PLAUS_REMAINING))
+        if (!ci->no_remaining && !jk_plaus_is_rejected(pl, JK_PLAUS_REMAINING))
             v->number(ctx, "capacity_remaining_ah", ci->remaining_ah);
         if (!jk_plaus_is_rejected(pl, JK_PLAUS_NOMINAL))
             v->number(ctx, "capacity_nominal_ah", ci->nominal_ah);
@@ -45,7 +45,7 @@ void jk_metrics_visit(const struct jk_cell_info *ci, const struct jk_plaus *pl,
             v->integer(ctx, "cycle_count", ci->cycles);
         if (!jk_plaus_is_rejected(pl, JK_PLAUS_CYCLE_CAP))
             v->number(ctx, "cycle_capacity_ah", ci->cycle_capacity_ah);
-        if (!jk_plaus_is_rejected(pl, JK_PLAUS_SOH))
+        if (!ci->no_remaining && !jk_plaus_is_rejected(pl, JK_PLAUS_SOH))
             v->integer(ctx, "soh", ci->soh);
     }
     if (pl->ntemps > 0) { /* the probes before the first implausible one */

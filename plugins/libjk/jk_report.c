@@ -85,8 +85,13 @@ void jk_report_print(FILE *out, const struct jk_cell_info *ci, const struct jk_d
         shown(rem, sizeof(rem), &pl, JK_PLAUS_REMAINING, 3, ci->remaining_ah);
         shown(nom, sizeof(nom), &pl, JK_PLAUS_NOMINAL, 3, ci->nominal_ah);
         shown(cyc, sizeof(cyc), &pl, JK_PLAUS_CYCLES, 0, ci->cycles);
-        fprintf(out, "SOC (BMS): %s %%  SOH: %s %%\n", soc, soh);
-        fprintf(out, "Capacity: %s / %s Ah  Cycles: %s\n", rem, nom, cyc);
+        if (!ci->no_remaining) {
+            fprintf(out, "SOC (BMS): %s %%  SOH: %s %%\n", soc, soh);
+            fprintf(out, "Capacity: %s / %s Ah  Cycles: %s\n", rem, nom, cyc);
+        } else { /* the 0x4E57 protocol has neither */
+            fprintf(out, "SOC (BMS): %s %%\n", soc);
+            fprintf(out, "Capacity: %s Ah  Cycles: %s\n", nom, cyc);
+        }
     }
     fprintf(out, "Balancing: %s", ci->balancing_action ? "yes" : "no");
     if (ci->has_balance_current && !jk_plaus_is_rejected(&pl, JK_PLAUS_BALANCE_CURRENT))
