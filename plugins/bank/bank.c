@@ -32,7 +32,7 @@ enum {
 
 struct member {
     char source[64];
-    int seen, online;
+    int seen, online; /* online: -1 until first judged */
     double t, stale_s; /* s: its latest record's time; how old it may get */
     unsigned has;
     double current, power, voltage, soc, capacity, remaining, cell_min, cell_max;
@@ -83,6 +83,7 @@ static int read_members(struct bank *b, const collector_settings *s)
                 api->setting_error(b->host, s, "members", "%s is listed twice", name);
                 return -EINVAL;
             }
+        b->m[b->n].online = -1;
         snprintf(b->m[b->n++].source, sizeof(b->m[0].source), "%s", name);
     }
     return 0;
@@ -182,7 +183,7 @@ static void mark_online(struct bank *b, struct member *m, double now)
 {
     int online = m->seen && now - m->t <= m->stale_s;
 
-    if (online != m->online && m->seen)
+    if (online != m->online && m->online >= 0)
         b->api->log(b->host, online ? COLLECTOR_LOG_INFO : COLLECTOR_LOG_WARNING,
                     online ? "%s back in the bank"
                            : "%s offline (no record for %.1f s): left out of the bank",
