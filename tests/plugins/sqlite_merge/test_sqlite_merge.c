@@ -439,6 +439,57 @@ static void patch_text_is_exactly_the_contract_format(void **state)
     testhost_close(t);
 }
 
+/* The metrics of energy, bank and alarms stay out of eamoon's rows unless
+ * `fields` asks for them. */
+static const char *const insight_metrics[] = {
+    "energy_charged_kwh", "energy_discharged_kwh", "energy_charged_today_kwh",
+    "energy_discharged_today_kwh", "time_to_full_s", "time_to_empty_s", "members_online",
+    "members_total", "alarm", "alarms", NULL,
+};
+
+static collector_record *insight_record(void)
+{
+    collector_record *r = bms_record("battery1", 51.689, 0);
+    record_set_double(r, "energy_charged_kwh", 1.25);
+    record_set_double(r, "energy_discharged_kwh", 2.5);
+    record_set_double(r, "energy_charged_today_kwh", 0.25);
+    record_set_double(r, "energy_discharged_today_kwh", 0.5);
+    record_set_int(r, "time_to_full_s", 3600);
+    record_set_int(r, "time_to_empty_s", 7200);
+    record_set_int(r, "members_online", 2);
+    record_set_int(r, "members_total", 2);
+    record_set_bool(r, "alarm", 1);
+    record_set_string(r, "alarms", "cell_delta_high");
+    return r;
+}
+
+static void insight_metrics_only_when_fields_asks(void **state)
+{
+    struct fx *f = *state;
+    struct testhost *t;
+    char expr[128];
+
+    inverter_row(f, "a");
+    t = open_sink(f, "");
+    write_rec(t, insight_record());
+    testhost_close(t);
+    assert_string_equal(newest(f, "json_extract(payload, '$.battery_voltage')"), "51.7");
+    for (size_t i = 0; insight_metrics[i] != NULL; i++) {
+        snprintf(expr, sizeof(expr), "json_type(payload, '$.%s')", insight_metrics[i]);
+        if (newest(f, expr)[0] != '\0')
+            fail_msg("%s written without fields asking", insight_metrics[i]);
+    }
+
+    inverter_row(f, "b");
+    t = open_sink(f, "fields = (\"+energy_charged_kwh\", \"+alarms\");");
+    write_rec(t, insight_record());
+    testhost_close(t);
+    assert_string_equal(newest(f, "json_extract(payload, '$.energy_charged_kwh')"), "1.25");
+    assert_string_equal(newest(f, "json_extract(payload, '$.alarms')"), "cell_delta_high");
+    assert_string_equal(newest(f, "json_type(payload, '$.energy_discharged_kwh')"), "");
+    assert_string_equal(newest(f, "json_type(payload, '$.alarm')"), "");
+}
+
 static void settings_are_checked(void **state)
 {
     struct fx *f = *state;
@@ -494,6 +545,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(database_mistakes_are_named, setup, teardown),
         cmocka_unit_test_setup_teardown(history_and_extra_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(patch_text_is_exactly_the_contract_format, setup, teardown),
+        cmocka_unit_test_setup_teardown(insight_metrics_only_when_fields_asks, setup, teardown),
         cmocka_unit_test_setup_teardown(settings_are_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(wal_by_default, setup, teardown),
     };
