@@ -162,11 +162,14 @@ check("a slave that does not answer: the DIP-switch hint",
 def daemon_conf(name, sources):
     db = os.path.join(tmp, name + ".db")
     conf = os.path.join(tmp, name + ".conf")
+    # batteries in pack order, naming only the packs this config has
+    names = ['"%s"' % n for n in ("pack1", "pack2", "pack3")
+             if any('name = "%s";' % n in s for s in sources)]
     with open(conf, "w") as f:
         f.write('collector = { state_dir = "%s"; };\nsources = ( %s );\n'
                 'sinks = ( { plugin = "sqlite_merge"; path = "%s"; mode = "append";'
-                ' history = true; batteries = ("pack1", "pack2", "pack3"); } );\n'
-                % (tmp, ", ".join(sources), db))
+                ' history = true; batteries = (%s); } );\n'
+                % (tmp, ", ".join(sources), db, ", ".join(names)))
     return conf, db
 
 
