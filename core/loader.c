@@ -102,6 +102,8 @@ static int trusted_node(const char *file, const char *path, int is_file, char *e
 
     if (lstat(path, &st) != 0)
         return refuse(err, err_size, -errno, file, "cannot check %s: %s", path, strerror(errno));
+    if (!is_file && !S_ISDIR(st.st_mode))
+        return refuse(err, err_size, -ENOTDIR, file, "%s is not a directory", path);
     if (is_file && !S_ISREG(st.st_mode))
         return refuse(err, err_size, -EINVAL, file, "not a regular file");
     if (st.st_uid != 0 && st.st_uid != geteuid())
@@ -116,29 +118,47 @@ static int trusted_node(const char *file, const char *path, int is_file, char *e
     return 0;
 }
 
-int loader_check_trust(const char *file, char *real, size_t real_size, char *err,
+/* The walk from `path` (a regular file when is_file, else a directory) up
+ * to /, after symlinks. */
+static int check_trust(const char *path, int is_file, char *real, size_t real_size, char *err,
                        size_t err_size)
 {
     char buf[PATH_MAX], *slash;
     int rc;
 
-    if (realpath(file, buf) == NULL)
-        return refuse(err, err_size, -errno, file, "%s", strerror(errno));
+    if (realpath(path, buf) == NULL)
+        return refuse(err, err_size, -errno, path, "%s", strerror(errno));
     if (strlen(buf) >= real_size)
-        return refuse(err, err_size, -ENAMETOOLONG, file, "path too long");
+        return refuse(err, err_size, -ENAMETOOLONG, path, "path too long");
     snprintf(real, real_size, "%s", buf);
-    rc = trusted_node(file, buf, 1, err, err_size);
-    /* Every directory from the file's up to / (realpath: no symlinks left). */
+    rc = trusted_node(path, buf, is_file, err, err_size);
+    /* Every directory up to / (realpath: no symlinks left). */
     while (rc == 0 && (slash = strrchr(buf, '/')) != NULL) {
         if (slash == buf) {
             buf[1] = '\0';
-            rc = trusted_node(file, buf, 0, err, err_size);
+            rc = trusted_node(path, buf, 0, err, err_size);
             break;
         }
         *slash = '\0';
-        rc = trusted_node(file, buf, 0, err, err_size);
+        rc = trusted_node(path, buf, 0, err, err_size);
     }
     return rc;
+}
+
+int loader_check_trust(const char *file, char *real, size_t real_size, char *err,
+                       size_t err_size)
+{
+    return check_trust(file, 1, real, real_size, err, err_size);
+}
+
+int loader_check_trust_dir(const char *dir, char *err, size_t err_size)
+{
+    char real[PATH_MAX];
+    struct stat st;
+
+    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+        return refuse(err, err_size, -ENOTDIR, dir, "not a directory");
+    return check_trust(dir, 0, real, sizeof(real), err, err_size);
 }
 
 int loader_open(const char *file, uint32_t want_kind, struct loaded_plugin **out, char *err,

@@ -28,6 +28,8 @@ int loader_find(const char *name, const char *path, char *out, size_t out_size);
  */
 int loader_check_trust(const char *file, char *real, size_t real_size, char *err,
                        size_t err_size);
+/* The same rule for a directory the daemon writes state into. */
+int loader_check_trust_dir(const char *dir, char *err, size_t err_size);
 
 /*
  * Open `file` (after loader_check_trust; dlopen with RTLD_NODELETE), check it and fill *out (owned by the caller: loader_close()).

@@ -112,6 +112,18 @@ static int load(const char *path, uint32_t run_flags, int verbose, struct daemon
             log_msg(CORE, COLLECTOR_LOG_WARNING, "state directory %s: %s", cfg->state_dir,
                     strerror(-rc));
     }
+    /* State files are written as root: the directory must be as trusted as
+     * the plugins (--check checks it when it exists). */
+    {
+        struct stat st;
+        char err[9300];
+        if (stat(cfg->state_dir, &st) == 0 &&
+            loader_check_trust_dir(cfg->state_dir, err, sizeof(err)) < 0) {
+            log_msg(CORE, COLLECTOR_LOG_ERROR, "state_dir %s", err);
+            config_free(cfg);
+            return -EPERM;
+        }
+    }
     *cfg_out = cfg;
     return 0;
 }

@@ -526,6 +526,8 @@ void setdefs_describe(FILE *out, const struct collector_plugin *desc, int man)
         if (d->default_value != NULL && !(d->flags & COLLECTOR_SETTING_SECRET))
             snprintf(dflt, sizeof(dflt), "%s%s%s", d->type == COLLECTOR_SETTING_STRING ? "\"" : "",
                      d->default_value, d->type == COLLECTOR_SETTING_STRING ? "\"" : "");
+        if (strcmp(dflt, "\"\"") == 0)
+            snprintf(dflt, sizeof(dflt), "empty");
         if (man) {
             fprintf(out, ".TP\n.BR %s \" (%s", d->name, type_name(d->type));
             if (d->unit)
@@ -534,9 +536,12 @@ void setdefs_describe(FILE *out, const struct collector_plugin *desc, int man)
                 fprintf(out, ", %s", flags[i]);
             fputs(")\"\n", out);
             man_text(out, d->description ? d->description : "");
+            if (d->description && *d->description &&
+                d->description[strlen(d->description) - 1] != '.')
+                fputc('.', out);
             if (range[0]) {
-                fputs(" Range: ", out);
-                man_text(out, range);
+                fputs(d->allowed ? " Values: " : " Range: ", out);
+                man_text(out, d->allowed ? range + strlen("one of: ") : range);
                 fputc('.', out);
             }
             if (dflt[0]) {

@@ -18,6 +18,12 @@ tests_abi_plugins_t_filesink_so_SOURCES = $(TPLUG_SRC)
 tests_abi_plugins_t_filesink_so_CPPFLAGS = $(AM_CPPFLAGS) -DTP_FILESINK -DTP_NAME=t_filesink
 tests_abi_plugins_t_filesink_so_CFLAGS = $(TPLUG_COMPILE)
 tests_abi_plugins_t_filesink_so_LDFLAGS = $(TPLUG_LINK)
+# A source whose constructor leaves a mark: the loader's trust tests.
+check_PROGRAMS += tests/abi/plugins/t_evil.so
+tests_abi_plugins_t_evil_so_SOURCES = $(TPLUG_SRC)
+tests_abi_plugins_t_evil_so_CPPFLAGS = $(AM_CPPFLAGS) -DTP_COUNTER -DTP_EVIL -DTP_NAME=t_evil
+tests_abi_plugins_t_evil_so_CFLAGS = $(TPLUG_COMPILE)
+tests_abi_plugins_t_evil_so_LDFLAGS = $(TPLUG_LINK)
 # Broken ones, each refused for one reason.
 check_PROGRAMS += tests/abi/plugins/bad_major.so tests/abi/plugins/bad_minor.so \
 	tests/abi/plugins/bad_size.so tests/abi/plugins/bad_null.so tests/abi/plugins/bad_entry.so

@@ -3,7 +3,9 @@
  *                  wakes on the stop fd), fail_after (polls that succeed)
  *   -DTP_TRAIL     calculator: appends its instance name to "trail"
  *   -DTP_FILESINK  sink: appends "source n trail" lines to `file`, buffered
- *                  until flush(); fail = true makes every write fail
+ *                  until flush(); fail = true makes every write fail,
+ *                  again = N answers -EAGAIN to the first N writes
+ *   -DTP_EVIL      also a constructor that creates $TP_EVIL_MARK (trust tests)
  * and broken ones: TP_MAJOR/TP_MINOR override the ABI numbers, TP_SHORT
  * shrinks struct_size, TP_NULL returns NULL, TP_NO_ENTRY exports nothing. */
 #define _POSIX_C_SOURCE 200809L
@@ -21,12 +23,25 @@
 #define TP_STR2(x) #x
 #define TP_STR(x) TP_STR2(x)
 
+#ifdef TP_EVIL
+/* What a hostile plugin does first: its constructor runs as soon as the
+ * file is mapped, before any ABI check. It leaves a mark the test looks for. */
+__attribute__((constructor)) static void tp_evil(void)
+{
+    const char *mark = getenv("TP_EVIL_MARK");
+    FILE *fp = mark ? fopen(mark, "w") : NULL;
+    if (fp != NULL)
+        fclose(fp);
+}
+#endif
+
 struct tp {
     const struct collector_host_api *api;
     collector_host *host;
     long long n;
     long long slow_ms;
     long long fail_after;
+    long long again; /* sink: answer -EAGAIN this many times first */
     int fail;
     FILE *out;
     char *path;
@@ -50,6 +65,8 @@ static int tp_create(const struct collector_host_api *api, collector_host *host,
         t->slow_ms = v;
     if (api->setting_int(s, "fail_after", &v) == 0)
         t->fail_after = v;
+    if (api->setting_int(s, "again", &v) == 0)
+        t->again = v;
     api->setting_bool(s, "fail", &t->fail);
     if (api->setting_string(s, "file", &file) == 0) {
         /* lines are buffered here and go to the file on flush() */
@@ -119,6 +136,10 @@ static int tp_write(void *state, const collector_record *rec)
 
     if (t->fail)
         return -EIO;
+    if (t->again > 0) {
+        t->again--;
+        return -EAGAIN;
+    }
     t->api->get_int(rec, "n", &n);
     t->api->get_string(rec, "trail", &trail);
     fprintf(t->out, "%s %lld %s\n", t->api->record_source(rec), (long long)n, trail);
@@ -150,7 +171,8 @@ static int tp_flush(void *state)
 }
 #endif
 
-static const char *const tp_settings[] = {"slow_ms", "fail_after", "file", "fail", "password", NULL};
+static const char *const tp_settings[] = {"slow_ms", "fail_after", "file", "fail", "again",
+                                          "password", NULL};
 
 static const struct collector_plugin tp_plugin = {
 #ifdef TP_MAJOR

@@ -1,0 +1,79 @@
+#!/bin/sh
+# Code from another user never runs inside collectord: the loader checks the
+# plugin's real path, and every directory up to /, before dlopen. Run as
+# root, playing the other user with runuser -u nobody. A plugin whose
+# constructor leaves a mark shows whether its code ran.
+set -u
+: "${top_builddir:?}" "${top_srcdir:?}"
+D="$top_builddir/core/collectord"
+EVIL="$top_builddir/tests/abi/plugins/t_evil.so"
+unset COLLECTOR_PLUGIN_PATH
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/trust-XXXXXX")
+chmod 755 "$tmp"
+export COLLECTOR_STATE_DIR="$tmp/state"
+export TP_EVIL_MARK="$tmp/mark"
+trap 'rm -rf "$tmp"' EXIT
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$tmp/err" 2>/dev/null | head -n 4; }
+echo "1..6"
+if [ "$(id -u)" != 0 ] || ! command -v runuser >/dev/null || ! runuser -u nobody true 2>/dev/null; then
+    # CI runs as root; a developer's own account cannot play another user
+    for i in 1 2 3 4 5 6; do echo "ok $i # SKIP needs root and runuser"; done
+    exit 0
+fi
+conf() { printf 'collector = { plugin_dir = "%s"; };\nsources = ( { plugin = "t_evil"; } );\n' "$1" > "$tmp/c.conf"; }
+refused() { # DESCRIPTION REASON: exit 78, one line naming the file and the reason, no mark
+    rm -f "$tmp/mark"
+    "$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"; rc=$?
+    if [ "$rc" -eq 78 ] && [ "$(wc -l < "$tmp/err")" -eq 1 ] && grep -q "t_evil.so: .*$2" "$tmp/err" &&
+       [ ! -e "$tmp/mark" ]; then
+        ok "$1"
+    else
+        echo "exit $rc, mark: $(ls "$tmp/mark" 2>/dev/null)" >> "$tmp/err"; not_ok "$1"
+    fi
+}
+
+# control: from a trusted directory it loads, and its constructor runs
+mkdir -p "$tmp/good"; cp "$EVIL" "$tmp/good/"; chmod 755 "$tmp/good"; chmod 644 "$tmp/good/t_evil.so"
+conf "$tmp/good"
+rm -f "$tmp/mark"
+"$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"; rc=$?
+if [ "$rc" -eq 0 ] && [ -e "$tmp/mark" ]; then ok "control: a trusted plugin loads (its constructor ran)"
+else not_ok "control: a trusted plugin loads (its constructor ran)"; fi
+
+# a root-owned plugin dir whose t_evil.so is a symlink into a sticky
+# world-writable directory, where nobody wrote the file
+mkdir -p "$tmp/sticky" "$tmp/plugins"; chmod 1777 "$tmp/sticky"; chmod 755 "$tmp/plugins"
+runuser -u nobody -- cp "$EVIL" "$tmp/sticky/t_evil.so"
+runuser -u nobody -- chmod 644 "$tmp/sticky/t_evil.so"
+ln -sf "$tmp/sticky/t_evil.so" "$tmp/plugins/t_evil.so"
+conf "$tmp/plugins"
+refused "a symlink to a file nobody wrote in a sticky world-writable dir is refused" \
+    "$tmp/sticky/t_evil.so is owned by uid [0-9]*, not by root or this daemon's user"
+
+# the same file, made root's: the sticky world-writable directory is refused
+chown root "$tmp/sticky/t_evil.so"
+refused "a root-owned file in a sticky world-writable directory is refused too" \
+    "$tmp/sticky is writable by group or others"
+
+# a directory nobody owns (0755), named through COLLECTOR_PLUGIN_PATH
+mkdir -p "$tmp/theirs"; cp "$EVIL" "$tmp/theirs/"; chmod 644 "$tmp/theirs/t_evil.so"
+chown -R nobody "$tmp/theirs"; chmod 755 "$tmp/theirs"
+printf 'sources = ( { plugin = "t_evil"; } );\n' > "$tmp/c.conf"
+rm -f "$tmp/mark"
+COLLECTOR_PLUGIN_PATH="$tmp/theirs" "$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"; rc=$?
+if [ "$rc" -eq 78 ] && grep -q "t_evil.so: .*is owned by uid" "$tmp/err" && [ ! -e "$tmp/mark" ]; then
+    ok "a foreign-owned directory from COLLECTOR_PLUGIN_PATH is refused, nothing of it runs"
+else not_ok "a foreign-owned directory from COLLECTOR_PLUGIN_PATH is refused, nothing of it runs"; fi
+
+# a root-owned file in a directory nobody owns
+chown root "$tmp/theirs/t_evil.so"
+conf "$tmp/theirs"
+refused "a root-owned plugin in a directory another user owns is refused" \
+    "$tmp/theirs is owned by uid"
+
+# a directory writable by its group
+mkdir -p "$tmp/group"; cp "$EVIL" "$tmp/group/"; chmod 644 "$tmp/group/t_evil.so"; chmod 775 "$tmp/group"
+conf "$tmp/group"
+refused "a group-writable plugin directory is refused" "$tmp/group is writable by group or others"
