@@ -50,22 +50,31 @@ static size_t align_up(size_t n)
     return (n + alignof(double) - 1) & ~(alignof(double) - 1);
 }
 
+/* The characters of metric names: a-z, 0-9 and _. */
+static const uint8_t name_char[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1, ['_'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
 /* The length of `name` if it is a valid metric name, else 0, and its hash
  * (FNV-1a), in one pass. */
 static size_t name_scan(const char *name, uint32_t *hash)
 {
     uint32_t h = 2166136261u;
-    size_t n;
+    size_t n = 0;
+    unsigned char c;
 
     if (name == NULL || !(name[0] >= 'a' && name[0] <= 'z'))
         return 0;
-    for (n = 0; name[n] != '\0'; n++) {
-        unsigned char c = (unsigned char)name[n];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_') ||
-            n + 1 >= METRIC_NAME_MAX)
-            return 0;
+    while (name_char[c = (unsigned char)name[n]]) {
         h = (h ^ c) * 16777619u;
+        n++;
     }
+    if (c != '\0' || n >= METRIC_NAME_MAX)
+        return 0;
     *hash = h;
     return n;
 }
