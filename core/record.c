@@ -21,8 +21,8 @@ struct metric {
     uint32_t hash; /* of the name: lookups compare hashes, then one memcmp */
     uint32_t type; /* 0 while a slot is being replaced */
     uint32_t name_len;
-    size_t name;   /* pool offset */
-    size_t n;      /* DOUBLES: count */
+    size_t name; /* pool offset */
+    size_t n;    /* DOUBLES: count */
     union value {
         double d;
         int64_t i;
@@ -33,12 +33,12 @@ struct metric {
 
 struct collector_record {
     int64_t time_ns;
-    size_t source, device; /* pool offsets */
+    size_t source, device;  /* pool offsets */
     struct metric *metrics; /* insertion order; inline_metrics or the heap */
     size_t count, cap;
-    uint32_t *index;        /* open addressing by hash: metric i + 1, 0 = empty */
-    size_t index_size;      /* a power of two, more than 2 x count */
-    char *pool;             /* inline_pool or the heap */
+    uint32_t *index;   /* open addressing by hash: metric i + 1, 0 = empty */
+    size_t index_size; /* a power of two, more than 2 x count */
+    char *pool;        /* inline_pool or the heap */
     size_t used, pool_cap;
     struct metric inline_metrics[INLINE_METRICS];
     uint32_t inline_index[INLINE_INDEX];
@@ -116,8 +116,8 @@ static int pool_grow(collector_record *rec, size_t more, char **retired)
     char *fresh;
 
     for (size_t i = 0; i < rec->count; i++)
-        live += align_up(rec->metrics[i].name_len + 1) +
-                align_up(payload_size(old, &rec->metrics[i]));
+        live +=
+            align_up(rec->metrics[i].name_len + 1) + align_up(payload_size(old, &rec->metrics[i]));
     if (more > SIZE_MAX / 4 - live)
         return -ENOMEM;
     cap = 2 * (live + more); /* growing again takes as many bytes as are live */
@@ -195,8 +195,7 @@ static int reserve(collector_record *rec, int new_metric, size_t bytes, char **r
 }
 
 /* The metric named `name` (len bytes, hash h), or NULL. */
-static struct metric *lookup(const collector_record *rec, const char *name, size_t len,
-                             uint32_t h)
+static struct metric *lookup(const collector_record *rec, const char *name, size_t len, uint32_t h)
 {
     size_t mask = rec->index_size - 1;
 

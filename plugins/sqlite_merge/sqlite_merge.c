@@ -58,22 +58,33 @@ struct pending {
 
 /* The statements of a write, prepared once per connection (on first use)
  * and reset after each step: SQL is compiled once, not on every poll. */
-enum { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_NEWEST, ST_UPSERT, ST_OVERLAY, ST_APPEND, ST_HISTORY,
-       ST_COUNT };
+enum {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_NEWEST,
+    ST_UPSERT,
+    ST_OVERLAY,
+    ST_APPEND,
+    ST_HISTORY,
+    ST_COUNT
+};
 
+/* Multi-line strings in parentheses: one element each (clang's
+ * -Wstring-concatenation). */
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_NEWEST] = "SELECT id, created_at, error IS NULL, payload IS NOT NULL AND "
-                  "json_valid(payload) AND json_type(payload) = 'object', "
-                  "payload IS NOT NULL FROM readings ORDER BY id DESC LIMIT 1",
-    [ST_UPSERT] = "INSERT INTO collectord_patch (battery, patch, updated_at, max_age) "
-                  "VALUES (?, ?, ?, ?) ON CONFLICT(battery) DO UPDATE SET patch = excluded.patch, "
-                  "updated_at = excluded.updated_at, max_age = excluded.max_age",
+    [ST_NEWEST] = ("SELECT id, created_at, error IS NULL, payload IS NOT NULL AND "
+                   "json_valid(payload) AND json_type(payload) = 'object', "
+                   "payload IS NOT NULL FROM readings ORDER BY id DESC LIMIT 1"),
+    [ST_UPSERT] = ("INSERT INTO collectord_patch (battery, patch, updated_at, max_age) "
+                   "VALUES (?, ?, ?, ?) ON CONFLICT(battery) DO UPDATE SET patch = "
+                   "excluded.patch, updated_at = excluded.updated_at, max_age = excluded.max_age"),
     [ST_OVERLAY] = "UPDATE readings SET payload = json_patch(payload, ?) WHERE id = ?",
-    [ST_APPEND] = "INSERT INTO readings (created_at, payload, error) SELECT ?, "
-                  "json_patch(payload, ?), NULL FROM readings WHERE id = ?",
+    [ST_APPEND] = ("INSERT INTO readings (created_at, payload, error) SELECT ?, "
+                   "json_patch(payload, ?), NULL FROM readings WHERE id = ?"),
     [ST_HISTORY] = "INSERT INTO bms_readings (created_at, battery, payload) VALUES (?, ?, ?)",
 };
 
@@ -94,7 +105,7 @@ struct merge {
     int busy_ms;
     sqlite3 *db;
     sqlite3_stmt *stmt[ST_COUNT]; /* NULL until first used */
-    int ready; /* schema, pragmas and trigger in place */
+    int ready;                    /* schema, pragmas and trigger in place */
     struct battery bats[MAX_BATTERIES];
     size_t nbats;
     struct pending queue[QUEUE_MAX];
@@ -728,9 +739,8 @@ static int text_add_ascii_string(struct text *t, const char *s)
  * jansson refuses (NULL) is left out with its key, as before. */
 static void text_add_json(struct text *t, size_t key_start, json_t *value)
 {
-    char *dumped = value ? json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT |
-                                                 JSON_REAL_PRECISION(10))
-                         : NULL;
+    char *dumped =
+        value ? json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
 
     if (dumped == NULL) {
         t->len = key_start; /* drop the key */
@@ -784,19 +794,19 @@ static char *build_patch(struct merge *m, const collector_record *rec, int index
         text_add(&t, prefix, prefix_len);
         text_addz(&t, f->name);
         text_add(&t, "\":", 2);
-        if (s != NULL)
+        if (s != NULL) {
             text_add_string(&t, key_start, s);
-        else if (f->fmt == FMT_FIXED) { /* a JSON string, as eamoon writes them */
+        } else if (f->fmt == FMT_FIXED) { /* a JSON string, as eamoon writes them */
             text_add(&t, "\"", 1);
             text_add_fixed(&t, d, f->decimals);
             text_add(&t, "\"", 1);
-        }
-        else if (f->fmt == FMT_INT)
+        } else if (f->fmt == FMT_INT) {
             /* a JSON integer: the dashboard compares it with > 0 */
             text_add_int(&t, llround(d));
-        else /* FMT_AS_IS of another type than a string */
+        } else { /* FMT_AS_IS of another type than a string */
             text_add_json(&t, key_start,
                           recjson_metric(api, rec, f->name, metric_type(api, rec, f->name)));
+        }
     }
     text_add(&t, "}", 1);
     if (t.failed) {
