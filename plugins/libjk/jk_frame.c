@@ -8,24 +8,34 @@
 static const uint8_t preamble[4] = {0x55, 0xAA, 0xEB, 0x90};
 static const uint8_t cmd_preamble[4] = {0xAA, 0x55, 0x90, 0xEB};
 
-/* The 8-bit sum of n bytes, eight at a time: the bytes of a word are added
- * in pairs into four 16-bit lanes (64 words cannot overflow a lane). Byte
- * order does not matter to a sum. */
-static uint8_t sum8(const uint8_t *p, size_t n)
+/* Bytes 0..7 of v added in pairs into four 16-bit lanes. */
+static uint64_t byte_pairs(uint64_t v)
 {
     const uint64_t low = 0x00FF00FF00FF00FFu;
-    uint64_t s = 0;
+    return (v & low) + ((v >> 8) & low);
+}
+
+static uint64_t word_at(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v)); /* any byte order: only the sum counts */
+    return v;
+}
+
+/* The 8-bit sum of n bytes, 32 at a time: each 8-byte word's bytes go in
+ * pairs into four 16-bit lanes, which 64 words cannot overflow. */
+static uint8_t sum8(const uint8_t *p, size_t n)
+{
+    uint64_t s = 0, lanes;
     size_t i = 0;
 
-    while (n - i >= 16) {
-        uint64_t lanes = 0;
-        size_t words = (n - i) / 16 < 32 ? (n - i) / 16 : 32; /* pairs of words */
-        for (size_t w = 0; w < words; w++, i += 16) {
-            uint64_t v, u;
-            memcpy(&v, p + i, sizeof(v));
-            memcpy(&u, p + i + 8, sizeof(u));
-            lanes += (v & low) + ((v >> 8) & low) + (u & low) + ((u >> 8) & low);
-        }
+    while (n - i >= 8) {
+        lanes = 0;
+        for (size_t w = 0; w < 16 && n - i >= 32; w++, i += 32)
+            lanes += byte_pairs(word_at(p + i)) + byte_pairs(word_at(p + i + 8)) +
+                     byte_pairs(word_at(p + i + 16)) + byte_pairs(word_at(p + i + 24));
+        for (; n - i >= 8 && n - i < 32; i += 8)
+            lanes += byte_pairs(word_at(p + i));
         s += (lanes & 0xffffu) + ((lanes >> 16) & 0xffffu) + ((lanes >> 32) & 0xffffu) +
              (lanes >> 48);
     }
