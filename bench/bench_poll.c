@@ -120,8 +120,10 @@ static int run(char *daemon, char *conf, const char *dir, double seconds, long l
     *ir = bench_callgrind_finish(pid, SIGTERM, out);
     *polls = polls_from_log(err);
     if (*ir <= 0 || *polls <= 0) {
-        fprintf(stderr, "bench_poll: the daemon under callgrind gave %lld instructions, %ld polls "
-                "(see %s)\n", *ir, *polls, err);
+        fprintf(stderr,
+                "bench_poll: the daemon under callgrind gave %lld instructions, %ld polls "
+                "(see %s)\n",
+                *ir, *polls, err);
         return -1;
     }
     return 0;
@@ -143,8 +145,7 @@ int main(void)
         return 1;
     snprintf(conf, sizeof(conf), "%s/poll.conf", dir);
     snprintf(daemon, sizeof(daemon), "%s/core/collectord", build);
-    if (write_conf(conf, src, dir) != 0 ||
-        run(daemon, conf, dir, SHORT_S, &ir1, &p1) != 0 ||
+    if (write_conf(conf, src, dir) != 0 || run(daemon, conf, dir, SHORT_S, &ir1, &p1) != 0 ||
         run(daemon, conf, dir, LONG_S, &ir2, &p2) != 0)
         return 1;
     if (p2 - p1 < 20) {

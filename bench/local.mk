@@ -3,7 +3,7 @@ EXTRA_PROGRAMS += bench/bench_decode bench/bench_sqlite bench/bench_ble bench/be
 	bench/bench_poll bench/bench_influxdb
 BENCH_BINS += bench/bench_decode bench/bench_sqlite bench/bench_ble bench/bench_cycle bench/bench_mqtt bench/bench_footprint \
 	bench/bench_poll bench/bench_influxdb
-bench_bench_decode_SOURCES = bench/bench_decode.c
+bench_bench_decode_SOURCES = bench/bench_decode.c bench/bench_util.h
 bench_bench_decode_LDADD = $(LIBJK_LIBS)
 bench_bench_sqlite_SOURCES = bench/bench_sqlite.c
 bench_bench_sqlite_CFLAGS = $(TESTHOST_CFLAGS) $(SQLITE3_CFLAGS)

@@ -21,8 +21,8 @@ struct metric {
     uint32_t hash; /* of the name: lookups compare hashes, then one memcmp */
     uint32_t type; /* 0 while a slot is being replaced */
     uint32_t name_len;
-    size_t name;   /* pool offset */
-    size_t n;      /* DOUBLES: count */
+    size_t name; /* pool offset */
+    size_t n;    /* DOUBLES: count */
     union value {
         double d;
         int64_t i;
@@ -33,13 +33,13 @@ struct metric {
 
 struct collector_record {
     int64_t time_ns;
-    int64_t interval_ms; /* the source's configured interval; 0 unknown */
+    int64_t interval_ms;   /* the source's configured interval; 0 unknown */
     size_t source, device; /* pool offsets */
     struct metric *metrics; /* insertion order; inline_metrics or the heap */
     size_t count, cap;
-    uint32_t *index;        /* open addressing by hash: metric i + 1, 0 = empty */
-    size_t index_size;      /* a power of two, more than 2 x count */
-    char *pool;             /* inline_pool or the heap */
+    uint32_t *index;   /* open addressing by hash: metric i + 1, 0 = empty */
+    size_t index_size; /* a power of two, more than 2 x count */
+    char *pool;        /* inline_pool or the heap */
     size_t used, pool_cap;
     struct metric inline_metrics[INLINE_METRICS];
     uint32_t inline_index[INLINE_INDEX];
@@ -51,22 +51,31 @@ static size_t align_up(size_t n)
     return (n + alignof(double) - 1) & ~(alignof(double) - 1);
 }
 
+/* The characters of metric names: a-z, 0-9 and _. */
+static const uint8_t name_char[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1, ['_'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
 /* The length of `name` if it is a valid metric name, else 0, and its hash
  * (FNV-1a), in one pass. */
 static size_t name_scan(const char *name, uint32_t *hash)
 {
     uint32_t h = 2166136261u;
-    size_t n;
+    size_t n = 0;
+    unsigned char c;
 
     if (name == NULL || !(name[0] >= 'a' && name[0] <= 'z'))
         return 0;
-    for (n = 0; name[n] != '\0'; n++) {
-        unsigned char c = (unsigned char)name[n];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_') ||
-            n + 1 >= METRIC_NAME_MAX)
-            return 0;
+    while (name_char[c = (unsigned char)name[n]]) {
         h = (h ^ c) * 16777619u;
+        n++;
     }
+    if (c != '\0' || n >= METRIC_NAME_MAX)
+        return 0;
     *hash = h;
     return n;
 }
@@ -108,8 +117,8 @@ static int pool_grow(collector_record *rec, size_t more, char **retired)
     char *fresh;
 
     for (size_t i = 0; i < rec->count; i++)
-        live += align_up(rec->metrics[i].name_len + 1) +
-                align_up(payload_size(old, &rec->metrics[i]));
+        live +=
+            align_up(rec->metrics[i].name_len + 1) + align_up(payload_size(old, &rec->metrics[i]));
     if (more > SIZE_MAX / 4 - live)
         return -ENOMEM;
     cap = 2 * (live + more); /* growing again takes as many bytes as are live */
@@ -187,8 +196,7 @@ static int reserve(collector_record *rec, int new_metric, size_t bytes, char **r
 }
 
 /* The metric named `name` (len bytes, hash h), or NULL. */
-static struct metric *lookup(const collector_record *rec, const char *name, size_t len,
-                             uint32_t h)
+static struct metric *lookup(const collector_record *rec, const char *name, size_t len, uint32_t h)
 {
     size_t mask = rec->index_size - 1;
 

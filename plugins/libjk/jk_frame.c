@@ -2,15 +2,44 @@
 
 #include "plugins/libjk/jk_frame.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static const uint8_t preamble[4] = {0x55, 0xAA, 0xEB, 0x90};
 static const uint8_t cmd_preamble[4] = {0xAA, 0x55, 0x90, 0xEB};
 
+/* Bytes 0..7 of v added in pairs into four 16-bit lanes. */
+static uint64_t byte_pairs(uint64_t v)
+{
+    const uint64_t low = 0x00FF00FF00FF00FFu;
+    return (v & low) + ((v >> 8) & low);
+}
+
+static uint64_t word_at(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v)); /* any byte order: only the sum counts */
+    return v;
+}
+
+/* The 8-bit sum of n bytes, 32 at a time: each 8-byte word's bytes go in
+ * pairs into four 16-bit lanes, which 64 words cannot overflow. */
 static uint8_t sum8(const uint8_t *p, size_t n)
 {
-    unsigned s = 0;
-    for (size_t i = 0; i < n; i++)
+    uint64_t s = 0, lanes;
+    size_t i = 0;
+
+    while (n - i >= 8) {
+        lanes = 0;
+        for (size_t w = 0; w < 16 && n - i >= 32; w++, i += 32)
+            lanes += byte_pairs(word_at(p + i)) + byte_pairs(word_at(p + i + 8)) +
+                     byte_pairs(word_at(p + i + 16)) + byte_pairs(word_at(p + i + 24));
+        for (; n - i >= 8 && n - i < 32; i += 8)
+            lanes += byte_pairs(word_at(p + i));
+        s += (lanes & 0xffffu) + ((lanes >> 16) & 0xffffu) + ((lanes >> 32) & 0xffffu) +
+             (lanes >> 48);
+    }
+    for (; i < n; i++)
         s += p[i];
     return (uint8_t)(s & 0xffu);
 }
@@ -42,6 +71,7 @@ void jk_assembler_init(struct jk_assembler *a)
 void jk_assembler_reset(struct jk_assembler *a)
 {
     a->len = 0;
+    a->scanned = 0;
 }
 
 /* Index of the first preamble at or after `from`, or a->len if none. */
@@ -109,7 +139,8 @@ static void skip_junk(struct jk_assembler *a, size_t upto, int at_tail)
 static void process(struct jk_assembler *a, jk_frame_fn on_frame, void *user)
 {
     for (;;) {
-        size_t start = find_preamble(a, 0), next;
+        /* Once scanned, the record at 0 is known to start with a preamble. */
+        size_t start = a->scanned > 0 ? 0 : find_preamble(a, 0), next;
 
         if (start == a->len) {
             skip_junk(a, a->len, 1);
@@ -156,6 +187,7 @@ void jk_assembler_feed(struct jk_assembler *a, const uint8_t *data, size_t len,
              * never let a buffer grow without bound. */
             a->junk_bytes += a->len;
             a->len = 0;
+            a->scanned = 0;
         }
     }
 }

@@ -18,19 +18,21 @@
 /* The statements of a write, prepared once per connection (on first use)
  * and reset after each step: SQL is compiled once, not on every poll. */
 
+/* Multi-line strings in parentheses: one element each (clang's
+ * -Wstring-concatenation). */
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_NEWEST] = "SELECT id, created_at, error IS NULL, payload IS NOT NULL AND "
-                  "json_valid(payload) AND json_type(payload) = 'object', "
-                  "payload IS NOT NULL FROM readings ORDER BY id DESC LIMIT 1",
-    [ST_UPSERT] = "INSERT INTO collectord_patch (battery, patch, updated_at, max_age) "
-                  "VALUES (?, ?, ?, ?) ON CONFLICT(battery) DO UPDATE SET patch = excluded.patch, "
-                  "updated_at = excluded.updated_at, max_age = excluded.max_age",
+    [ST_NEWEST] = ("SELECT id, created_at, error IS NULL, payload IS NOT NULL AND "
+                   "json_valid(payload) AND json_type(payload) = 'object', "
+                   "payload IS NOT NULL FROM readings ORDER BY id DESC LIMIT 1"),
+    [ST_UPSERT] = ("INSERT INTO collectord_patch (battery, patch, updated_at, max_age) "
+                   "VALUES (?, ?, ?, ?) ON CONFLICT(battery) DO UPDATE SET patch = "
+                   "excluded.patch, updated_at = excluded.updated_at, max_age = excluded.max_age"),
     [ST_OVERLAY] = "UPDATE readings SET payload = json_patch(payload, ?) WHERE id = ?",
-    [ST_APPEND] = "INSERT INTO readings (created_at, payload, error) SELECT ?, "
-                  "json_patch(payload, ?), NULL FROM readings WHERE id = ?",
+    [ST_APPEND] = ("INSERT INTO readings (created_at, payload, error) SELECT ?, "
+                   "json_patch(payload, ?), NULL FROM readings WHERE id = ?"),
     [ST_HISTORY] = "INSERT INTO bms_readings (created_at, battery, payload) VALUES (?, ?, ?)",
 };
 
@@ -144,12 +146,15 @@ static int newest_row(struct merge *m, long long *id, int *good, int *not_object
         return rc;
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        const unsigned char *c = sqlite3_column_text(st, 1);
+        const char *c = (const char *)sqlite3_column_text(st, 1);
+        size_t n = c ? strlen(c) : 0;
         *id = sqlite3_column_int64(st, 0);
         *good = sqlite3_column_int(st, 2) && sqlite3_column_int(st, 3);
         *not_object = sqlite3_column_int(st, 2) && sqlite3_column_int(st, 4) &&
                       !sqlite3_column_int(st, 3);
-        snprintf(created, cap, "%s", c ? (const char *)c : "");
+        n = n < cap ? n : cap - 1; /* cut as snprintf would (it showed in the profile) */
+        memcpy(created, c ? c : "", n);
+        created[n] = '\0';
         rc = 0;
     } else if (rc == SQLITE_DONE) {
         rc = -ENOENT;

@@ -164,9 +164,8 @@ static int text_add_ascii_string(struct text *t, const char *s)
  * jansson refuses (NULL) is left out with its key, as before. */
 static void text_add_json(struct text *t, size_t key_start, json_t *value)
 {
-    char *dumped = value ? json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT |
-                                                 JSON_REAL_PRECISION(10))
-                         : NULL;
+    char *dumped =
+        value ? json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
 
     if (dumped == NULL) {
         t->len = key_start; /* drop the key */
@@ -220,19 +219,19 @@ char *sm_build_patch(const struct merge *m, const collector_record *rec, int ind
         text_add(&t, prefix, prefix_len);
         text_addz(&t, f->name);
         text_add(&t, "\":", 2);
-        if (s != NULL)
+        if (s != NULL) {
             text_add_string(&t, key_start, s);
-        else if (f->fmt == FMT_FIXED) { /* a JSON string, as eamoon writes them */
+        } else if (f->fmt == FMT_FIXED) { /* a JSON string, as eamoon writes them */
             text_add(&t, "\"", 1);
             text_add_fixed(&t, d, f->decimals);
             text_add(&t, "\"", 1);
-        }
-        else if (f->fmt == FMT_INT)
+        } else if (f->fmt == FMT_INT) {
             /* a JSON integer: the dashboard compares it with > 0 */
             text_add_int(&t, llround(d));
-        else /* FMT_AS_IS of another type than a string */
+        } else { /* FMT_AS_IS of another type than a string */
             text_add_json(&t, key_start,
                           recjson_metric(api, rec, f->name, metric_type(api, rec, f->name)));
+        }
     }
     text_add(&t, "}", 1);
     if (t.failed) {
