@@ -19,7 +19,7 @@
 
 #include <collector/plugin.h>
 
-#include "plugins/energy/state_writer.h"
+#include "plugins/libstate/state_writer.h"
 
 #define MAX_BATTERIES      16
 #define GAP_FACTOR         3.0

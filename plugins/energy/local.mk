@@ -1,10 +1,9 @@
 # plugins/energy: charged / discharged kWh per battery, time to full and to empty
 plugin_PROGRAMS += plugins/energy/energy.so
-plugins_energy_energy_so_SOURCES = plugins/energy/energy.c plugins/energy/state_writer.c \
-	plugins/energy/state_writer.h
+plugins_energy_energy_so_SOURCES = plugins/energy/energy.c
 plugins_energy_energy_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS)
 plugins_energy_energy_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
-plugins_energy_energy_so_LDADD = -lm
+plugins_energy_energy_so_LDADD = plugins/libstate/libstate.a -lm
 
 check_PROGRAMS += tests/plugins/energy/test_energy
 TESTS += tests/plugins/energy/test_energy

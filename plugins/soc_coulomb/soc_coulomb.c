@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include <collector/plugin.h>
 
 #include "plugins/libsoccurve/soc_curve.h"
+#include "plugins/libstate/state_writer.h"
 
 #define MAX_DEVICES 16
 #define SAVE_EVERY_S 60.0
@@ -47,13 +47,7 @@ struct coulomb {
     int dirty;
     int warned;
 
-    /* The writer thread: process() leaves a snapshot, the thread saves it. */
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    char pending[STATE_MAX];
-    size_t pending_len;
-    int has_pending, quit, writer_started;
-    pthread_t writer;
+    struct state_writer *writer; /* from start() to stop() */
 };
 
 static const char *const presets[] = {"default", "lifepo4_rest", NULL};
@@ -96,44 +90,14 @@ static size_t serialize(const struct coulomb *c, char *out, size_t size)
     return used;
 }
 
-static void report_save(struct coulomb *c, int rc)
-{
-    if (rc < 0)
-        c->api->log(c->host, COLLECTOR_LOG_ERROR, "%s/%s: cannot save the state: %s",
-                    c->api->state_dir(c->host), c->file, strerror(-rc));
-}
-
-static void *writer_main(void *arg)
-{
-    struct coulomb *c = arg;
-    char buf[STATE_MAX];
-
-    pthread_mutex_lock(&c->lock);
-    for (;;) {
-        size_t len;
-        while (!c->has_pending && !c->quit)
-            pthread_cond_wait(&c->wake, &c->lock);
-        if (!c->has_pending)
-            break;
-        len = c->pending_len;
-        memcpy(buf, c->pending, len);
-        c->has_pending = 0;
-        pthread_mutex_unlock(&c->lock);
-        report_save(c, c->api->state_write(c->host, c->file, buf, len));
-        pthread_mutex_lock(&c->lock);
-    }
-    pthread_mutex_unlock(&c->lock);
-    return NULL;
-}
-
-/* Hand the current state to the writer (no I/O on the caller's thread). */
+/* Hand the current state to the writer thread (no I/O on the caller's). */
 static void save_later(struct coulomb *c)
 {
-    pthread_mutex_lock(&c->lock);
-    c->pending_len = serialize(c, c->pending, sizeof(c->pending));
-    c->has_pending = 1;
-    pthread_cond_signal(&c->wake);
-    pthread_mutex_unlock(&c->lock);
+    char *text = malloc(STATE_MAX);
+
+    if (text == NULL)
+        return; /* still dirty: the next save or stop() tries again */
+    state_writer_submit(c->writer, text, serialize(c, text, STATE_MAX));
     c->dirty = 0;
 }
 
@@ -191,8 +155,6 @@ static int coulomb_create(const struct collector_host_api *api, collector_host *
         return -EINVAL;
     }
     snprintf(c->file, sizeof(c->file), "%s.soc", api->instance_name(host));
-    pthread_mutex_init(&c->lock, NULL);
-    pthread_cond_init(&c->wake, NULL);
     *state_out = c;
     return 0;
 }
@@ -204,32 +166,26 @@ static int coulomb_start(void *state)
 
     c->ndev = 0;
     load(c);
-    c->quit = 0;
-    rc = pthread_create(&c->writer, NULL, writer_main, c);
-    if (rc != 0) {
+    rc = state_writer_start(c->api, c->host, c->file, &c->writer);
+    if (rc < 0)
         c->api->log(c->host, COLLECTOR_LOG_ERROR, "cannot start the state writer: %s",
-                    strerror(rc));
-        return -rc;
-    }
-    c->writer_started = 1;
-    return 0;
+                    strerror(-rc));
+    return rc;
 }
 
 /* The last state is written before stop() returns. */
 static void coulomb_stop(void *state)
 {
     struct coulomb *c = state;
+    int rc;
 
     if (c->dirty)
         save_later(c);
-    if (c->writer_started) {
-        pthread_mutex_lock(&c->lock);
-        c->quit = 1;
-        pthread_cond_signal(&c->wake);
-        pthread_mutex_unlock(&c->lock);
-        pthread_join(c->writer, NULL);
-        c->writer_started = 0;
-    }
+    rc = state_writer_stop(c->writer);
+    c->writer = NULL;
+    if (rc < 0)
+        c->api->log(c->host, COLLECTOR_LOG_ERROR, "%s/%s: cannot save the state: %s",
+                    c->api->state_dir(c->host), c->file, strerror(-rc));
 }
 
 static struct device *device_for(struct coulomb *c, const char *id)
@@ -304,11 +260,7 @@ static int coulomb_process(void *state, collector_record *rec)
 
 static void coulomb_destroy(void *state)
 {
-    struct coulomb *c = state;
-
-    pthread_cond_destroy(&c->wake);
-    pthread_mutex_destroy(&c->lock);
-    free(c);
+    free(state);
 }
 
 static const struct collector_plugin plugin = {

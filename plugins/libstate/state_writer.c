@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "plugins/energy/state_writer.h"
+#include "plugins/libstate/state_writer.h"
 
 #include <errno.h>
 #include <pthread.h>

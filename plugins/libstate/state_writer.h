@@ -2,8 +2,8 @@
  * api->state_write (which fsyncs), so the pipeline thread never waits on
  * the disk. The newest submitted text wins: a write still waiting is
  * replaced, never queued behind. */
-#ifndef COLLECTORD_PLUGINS_ENERGY_STATE_WRITER_H
-#define COLLECTORD_PLUGINS_ENERGY_STATE_WRITER_H
+#ifndef COLLECTORD_PLUGINS_LIBSTATE_STATE_WRITER_H
+#define COLLECTORD_PLUGINS_LIBSTATE_STATE_WRITER_H
 
 #include <stddef.h>
 
