@@ -95,8 +95,8 @@ static void stem(const char *file, char *out, size_t out_size)
 
 /* One step of the trust walk: `path` must be owned by root or by us and
  * not writable by group or others (what sshd's StrictModes asks). */
-static int trusted_node(const char *file, const char *path, int is_file, char *err,
-                        size_t err_size)
+static int trusted_node(const char *file, const char *path, int is_file, int sticky_ok,
+                        char *err, size_t err_size)
 {
     struct stat st;
 
@@ -108,20 +108,19 @@ static int trusted_node(const char *file, const char *path, int is_file, char *e
         return refuse(err, err_size, -EINVAL, file, "not a regular file");
     if (st.st_uid != 0 && st.st_uid != geteuid())
         return refuse(err, err_size, -EPERM, file,
-                      "%s is owned by uid %u, not by root or this daemon's user: refusing to "
-                      "load it",
+                      "%s is owned by uid %u, not by root or this daemon's user: not trusted",
                       path, (unsigned)st.st_uid);
-    if (st.st_mode & (S_IWGRP | S_IWOTH))
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(sticky_ok && (st.st_mode & S_ISVTX)))
         return refuse(err, err_size, -EPERM, file,
-                      "%s is writable by group or others: refusing to load it (chmod go-w %s)",
+                      "%s is writable by group or others: not trusted (chmod go-w %s)",
                       path, path);
     return 0;
 }
 
 /* The walk from `path` (a regular file when is_file, else a directory) up
  * to /, after symlinks. */
-static int check_trust(const char *path, int is_file, char *real, size_t real_size, char *err,
-                       size_t err_size)
+static int check_trust(const char *path, int is_file, int sticky_ok, char *real,
+                       size_t real_size, char *err, size_t err_size)
 {
     char buf[PATH_MAX], *slash;
     int rc;
@@ -131,16 +130,16 @@ static int check_trust(const char *path, int is_file, char *real, size_t real_si
     if (strlen(buf) >= real_size)
         return refuse(err, err_size, -ENAMETOOLONG, path, "path too long");
     snprintf(real, real_size, "%s", buf);
-    rc = trusted_node(path, buf, is_file, err, err_size);
+    rc = trusted_node(path, buf, is_file, 0, err, err_size);
     /* Every directory up to / (realpath: no symlinks left). */
     while (rc == 0 && (slash = strrchr(buf, '/')) != NULL) {
         if (slash == buf) {
             buf[1] = '\0';
-            rc = trusted_node(path, buf, 0, err, err_size);
+            rc = trusted_node(path, buf, 0, sticky_ok, err, err_size);
             break;
         }
         *slash = '\0';
-        rc = trusted_node(path, buf, 0, err, err_size);
+        rc = trusted_node(path, buf, 0, sticky_ok, err, err_size);
     }
     return rc;
 }
@@ -148,7 +147,7 @@ static int check_trust(const char *path, int is_file, char *real, size_t real_si
 int loader_check_trust(const char *file, char *real, size_t real_size, char *err,
                        size_t err_size)
 {
-    return check_trust(file, 1, real, real_size, err, err_size);
+    return check_trust(file, 1, 0, real, real_size, err, err_size);
 }
 
 int loader_check_trust_dir(const char *dir, char *err, size_t err_size)
@@ -158,7 +157,9 @@ int loader_check_trust_dir(const char *dir, char *err, size_t err_size)
 
     if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
         return refuse(err, err_size, -ENOTDIR, dir, "not a directory");
-    return check_trust(dir, 0, real, sizeof(real), err, err_size);
+    /* Files in it are made with O_EXCL and renamed: a sticky /tmp above a
+     * directory of our own cannot swap them (tmpfiles' rule, not sshd's). */
+    return check_trust(dir, 0, 1, real, sizeof(real), err, err_size);
 }
 
 int loader_open(const char *file, uint32_t want_kind, struct loaded_plugin **out, char *err,

@@ -28,7 +28,8 @@ int loader_find(const char *name, const char *path, char *out, size_t out_size);
  */
 int loader_check_trust(const char *file, char *real, size_t real_size, char *err,
                        size_t err_size);
-/* The same rule for a directory the daemon writes state into. */
+/* The same rule for a directory the daemon writes state into, except that
+ * a sticky world-writable directory above it (/tmp) is allowed. */
 int loader_check_trust_dir(const char *dir, char *err, size_t err_size);
 
 /*

@@ -16,10 +16,10 @@ trap 'rm -rf "$tmp"' EXIT
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$tmp/err" 2>/dev/null | head -n 4; }
-echo "1..6"
+echo "1..7"
 if [ "$(id -u)" != 0 ] || ! command -v runuser >/dev/null || ! runuser -u nobody true 2>/dev/null; then
     # CI runs as root; a developer's own account cannot play another user
-    for i in 1 2 3 4 5 6; do echo "ok $i # SKIP needs root and runuser"; done
+    for i in 1 2 3 4 5 6 7; do echo "ok $i # SKIP needs root and runuser"; done
     exit 0
 fi
 conf() { printf 'collector = { plugin_dir = "%s"; };\nsources = ( { plugin = "t_evil"; } );\n' "$1" > "$tmp/c.conf"; }
@@ -77,3 +77,12 @@ refused "a root-owned plugin in a directory another user owns is refused" \
 mkdir -p "$tmp/group"; cp "$EVIL" "$tmp/group/"; chmod 644 "$tmp/group/t_evil.so"; chmod 775 "$tmp/group"
 conf "$tmp/group"
 refused "a group-writable plugin directory is refused" "$tmp/group is writable by group or others"
+
+# the state directory: files in it are written as root
+mkdir -p "$tmp/state-open"; chmod 777 "$tmp/state-open"
+printf 'collector = { state_dir = "%s"; plugin_dir = "%s"; };\nsources = ( { plugin = "t_evil"; } );\n' \
+    "$tmp/state-open" "$tmp/good" > "$tmp/c.conf"
+"$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"; rc=$?
+if [ "$rc" -eq 78 ] && grep -q "state_dir $tmp/state-open: $tmp/state-open is writable by group or others" "$tmp/err"; then
+    ok "a state directory others may write to is refused"
+else not_ok "a state directory others may write to is refused"; fi
