@@ -3,9 +3,10 @@
 # The parts are a static library so the unit tests link them without the .so;
 # mqtt.c is the glue and the descriptor.
 noinst_LIBRARIES += plugins/mqtt/libmqttsink.a
-MQTTSINK_PARTS = discovery gate mqtt_settings paho window
-plugins_mqtt_libmqttsink_a_SOURCES = $(MQTTSINK_PARTS:%=plugins/mqtt/%.c) \
-	$(MQTTSINK_PARTS:%=plugins/mqtt/%.h)
+plugins_mqtt_libmqttsink_a_SOURCES = plugins/mqtt/discovery.c plugins/mqtt/gate.c \
+	plugins/mqtt/mqtt_settings.c plugins/mqtt/paho.c plugins/mqtt/window.c \
+	plugins/mqtt/discovery.h plugins/mqtt/gate.h plugins/mqtt/mqtt_settings.h \
+	plugins/mqtt/paho.h plugins/mqtt/window.h
 plugins_mqtt_libmqttsink_a_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(JANSSON_CFLAGS)
 
 plugin_PROGRAMS += plugins/mqtt/mqtt.so
