@@ -38,3 +38,9 @@ tests_plugins_mqtt_insight_t_insight_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS)
 tests_plugins_mqtt_insight_t_insight_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
 TESTS += tests/plugins/mqtt/mqtt_lifecycle.py
 dist_noinst_SCRIPTS += tests/plugins/mqtt/mqtt_lifecycle.py
+
+# The glue test under ThreadSanitizer, in a tree of its own (not in check).
+tsan-mqtt:
+	top_srcdir='$(abs_top_srcdir)' $(SHELL) $(srcdir)/tests/plugins/mqtt/tsan.sh
+.PHONY: tsan-mqtt
+EXTRA_DIST += tests/plugins/mqtt/tsan.sh

@@ -200,11 +200,18 @@ static const struct paho fake_paho = {
     .free_message = f_free_message,
 };
 
-static void fake_reset(void)
+/* Wait for every callback the fake started (the testhost's log is read
+ * without a lock). */
+static void fake_join(void)
 {
     for (size_t i = 0; i < fk.nthreads; i++)
         pthread_join(fk.threads[i], NULL);
     fk.nthreads = 0;
+}
+
+static void fake_reset(void)
+{
+    fake_join();
     fk.refuse_code = fk.hold_sends = 0;
     fk.connect_delay_us = 0;
     fk.ntopics = 0;
@@ -409,6 +416,7 @@ static void test_refused_credentials_are_an_error(void **unused)
     r = battery_record(&s);
     assert_int_equal(mqtt_start_with(s.m, &fake_paho), 0);
     assert_int_equal(write_until(&s, r, -EACCES, 2000), -EACCES);
+    fake_join();
     assert_non_null(strstr(testhost_log(s.t), "ERROR"));
     assert_non_null(strstr(testhost_log(s.t), "bad user name or password (CONNACK 4)"));
     assert_null(strstr(testhost_log(s.t), "cannot connect yet"));
