@@ -29,7 +29,7 @@ const struct collector_setting_def mqtt_setting_defs[] = {
      "CA certificates (PEM) to verify the broker: turns TLS on"},
     {"certfile", STR, PATH, NULL, 0, 0, NULL, NULL, "client certificate (PEM), with keyfile"},
     {"keyfile", STR, PATH, NULL, 0, 0, NULL, NULL, "client private key (PEM), with certfile"},
-    {"qos", INT, MIN | MAX, "1", 0, 2, NULL, NULL, "QoS of state messages"},
+    {"qos", INT, MIN | MAX, "1", 0, 2, NULL, NULL, "QoS of what the sink publishes (the last will: 1)"},
     {"retain", BOOL, 0, "false", 0, 0, NULL, NULL, "retain state messages"},
     {"topic_prefix", STR, MIN | MAX, NULL, 1, 200, NULL, NULL,
      "topics start here (default collectord/<hostname>)"},
