@@ -37,7 +37,7 @@ const struct collector_setting_def mqtt_setting_defs[] = {
     {"discovery", BOOL, 0, "false", 0, 0, NULL, NULL, "publish Home Assistant discovery"},
     {"discovery_prefix", STR, MIN | MAX, "homeassistant", 1, 100, NULL, NULL,
      "Home Assistant discovery prefix"},
-    {"queue_size", INT, MIN | MAX, "100", 1, 100000, NULL, NULL,
+    {"queue_size", INT, MIN | MAX, "100", 1, 1000000, NULL, NULL,
      "messages handed to the broker and not yet acknowledged; the host keeps the rest"},
     {"max_age", DBL, MIN | MAX, NULL, 1, 86400, NULL, "s",
      "a battery silent this long shows offline (default 3 x its source's interval)"},

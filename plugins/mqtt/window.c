@@ -42,11 +42,14 @@ static void compact(struct window *w)
 
 int window_init(struct window *w, size_t limit)
 {
+    size_t cap = limit < 64 ? limit : 64; /* the ring grows as it fills */
+
     memset(w, 0, sizeof(*w));
-    w->v = calloc(limit, sizeof(*w->v));
+    w->v = calloc(cap, sizeof(*w->v));
     if (w->v == NULL)
         return -ENOMEM;
-    w->cap = w->limit = limit;
+    w->cap = cap;
+    w->limit = limit;
     return 0;
 }
 
@@ -74,7 +77,8 @@ int window_has_room(const struct window *w, size_t n)
     return w->len == 0 || w->len + n <= w->limit;
 }
 
-/* Double the ring, keeping the order (a record bigger than the window). */
+/* Double the ring, keeping the order: up to the limit, and past it for a
+ * record bigger than the window. */
 static int grow(struct window *w)
 {
     struct window_item *v = calloc(w->cap * 2, sizeof(*v));

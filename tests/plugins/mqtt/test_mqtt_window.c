@@ -114,6 +114,22 @@ static void test_room_and_growth(void **unused)
     window_free(&w, NULL);
 }
 
+static void test_large_limit_grows_on_demand(void **unused)
+{
+    struct window w;
+    uint64_t seq;
+    (void)unused;
+
+    assert_int_equal(window_init(&w, 1000000), 0);
+    assert_true(w.cap < 1000); /* no megabytes up front */
+    for (int i = 0; i < 500; i++)
+        add(&w, "t", 1);
+    assert_true(window_has_room(&w, 1000));
+    for (int i = 0; i < 500; i++)
+        assert_non_null(window_next(&w, 1, &seq));
+    assert_int_equal(window_free(&w, NULL), 500);
+}
+
 static void test_free_counts_lost_records(void **unused)
 {
     struct window w;
@@ -151,6 +167,7 @@ int main(void)
         cmocka_unit_test(test_failure_sends_again),
         cmocka_unit_test(test_reconnect_resends_and_stale_failure),
         cmocka_unit_test(test_room_and_growth),
+        cmocka_unit_test(test_large_limit_grows_on_demand),
         cmocka_unit_test(test_free_counts_lost_records),
         cmocka_unit_test(test_add_takes_on_failure),
     };
