@@ -81,16 +81,6 @@ const char *discovery_device_id(const struct collector_host_api *api,
     return api->record_source(rec);
 }
 
-size_t discovery_cells(const struct collector_host_api *api, const collector_record *rec)
-{
-    const double *v;
-    size_t n = 0;
-
-    if (api->get_doubles(rec, "cells", &v, &n) != 0)
-        return 0;
-    return n;
-}
-
 /* Home Assistant: which metrics become which entities. */
 struct ha_entity {
     const char *metric;
@@ -232,23 +222,29 @@ static int announce(const struct discovery_names *names, const struct collector_
     }
 }
 
-/* One entity per element of an array metric: "Cell 3" reads cells[2]. */
+/* One entity per element of an array metric: "Cell 3" reads cells[2].
+ * Elements before `from` are announced already. */
 static int announce_array(const struct discovery_names *names,
                           const struct collector_host_api *api, const collector_record *rec,
-                          const char *node, const char *array, size_t count,
-                          const struct ha_entity *like, struct msg_batch *out)
+                          const char *node, const char *array, size_t from,
+                          const struct ha_entity *like, struct msg_batch *out, size_t *done)
 {
     char name[64], metric[48], tmpl[96];
+    const double *v;
+    size_t count = 0;
     int rc = 0;
 
-    for (size_t i = 0; rc == 0 && i < count; i++) {
+    if (api->get_doubles(rec, array, &v, &count) != 0)
+        count = 0;
+    for (size_t i = from; rc == 0 && i < count; i++) {
         struct ha_entity e = *like;
         snprintf(name, sizeof(name), "%s %zu", like->name, i + 1);
         snprintf(metric, sizeof(metric), "%s_%zu", like->metric, i + 1);
         snprintf(tmpl, sizeof(tmpl), "{{ value_json.%s[%zu] }}", array, i);
         e.name = name;
         e.metric = metric;
-        rc = announce(names, api, rec, node, &e, tmpl, out);
+        if ((rc = announce(names, api, rec, node, &e, tmpl, out)) == 0)
+            *done = i + 1;
     }
     return rc;
 }
@@ -258,20 +254,20 @@ static const struct ha_entity cell_entity = {"cell", "sensor", "Cell", "voltage"
 static const struct ha_entity temp_entity = {"temperature", "sensor", "Temperature",
                                              "temperature", "\u00b0C", "measurement", 0};
 
+_Static_assert(sizeof(ha_entities) / sizeof(ha_entities[0]) <= 64,
+               "discovery_seen.entities has a bit per entity");
+
 int discovery_configs(const struct discovery_names *names, const struct collector_host_api *api,
-                      const collector_record *rec, struct msg_batch *out)
+                      const collector_record *rec, struct discovery_seen *seen,
+                      struct msg_batch *out)
 {
-    const double *v;
-    size_t ncells = discovery_cells(api, rec), ntemps = 0;
     char node[80], tmpl[160];
     int rc = 0;
 
-    if (api->get_doubles(rec, "temperatures", &v, &ntemps) != 0)
-        ntemps = 0;
     sanitize(discovery_device_id(api, rec), node, sizeof(node));
     for (size_t i = 0; rc == 0 && i < sizeof(ha_entities) / sizeof(ha_entities[0]); i++) {
         const struct ha_entity *e = &ha_entities[i];
-        if (!has_metric(api, rec, e->metric))
+        if ((seen->entities & (UINT64_C(1) << i)) || !has_metric(api, rec, e->metric))
             continue;
         if (e->may_be_absent)
             snprintf(tmpl, sizeof(tmpl),
@@ -279,11 +275,14 @@ int discovery_configs(const struct discovery_names *names, const struct collecto
                      e->metric);
         else
             snprintf(tmpl, sizeof(tmpl), "{{ value_json.%s }}", e->metric);
-        rc = announce(names, api, rec, node, e, tmpl, out);
+        if ((rc = announce(names, api, rec, node, e, tmpl, out)) == 0)
+            seen->entities |= UINT64_C(1) << i;
     }
     if (rc == 0)
-        rc = announce_array(names, api, rec, node, "cells", ncells, &cell_entity, out);
+        rc = announce_array(names, api, rec, node, "cells", seen->cells, &cell_entity, out,
+                            &seen->cells);
     if (rc == 0)
-        rc = announce_array(names, api, rec, node, "temperatures", ntemps, &temp_entity, out);
+        rc = announce_array(names, api, rec, node, "temperatures", seen->temps, &temp_entity,
+                            out, &seen->temps);
     return rc;
 }

@@ -37,11 +37,18 @@ char *discovery_state_json(const struct collector_host_api *api, const collector
  * members_total) by its source, else the record's device, else its source. */
 const char *discovery_device_id(const struct collector_host_api *api,
                                 const collector_record *rec);
-/* Cells in the record (the discovery covers as many entities). */
-size_t discovery_cells(const struct collector_host_api *api, const collector_record *rec);
-/* Retained discovery configs for every entity the record has, appended to
- * `out`. 0 or -ENOMEM. */
+/* What a device's discovery covers already; all zero: nothing. */
+struct discovery_seen {
+    uint64_t entities; /* bit i: the i-th named entity */
+    size_t cells, temps;
+};
+
+/* Retained discovery configs for every entity the record has that `seen`
+ * does not cover yet (a metric such as time_to_full_s may come and go, a
+ * pack may grow cells), appended to `out`; `seen` then covers them.
+ * 0 or -ENOMEM (`seen` may then cover part of what `out` holds). */
 int discovery_configs(const struct discovery_names *names, const struct collector_host_api *api,
-                      const collector_record *rec, struct msg_batch *out);
+                      const collector_record *rec, struct discovery_seen *seen,
+                      struct msg_batch *out);
 
 #endif

@@ -21,11 +21,16 @@ dist_noinst_SCRIPTS += tests/plugins/mqtt/mqtt_e2e.py
 EXTRA_DIST += tests/plugins/mqtt/mqttlib.py
 
 # Unit tests without a broker: the window, and the glue against a fake Paho.
-check_PROGRAMS += tests/plugins/mqtt/test_mqtt_window tests/plugins/mqtt/test_mqtt_sink
-TESTS += tests/plugins/mqtt/test_mqtt_window tests/plugins/mqtt/test_mqtt_sink
+check_PROGRAMS += tests/plugins/mqtt/test_mqtt_window tests/plugins/mqtt/test_mqtt_sink \
+	tests/plugins/mqtt/test_mqtt_discovery
+TESTS += tests/plugins/mqtt/test_mqtt_window tests/plugins/mqtt/test_mqtt_sink \
+	tests/plugins/mqtt/test_mqtt_discovery
 tests_plugins_mqtt_test_mqtt_window_SOURCES = tests/plugins/mqtt/test_mqtt_window.c
 tests_plugins_mqtt_test_mqtt_window_CFLAGS = $(TESTHOST_CFLAGS)
 tests_plugins_mqtt_test_mqtt_window_LDADD = $(MQTTSINK_LIBS) $(CMOCKA_LIBS)
+tests_plugins_mqtt_test_mqtt_discovery_SOURCES = tests/plugins/mqtt/test_mqtt_discovery.c
+tests_plugins_mqtt_test_mqtt_discovery_CFLAGS = $(TESTHOST_CFLAGS) $(JANSSON_CFLAGS)
+tests_plugins_mqtt_test_mqtt_discovery_LDADD = $(MQTTSINK_LIBS) $(TESTHOST_LIBS)
 tests_plugins_mqtt_test_mqtt_sink_SOURCES = tests/plugins/mqtt/test_mqtt_sink.c plugins/mqtt/mqtt.c
 tests_plugins_mqtt_test_mqtt_sink_CFLAGS = $(TESTHOST_CFLAGS) $(JANSSON_CFLAGS)
 tests_plugins_mqtt_test_mqtt_sink_LDADD = $(MQTTSINK_LIBS) $(TESTHOST_LIBS) -lpthread

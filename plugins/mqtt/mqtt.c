@@ -48,7 +48,7 @@ struct pending {
 struct device {
     char id[64];        /* discovery_device_id */
     char source[64];    /* the source instance: its state and availability topics */
-    size_t announced;   /* cells + 1 covered by discovery on this connection; 0: none */
+    struct discovery_seen seen; /* what discovery covers on this connection */
     int64_t last_ms;    /* monotonic ms of its newest record */
     int64_t max_age_ms; /* silent longer: offline; 0: never */
     int is_online;
@@ -162,7 +162,7 @@ static void on_connected(void *ctx, char *cause)
      * discovery and availability are announced again on a new connection. */
     window_resend_all(&m->win);
     for (size_t i = 0; i < m->ndev; i++) {
-        m->dev[i].announced = 0;
+        memset(&m->dev[i].seen, 0, sizeof(m->dev[i].seen));
         m->dev[i].avail_sent = -1;
     }
     m->said_unreachable = 0;
@@ -673,8 +673,8 @@ static int mq_write(void *state, const collector_record *rec)
     struct msg_batch b = {0};
     struct device *d;
     int64_t age_ms = max_age_ms(m, rec);
-    size_t ncells = discovery_cells(api, rec);
-    int announce = 0, rc = 0;
+    struct discovery_seen seen = {0};
+    int rc = 0;
 
     pthread_mutex_lock(&m->lock);
     if (!m->connected) {
@@ -683,12 +683,13 @@ static int mq_write(void *state, const collector_record *rec)
         goto out;
     }
     d = device_of(m, rec);
-    if (d != NULL && m->cfg.discovery &&
-        (d->announced == 0 || ncells > d->announced - 1 || d->max_age_ms != age_ms)) {
+    if (d != NULL && m->cfg.discovery) {
+        /* announced again, whole, when the freshness figure changes */
         struct discovery_names names = {m->cfg.prefix, m->cfg.discovery_prefix,
                                         (age_ms + 999) / 1000};
-        announce = 1;
-        if ((rc = discovery_configs(&names, api, rec, &b)) < 0)
+        if (d->max_age_ms == age_ms)
+            seen = d->seen;
+        if ((rc = discovery_configs(&names, api, rec, &seen, &b)) < 0)
             goto out;
     }
     if (d != NULL && !m->once && d->avail_sent != 1)
@@ -706,8 +707,7 @@ static int mq_write(void *state, const collector_record *rec)
         b.v[i].topic = b.v[i].payload = NULL;
     }
     if (d != NULL) {
-        if (announce)
-            d->announced = ncells + 1;
+        d->seen = seen;
         d->max_age_ms = age_ms;
         d->last_ms = mono_ms();
         d->is_online = 1;
