@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -133,13 +134,38 @@ static void test_bank_is_its_own_device_with_expire_after(void **unused)
     testhost_record_free(r);
 }
 
+static void test_state_json(void **unused)
+{
+    collector_record *r = testhost_record_new(t);
+    json_t *o;
+    char *text;
+    (void)unused;
+
+    api->set_time_ns(r, INT64_C(1700000000123000000));
+    api->set_device(r, "AA:BB");
+    api->set_double(r, "energy_charged_kwh", 12.5);
+    api->set_string(r, "alarms", "cell_delta_high");
+    text = discovery_state_json(api, r);
+    assert_non_null(text);
+    o = json_loads(text, 0, NULL);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "time")), "2023-11-14T22:13:20.123Z");
+    assert_string_equal(json_string_value(json_object_get(o, "source")), "mqtt");
+    assert_string_equal(json_string_value(json_object_get(o, "device")), "AA:BB");
+    assert_true(json_real_value(json_object_get(o, "energy_charged_kwh")) == 12.5);
+    assert_string_equal(json_string_value(json_object_get(o, "alarms")), "cell_delta_high");
+    json_decref(o);
+    free(text);
+    testhost_record_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metric_coming_later_is_announced_once),
         cmocka_unit_test(test_growing_pack_gets_new_cells),
         cmocka_unit_test(test_bank_is_its_own_device_with_expire_after),
+        cmocka_unit_test(test_state_json),
     };
-    /* one testhost for the group: records only, the sink is never started */
     return cmocka_run_group_tests_name("mqtt discovery", tests, setup, teardown);
 }
