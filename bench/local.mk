@@ -1,6 +1,8 @@
 # bench/: `make bench` prints one JSON object per line
-EXTRA_PROGRAMS += bench/bench_decode bench/bench_sqlite bench/bench_ble bench/bench_cycle bench/bench_mqtt bench/bench_footprint
-BENCH_BINS += bench/bench_decode bench/bench_sqlite bench/bench_ble bench/bench_cycle bench/bench_mqtt bench/bench_footprint
+EXTRA_PROGRAMS += bench/bench_decode bench/bench_sqlite bench/bench_ble bench/bench_cycle bench/bench_mqtt bench/bench_footprint \
+	bench/bench_poll bench/bench_influxdb
+BENCH_BINS += bench/bench_decode bench/bench_sqlite bench/bench_ble bench/bench_cycle bench/bench_mqtt bench/bench_footprint \
+	bench/bench_poll bench/bench_influxdb
 bench_bench_decode_SOURCES = bench/bench_decode.c
 bench_bench_decode_LDADD = $(LIBJK_LIBS)
 bench_bench_sqlite_SOURCES = bench/bench_sqlite.c
@@ -18,3 +20,9 @@ bench_bench_mqtt_LDADD = $(TESTHOST_LIBS)
 bench_bench_footprint_SOURCES = bench/bench_footprint.c bench/bench_util.h
 bench_bench_footprint_CFLAGS = $(AM_CFLAGS) $(SQLITE3_CFLAGS)
 bench_bench_footprint_LDADD = $(SQLITE3_LIBS)
+bench_bench_poll_SOURCES = bench/bench_poll.c bench/bench_util.h
+bench_bench_poll_CFLAGS = $(AM_CFLAGS) $(SQLITE3_CFLAGS)
+bench_bench_poll_LDADD = $(SQLITE3_LIBS)
+bench_bench_influxdb_SOURCES = bench/bench_influxdb.c bench/bench_util.h
+bench_bench_influxdb_CFLAGS = $(TESTHOST_CFLAGS)
+bench_bench_influxdb_LDADD = $(TESTHOST_LIBS)

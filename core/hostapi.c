@@ -145,7 +145,34 @@ struct host_claims {
     pthread_mutex_t lock;
     struct claim *v;
     size_t n;
+    char **producers;
+    size_t nproducers;
 };
+
+int host_claims_add_producer(struct host_claims *c, const char *name)
+{
+    char **grown = realloc(c->producers, (c->nproducers + 1) * sizeof(*grown));
+
+    if (grown == NULL)
+        return -ENOMEM;
+    c->producers = grown;
+    c->producers[c->nproducers] = strdup(name);
+    if (c->producers[c->nproducers] == NULL)
+        return -ENOMEM;
+    c->nproducers++;
+    return 0;
+}
+
+static int host_producers(collector_host *host, const char **names, size_t max)
+{
+    const struct host_claims *c = host->claims;
+
+    if (c == NULL)
+        return -ENOSYS;
+    for (size_t i = 0; i < c->nproducers && i < max; i++)
+        names[i] = c->producers[i];
+    return (int)c->nproducers;
+}
 
 struct host_claims *host_claims_new(void)
 {
@@ -166,6 +193,9 @@ void host_claims_free(struct host_claims *c)
         free(c->v[i].instance);
     }
     free(c->v);
+    for (size_t i = 0; i < c->nproducers; i++)
+        free(c->producers[i]);
+    free(c->producers);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -260,6 +290,7 @@ static const struct collector_host_api host_api = {
     .state_read = host_state_read,
     .run_flags = host_run_flags,
     .claim = host_claim,
+    .producers = host_producers,
 };
 
 const struct collector_host_api *hostapi_table(void)

@@ -17,6 +17,9 @@ typedef void (*host_log_fn)(void *ctx, int level, const char *message);
  * configuration; owned by the runtime or testhost that made it. */
 struct host_claims;
 struct host_claims *host_claims_new(void);
+/* The record producers of the configuration (for api->producers); the
+ * names are copied. 0 or -ENOMEM. */
+int host_claims_add_producer(struct host_claims *c, const char *name);
 void host_claims_free(struct host_claims *c); /* NULL-safe */
 
 /* One per plugin instance; owned by whoever runs the instance (sched, testhost). */

@@ -99,6 +99,13 @@ int instance_open(const struct daemon_cfg *cfg, const struct instance_cfg *ic,
         rc = -EINVAL;
         goto fail;
     }
+    /* Sinks are created after every source and calculator (config order):
+     * by then api->producers() knows all that make records. */
+    if (claims != NULL && (in->kind == COLLECTOR_KIND_SOURCE ||
+                           (in->kind == COLLECTOR_KIND_CALCULATOR &&
+                            (in->lp->desc.flags & COLLECTOR_PLUGIN_EMITS))) &&
+        (rc = host_claims_add_producer(claims, ic->name)) < 0)
+        goto fail;
     rc = setdefs_apply(ic->group, &in->lp->desc, ic->name, err, sizeof(err));
     if (rc < 0) {
         log_msg(CORE, COLLECTOR_LOG_ERROR, "%s", err);

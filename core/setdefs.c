@@ -350,9 +350,17 @@ static int add_default(const struct where *w, config_setting_t *g,
     n->line = g->line;
     n->file = g->file;
     switch (d->type) {
-    case COLLECTOR_SETTING_STRING:
-        ok = config_setting_set_string(n, d->default_value) == CONFIG_TRUE;
+    case COLLECTOR_SETTING_STRING: {
+        /* A default may name the environment too: "${DB_PATH:-inverter.db}". */
+        char text[TEXT_MAX], missing[128];
+        int rc = expand_env(d->default_value, text, sizeof(text), missing, sizeof(missing));
+        if (rc == -ENOENT)
+            return fail(w, g, d->name, "environment variable %s is not set (and the setting "
+                        "is not either)", missing);
+        ok = rc >= 0 && config_setting_set_string(n, rc > 0 ? text : d->default_value) ==
+                            CONFIG_TRUE;
         break;
+    }
     case COLLECTOR_SETTING_INT: {
         int64_t v;
         ok = parse_int(d->default_value, &v) == 0 && config_setting_set_int64(n, v) == CONFIG_TRUE;

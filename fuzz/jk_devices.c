@@ -14,7 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char path[64];
     struct jk_device devs[8];
-    char err[256], addr[32], name[64];
+    struct jk_device first;
+    char err[256];
     FILE *fp;
 
     if (path[0] == '\0')
@@ -25,6 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fwrite(data, 1, size, fp);
     fclose(fp);
     (void)jk_devices_load(path, devs, 8, err, sizeof(err));
-    (void)jk_devices_first(path, addr, sizeof(addr), name, sizeof(name), err, sizeof(err));
+    (void)jk_devices_first(path, &first, err, sizeof(err));
+    (void)jk_devices_address_type(path, "C8:47:8C:00:00:01", err, sizeof(err));
     return 0;
 }

@@ -2,14 +2,19 @@
 FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1
 EXTRA_DIST += $(wildcard $(srcdir)/fuzz/corpus/*/*) fuzz/lsan.supp
 if FUZZ
-EXTRA_PROGRAMS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_adv fuzz/config \
-	fuzz/jk_devices
-FUZZ_BINS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_adv fuzz/config fuzz/jk_devices \
-	fuzz/sqlite_merge
-EXTRA_PROGRAMS += fuzz/sqlite_merge
+EXTRA_PROGRAMS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_mgmt fuzz/config \
+	fuzz/jk_devices fuzz/jk_uart
+FUZZ_BINS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_mgmt fuzz/config fuzz/jk_devices \
+	fuzz/sqlite_merge fuzz/jk_uart
+EXTRA_PROGRAMS += fuzz/sqlite_merge fuzz/influx_line
+FUZZ_BINS += fuzz/influx_line
+fuzz_influx_line_SOURCES = fuzz/influx_line.c plugins/influxdb/line_protocol.c
+fuzz_influx_line_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
+fuzz_influx_line_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_sqlite_merge_SOURCES = fuzz/sqlite_merge.c plugins/sqlite_merge/sqlite_merge.c \
-	plugins/librecjson/record_json.c core/record.c \
-	core/hostapi.c core/settings.c core/log.c
+	plugins/sqlite_merge/sm_settings.c plugins/sqlite_merge/sm_patch.c \
+	plugins/sqlite_merge/sm_db.c plugins/librecjson/record_json.c core/record.c \
+	core/hostapi.c core/settings.c core/setdefs.c core/expand.c core/statefile.c core/log.c
 fuzz_sqlite_merge_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS) $(LIBCONFIG_CFLAGS) \
 	$(SQLITE3_CFLAGS) $(JANSSON_CFLAGS)
 fuzz_sqlite_merge_LDFLAGS = $(FUZZ_FLAGS)
@@ -26,17 +31,21 @@ fuzz_jk_devices_LDADD = $(YAML_LIBS) $(BLUEZ_LIBS)
 fuzz_ble_att_SOURCES = fuzz/ble_att.c plugins/libble/att.c
 fuzz_ble_att_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_ble_att_LDFLAGS = $(FUZZ_FLAGS)
-fuzz_ble_adv_SOURCES = fuzz/ble_adv.c plugins/libble/adv.c
-fuzz_ble_adv_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
-fuzz_ble_adv_LDFLAGS = $(FUZZ_FLAGS)
+fuzz_ble_mgmt_SOURCES = fuzz/ble_mgmt.c plugins/libble/mgmt.c plugins/libble/adv.c
+fuzz_ble_mgmt_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
+fuzz_ble_mgmt_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_jk_frames_SOURCES = fuzz/jk_frames.c plugins/libjk/jk_frame.c plugins/libjk/jk_decode.c \
-	plugins/libjk/jk_stream.c
+	plugins/libjk/jk_stream.c plugins/libjk/jk_plaus.c plugins/libjk/jk_metrics.c
 fuzz_jk_frames_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_jk_frames_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_jk_frames_LDADD = -lm
+fuzz_jk_uart_SOURCES = fuzz/jk_uart.c plugins/libjk/jk_uart.c plugins/libjk/jk_decode.c
+fuzz_jk_uart_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
+fuzz_jk_uart_LDFLAGS = $(FUZZ_FLAGS)
+fuzz_jk_uart_LDADD = -lm
 fuzz_jk_capture_SOURCES = fuzz/jk_capture.c plugins/libjk/jk_capture.c
 fuzz_jk_capture_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_jk_capture_LDFLAGS = $(FUZZ_FLAGS)
 endif
-EXTRA_DIST += fuzz/jk_frames.c fuzz/jk_capture.c fuzz/ble_att.c fuzz/ble_adv.c fuzz/config.c \
-	fuzz/jk_devices.c fuzz/sqlite_merge.c
+EXTRA_DIST += fuzz/jk_frames.c fuzz/jk_capture.c fuzz/ble_att.c fuzz/ble_mgmt.c fuzz/config.c \
+	fuzz/jk_devices.c fuzz/sqlite_merge.c fuzz/influx_line.c fuzz/jk_uart.c

@@ -18,6 +18,7 @@
 #include "core/hostapi.h"
 #include "core/log.h"
 #include "core/record.h"
+#include "core/setdefs.h"
 #include "core/settings.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -30,7 +31,8 @@ static config_t cfg;
 
 static int setup(void)
 {
-    char text[128];
+    char text[128], err[1024];
+    config_setting_t *g;
 
     snprintf(db, sizeof(db), "/tmp/fuzz-merge-%d.db", (int)getpid());
     unlink(db);
@@ -40,8 +42,11 @@ static int setup(void)
     snprintf(text, sizeof(text), "i = { path = \"%s\"; journal_mode = \"keep\"; };", db);
     if (config_read_string(&cfg, text) != CONFIG_TRUE || host_init(&host, "fuzz", 0, "/tmp") < 0)
         return -1;
-    return plugin->create(hostapi_table(), &host, settings_wrap(config_lookup(&cfg, "i")),
-                          &state);
+    g = config_lookup(&cfg, "i");
+    if (setdefs_apply(g, plugin, "fuzz", err, sizeof(err)) < 0 ||
+        plugin->create(hostapi_table(), &host, settings_wrap(g), &state) != 0)
+        return -1;
+    return plugin->start(state);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -20,11 +20,35 @@ struct jkble {
     struct jk_session s;
     char last_error[300]; /* logged once per change */
     int failing;
+    struct jk_plaus_tally plaus; /* implausible values of this battery */
 };
 
-static const char *const settings[] = {"address", "adapter", "address_type", "protocol",
-                                       "timeout", "keep_connected", "devices_file", "transport",
-                                       NULL};
+static const char *const protocols[] = {"auto", "JK04", "JK02_24S", "JK02_32S", NULL};
+static const char *const address_types[] = {"auto", "public", "random", NULL};
+
+static const struct collector_setting_def setting_defs[] = {
+    {.name = "address", .type = COLLECTOR_SETTING_STRING,
+     .description = "the BMS (AA:BB:CC:DD:EE:FF); unset: JK_BMS_ADDRESS, else the first "
+                    "device of devices_file"},
+    {.name = "adapter", .type = COLLECTOR_SETTING_STRING, .default_value = "",
+     .description = "the local adapter (hci0, hci1, ...); empty: the first one"},
+    {.name = "address_type", .type = COLLECTOR_SETTING_STRING, .default_value = "auto",
+     .allowed = address_types,
+     .description = "auto: the type jkbms-util --scan recorded, else public, then random"},
+    {.name = "protocol", .type = COLLECTOR_SETTING_STRING, .default_value = "auto",
+     .allowed = protocols, .description = "the frame layout; auto detects it"},
+    {.name = "timeout", .type = COLLECTOR_SETTING_DOUBLE, .default_value = "15",
+     .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .min = 0.1, .max = 600, .unit = "s",
+     .description = "the whole of one poll: connect, discover, read"},
+    {.name = "keep_connected", .type = COLLECTOR_SETTING_BOOL, .default_value = "false",
+     .description = "stay connected between polls (a phone app cannot connect meanwhile)"},
+    {.name = "devices_file", .type = COLLECTOR_SETTING_STRING,
+     .description = "jk_devices.yaml as jkbms-util --scan writes it (default $JK_DEVICES_FILE, "
+                    "else ./jk_devices.yaml)"},
+    {.name = "transport", .type = COLLECTOR_SETTING_STRING, .default_value = "",
+     .description = "bluetooth (empty: the same), or unix:PATH for a simulated BMS"},
+    {.name = NULL},
+};
 
 static int jkble_create(const struct collector_host_api *api, collector_host *host,
                         const collector_settings *s, void **state_out)
@@ -32,7 +56,8 @@ static int jkble_create(const struct collector_host_api *api, collector_host *ho
     struct jkble *b = calloc(1, sizeof(*b));
     const char *address = NULL, *adapter = "", *type = "auto", *proto = "auto", *transport = "";
     const char *devices = getenv("JK_DEVICES_FILE");
-    char dev_addr[64], dev_name[64], err[512];
+    struct jk_device dev;
+    char err[512];
     double timeout = 15;
     int p, t, rc;
 
@@ -40,33 +65,19 @@ static int jkble_create(const struct collector_host_api *api, collector_host *ho
         return -ENOMEM;
     b->api = api;
     b->host = host;
-    if (api->setting_string(s, "protocol", &proto) == -EINVAL || jk_protocol_parse(proto, &p) < 0) {
-        api->setting_error(host, s, "protocol", "want \"auto\", \"JK04\", \"JK02_24S\" or \"JK02_32S\"");
+    /* Types, ranges, allowed values and defaults come checked from the host. */
+    api->setting_string(s, "protocol", &proto);
+    api->setting_string(s, "address_type", &type);
+    api->setting_double(s, "timeout", &timeout);
+    api->setting_bool(s, "keep_connected", &b->keep);
+    api->setting_string(s, "adapter", &adapter);
+    api->setting_string(s, "transport", &transport);
+    api->setting_string(s, "devices_file", &devices);
+    if (jk_protocol_parse(proto, &p) < 0 || ble_address_type_parse(type, &t) < 0)
         goto bad;
-    }
     jk_session_init(&b->s, p, api->stop_fd(host));
-    if (api->setting_string(s, "address_type", &type) == -EINVAL ||
-        ble_address_type_parse(type, &t) < 0) {
-        api->setting_error(host, s, "address_type", "want \"auto\", \"public\" or \"random\"");
-        goto bad;
-    }
     b->s.address_type = t;
-    rc = api->setting_double(s, "timeout", &timeout);
-    if (rc == -EINVAL || !(timeout > 0 && timeout <= 600)) {
-        api->setting_error(host, s, "timeout", "want 0 to 600 seconds");
-        goto bad;
-    }
     b->s.timeout_ms = (int)(timeout * 1000);
-    if (api->setting_bool(s, "keep_connected", &b->keep) == -EINVAL) {
-        api->setting_error(host, s, "keep_connected", "want true or false");
-        goto bad;
-    }
-    if (api->setting_string(s, "adapter", &adapter) == -EINVAL ||
-        api->setting_string(s, "transport", &transport) == -EINVAL ||
-        api->setting_string(s, "devices_file", &devices) == -EINVAL) {
-        api->setting_error(host, s, NULL, "adapter, transport and devices_file are strings");
-        goto bad;
-    }
     snprintf(b->s.adapter, sizeof(b->s.adapter), "%s", adapter);
     snprintf(b->s.transport, sizeof(b->s.transport), "%s", transport);
     if (transport[0] != '\0' && strncmp(transport, "unix:", 5) != 0 &&
@@ -76,17 +87,12 @@ static int jkble_create(const struct collector_host_api *api, collector_host *ho
     }
     /* The address: the setting, else the seed's JK_BMS_ADDRESS, else the
      * first device of jk_devices.yaml (written by jkbms-util --scan). */
-    rc = api->setting_string(s, "address", &address);
-    if (rc == -EINVAL) {
-        api->setting_error(host, s, "address", "want a string like \"C8:47:8C:12:34:56\"");
-        goto bad;
-    }
+    api->setting_string(s, "address", &address);
     if (address == NULL && getenv("JK_BMS_ADDRESS") && *getenv("JK_BMS_ADDRESS"))
         address = getenv("JK_BMS_ADDRESS");
     if (address == NULL) {
         const char *file = devices ? devices : "jk_devices.yaml";
-        rc = jk_devices_first(file, dev_addr, sizeof(dev_addr), dev_name, sizeof(dev_name), err,
-                              sizeof(err));
+        rc = jk_devices_first(file, &dev, err, sizeof(err));
         if (rc == -EINVAL) {
             api->setting_error(host, s, "devices_file", "%s", err);
             goto bad;
@@ -98,7 +104,18 @@ static int jkble_create(const struct collector_host_api *api, collector_host *ho
                                file);
             goto bad;
         }
-        address = dev_addr;
+        address = dev.address;
+        if (b->s.address_type == BLE_ADDR_AUTO)
+            b->s.address_type = dev.address_type;
+    } else if (b->s.address_type == BLE_ADDR_AUTO && ble_address_valid(address)) {
+        /* the address type jkbms-util --scan recorded for this device */
+        rc = jk_devices_address_type(devices ? devices : "jk_devices.yaml", address, err,
+                                     sizeof(err));
+        if (rc < 0) {
+            api->setting_error(host, s, "devices_file", "%s", err);
+            goto bad;
+        }
+        b->s.address_type = rc;
     }
     if (!ble_address_valid(address)) {
         api->setting_error(host, s, "address", "\"%s\" is not a BLE address (AA:BB:CC:DD:EE:FF)",
@@ -115,10 +132,17 @@ bad:
     return -EINVAL;
 }
 
+static void say_implausible(void *user, const char *line)
+{
+    struct jkble *b = user;
+    b->api->log(b->host, COLLECTOR_LOG_WARNING, "%s: %s", b->s.address, line);
+}
+
 static int jkble_poll(void *state)
 {
     struct jkble *b = state;
     struct jk_cell_info ci;
+    struct jk_plaus pl;
     collector_record *rec;
     char counters[200];
     int rc = jk_session_read(&b->s, &ci, b->keep);
@@ -139,15 +163,27 @@ static int jkble_poll(void *state)
     if (b->failing)
         b->api->log(b->host, COLLECTOR_LOG_INFO, "%s: reading again", b->s.address);
     b->failing = 0;
+    jk_plaus_check(&ci, &pl);
+    jk_plaus_tally(&b->plaus, &pl, say_implausible, b);
+    if (pl.drop)
+        return 0; /* the BMS answered, with nothing usable: no record */
     rc = b->api->record_new(b->host, &rec);
     if (rc < 0)
         return rc;
-    rc = jk_record_fill(b->api, rec, &ci, jk_stream_device_info(&b->s.stream), b->s.address);
+    rc = jk_record_fill(b->api, rec, &ci, &pl, jk_stream_device_info(&b->s.stream), b->s.address);
     if (rc < 0) {
         b->api->record_free(rec);
         return rc;
     }
     return b->api->emit(b->host, rec);
+}
+
+/* The link goes when the instance stops (a reload that replaces it, or
+ * shutdown), before a replacement may connect to the same BMS. */
+static void jkble_stop(void *state)
+{
+    struct jkble *b = state;
+    jk_session_close(&b->s);
 }
 
 static void jkble_destroy(void *state)
@@ -163,10 +199,11 @@ static const struct collector_plugin plugin = {
     .name = "jk_ble",
     .version = PACKAGE_VERSION,
     .description = "JK BMS over Bluetooth LE",
-    .settings = settings,
     .create = jkble_create,
     .poll = jkble_poll,
     .destroy = jkble_destroy,
+    .setting_defs = setting_defs,
+    .stop = jkble_stop,
 };
 
 COLLECTOR_EXPORT const struct collector_plugin *collector_plugin_entry(void)

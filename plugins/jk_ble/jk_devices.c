@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include <unistd.h>
 
@@ -13,8 +14,7 @@
 
 #include "plugins/libble/transport.h"
 
-int jk_devices_first(const char *path, char *address, size_t address_cap, char *name,
-                     size_t name_cap, char *err, size_t err_size)
+int jk_devices_first(const char *path, struct jk_device *out, char *err, size_t err_size)
 {
     struct jk_device first;
     int n = jk_devices_load(path, &first, 1, err, err_size);
@@ -28,9 +28,19 @@ int jk_devices_first(const char *path, char *address, size_t address_cap, char *
                  first.address);
         return -EINVAL;
     }
-    snprintf(address, address_cap, "%s", first.address);
-    snprintf(name, name_cap, "%s", first.name);
+    *out = first;
     return 0;
+}
+
+int jk_devices_address_type(const char *path, const char *address, char *err, size_t err_size)
+{
+    struct jk_device devs[64];
+    int n = jk_devices_load(path, devs, 64, err, err_size);
+
+    for (int i = 0; i < n; i++)
+        if (strcasecmp(devs[i].address, address) == 0)
+            return devs[i].address_type;
+    return n < 0 ? n : BLE_ADDR_AUTO;
 }
 
 int jk_devices_load(const char *path, struct jk_device *out, size_t cap, char *err,
@@ -81,6 +91,14 @@ int jk_devices_load(const char *path, struct jk_device *out, size_t cap, char *e
                     snprintf(cur.name, sizeof(cur.name), "%s", v);
                 else if (strcmp(key, "last_seen") == 0)
                     snprintf(cur.last_seen, sizeof(cur.last_seen), "%s", v);
+                else if (strcmp(key, "address_type") == 0 &&
+                         (ble_address_type_parse(v, &cur.address_type) < 0 ||
+                          cur.address_type == BLE_ADDR_AUTO)) {
+                    snprintf(err, err_size, "%s:%zu: address_type \"%s\": want public or random",
+                             path, ev.start_mark.line + 1, v);
+                    rc = -EINVAL;
+                    done = 1;
+                }
                 want_value = 0;
             }
         } else if (ev.type == YAML_STREAM_END_EVENT) {
@@ -130,8 +148,12 @@ int jk_devices_save(const char *path, const struct jk_device *devs, size_t n, ch
         ok = ok && yaml_emitter_emit(&em, &ev);
         /* keys in sorted order, as the seed's yaml.dump writes them */
         ok = ok && emit_scalar(&em, "address", YAML_ANY_SCALAR_STYLE) &&
-             emit_scalar(&em, devs[i].address, YAML_ANY_SCALAR_STYLE) &&
-             emit_scalar(&em, "last_seen", YAML_ANY_SCALAR_STYLE) &&
+             emit_scalar(&em, devs[i].address, YAML_ANY_SCALAR_STYLE);
+        if (devs[i].address_type == BLE_ADDR_PUBLIC || devs[i].address_type == BLE_ADDR_RANDOM)
+            ok = ok && emit_scalar(&em, "address_type", YAML_ANY_SCALAR_STYLE) &&
+                 emit_scalar(&em, devs[i].address_type == BLE_ADDR_RANDOM ? "random" : "public",
+                             YAML_ANY_SCALAR_STYLE);
+        ok = ok && emit_scalar(&em, "last_seen", YAML_ANY_SCALAR_STYLE) &&
              emit_scalar(&em, devs[i].last_seen, YAML_SINGLE_QUOTED_SCALAR_STYLE) &&
              emit_scalar(&em, "name", YAML_ANY_SCALAR_STYLE) &&
              emit_scalar(&em, devs[i].name, YAML_ANY_SCALAR_STYLE);

@@ -4,133 +4,394 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <bluetooth/bluetooth.h>
 #include <bluetooth/hci.h>
-#include <bluetooth/hci_lib.h>
 
 #include "plugins/libble/adv.h"
 #include "plugins/libble/gatt.h"
+#include "plugins/libble/mgmt.h"
 #include "plugins/libble/transport.h"
+
+#define CMD_WAIT_MS 3000
+#define MAX_SEEN 128
 
 struct seen {
     char address[18];
+    uint8_t address_type;
     char name[64];
     int ffe0;
     int rssi;
 };
 
-static void note_report(struct seen *list, size_t *n, size_t cap, const struct adv_report *r)
+struct scan {
+    int fd, stop_fd, index;
+    int started;    /* a discovery of ours runs: stop it on the way out */
+    int start_sent; /* a Start Discovery awaits its reply */
+    struct seen seen[MAX_SEEN];
+    size_t nseen;
+    FILE *note;
+    uint8_t buf[MGMT_MAX_PACKET];
+};
+
+static void note_device(struct scan *sc, const struct mgmt_event *ev)
 {
     struct seen *s = NULL;
     char name[64] = "";
     int ffe0 = 0;
 
-    if (adv_parse_data(r->data, r->data_len, name, sizeof(name), &ffe0) < 0)
+    if (ev->address_type != BLE_ADDR_PUBLIC && ev->address_type != BLE_ADDR_RANDOM)
+        return; /* BR/EDR */
+    if (adv_parse_data(ev->eir, ev->eir_len, name, sizeof(name), &ffe0) < 0)
         return;
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp(list[i].address, r->address) == 0)
-            s = &list[i];
+    for (size_t i = 0; i < sc->nseen; i++)
+        if (strcmp(sc->seen[i].address, ev->address) == 0 &&
+            sc->seen[i].address_type == ev->address_type)
+            s = &sc->seen[i];
     if (s == NULL) {
-        if (*n == cap)
+        if (sc->nseen == MAX_SEEN)
             return;
-        s = &list[(*n)++];
+        s = &sc->seen[sc->nseen++];
         memset(s, 0, sizeof(*s));
-        memcpy(s->address, r->address, sizeof(s->address));
+        memcpy(s->address, ev->address, sizeof(s->address));
+        s->address_type = ev->address_type;
+        s->rssi = 127;
     }
-    /* advertising and scan response come apart: merge them per address */
+    /* advertisement and scan response may come in separate events: merge */
     if (name[0] != '\0')
         memcpy(s->name, name, sizeof(s->name));
     s->ffe0 |= ffe0;
-    if (r->rssi != 127)
-        s->rssi = r->rssi;
+    if (ev->rssi != 127)
+        s->rssi = ev->rssi;
 }
 
-int jk_scan(const char *adapter, int seconds, struct jk_found *out, size_t cap, FILE *note,
-            char *err, size_t err_size)
+static int send_cmd(struct scan *sc, uint16_t op, uint16_t index, const uint8_t *p, size_t n)
 {
-    struct seen seen[64];
-    size_t nseen = 0, found = 0;
-    struct hci_filter old, nf;
-    socklen_t olen = sizeof(old);
-    int dev_id, dd, started = 0, probe;
-    int64_t deadline;
+    uint8_t pkt[MGMT_HDR_LEN + 8];
+    int len = mgmt_build(pkt, sizeof(pkt), op, index, p, n);
+    ssize_t w;
 
-    probe = socket(AF_BLUETOOTH, SOCK_RAW | SOCK_CLOEXEC, BTPROTO_HCI);
-    if (probe < 0) {
-        int e = errno;
-        snprintf(err, err_size, "scan: %s", ble_errno_hint(e));
-        return -e;
-    }
-    close(probe);
-    dev_id = adapter && adapter[0] ? hci_devid(adapter) : hci_get_route(NULL);
-    if (dev_id < 0) {
-        snprintf(err, err_size, "scan: %s: %s", adapter && adapter[0] ? adapter : "no adapter",
-                 ble_errno_hint(ENODEV));
-        return -ENODEV;
-    }
-    dd = hci_open_dev(dev_id);
-    if (dd < 0) {
-        int e = errno;
-        snprintf(err, err_size, "scan: hci%d: %s", dev_id, ble_errno_hint(e));
-        return -e;
-    }
-    /* Commands first: hci_send_req() swaps the socket filter while it waits. */
-    if (hci_le_set_scan_parameters(dd, 0x01, htobs(0x0010), htobs(0x0010), 0x00, 0x00, 1000) == 0 &&
-        hci_le_set_scan_enable(dd, 0x01, 0x00, 1000) == 0)
-        started = 1;
-    else
-        fprintf(note, "The controller refused a scan command (%s): bluetoothd is probably "
-                      "scanning already; listening to its advertising reports.\n",
-                strerror(errno));
-    if (getsockopt(dd, SOL_HCI, HCI_FILTER, &old, &olen) < 0)
-        olen = 0;
-    hci_filter_clear(&nf);
-    hci_filter_set_ptype(HCI_EVENT_PKT, &nf);
-    hci_filter_set_event(EVT_LE_META_EVENT, &nf);
-    if (setsockopt(dd, SOL_HCI, HCI_FILTER, &nf, sizeof(nf)) < 0) {
-        int e = errno;
-        snprintf(err, err_size, "scan: cannot filter HCI events: %s", ble_errno_hint(e));
-        hci_close_dev(dd);
-        return -e;
-    }
-    deadline = gatt_now_ms() + (int64_t)seconds * 1000;
+    if (len < 0)
+        return len;
+    do
+        w = send(sc->fd, pkt, (size_t)len, MSG_NOSIGNAL);
+    while (w < 0 && errno == EINTR);
+    if (w < 0)
+        return -errno;
+    return w == len ? 0 : -EIO;
+}
+
+/* Wait for one event until the deadline: 1 and *ev, 0 at the deadline,
+ * -ECANCELED, or a negative errno (the socket closed: -ECONNRESET). */
+static int next_event(struct scan *sc, int64_t deadline, struct mgmt_event *ev)
+{
     for (;;) {
-        uint8_t buf[HCI_MAX_EVENT_SIZE + 1];
-        struct adv_report reports[ADV_MAX_REPORTS];
-        struct pollfd p = {dd, POLLIN, 0};
+        struct pollfd p[2] = {{sc->fd, POLLIN, 0}, {sc->stop_fd, POLLIN, 0}};
         int64_t wait = deadline - gatt_now_ms();
         ssize_t n;
-        int nr;
+        int r;
 
         if (wait <= 0)
-            break;
-        if (poll(&p, 1, (int)wait) <= 0)
+            return 0;
+        r = poll(p, sc->stop_fd >= 0 ? 2 : 1, (int)wait);
+        if (r < 0 && errno == EINTR)
             continue;
-        n = read(dd, buf, sizeof(buf));
-        if (n <= 1 || buf[0] != HCI_EVENT_PKT)
+        if (r < 0)
+            return -errno;
+        if (sc->stop_fd >= 0 && (p[1].revents & POLLIN))
+            return -ECANCELED;
+        if (r == 0)
             continue;
-        nr = adv_parse_event(buf + 1, (size_t)n - 1, reports, ADV_MAX_REPORTS);
-        for (int i = 0; i < nr; i++)
-            note_report(seen, &nseen, sizeof(seen) / sizeof(seen[0]), &reports[i]);
+        n = recv(sc->fd, sc->buf, sizeof(sc->buf), 0);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return -ECONNRESET;
+        if (mgmt_parse(sc->buf, (size_t)n, ev) < 0)
+            continue; /* malformed: skip it, never trust its lengths */
+        return 1;
     }
-    if (olen > 0)
-        setsockopt(dd, SOL_HCI, HCI_FILTER, &old, olen);
-    if (started)
-        hci_le_set_scan_enable(dd, 0x00, 0x00, 1000); /* only a scan we started */
-    hci_close_dev(dd);
-    for (size_t i = 0; i < nseen && found < cap; i++) {
-        if (!adv_is_jk(seen[i].name, seen[i].ffe0))
+}
+
+/* Handle an event that is not the reply being waited for. */
+static void on_event(struct scan *sc, const struct mgmt_event *ev)
+{
+    if (ev->code == MGMT_EV_DEVICE_FOUND && ev->index == sc->index)
+        note_device(sc, ev);
+}
+
+/* Send a command and wait for its Command Complete / Status; Device Found
+ * events arriving meanwhile are kept. 0 and *reply, or a negative errno. */
+static int command(struct scan *sc, uint16_t op, uint16_t index, const uint8_t *p, size_t n,
+                   struct mgmt_event *reply, int64_t deadline)
+{
+    int rc = send_cmd(sc, op, index, p, n);
+
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        rc = next_event(sc, deadline, reply);
+        if (rc == 0)
+            return -ETIMEDOUT;
+        if (rc < 0)
+            return rc;
+        if ((reply->code == MGMT_EV_CMD_COMPLETE || reply->code == MGMT_EV_CMD_STATUS) &&
+            reply->cmd == op)
+            return 0;
+        on_event(sc, reply);
+    }
+}
+
+/* What a failed Start Discovery means for the user. */
+static int start_failed(const struct scan *sc, uint8_t status, char *err, size_t err_size)
+{
+    int e;
+
+    switch (status) {
+    case MGMT_STATUS_PERMISSION_DENIED:
+        e = EPERM;
+        break;
+    case MGMT_STATUS_NOT_POWERED:
+        e = ENETDOWN;
+        break;
+    case MGMT_STATUS_RFKILLED:
+        e = ERFKILL;
+        break;
+    case MGMT_STATUS_INVALID_INDEX:
+        e = ENODEV;
+        break;
+    case MGMT_STATUS_NOT_SUPPORTED:
+    case MGMT_STATUS_REJECTED:
+        snprintf(err, err_size, "scan: hci%d: LE discovery refused (%s): is LE enabled? "
+                                "(`sudo btmgmt --index %d le on`)",
+                 sc->index, mgmt_status_str(status), sc->index);
+        return -EOPNOTSUPP;
+    default:
+        snprintf(err, err_size, "scan: hci%d: Start Discovery failed: %s", sc->index,
+                 mgmt_status_str(status));
+        return -EIO;
+    }
+    snprintf(err, err_size, "scan: hci%d: %s", sc->index, ble_errno_hint(e));
+    return -e;
+}
+
+/* Pick the controller: 0, or a negative errno with err set. */
+static int pick_controller(struct scan *sc, int index, int64_t deadline, char *err,
+                           size_t err_size)
+{
+    struct mgmt_event ev;
+    uint16_t list[32];
+    int n, rc;
+
+    rc = command(sc, MGMT_OP_READ_INDEX_LIST, MGMT_INDEX_NONE, NULL, 0, &ev, deadline);
+    if (rc == -ETIMEDOUT || rc == -ECONNRESET) {
+        snprintf(err, err_size, "scan: the kernel did not answer Read Controller Index List");
+        return rc;
+    }
+    if (rc < 0) {
+        snprintf(err, err_size, "scan: %s", ble_errno_hint(-rc));
+        return rc;
+    }
+    if (ev.status == MGMT_STATUS_PERMISSION_DENIED) {
+        snprintf(err, err_size, "scan: %s", ble_errno_hint(EPERM));
+        return -EPERM;
+    }
+    n = ev.status == MGMT_STATUS_SUCCESS ? mgmt_index_list(ev.rparam, ev.rparam_len, list, 32)
+                                         : -EBADMSG;
+    if (n < 0) {
+        snprintf(err, err_size, "scan: Read Controller Index List failed: %s",
+                 mgmt_status_str(ev.status));
+        return -EIO;
+    }
+    if (n == 0) {
+        snprintf(err, err_size, "scan: no Bluetooth adapter (`bluetoothctl list` shows none)");
+        return -ENODEV;
+    }
+    if (index < 0) {
+        sc->index = list[0];
+        return 0;
+    }
+    for (int i = 0; i < n; i++)
+        if (list[i] == index) {
+            sc->index = index;
+            return 0;
+        }
+    snprintf(err, err_size, "scan: hci%d: %s", index, ble_errno_hint(ENODEV));
+    return -ENODEV;
+}
+
+static int start_discovery(struct scan *sc, int64_t deadline, char *err, size_t err_size)
+{
+    static const uint8_t le = MGMT_DISCOVERY_LE;
+    struct mgmt_event ev;
+    int rc = command(sc, MGMT_OP_START_DISCOVERY, (uint16_t)sc->index, &le, 1, &ev, deadline);
+
+    if (rc < 0) {
+        snprintf(err, err_size, "scan: hci%d: Start Discovery: %s", sc->index,
+                 rc == -ETIMEDOUT ? "no answer from the kernel" : ble_errno_hint(-rc));
+        return rc;
+    }
+    if (ev.status == MGMT_STATUS_SUCCESS) {
+        sc->started = 1;
+        return 0;
+    }
+    if (ev.status == MGMT_STATUS_BUSY) {
+        /* bluetoothd (or another program) discovers already: its Device
+         * Found events reach every mgmt socket */
+        fprintf(sc->note, "A discovery is already running on hci%d (bluetoothd?): listening "
+                          "to its results.\n",
+                sc->index);
+        return 0;
+    }
+    return start_failed(sc, ev.status, err, err_size);
+}
+
+static void stop_discovery(struct scan *sc)
+{
+    static const uint8_t le = MGMT_DISCOVERY_LE;
+    struct mgmt_event ev;
+    int stop_fd = sc->stop_fd;
+
+    if (!sc->started)
+        return;
+    sc->stop_fd = -1; /* a stop request must not cut this short */
+    (void)command(sc, MGMT_OP_STOP_DISCOVERY, (uint16_t)sc->index, &le, 1, &ev,
+                  gatt_now_ms() + CMD_WAIT_MS);
+    sc->stop_fd = stop_fd;
+    sc->started = 0;
+}
+
+int jk_scan_fd(int fd, int index, int seconds, int stop_fd, struct jk_found *out, size_t cap,
+               FILE *note, char *err, size_t err_size)
+{
+    struct scan *sc = calloc(1, sizeof(*sc));
+    int64_t deadline = gatt_now_ms() + (int64_t)seconds * 1000;
+    size_t found = 0;
+    int rc;
+
+    if (sc == NULL) {
+        snprintf(err, err_size, "scan: out of memory");
+        return -ENOMEM;
+    }
+    sc->fd = fd;
+    sc->stop_fd = stop_fd;
+    sc->index = -1;
+    sc->note = note;
+    rc = pick_controller(sc, index, gatt_now_ms() + CMD_WAIT_MS, err, err_size);
+    if (rc == 0)
+        rc = start_discovery(sc, gatt_now_ms() + CMD_WAIT_MS, err, err_size);
+    while (rc == 0) {
+        struct mgmt_event ev;
+        int r = next_event(sc, deadline, &ev);
+
+        if (r == 0)
+            break;
+        if (r < 0) {
+            rc = r;
+            if (r != -ECANCELED)
+                snprintf(err, err_size, "scan: hci%d: %s", sc->index,
+                         r == -ECONNRESET ? "the management socket closed" : strerror(-r));
+            break;
+        }
+        if (ev.code == MGMT_EV_DISCOVERING && ev.index == sc->index && !ev.discovering) {
+            /* the kernel ends an LE discovery after about 10 s; ours or
+             * someone else's, go on while time is left */
+            sc->started = 0;
+            rc = start_discovery(sc, gatt_now_ms() + CMD_WAIT_MS, err, err_size);
+        } else if (ev.code == MGMT_EV_INDEX_REMOVED && ev.index == sc->index) {
+            snprintf(err, err_size, "scan: hci%d was removed", sc->index);
+            sc->started = 0;
+            rc = -ENODEV;
+        } else {
+            on_event(sc, &ev);
+        }
+    }
+    stop_discovery(sc);
+    for (size_t i = 0; rc == 0 && i < sc->nseen && found < cap; i++) {
+        const struct seen *s = &sc->seen[i];
+        if (!adv_is_jk(s->name, s->ffe0))
             continue;
         memset(&out[found], 0, sizeof(out[found]));
-        memcpy(out[found].dev.address, seen[i].address, sizeof(out[found].dev.address));
+        memcpy(out[found].dev.address, s->address, sizeof(out[found].dev.address));
+        out[found].dev.address_type = s->address_type;
         snprintf(out[found].dev.name, sizeof(out[found].dev.name), "%s",
-                 seen[i].name[0] ? seen[i].name : "JK BMS");
-        out[found].rssi = seen[i].rssi;
+                 s->name[0] ? s->name : "JK BMS");
+        out[found].rssi = s->rssi;
         found++;
     }
-    return (int)found;
+    free(sc);
+    return rc < 0 ? rc : (int)found;
+}
+
+/* "hci3" -> 3; "" -> -1 (the first); -EINVAL. */
+static int adapter_index(const char *adapter)
+{
+    char *end;
+    long n;
+
+    if (adapter == NULL || adapter[0] == '\0')
+        return -1;
+    if (strncmp(adapter, "hci", 3) != 0)
+        return -EINVAL;
+    n = strtol(adapter + 3, &end, 10);
+    if (end == adapter + 3 || *end != '\0' || n < 0 || n >= MGMT_INDEX_NONE)
+        return -EINVAL;
+    return (int)n;
+}
+
+static int open_mgmt(const char *transport, char *err, size_t err_size)
+{
+    int fd, e;
+
+    if (ble_transport_is_unix(transport))
+        return ble_unix_open(transport + 5, err, err_size);
+    {
+        struct sockaddr_hci sa;
+
+        fd = socket(AF_BLUETOOTH, SOCK_RAW | SOCK_CLOEXEC, BTPROTO_HCI);
+        if (fd < 0) {
+            e = errno;
+            snprintf(err, err_size, "scan: %s", ble_errno_hint(e));
+            return -e;
+        }
+        memset(&sa, 0, sizeof(sa));
+        sa.hci_family = AF_BLUETOOTH;
+        sa.hci_dev = HCI_DEV_NONE;
+        sa.hci_channel = HCI_CHANNEL_CONTROL;
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+            e = errno;
+            close(fd);
+            snprintf(err, err_size, "scan: management socket: %s", ble_errno_hint(e));
+            return -e;
+        }
+        return fd;
+    }
+}
+
+int jk_scan(const char *transport, const char *adapter, int seconds, int stop_fd,
+            struct jk_found *out, size_t cap, FILE *note, char *err, size_t err_size)
+{
+    int index = adapter_index(adapter), fd, rc;
+
+    if (index == -EINVAL) {
+        snprintf(err, err_size, "scan: adapter \"%s\": want hciN", adapter);
+        return -EINVAL;
+    }
+    if (ble_transport_is_unix(transport) < 0) {
+        snprintf(err, err_size, "transport \"%s\": want \"bluetooth\" or \"unix:PATH\"",
+                 transport);
+        return -EINVAL;
+    }
+    fd = open_mgmt(transport, err, err_size);
+    if (fd < 0)
+        return fd;
+    rc = jk_scan_fd(fd, index, seconds, stop_fd, out, cap, note, err, err_size);
+    close(fd);
+    return rc;
 }

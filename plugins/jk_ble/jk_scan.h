@@ -1,4 +1,7 @@
-/* LE discovery of JK BMS devices on an HCI adapter (jkbms-util --scan). */
+/* Discovery of JK BMS devices through the kernel's management interface
+ * (mgmt.h): jkbms-util --scan. Runs over any fd carrying one mgmt packet per
+ * message: the kernel's HCI_CHANNEL_CONTROL socket, or "unix:PATH" to a
+ * simulated kernel. */
 #ifndef COLLECTORD_PLUGINS_JK_BLE_JK_SCAN_H
 #define COLLECTORD_PLUGINS_JK_BLE_JK_SCAN_H
 
@@ -7,16 +10,26 @@
 #include "plugins/jk_ble/jk_devices.h"
 
 struct jk_found {
-    struct jk_device dev;
+    struct jk_device dev; /* address, address_type and name */
     int rssi;
 };
 
-/* Listen for advertising reports for `seconds` on `adapter` (NULL: the
- * default) and collect JK devices. Starts an active scan when the controller
- * accepts one; when refused (bluetoothd scanning already) says so on `note`
- * and listens to the reports of that scan. The count found, or a negative
- * errno with one line in err (no Bluetooth, no adapter, no permission). */
-int jk_scan(const char *adapter, int seconds, struct jk_found *out, size_t cap, FILE *note,
-            char *err, size_t err_size);
+/*
+ * Discover for `seconds` (or until stop_fd is readable) on the controller
+ * `index` (-1: the first of the kernel's list) over the mgmt socket fd,
+ * collecting JK devices into out. Starts an LE discovery (public and random
+ * addresses), restarts it when the kernel ends it early, and stops it before
+ * returning, also when stopped. When a discovery already runs (Busy) it
+ * says so on `note` and listens to that one's Device Found events. Returns
+ * the count found, -ECANCELED when stopped, or a negative errno with one
+ * line in err (no permission, adapter off or blocked, no adapter...).
+ */
+int jk_scan_fd(int fd, int index, int seconds, int stop_fd, struct jk_found *out, size_t cap,
+               FILE *note, char *err, size_t err_size);
+
+/* jk_scan_fd on the kernel's mgmt socket (transport NULL, "" or "bluetooth")
+ * or on unix:PATH; adapter "hciN" (NULL or "": the first). */
+int jk_scan(const char *transport, const char *adapter, int seconds, int stop_fd,
+            struct jk_found *out, size_t cap, FILE *note, char *err, size_t err_size);
 
 #endif

@@ -159,7 +159,7 @@ static int open_link(struct jk_session *s, int64_t deadline)
 {
     static const uint8_t enable[2] = {0x01, 0x00};
     char err[256];
-    int fd, rc, lock = lock_adapter(s, deadline);
+    int fd, rc, type, lock = lock_adapter(s, deadline);
 
     if (lock < -1) {
         snprintf(s->error, sizeof(s->error), "%s: %s", s->address,
@@ -167,27 +167,25 @@ static int open_link(struct jk_session *s, int64_t deadline)
         return lock;
     }
     rc = ble_connect(s->transport, s->adapter, s->address, s->address_type,
-                     (int)(deadline - gatt_now_ms()), s->stop_fd, &fd, err, sizeof(err));
+                     (int)(deadline - gatt_now_ms()), s->stop_fd, &fd, &type, err, sizeof(err));
     if (lock >= 0)
         close(lock); /* releases the flock */
     if (rc < 0) {
         snprintf(s->error, sizeof(s->error), "%s", err);
         return rc;
     }
+    s->address_type = type; /* "auto" found it: no more guessing */
     s->fd = fd;
     s->connected = 1;
     jk_stream_reset(&s->stream);
     gatt_init(&s->gatt, fd, s->stop_fd, on_notify, s);
-    if ((rc = gatt_exchange_mtu(&s->gatt, 247, deadline)) < 0)
+    if ((rc = gatt_exchange_mtu(&s->gatt, deadline)) < 0)
         return fail(s, rc, "MTU exchange");
     if (!s->have_handles && (rc = discover(s, deadline)) < 0)
         return fail(s, rc, "service discovery");
     /* notifications first, then device info, then cell info (spec section 4) */
-    if ((rc = gatt_write(&s->gatt, s->cccd_handle, enable, 2, 1, deadline)) < 0) {
-        /* cached handles can be stale (firmware update): rediscover next time */
-        s->have_handles = 0;
+    if ((rc = gatt_write(&s->gatt, s->cccd_handle, enable, 2, 1, deadline)) < 0)
         return fail(s, rc, "enabling notifications");
-    }
     if ((rc = send_command(s, 0x97, deadline)) < 0)
         return fail(s, rc, "device-info request");
     {
@@ -201,7 +199,23 @@ static int open_link(struct jk_session *s, int64_t deadline)
     return 0;
 }
 
-int jk_session_read(struct jk_session *s, struct jk_cell_info *ci, int keep)
+/* Handles are valid for one firmware: when the device info reports another
+ * version than the one they were found with, the next connection
+ * rediscovers. */
+static void check_firmware(struct jk_session *s)
+{
+    const struct jk_device_info *di = jk_stream_device_info(&s->stream);
+    char fw[sizeof(s->firmware)];
+
+    if (di == NULL)
+        return;
+    snprintf(fw, sizeof(fw), "%s/%s", di->hw_version, di->sw_version);
+    if (s->firmware[0] != '\0' && strcmp(fw, s->firmware) != 0)
+        s->have_handles = 0;
+    memcpy(s->firmware, fw, sizeof(fw));
+}
+
+static int read_once(struct jk_session *s, struct jk_cell_info *ci, int keep)
 {
     int64_t deadline = gatt_now_ms() + s->timeout_ms;
     unsigned long before;
@@ -236,4 +250,17 @@ int jk_session_read(struct jk_session *s, struct jk_cell_info *ci, int keep)
     if (!keep)
         jk_session_close(s);
     return 0;
+}
+
+int jk_session_read(struct jk_session *s, struct jk_cell_info *ci, int keep)
+{
+    int rc = read_once(s, ci, keep);
+
+    /* Without a bond handles hold for one connection only: after any poll
+     * that got no valid frame they may be what went wrong, so the next
+     * connection discovers again. */
+    if (rc < 0)
+        s->have_handles = 0;
+    check_firmware(s);
+    return rc;
 }

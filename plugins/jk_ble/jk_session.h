@@ -15,7 +15,7 @@ struct jk_session {
     char address[18];
     char adapter[32];
     char transport[256];
-    int address_type;
+    int address_type; /* BLE_ADDR_*; AUTO becomes the type that connected */
     int timeout_ms;
     /* When set, connection attempts take this lock file first, so instances
      * sharing an adapter connect one at a time (the kernel's LE connect). */
@@ -25,9 +25,11 @@ struct jk_session {
     int stop_fd;
     int connected;
     struct gatt_client gatt;
-    /* handles found by discovery, kept across reconnects */
+    /* handles found by discovery, kept across reconnects while polls succeed
+     * and the firmware version stays the same */
     int have_handles;
     uint16_t write_handle, notify_handle, cccd_handle;
+    char firmware[20]; /* "hw/sw" of the last device info */
     struct jk_stream stream;
     /* optional raw capture of every notification (jkbms-util --hex) */
     void (*on_raw)(void *user, const uint8_t *data, size_t len);

@@ -3,15 +3,19 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "plugins/jk_ble/jk_devices.h"
 #include "plugins/jk_ble/jk_scan.h"
 #include "plugins/jk_ble/jk_session.h"
+#include "plugins/jk_serial/jk_wire.h"
 #include "plugins/libble/transport.h"
 #include "plugins/libjk/jk_decode.h"
 #include "plugins/libjk/jk_report.h"
@@ -22,22 +26,28 @@ static void usage(FILE *out)
             "usage: jkbms-util [--address ADDR] [options]    read one BMS and print its status\n"
             "       jkbms-util --scan [--adapter hciN] [--seconds N]   find JK devices, save them\n"
             "                       to ./jk_devices.yaml and read the first one found\n"
+            "                       (discovery needs CAP_NET_ADMIN: sudo, or setcap on jkbms-util)\n"
             "       jkbms-util --decode FILE [--json]       decode a hex or btsnoop capture\n"
+            "       jkbms-util --serial DEVICE [--serial-protocol modbus|uart] [--slave N]\n"
+            "                       [--baudrate N] [--json]   read one pack over RS485 or UART\n"
             "  --address ADDR       the BMS (default: the first device of jk_devices.yaml,\n"
             "                       or $JK_DEVICES_FILE)\n"
             "  --address-type T     auto (default), public or random\n"
             "  --adapter hciN       the Bluetooth adapter\n"
-            "  --transport T        bluetooth (default), or unix:PATH for a simulated BMS\n"
+            "  --transport T        bluetooth (default), or unix:PATH for a simulated BMS (and,\n"
+            "                       with --scan, a simulated kernel management socket)\n"
             "  --timeout SECONDS    for connecting and each step (default 15)\n"
             "  --protocol P         auto (default), JK04, JK02_24S or JK02_32S\n"
-            "  --hex FILE           also save every raw notification, one per line\n"
+            "  --hex FILE           also save every raw notification (serial: the exchange),\n"
+            "                       one per line\n"
             "  --json               print one JSON object (keys as collectord's record)\n"
             "  --version, --help\n");
 }
 
 /* The seed's --scan: list JK devices, add them to ./jk_devices.yaml (keeping
  * the entries already there), and return the first one found. */
-static const char *scan_devices(const char *adapter, int seconds, char *first, size_t cap)
+static int scan_devices(const char *transport, const char *adapter, int seconds, int stop_fd,
+                        struct jk_device *first)
 {
     struct jk_found found[32];
     struct jk_device devs[64];
@@ -48,14 +58,18 @@ static const char *scan_devices(const char *adapter, int seconds, char *first, s
 
     printf("Scanning for JK BMS devices for %d seconds...\n", seconds);
     fflush(stdout);
-    n = jk_scan(adapter, seconds, found, 32, stderr, err, sizeof(err));
+    n = jk_scan(transport, adapter, seconds, stop_fd, found, 32, stderr, err, sizeof(err));
+    if (n == -ECANCELED) {
+        fprintf(stderr, "jkbms-util: scan interrupted; discovery stopped\n");
+        return n;
+    }
     if (n < 0) {
         fprintf(stderr, "jkbms-util: %s\n", err);
-        return NULL;
+        return n;
     }
     if (n == 0) {
         printf("No JK BMS devices found.\n");
-        return NULL;
+        return -ENOENT;
     }
     gettimeofday(&tv, NULL);
     localtime_r(&tv.tv_sec, &tm);
@@ -70,8 +84,10 @@ static const char *scan_devices(const char *adapter, int seconds, char *first, s
     printf("\nFound %d JK BMS device(s):\n", n);
     for (int i = 0; i < n; i++) {
         int k;
-        printf("\n  Name: %s\n  Address: %s\n  RSSI: %d dBm\n", found[i].dev.name,
-               found[i].dev.address, found[i].rssi);
+        printf("\n  Name: %s\n  Address: %s (%s)\n  RSSI: %d dBm\n", found[i].dev.name,
+               found[i].dev.address,
+               found[i].dev.address_type == BLE_ADDR_RANDOM ? "random" : "public",
+               found[i].rssi);
         if (ndev < 0)
             continue;
         for (k = 0; k < ndev && strcmp(devs[k].address, found[i].dev.address) != 0; k++)
@@ -85,8 +101,22 @@ static const char *scan_devices(const char *adapter, int seconds, char *first, s
         fprintf(stderr, "jkbms-util: %s\n", err);
     else if (ndev > 0)
         printf("\nSaved %d device(s) to jk_devices.yaml\n", ndev);
-    snprintf(first, cap, "%s", found[0].dev.address);
-    return first;
+    *first = found[0].dev;
+    return 0;
+}
+
+/* SIGINT and SIGTERM become a readable fd (the stop fd of the scan and the
+ * session), so a discovery is always stopped on the way out. */
+static int signal_fd(void)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return -1;
+    return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
 static void save_hex(void *user, const uint8_t *data, size_t len)
@@ -94,6 +124,84 @@ static void save_hex(void *user, const uint8_t *data, size_t len)
     FILE *fp = user;
     for (size_t i = 0; i < len; i++)
         fprintf(fp, "%02x%s", data[i], i + 1 < len ? " " : "\n");
+}
+
+/* The file for --hex, or NULL after saying why. */
+static FILE *open_hex(const char *path)
+{
+    FILE *fp = fopen(path, "w");
+    if (fp == NULL) {
+        fprintf(stderr, "jkbms-util: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    /* A line per chunk, on disk as it arrives: Ctrl-C or a crash loses at
+     * most the line being written. */
+    setvbuf(fp, NULL, _IOLBF, 0);
+    return fp;
+}
+
+/* Close the --hex file and print what was read (or why not): the exit status. */
+static int finish_read(int rc, const char *error, FILE *hexfp, const struct jk_cell_info *ci,
+                       const struct jk_device_info *di, const char *address, int json)
+{
+    if (hexfp != NULL)
+        fclose(hexfp);
+    if (rc == -ECANCELED)
+        return 130;
+    if (rc < 0) {
+        fprintf(stderr, "jkbms-util: %s\n", error);
+        return 1;
+    }
+    if (json)
+        rc = jk_report_json(stdout, ci, di, address);
+    else
+        jk_report_print(stdout, ci, di);
+    return rc < 0 ? 1 : 0;
+}
+
+/* Serial --hex: what was sent as a comment, what came back as data lines. */
+static void save_serial_hex(void *user, int sent, const uint8_t *data, size_t len)
+{
+    if (sent)
+        fprintf(user, "# sent: ");
+    save_hex(user, data, len);
+}
+
+struct serial_opts {
+    const char *device;
+    int protocol, slave, baudrate;
+};
+
+/* `--serial DEVICE`: read one pack over a wire and print it like a BLE read. */
+static int serial_main(const struct serial_opts *o, double timeout, const char *hex, int json,
+                       int stop_fd)
+{
+    struct jk_wire w;
+    struct jk_cell_info ci;
+    struct jk_device_info di;
+    FILE *hexfp = NULL;
+    int has_di = 0, rc;
+
+    if (jk_wire_init(&w, o->device, o->protocol, o->slave, o->baudrate, (int)(timeout * 1000)) <
+        0) {
+        fprintf(stderr, "jkbms-util: --serial %s: the path is too long\n", o->device);
+        return 2;
+    }
+    w.stop_fd = stop_fd;
+    if (hex != NULL) {
+        hexfp = open_hex(hex);
+        if (hexfp == NULL)
+            return 1;
+        fprintf(hexfp, "# jkbms-util capture of %s, protocol %s, slave %d\n", o->device,
+                jk_wire_protocol_name(o->protocol), o->slave);
+        if (o->protocol == JK_WIRE_MODBUS)
+            fprintf(hexfp, "# modbus: each ADU rebuilt from what libmodbus returned\n");
+        w.on_raw = save_serial_hex;
+        w.raw_user = hexfp;
+    }
+    rc = jk_wire_read(&w, &ci, &di, &has_di);
+    jk_wire_close(&w);
+    return finish_read(rc, w.error, hexfp, &ci, has_di ? &di : NULL, NULL, json);
 }
 
 int main(int argc, char **argv)
@@ -106,17 +214,24 @@ int main(int argc, char **argv)
         {"timeout", required_argument, NULL, 'w'},  {"hex", required_argument, NULL, 'x'},
         {"version", no_argument, NULL, 'V'},        {"help", no_argument, NULL, 'h'},
         {"scan", no_argument, NULL, 'S'},           {"seconds", required_argument, NULL, 's'},
+        {"serial", required_argument, NULL, 'r'},   {"slave", required_argument, NULL, 'n'},
+        {"serial-protocol", required_argument, NULL, 'P'},
+        {"baudrate", required_argument, NULL, 'b'},
         {NULL, 0, NULL, 0},
     };
     const char *decode = NULL, *address = NULL, *adapter = "", *transport = "", *hex = NULL;
     int json = 0, proto = JK_PROTO_AUTO, type = BLE_ADDR_AUTO, c, rc, scan = 0;
-    long seconds = 10;
+    long seconds = 10, num;
     double timeout = 15;
     struct jk_session s;
     struct jk_cell_info ci;
-    char dev_addr[64], dev_name[64], err[512];
+    struct jk_device dev;
+    char err[512];
     FILE *hexfp = NULL;
+    int stop_fd;
     char *end;
+    struct serial_opts serial = {NULL, JK_WIRE_MODBUS, 1, 115200};
+    int timeout_set = 0;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -156,9 +271,37 @@ int main(int argc, char **argv)
                 fprintf(stderr, "jkbms-util: --timeout %s: want 0 to 600 seconds\n", optarg);
                 return 2;
             }
+            timeout_set = 1;
             break;
         case 'x':
             hex = optarg;
+            break;
+        case 'r':
+            serial.device = optarg;
+            break;
+        case 'P':
+            if (jk_wire_protocol_parse(optarg, &serial.protocol) < 0) {
+                fprintf(stderr, "jkbms-util: --serial-protocol %s: want modbus or uart\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'n':
+            num = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || num < 1 || num > 15) {
+                fprintf(stderr, "jkbms-util: --slave %s: want 1 to 15 (the DIP-switch address)\n",
+                        optarg);
+                return 2;
+            }
+            serial.slave = (int)num;
+            break;
+        case 'b':
+            num = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || num < 1200 || num > 921600) {
+                fprintf(stderr, "jkbms-util: --baudrate %s: want e.g. 115200\n", optarg);
+                return 2;
+            }
+            serial.baudrate = (int)num;
             break;
         case 'S':
             scan = 1;
@@ -188,51 +331,59 @@ int main(int argc, char **argv)
     if (decode != NULL)
         return jk_decode_file_main(decode, json, proto, stdout, stderr);
 
-    if (scan && (address = scan_devices(adapter, (int)seconds, dev_addr, sizeof(dev_addr))) == NULL)
-        return 1;
-    if (address == NULL) {
+    stop_fd = signal_fd();
+    if (serial.device != NULL)
+        return serial_main(&serial, timeout_set ? timeout : 1.0, hex, json, stop_fd);
+    if (scan) {
+        rc = scan_devices(transport, adapter, (int)seconds, stop_fd, &dev);
+        if (rc < 0)
+            return rc == -ECANCELED ? 130 : 1;
+        address = dev.address;
+        if (type == BLE_ADDR_AUTO)
+            type = dev.address_type; /* as the scan saw it */
+    }
+    if (address == NULL || type == BLE_ADDR_AUTO) {
         const char *file = getenv("JK_DEVICES_FILE") ? getenv("JK_DEVICES_FILE")
                                                      : "jk_devices.yaml";
-        rc = jk_devices_first(file, dev_addr, sizeof(dev_addr), dev_name, sizeof(dev_name), err,
-                              sizeof(err));
-        if (rc < 0) {
-            fprintf(stderr, "jkbms-util: %s\n",
-                    rc == -EINVAL ? err : "no --address and no device in jk_devices.yaml");
-            return 1;
+        if (address == NULL) {
+            rc = jk_devices_first(file, &dev, err, sizeof(err));
+            if (rc < 0) {
+                fprintf(stderr, "jkbms-util: %s\n",
+                        rc == -EINVAL ? err : "no --address and no device in jk_devices.yaml");
+                return 1;
+            }
+            address = dev.address;
+            fprintf(stderr, "Using %s %s from %s\n", dev.name, address, file);
+            if (type == BLE_ADDR_AUTO)
+                type = dev.address_type;
+        } else if (ble_address_valid(address)) {
+            /* a known device: the address type the scan recorded */
+            rc = jk_devices_address_type(file, address, err, sizeof(err));
+            if (rc < 0) {
+                fprintf(stderr, "jkbms-util: %s\n", err);
+                return 1;
+            }
+            type = rc;
         }
-        address = dev_addr;
-        fprintf(stderr, "Using %s %s from %s\n", dev_name, address, file);
     }
     if (!ble_address_valid(address)) {
         fprintf(stderr, "jkbms-util: %s is not a BLE address (AA:BB:CC:DD:EE:FF)\n", address);
         return 2;
     }
-    jk_session_init(&s, proto, -1);
+    jk_session_init(&s, proto, stop_fd);
     memcpy(s.address, address, sizeof(s.address)); /* validated: 17 characters + NUL */
     snprintf(s.adapter, sizeof(s.adapter), "%s", adapter);
     snprintf(s.transport, sizeof(s.transport), "%s", transport);
     s.address_type = type;
     s.timeout_ms = (int)(timeout * 1000);
     if (hex != NULL) {
-        hexfp = fopen(hex, "w");
-        if (hexfp == NULL) {
-            fprintf(stderr, "jkbms-util: %s: %s\n", hex, strerror(errno));
+        hexfp = open_hex(hex);
+        if (hexfp == NULL)
             return 1;
-        }
         fprintf(hexfp, "# jkbms-util capture of %s: one notification per line\n", address);
         s.on_raw = save_hex;
         s.raw_user = hexfp;
     }
     rc = jk_session_read(&s, &ci, 0);
-    if (hexfp != NULL)
-        fclose(hexfp);
-    if (rc < 0) {
-        fprintf(stderr, "jkbms-util: %s\n", s.error);
-        return 1;
-    }
-    if (json)
-        jk_report_json(stdout, &ci, jk_stream_device_info(&s.stream), address);
-    else
-        jk_report_print(stdout, &ci, jk_stream_device_info(&s.stream));
-    return 0;
+    return finish_read(rc, s.error, hexfp, &ci, jk_stream_device_info(&s.stream), address, json);
 }

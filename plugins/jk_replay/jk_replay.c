@@ -25,9 +25,23 @@ struct replay {
     int proto;
     int warned_eof;
     unsigned long refused;
+    struct jk_plaus_tally plaus; /* implausible values of this battery */
 };
 
-static const char *const settings[] = {"file", "protocol", "loop", "address", NULL};
+static const char *const protocols[] = {"auto", "JK04", "JK02_24S", "JK02_32S", NULL};
+
+static const struct collector_setting_def setting_defs[] = {
+    {.name = "file", .type = COLLECTOR_SETTING_STRING,
+     .flags = COLLECTOR_SETTING_REQUIRED | COLLECTOR_SETTING_MIN, .min = 1,
+     .description = "the capture to replay: a hex dump or a btsnoop HCI log"},
+    {.name = "protocol", .type = COLLECTOR_SETTING_STRING, .default_value = "auto",
+     .allowed = protocols, .description = "the frame layout; auto detects it"},
+    {.name = "loop", .type = COLLECTOR_SETTING_BOOL, .default_value = "false",
+     .description = "start again at the end of the capture"},
+    {.name = "address", .type = COLLECTOR_SETTING_STRING,
+     .description = "the device address the records carry (a capture has none)"},
+    {.name = NULL},
+};
 
 static void replay_destroy(void *state)
 {
@@ -44,7 +58,7 @@ static int replay_create(const struct collector_host_api *api, collector_host *h
                          const collector_settings *s, void **state_out)
 {
     struct replay *r = calloc(1, sizeof(*r));
-    const char *file = NULL, *proto = "auto", *address = NULL;
+    const char *file = "", *proto = "auto", *address = NULL;
     char err[512];
     int rc;
 
@@ -52,25 +66,12 @@ static int replay_create(const struct collector_host_api *api, collector_host *h
         return -ENOMEM;
     r->api = api;
     r->host = host;
-    if (api->setting_string(s, "file", &file) != 0 || file[0] == '\0') {
-        api->setting_error(host, s, "file", "a capture file is required (hex dump or btsnoop)");
-        rc = -EINVAL;
-        goto fail;
-    }
-    rc = api->setting_string(s, "protocol", &proto);
-    if (rc == -EINVAL || jk_protocol_parse(proto, &r->proto) < 0) {
-        api->setting_error(host, s, "protocol",
-                           "want \"auto\", \"JK04\", \"JK02_24S\" or \"JK02_32S\"");
-        rc = -EINVAL;
-        goto fail;
-    }
-    if (api->setting_bool(s, "loop", &r->loop) == -EINVAL) {
-        api->setting_error(host, s, "loop", "want true or false");
-        rc = -EINVAL;
-        goto fail;
-    }
-    if (api->setting_string(s, "address", &address) == -EINVAL) {
-        api->setting_error(host, s, "address", "want a string such as \"C8:47:8C:12:34:56\"");
+    /* The host checked types and allowed values and filled the defaults. */
+    api->setting_string(s, "file", &file);
+    api->setting_string(s, "protocol", &proto);
+    api->setting_bool(s, "loop", &r->loop);
+    api->setting_string(s, "address", &address);
+    if (jk_protocol_parse(proto, &r->proto) < 0) {
         rc = -EINVAL;
         goto fail;
     }
@@ -90,6 +91,10 @@ static int replay_create(const struct collector_host_api *api, collector_host *h
         rc = -EINVAL;
         goto fail;
     }
+    if (r->cap.cut_line > 0)
+        api->log(host, COLLECTOR_LOG_INFO,
+                 "%s:%zu: the last line is cut short (capture interrupted): left out", file,
+                 r->cap.cut_line);
     jk_stream_init(&r->stream, r->proto);
     *state_out = r;
     return 0;
@@ -98,10 +103,17 @@ fail:
     return rc;
 }
 
+static void say_implausible(void *user, const char *line)
+{
+    struct replay *r = user;
+    r->api->log(r->host, COLLECTOR_LOG_WARNING, "%s: %s", r->file, line);
+}
+
 static int replay_poll(void *state)
 {
     struct replay *r = state;
     struct jk_cell_info ci;
+    struct jk_plaus pl;
     collector_record *rec;
     int rc, wrapped = 0;
 
@@ -113,8 +125,9 @@ static int replay_poll(void *state)
             if (!r->loop || wrapped) {
                 if (!r->warned_eof++)
                     r->api->log(r->host, COLLECTOR_LOG_INFO,
-                                "%s: end of the capture (set loop = true to replay it again)",
-                                r->file);
+                                "%s: end of the capture (set loop = true to replay it again); "
+                                "%lu implausible value(s) left out, %lu frame(s) dropped",
+                                r->file, r->plaus.fields, r->plaus.frames);
                 return -ENODATA;
             }
             r->next = 0;
@@ -132,6 +145,10 @@ static int replay_poll(void *state)
                             jk_stream_error(&r->stream));
             continue;
         }
+        jk_plaus_check(&ci, &pl);
+        jk_plaus_tally(&r->plaus, &pl, say_implausible, r);
+        if (pl.drop)
+            continue;
         break;
     }
     {
@@ -142,7 +159,7 @@ static int replay_poll(void *state)
     rc = r->api->record_new(r->host, &rec);
     if (rc < 0)
         return rc;
-    rc = jk_record_fill(r->api, rec, &ci, jk_stream_device_info(&r->stream), r->address);
+    rc = jk_record_fill(r->api, rec, &ci, &pl, jk_stream_device_info(&r->stream), r->address);
     if (rc < 0) {
         r->api->record_free(rec);
         return rc;
@@ -156,10 +173,11 @@ static const struct collector_plugin plugin = {
     .name = "jk_replay",
     .version = PACKAGE_VERSION,
     .description = "replays a JK BMS capture (hex dump or btsnoop HCI log)",
-    .settings = settings,
     .create = replay_create,
     .poll = replay_poll,
     .destroy = replay_destroy,
+    .setting_defs = setting_defs,
+    .min_interval_ms = 10, /* a capture can be replayed fast */
 };
 
 COLLECTOR_EXPORT const struct collector_plugin *collector_plugin_entry(void)

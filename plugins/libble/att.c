@@ -9,22 +9,31 @@
 
 int att_is_request(uint8_t op)
 {
+    if (op & 0x40)
+        return 0; /* a command (bit 6): never answered */
     switch (op) {
-    case ATT_OP_MTU_REQ:
-    case ATT_OP_FIND_INFO_REQ:
-    case ATT_OP_FIND_BY_TYPE_REQ:
-    case ATT_OP_READ_BY_TYPE_REQ:
-    case 0x0A: /* read */
-    case 0x0C: /* read blob */
-    case 0x0E: /* read multiple */
-    case ATT_OP_READ_BY_GROUP_REQ:
-    case ATT_OP_WRITE_REQ:
-    case 0x16: /* prepare write */
-    case 0x18: /* execute write */
-    case 0x20: /* read multiple variable */
-        return 1;
-    default:
+    case ATT_OP_ERROR_RSP:
+    case ATT_OP_MTU_RSP:
+    case ATT_OP_FIND_INFO_RSP:
+    case ATT_OP_FIND_BY_TYPE_RSP:
+    case ATT_OP_READ_BY_TYPE_RSP:
+    case 0x0B: /* read response */
+    case 0x0D: /* read blob response */
+    case 0x0F: /* read multiple response */
+    case ATT_OP_READ_BY_GROUP_RSP:
+    case ATT_OP_WRITE_RSP:
+    case 0x17: /* prepare write response */
+    case 0x19: /* execute write response */
+    case ATT_OP_NOTIFICATION:
+    case ATT_OP_INDICATION:
+    case ATT_OP_CONFIRMATION:
+    case 0x21: /* read multiple variable response */
+    case 0x23: /* multiple handle value notification */
         return 0;
+    default:
+        /* every request, known or not, expects an answer (BlueZ answers
+         * the ones it has no handler for with Request Not Supported) */
+        return 1;
     }
 }
 

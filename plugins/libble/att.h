@@ -35,7 +35,8 @@
 #define GATT_UUID_CHAR     0x2803
 #define GATT_UUID_CCCD     0x2902
 
-/* 1 for an opcode the peer sends expecting an answer (a request). */
+/* 1 for an opcode the peer sends expecting an answer: every request,
+ * including opcodes this code does not know, unless bit 6 marks a command. */
 int att_is_request(uint8_t op);
 
 /* Builders: write the PDU into out (cap bytes), return its length or -ENOSPC. */

@@ -93,9 +93,9 @@ static int handle_unsolicited(struct gatt_client *c, const struct att_pdu *p)
     case ATT_OP_MTU_REQ:
         /* JK modules open with their own Exchange MTU Request: answer it. */
         c->peer_requests++;
-        if (p->mtu >= ATT_DEFAULT_MTU && p->mtu < c->mtu)
-            c->mtu = p->mtu;
-        n = att_build_mtu_rsp(out, sizeof(out), ATT_MAX_MTU);
+        if (p->mtu >= ATT_DEFAULT_MTU)
+            c->mtu = p->mtu < GATT_RX_MTU ? p->mtu : GATT_RX_MTU;
+        n = att_build_mtu_rsp(out, sizeof(out), GATT_RX_MTU); /* as we request */
         return send_pdu(c, out, (size_t)n);
     case ATT_OP_MTU_RSP:
         /* A late duplicate of a response already taken: drop it. */
@@ -169,8 +169,9 @@ int gatt_pump(struct gatt_client *c, int64_t deadline_ms, int (*done)(void *user
     }
 }
 
-int gatt_exchange_mtu(struct gatt_client *c, uint16_t want, int64_t deadline_ms)
+int gatt_exchange_mtu(struct gatt_client *c, int64_t deadline_ms)
 {
+    const uint16_t want = GATT_RX_MTU;
     uint8_t req[3];
     struct att_pdu p;
     int rc;

@@ -41,7 +41,12 @@ int gatt_request(struct gatt_client *c, const uint8_t *req, size_t len, uint8_t 
  * the wait early when it returns non-zero. */
 int gatt_pump(struct gatt_client *c, int64_t deadline_ms, int (*done)(void *user));
 
-int gatt_exchange_mtu(struct gatt_client *c, uint16_t want, int64_t deadline_ms);
+/* Our receive MTU: what we request, and what we answer to the peer's request
+ * (one value for both, as BlueZ does); c->buf holds a PDU this large. */
+#define GATT_RX_MTU ATT_MAX_MTU
+
+/* Exchange MTU Request with GATT_RX_MTU; c->mtu becomes the smaller of both. */
+int gatt_exchange_mtu(struct gatt_client *c, int64_t deadline_ms);
 /* The handle range of the primary service `uuid16`: 0, -ENOENT, or an error. */
 int gatt_find_service(struct gatt_client *c, uint16_t uuid16, uint16_t *start, uint16_t *end,
                       int64_t deadline_ms);

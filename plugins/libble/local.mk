@@ -1,10 +1,12 @@
-# plugins/libble: ATT/GATT client over any fd, LE advertising parsing,
+# plugins/libble: ATT/GATT client over any fd, the kernel's management
+# packets (discovery), LE advertising data,
 # and the socket code (L2CAP via libbluetooth, or unix:PATH for a simulator)
 noinst_LIBRARIES += plugins/libble/libble.a
 plugins_libble_libble_a_SOURCES = \
 	plugins/libble/att.c plugins/libble/att.h \
 	plugins/libble/gatt.c plugins/libble/gatt.h \
 	plugins/libble/adv.c plugins/libble/adv.h \
+	plugins/libble/mgmt.c plugins/libble/mgmt.h \
 	plugins/libble/transport.c plugins/libble/transport.h
 plugins_libble_libble_a_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(BLUEZ_CFLAGS)
 LIBBLE_LIBS = plugins/libble/libble.a $(BLUEZ_LIBS)

@@ -53,23 +53,45 @@ const char *ble_errno_hint(int err)
                "networking";
     case EPERM:
     case EACCES:
-        return "permission denied: run with CAP_NET_RAW and CAP_NET_ADMIN (the systemd unit "
-               "grants them) or as root";
+        return "permission denied: discovery needs CAP_NET_ADMIN (`sudo jkbms-util --scan`, or "
+               "`sudo setcap cap_net_admin+ep` on jkbms-util); reading a BMS by address needs "
+               "none";
     case ENODEV:
-        return "no such Bluetooth adapter (see `hciconfig` or `bluetoothctl list`)";
-    case EHOSTDOWN:
+        return "no such Bluetooth adapter (see `bluetoothctl list`)";
     case EHOSTUNREACH:
-        return "the BMS did not answer: out of range, or busy with another client (the phone "
-               "app?)";
+        return "no usable Bluetooth adapter: it is down, powered off or blocked (check `rfkill "
+               "list`, then `bluetoothctl power on`)";
+    case ENETDOWN:
+        return "the Bluetooth adapter is down: `bluetoothctl power on` (if it stays off, check "
+               "`rfkill list`)";
+    case ERFKILL:
+        return "the Bluetooth adapter is blocked: `rfkill unblock bluetooth`, then "
+               "`bluetoothctl power on`";
+    case ENOSYS:
+        /* the kernel's bt_to_errno() has no errno for HCI 0x3E */
+        return "the connection failed to be established (HCI 0x3E): weak signal or the BMS "
+               "stopped advertising; move the adapter closer, the next poll retries";
+    case ECONNREFUSED:
+        return "connection refused: Bluetooth LE is disabled on this adapter (`sudo btmgmt le "
+               "on`), or the BMS rejected the link";
+    case EBUSY:
+        return "busy: this host already has a connection to the BMS (bluetoothd, Home "
+               "Assistant: `bluetoothctl disconnect` it), or the BMS is busy with a phone app";
+    case EHOSTDOWN:
+        return "the BMS did not answer: out of range, or connected to the phone app (a JK BMS "
+               "serves one client)";
     case ETIMEDOUT:
-        return "timed out: move closer, or check the BMS is not connected elsewhere";
+        return "timed out: the BMS is out of range or connected elsewhere (close the phone "
+               "app); move the adapter closer";
+    case ECONNRESET:
+    case ENOTCONN:
+        return "the BMS dropped the link; the next poll retries";
     default:
         return strerror(err);
     }
 }
 
-/* Wait for a non-blocking connect to finish. */
-static int finish_connect(int fd, int timeout_ms, int stop_fd)
+int ble_wait_connected(int fd, int timeout_ms, int stop_fd)
 {
     int64_t deadline = gatt_now_ms() + timeout_ms;
     for (;;) {
@@ -91,12 +113,65 @@ static int finish_connect(int fd, int timeout_ms, int stop_fd)
             continue;
         if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
             return -errno;
-        return soerr ? -soerr : 0;
+        if (soerr != 0)
+            return -soerr;
+        /* hung up without an error: the link is gone, never a connection */
+        if (p[0].revents & (POLLHUP | POLLERR | POLLNVAL))
+            return -ECONNRESET;
+        return 0;
     }
 }
 
-static int connect_unix(const char *path, int timeout_ms, int stop_fd, int *fd_out, char *err,
-                        size_t err_size)
+/* The unix transport's stand-in for the kernel's connect: we send
+ * 00 <type> <address, 17 characters>; the simulator answers 00 <errno LE16>
+ * (0: connected), or stays silent as the kernel does for a peer that never
+ * shows up (a wrong address type). 0x00 is no ATT opcode. */
+static int unix_link_setup(int fd, const char *address, uint8_t type, int64_t deadline,
+                           int stop_fd)
+{
+    uint8_t req[2 + 17], rsp[8];
+    ssize_t n;
+
+    req[0] = 0x00;
+    req[1] = type;
+    memcpy(req + 2, address, 17);
+    if (send(fd, req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req))
+        return -ECONNRESET;
+    for (;;) {
+        struct pollfd p[2] = {{fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+        int64_t wait = deadline - gatt_now_ms();
+        int r;
+
+        if (wait <= 0)
+            return -ETIMEDOUT;
+        r = poll(p, stop_fd >= 0 ? 2 : 1, (int)wait);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (stop_fd >= 0 && (p[1].revents & POLLIN))
+            return -ECANCELED;
+        if (r > 0)
+            break;
+    }
+    n = recv(fd, rsp, sizeof(rsp), 0);
+    if (n <= 0)
+        return -ECONNRESET; /* closed (POLLHUP) without a status: not connected */
+    if (n != 3 || rsp[0] != 0x00)
+        return -EPROTO;
+    return -(int)(rsp[1] | (rsp[2] << 8));
+}
+
+int ble_transport_is_unix(const char *transport)
+{
+    if (transport != NULL && strncmp(transport, "unix:", 5) == 0)
+        return 1;
+    if (transport == NULL || transport[0] == '\0' || strcmp(transport, "bluetooth") == 0)
+        return 0;
+    return -EINVAL;
+}
+
+int ble_unix_open(const char *path, char *err, size_t err_size)
 {
     struct sockaddr_un sa;
     int fd, rc;
@@ -114,11 +189,27 @@ static int connect_unix(const char *path, int timeout_ms, int stop_fd, int *fd_o
         snprintf(err, err_size, "unix:%s: socket: %s", path, strerror(errno));
         return rc;
     }
-    rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : -errno;
-    if (rc == -EINPROGRESS || rc == -EAGAIN)
-        rc = finish_connect(fd, timeout_ms, stop_fd);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        rc = -errno;
+        snprintf(err, err_size, "unix:%s: cannot connect: %s", path, strerror(errno));
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+static int connect_unix(const char *path, const char *address, uint8_t type, int timeout_ms,
+                        int stop_fd, int *fd_out, char *err, size_t err_size)
+{
+    int64_t deadline = gatt_now_ms() + timeout_ms;
+    int fd = ble_unix_open(path, err, err_size), rc;
+
+    if (fd < 0)
+        return fd;
+    rc = unix_link_setup(fd, address, type, deadline, stop_fd);
     if (rc < 0) {
-        snprintf(err, err_size, "unix:%s: cannot connect: %s", path, strerror(-rc));
+        snprintf(err, err_size, "%s (%s address): cannot connect: %s", address,
+                 type == BLE_ADDR_RANDOM ? "random" : "public", ble_errno_hint(-rc));
         close(fd);
         return rc;
     }
@@ -164,14 +255,14 @@ static int connect_l2cap(const char *adapter, const char *address, uint8_t type,
     memset(&peer, 0, sizeof(peer));
     peer.l2_family = AF_BLUETOOTH;
     peer.l2_cid = htobs(ATT_CID);
-    peer.l2_bdaddr_type = type;
+    peer.l2_bdaddr_type = type == BLE_ADDR_RANDOM ? BDADDR_LE_RANDOM : BDADDR_LE_PUBLIC;
     str2ba(address, &peer.l2_bdaddr);
     rc = connect(fd, (struct sockaddr *)&peer, sizeof(peer)) == 0 ? 0 : -errno;
     if (rc == -EINPROGRESS || rc == -EAGAIN)
-        rc = finish_connect(fd, timeout_ms, stop_fd);
+        rc = ble_wait_connected(fd, timeout_ms, stop_fd);
     if (rc < 0) {
         snprintf(err, err_size, "%s (%s address): cannot connect: %s", address,
-                 type == BDADDR_LE_RANDOM ? "random" : "public", ble_errno_hint(-rc));
+                 type == BLE_ADDR_RANDOM ? "random" : "public", ble_errno_hint(-rc));
         close(fd);
         return rc;
     }
@@ -179,26 +270,59 @@ static int connect_l2cap(const char *adapter, const char *address, uint8_t type,
     return 0;
 }
 
-int ble_connect(const char *transport, const char *adapter, const char *address,
-                int address_type, int timeout_ms, int stop_fd, int *fd_out, char *err,
-                size_t err_size)
+static int connect_once(const char *transport, const char *adapter, const char *address,
+                        uint8_t type, int timeout_ms, int stop_fd, int *fd_out, char *err,
+                        size_t err_size)
 {
+    if (timeout_ms < 1)
+        timeout_ms = 1;
+    if (ble_transport_is_unix(transport) == 1)
+        return connect_unix(transport + 5, address, type, timeout_ms, stop_fd, fd_out, err,
+                            err_size);
+    return connect_l2cap(adapter, address, type, timeout_ms, stop_fd, fd_out, err, err_size);
+}
+
+int ble_connect(const char *transport, const char *adapter, const char *address,
+                int address_type, int timeout_ms, int stop_fd, int *fd_out, int *type_used,
+                char *err, size_t err_size)
+{
+    int64_t start = gatt_now_ms();
+    char second[256];
     int rc;
 
-    if (transport != NULL && strncmp(transport, "unix:", 5) == 0)
-        return connect_unix(transport + 5, timeout_ms, stop_fd, fd_out, err, err_size);
-    if (transport != NULL && transport[0] != '\0' && strcmp(transport, "bluetooth") != 0) {
+    if (ble_transport_is_unix(transport) < 0) {
         snprintf(err, err_size, "transport \"%s\": want \"bluetooth\" or \"unix:PATH\"",
                  transport);
         return -EINVAL;
     }
-    if (address_type != BLE_ADDR_RANDOM) {
-        rc = connect_l2cap(adapter, address, BDADDR_LE_PUBLIC, timeout_ms, stop_fd, fd_out, err,
-                           err_size);
-        if (rc == 0 || address_type == BLE_ADDR_PUBLIC || rc == -EAFNOSUPPORT || rc == -EPERM ||
-            rc == -EACCES || rc == -ENODEV || rc == -ECANCELED)
-            return rc;
+    if (address_type == BLE_ADDR_PUBLIC || address_type == BLE_ADDR_RANDOM) {
+        rc = connect_once(transport, adapter, address, (uint8_t)address_type, timeout_ms,
+                          stop_fd, fd_out, err, err_size);
+        if (rc == 0)
+            *type_used = address_type;
+        return rc;
     }
-    return connect_l2cap(adapter, address, BDADDR_LE_RANDOM, timeout_ms, stop_fd, fd_out, err,
-                         err_size);
+    /* auto: a wrong-type attempt never completes (the kernel matches the
+     * pending connection by address and type), so each guess gets a third of
+     * the time and a third stays for the ATT steps after connecting. */
+    rc = connect_once(transport, adapter, address, BLE_ADDR_PUBLIC, timeout_ms / 3, stop_fd,
+                      fd_out, err, err_size);
+    if (rc == 0)
+        *type_used = BLE_ADDR_PUBLIC;
+    if (rc != -ETIMEDOUT)
+        return rc;
+    rc = connect_once(transport, adapter, address, BLE_ADDR_RANDOM,
+                      (int)(start + 2 * (int64_t)timeout_ms / 3 - gatt_now_ms()), stop_fd, fd_out,
+                      second, sizeof(second));
+    if (rc == 0) {
+        *type_used = BLE_ADDR_RANDOM;
+        return 0;
+    }
+    if (rc == -ECANCELED)
+        return rc;
+    /* the first attempt's error, and what the second one met */
+    snprintf(second, sizeof(second), " (random address: %s)",
+             rc == -ETIMEDOUT ? "no answer either" : strerror(-rc));
+    strncat(err, second, err_size - strlen(err) - 1);
+    return -ETIMEDOUT; /* the first attempt's code */
 }

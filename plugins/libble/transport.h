@@ -17,17 +17,32 @@ int ble_address_type_parse(const char *s, int *out);
 int ble_address_valid(const char *s);
 
 /*
- * Connect within timeout_ms (also woken by stop_fd). transport NULL or ""
- * means Bluetooth on `adapter` ("hci0"; NULL = the default). On failure a
- * negative errno and one line in err saying what happened and what to do
- * (no Bluetooth in this kernel, no adapter, missing capability, ...).
- * address_type AUTO tries public, then random.
+ * Connect within timeout_ms (also woken by stop_fd). transport NULL, "" or
+ * "bluetooth" means Bluetooth on `adapter` ("hci0"; NULL = the default);
+ * "unix:PATH" a simulator, which also plays the kernel's part of the connect
+ * (see unix_link_setup in transport.c). On success *fd_out and *type_used
+ * (BLE_ADDR_PUBLIC or _RANDOM). On failure a negative errno and one line in
+ * err saying what happened and what to do. address_type AUTO tries public for
+ * a third of timeout_ms, then random (only after a timeout) for another
+ * third, and reports the first attempt's error.
  */
 int ble_connect(const char *transport, const char *adapter, const char *address,
-                int address_type, int timeout_ms, int stop_fd, int *fd_out, char *err,
-                size_t err_size);
+                int address_type, int timeout_ms, int stop_fd, int *fd_out, int *type_used,
+                char *err, size_t err_size);
 
-/* A one-line explanation of a socket() / bind() errno for AF_BLUETOOTH. */
+/* Wait for a non-blocking connect on fd: 0, or a negative errno (SO_ERROR;
+ * -ECONNRESET for a hang-up without an error; -ETIMEDOUT; -ECANCELED). */
+int ble_wait_connected(int fd, int timeout_ms, int stop_fd);
+
+/* 1 for "unix:PATH", 0 for Bluetooth (NULL, "" or "bluetooth"), else -EINVAL. */
+int ble_transport_is_unix(const char *transport);
+/* A non-blocking AF_UNIX SOCK_SEQPACKET socket connected to path: the fd, or
+ * a negative errno with one line in err. */
+int ble_unix_open(const char *path, char *err, size_t err_size);
+
+/* One line for an errno met on a Bluetooth socket (socket, bind, connect,
+ * discovery), saying what to do: the kernel's codes, as bt_to_errno() maps
+ * HCI status codes (ENOSYS for 0x3E, which it has no errno for). */
 const char *ble_errno_hint(int err);
 
 #endif

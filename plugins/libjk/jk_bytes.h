@@ -1,6 +1,6 @@
-/* Little-endian readers for wire data: values are assembled from bytes,
- * never read by casting a buffer, so alignment and host byte order never
- * matter. Callers check bounds first (or use struct jk_cursor). */
+/* Readers for wire data: values are assembled from bytes, never read by
+ * casting a buffer, so alignment and host byte order never matter. Callers
+ * check bounds first (or use struct jk_cursor). */
 #ifndef COLLECTORD_PLUGINS_LIBJK_JK_BYTES_H
 #define COLLECTORD_PLUGINS_LIBJK_JK_BYTES_H
 
@@ -25,17 +25,54 @@ static inline uint32_t get_be32(const uint8_t *p)
            (uint32_t)p[3];
 }
 
+static inline uint16_t get_be16(const uint8_t *p)
+{
+    return (uint16_t)((p[0] << 8) | p[1]);
+}
+
 /* Two's complement conversions of an assembled unsigned value. */
+static inline int16_t jk_s16(uint16_t u)
+{
+    return u < 0x8000u ? (int16_t)u : (int16_t)(-(int32_t)(0x10000u - u));
+}
+
+static inline int32_t jk_s32(uint32_t u)
+{
+    return u < 0x80000000u ? (int32_t)u : (int32_t)(-(int64_t)(0x100000000ull - u));
+}
+
 static inline int16_t get_les16(const uint8_t *p)
 {
-    uint16_t u = get_le16(p);
-    return u < 0x8000u ? (int16_t)u : (int16_t)(-(int32_t)(0x10000u - u));
+    return jk_s16(get_le16(p));
 }
 
 static inline int32_t get_les32(const uint8_t *p)
 {
-    uint32_t u = get_le32(p);
-    return u < 0x80000000u ? (int32_t)u : (int32_t)(-(int64_t)(0x100000000ull - u));
+    return jk_s32(get_le32(p));
+}
+
+/* The byte order of a field: JK's BLE frames are little-endian, its Modbus
+ * register image of the same fields (and the 0x4E57 frames) big-endian. */
+enum jk_order { JK_LE, JK_BE };
+
+static inline uint16_t jk_get16(const uint8_t *p, enum jk_order o)
+{
+    return o == JK_BE ? get_be16(p) : get_le16(p);
+}
+
+static inline uint32_t jk_get32(const uint8_t *p, enum jk_order o)
+{
+    return o == JK_BE ? get_be32(p) : get_le32(p);
+}
+
+static inline int16_t jk_gets16(const uint8_t *p, enum jk_order o)
+{
+    return jk_s16(jk_get16(p, o));
+}
+
+static inline int32_t jk_gets32(const uint8_t *p, enum jk_order o)
+{
+    return jk_s32(jk_get32(p, o));
 }
 
 /* An IEEE-754 single from its little-endian bit pattern. */

@@ -134,6 +134,13 @@ int jk_capture_parse_hex(const char *text, size_t len, struct jk_capture *out, c
                 half = -1;
             }
         }
+        if (half >= 0 && i == len) {
+            /* The unterminated last line ends inside a byte: the capture was
+             * cut while it was written (Ctrl-C). Keep every line before it. */
+            c.len = start_len;
+            c.cut_line = line;
+            break;
+        }
         if (half >= 0) {
             set_err(err, err_size, "line %zu: odd number of hex digits", line);
             rc = -EINVAL;

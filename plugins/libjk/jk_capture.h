@@ -12,11 +12,15 @@ struct jk_capture {
     size_t len, cap;
     size_t *ends;    /* chunk i is data[ends[i-1] .. ends[i]) */
     size_t n, ncap;
+    size_t cut_line; /* hex: the unterminated last line, left out because it
+                      * ends inside a byte (a capture cut short); 0 = none */
 };
 
 /* Parse a hex dump held in memory: per line, '#' starts a comment; bytes are
  * contiguous hex or separated by spaces, tabs, '.', ':', ',' or '-'; an
- * optional 0x prefix per byte. Each line with bytes is one chunk.
+ * optional 0x prefix per byte. Each line with bytes is one chunk. A last
+ * line with no newline that ends inside a byte is a capture cut short: it is
+ * left out (out->cut_line says which) and every line before it is kept.
  * Errors: -EINVAL with "line N: ..." in err. */
 int jk_capture_parse_hex(const char *text, size_t len, struct jk_capture *out, char *err,
                          size_t err_size);

@@ -11,11 +11,11 @@
 
 #include "plugins/libjk/jk_bytes.h"
 
-static const char *const proto_names[] = {"auto", "JK04", "JK02_24S", "JK02_32S"};
+static const char *const proto_names[] = {"auto", "JK04", "JK02_24S", "JK02_32S", "JK_UART"};
 
 int jk_protocol_parse(const char *name, int *out)
 {
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i <= JK_PROTO_JK02_32S; i++) { /* the BLE variants */
         if (name != NULL && strcasecmp(name, proto_names[i]) == 0) {
             *out = i;
             return 0;
@@ -26,7 +26,7 @@ int jk_protocol_parse(const char *name, int *out)
 
 const char *jk_protocol_name(int proto)
 {
-    return proto >= 0 && proto < 4 ? proto_names[proto] : "unknown";
+    return proto >= 0 && proto <= JK_PROTO_UART ? proto_names[proto] : "unknown";
 }
 
 /* Field offsets that differ between the JK02 layouts. */
@@ -68,30 +68,32 @@ static size_t reported_cells(const double *v, size_t slots, uint32_t mask)
     return n;
 }
 
-static double temp01(const uint8_t *p)
+static double temp01(const uint8_t *p, enum jk_order o)
 {
-    return get_les16(p) / 10.0;
+    return jk_gets16(p, o) / 10.0;
 }
 
-static int decode_jk02(const uint8_t *f, int proto, struct jk_cell_info *ci)
+/* The JK02 fields, read in byte order `o`: little-endian in a BLE frame,
+ * big-endian in a JK-PB's Modbus register image of the same layout. */
+static int decode_jk02(const uint8_t *f, int proto, enum jk_order o, struct jk_cell_info *ci)
 {
     const struct jk02_layout *L = jk02_layout(proto);
-    uint32_t mask = get_le32(f + L->mask);
+    uint32_t mask = jk_get32(f + L->mask, o);
 
     for (size_t i = 0; i < L->slots; i++) {
-        ci->cell_v[i] = get_le16(f + 6 + 2 * i) / 1000.0;
-        ci->cell_ohm[i] = get_le16(f + L->res + 2 * i) / 1000.0;
+        ci->cell_v[i] = jk_get16(f + 6 + 2 * i, o) / 1000.0;
+        ci->cell_ohm[i] = jk_get16(f + L->res + 2 * i, o) / 1000.0;
     }
     ci->ncells = reported_cells(ci->cell_v, L->slots, mask);
     ci->has_pack = 1;
-    ci->pack_v = get_le32(f + L->pack_v) / 1000.0;
-    ci->current_a = get_les32(f + L->current) / 1000.0;
-    ci->temps[0] = temp01(f + L->t1);
-    ci->temps[1] = temp01(f + L->t2);
+    ci->pack_v = jk_get32(f + L->pack_v, o) / 1000.0;
+    ci->current_a = jk_gets32(f + L->current, o) / 1000.0;
+    ci->temps[0] = temp01(f + L->t1, o);
+    ci->temps[1] = temp01(f + L->t2, o);
     ci->ntemps = 2;
     if (L->t3 != 0) {
         /* PB models carry real probes T3/T4; a missing one reads 0 or -200. */
-        double t3 = temp01(f + L->t3), t4 = temp01(f + L->t4);
+        double t3 = temp01(f + L->t3, o), t4 = temp01(f + L->t4, o);
         if (t3 != 0.0 && t3 > -100.0) {
             ci->temps[ci->ntemps++] = t3;
             if (t4 != 0.0 && t4 > -100.0)
@@ -99,20 +101,20 @@ static int decode_jk02(const uint8_t *f, int proto, struct jk_cell_info *ci)
         }
     }
     ci->has_mos_temp = 1;
-    ci->mos_temp = temp01(f + L->mos);
+    ci->mos_temp = temp01(f + L->mos, o);
     ci->has_errors = 1;
-    ci->errors = L->errors_len == 4 ? get_le32(f + L->errors) : get_le16(f + L->errors);
+    ci->errors = L->errors_len == 4 ? jk_get32(f + L->errors, o) : jk_get16(f + L->errors, o);
     ci->has_balance_current = 1;
-    ci->balance_current_a = get_les16(f + L->bal_cur) / 1000.0;
+    ci->balance_current_a = jk_gets16(f + L->bal_cur, o) / 1000.0;
     ci->balancing_action = f[L->bal_act];
     ci->soc = f[L->soc];
-    ci->remaining_ah = get_le32(f + L->remain) / 1000.0;
-    ci->nominal_ah = get_le32(f + L->nominal) / 1000.0;
-    ci->cycles = get_le32(f + L->cycles);
-    ci->cycle_capacity_ah = get_le32(f + L->cycle_cap) / 1000.0;
+    ci->remaining_ah = jk_get32(f + L->remain, o) / 1000.0;
+    ci->nominal_ah = jk_get32(f + L->nominal, o) / 1000.0;
+    ci->cycles = jk_get32(f + L->cycles, o);
+    ci->cycle_capacity_ah = jk_get32(f + L->cycle_cap, o) / 1000.0;
     ci->soh = f[L->soh];
     ci->has_runtime = 1;
-    ci->runtime_s = get_le32(f + L->runtime);
+    ci->runtime_s = jk_get32(f + L->runtime, o);
     ci->charging = f[L->chg] != 0;
     ci->discharging = f[L->dsg] != 0;
     ci->heating = f[L->heating] != 0;
@@ -155,9 +157,32 @@ int jk_decode_cell_info(const uint8_t frame[JK_FRAME_LEN], int proto, struct jk_
     if (proto == JK_PROTO_JK04)
         decode_jk04(frame, &ci);
     else if (jk02_layout(proto) != NULL)
-        decode_jk02(frame, proto, &ci);
+        decode_jk02(frame, proto, JK_LE, &ci);
     else
         return -EINVAL;
+    *out = ci;
+    return 0;
+}
+
+/* A Modbus block is the payload of the matching BLE record (from its byte
+ * 6), big-endian: place it where the frame has it and read the same fields. */
+static void block_as_frame(const uint8_t *block, size_t len, uint8_t frame[JK_FRAME_LEN])
+{
+    memset(frame, 0, JK_FRAME_LEN);
+    memcpy(frame + 6, block, len < JK_FRAME_LEN - 6 ? len : JK_FRAME_LEN - 6);
+}
+
+int jk_decode_live_block(const uint8_t *block, size_t len, struct jk_cell_info *out)
+{
+    uint8_t frame[JK_FRAME_LEN];
+    struct jk_cell_info ci;
+
+    if (len < JK_LIVE_BLOCK_MIN)
+        return -EINVAL;
+    block_as_frame(block, len, frame);
+    memset(&ci, 0, sizeof(ci));
+    ci.proto = JK_PROTO_JK02_32S;
+    decode_jk02(frame, JK_PROTO_JK02_32S, JK_BE, &ci);
     *out = ci;
     return 0;
 }
@@ -200,22 +225,43 @@ static void text_field(char *dst, size_t cap, const uint8_t *src, size_t len)
     dst[n] = '\0';
 }
 
-int jk_decode_device_info(const uint8_t frame[JK_FRAME_LEN], struct jk_device_info *out)
+void jk_text_field(char *dst, size_t cap, const uint8_t *src, size_t len)
+{
+    text_field(dst, cap, src, len);
+}
+
+static void decode_device_info(const uint8_t *frame, enum jk_order o, struct jk_device_info *out)
 {
     struct jk_device_info di;
 
-    if (frame[4] != JK_RECORD_DEVICE_INFO)
-        return -EINVAL;
     memset(&di, 0, sizeof(di));
     text_field(di.model, sizeof(di.model), frame + 6, 16);
     text_field(di.hw_version, sizeof(di.hw_version), frame + 22, 8);
     text_field(di.sw_version, sizeof(di.sw_version), frame + 30, 8);
-    di.uptime_s = get_le32(frame + 38);
-    di.power_on_count = get_le32(frame + 42);
+    di.uptime_s = jk_get32(frame + 38, o);
+    di.power_on_count = jk_get32(frame + 42, o);
     text_field(di.name, sizeof(di.name), frame + 46, 16);
     text_field(di.mfg_date, sizeof(di.mfg_date), frame + 78, 8);
     text_field(di.serial, sizeof(di.serial), frame + 86, 11);
     *out = di;
+}
+
+int jk_decode_device_info(const uint8_t frame[JK_FRAME_LEN], struct jk_device_info *out)
+{
+    if (frame[4] != JK_RECORD_DEVICE_INFO)
+        return -EINVAL;
+    decode_device_info(frame, JK_LE, out);
+    return 0;
+}
+
+int jk_decode_info_block(const uint8_t *block, size_t len, struct jk_device_info *out)
+{
+    uint8_t frame[JK_FRAME_LEN];
+
+    if (len < JK_INFO_BLOCK_MIN)
+        return -EINVAL;
+    block_as_frame(block, len, frame);
+    decode_device_info(frame, JK_BE, out);
     return 0;
 }
 
@@ -277,10 +323,29 @@ static const char *const jk02_errors[32] = {
     "GPS remote lock",
 };
 
+/* The 0x4E57 protocol's warning word (ID 0x8B). */
+static const char *const uart_warnings[32] = {
+    "low capacity",
+    "MOSFET over-temperature",
+    "charge over-voltage",
+    "discharge under-voltage",
+    "battery over-temperature",
+    "charge over-current",
+    "discharge over-current",
+    "cell voltage difference",
+    "battery box over-temperature",
+    "battery under-temperature",
+    "cell over-voltage",
+    "cell under-voltage",
+    "309_A protection",
+    "309_B protection",
+};
+
 void jk_error_names(uint32_t errors, int proto, char *buf, size_t cap)
 {
     size_t used = 0;
     unsigned bits = proto == JK_PROTO_JK02_32S ? 32 : 16;
+    const char *const *names = proto == JK_PROTO_UART ? uart_warnings : jk02_errors;
 
     if (cap == 0)
         return;
@@ -291,7 +356,7 @@ void jk_error_names(uint32_t errors, int proto, char *buf, size_t cap)
         int n;
         if (!((errors >> b) & 1u))
             continue;
-        name = jk02_errors[b];
+        name = names[b];
         if (name == NULL) {
             snprintf(unknown, sizeof(unknown), "bit %u", b);
             name = unknown;

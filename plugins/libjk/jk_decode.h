@@ -13,11 +13,13 @@
 #define JK_PROTO_JK04     1
 #define JK_PROTO_JK02_24S 2
 #define JK_PROTO_JK02_32S 3
+#define JK_PROTO_UART     4 /* the 0x4E57 frames of older BMS (plugins/libjk/jk_uart.h) */
 
 #define JK_MAX_CELLS 32
 #define JK_MAX_TEMPS 5
 
-/* "auto", "JK04", "JK02_24S", "JK02_32S" (any case) -> JK_PROTO_*; -EINVAL. */
+/* "auto", "JK04", "JK02_24S", "JK02_32S" (any case) -> JK_PROTO_*; -EINVAL.
+ * (JK_PROTO_UART is named "JK_UART" but is not a BLE variant to choose.) */
 int jk_protocol_parse(const char *name, int *out);
 const char *jk_protocol_name(int proto);
 
@@ -27,6 +29,7 @@ struct jk_cell_info {
     int proto;
     size_t ncells;                   /* cells reported (up to the last enabled or non-zero) */
     double cell_v[JK_MAX_CELLS];     /* V; 0 = slot empty or cell reading 0 */
+    int no_cell_ohm;                 /* 1: the wire carries no resistances (0x4E57) */
     double cell_ohm[JK_MAX_CELLS];   /* balance-lead resistance, ohm */
     int has_pack;                    /* JK02: pack voltage, current, SOC, ... below */
     double pack_v;                   /* JK02: the BMS's total; JK04: sum of the cells */
@@ -40,6 +43,7 @@ struct jk_cell_info {
     double balance_current_a;
     int has_balance_current;
     uint8_t balancing_action;        /* 0 off, 1 charging side, 2 discharging side */
+    int no_remaining;                /* 1: no remaining_ah and soh below (0x4E57) */
     uint8_t soc, soh;
     double remaining_ah, nominal_ah, cycle_capacity_ah;
     uint32_t cycles;
@@ -78,6 +82,22 @@ struct jk_settings {
 int jk_decode_cell_info(const uint8_t frame[JK_FRAME_LEN], int proto, struct jk_cell_info *out);
 int jk_decode_device_info(const uint8_t frame[JK_FRAME_LEN], struct jk_device_info *out);
 int jk_decode_settings(const uint8_t frame[JK_FRAME_LEN], int proto, struct jk_settings *out);
+
+/*
+ * JK-PB over Modbus RTU: the live block (registers from 0x1200) holds the
+ * JK02_32S cell-info fields from frame byte 6 on, and the device-info block
+ * (0x1400) the device-info fields, with multi-byte values big-endian. Both
+ * decode with the BLE field table. `block` is borrowed, `len` its bytes:
+ * at least JK_LIVE_BLOCK_MIN / JK_INFO_BLOCK_MIN, else -EINVAL.
+ */
+#define JK_LIVE_BLOCK_MIN 254 /* the last field read, T3 at 0xFC, ends at 0xFE */
+#define JK_INFO_BLOCK_MIN 91  /* the serial number at 0x50 ends at 0x5B */
+int jk_decode_live_block(const uint8_t *block, size_t len, struct jk_cell_info *out);
+int jk_decode_info_block(const uint8_t *block, size_t len, struct jk_device_info *out);
+
+/* Copy a NUL-padded ASCII field of `len` bytes into dst (cap bytes, always
+ * terminated): stops at NUL, turns unprintable bytes into '?', trims spaces. */
+void jk_text_field(char *dst, size_t cap, const uint8_t *src, size_t len);
 
 void jk_cell_stats(const struct jk_cell_info *ci, struct jk_cell_stats *out);
 /* Names of the set error bits of `proto`, joined by ", " into buf. */

@@ -2,14 +2,20 @@
 
 #include "plugins/libjk/jk_metrics.h"
 
+#include <errno.h>
 #include <string.h>
 
-void jk_metrics_visit(const struct jk_cell_info *ci, const struct jk_device_info *di,
-                      const char *address, const struct jk_metric_visitor *v, void *ctx)
+void jk_metrics_visit(const struct jk_cell_info *ci, const struct jk_plaus *pl,
+                      const struct jk_device_info *di, const char *address,
+                      const struct jk_metric_visitor *v, void *ctx)
 {
     struct jk_cell_stats st;
     char errors[512];
 
+    if (pl->drop) {
+        v->string(ctx, "protocol", jk_protocol_name(ci->proto));
+        return;
+    }
     jk_cell_stats(ci, &st);
     v->numbers(ctx, "cells", ci->cell_v, ci->ncells);
     v->integer(ctx, "bms_cell_count", (int64_t)st.count);
@@ -21,25 +27,34 @@ void jk_metrics_visit(const struct jk_cell_info *ci, const struct jk_device_info
         v->integer(ctx, "bms_cell_min_index", (int64_t)st.min_index);
         v->integer(ctx, "bms_cell_max_index", (int64_t)st.max_index);
     }
-    v->numbers(ctx, "cell_resistances", ci->cell_ohm, ci->ncells);
+    if (!ci->no_cell_ohm && !jk_plaus_is_rejected(pl, JK_PLAUS_CELL_RES))
+        v->numbers(ctx, "cell_resistances", ci->cell_ohm, ci->ncells);
     v->number(ctx, "battery_voltage", ci->pack_v);
     if (ci->has_pack) {
-        v->number(ctx, "battery_current", ci->current_a);
-        v->number(ctx, "battery_power", ci->pack_v * ci->current_a);
-        v->integer(ctx, "bms_soc", ci->soc);
-        v->number(ctx, "capacity_remaining_ah", ci->remaining_ah);
-        v->number(ctx, "capacity_nominal_ah", ci->nominal_ah);
-        v->integer(ctx, "cycle_count", ci->cycles);
-        v->number(ctx, "cycle_capacity_ah", ci->cycle_capacity_ah);
-        v->integer(ctx, "soh", ci->soh);
+        if (!jk_plaus_is_rejected(pl, JK_PLAUS_CURRENT)) {
+            v->number(ctx, "battery_current", ci->current_a);
+            v->number(ctx, "battery_power", ci->pack_v * ci->current_a);
+        }
+        if (!jk_plaus_is_rejected(pl, JK_PLAUS_SOC))
+            v->integer(ctx, "bms_soc", ci->soc);
+        if (!ci->no_remaining && !jk_plaus_is_rejected(pl, JK_PLAUS_REMAINING))
+            v->number(ctx, "capacity_remaining_ah", ci->remaining_ah);
+        if (!jk_plaus_is_rejected(pl, JK_PLAUS_NOMINAL))
+            v->number(ctx, "capacity_nominal_ah", ci->nominal_ah);
+        if (!jk_plaus_is_rejected(pl, JK_PLAUS_CYCLES))
+            v->integer(ctx, "cycle_count", ci->cycles);
+        if (!jk_plaus_is_rejected(pl, JK_PLAUS_CYCLE_CAP))
+            v->number(ctx, "cycle_capacity_ah", ci->cycle_capacity_ah);
+        if (!ci->no_remaining && !jk_plaus_is_rejected(pl, JK_PLAUS_SOH))
+            v->integer(ctx, "soh", ci->soh);
     }
-    if (ci->ntemps > 0) {
+    if (pl->ntemps > 0) { /* the probes before the first implausible one */
         v->number(ctx, "temperature", ci->temps[0]);
-        v->numbers(ctx, "temperatures", ci->temps, ci->ntemps);
+        v->numbers(ctx, "temperatures", ci->temps, pl->ntemps);
     }
-    if (ci->has_mos_temp)
+    if (ci->has_mos_temp && !jk_plaus_is_rejected(pl, JK_PLAUS_MOS_TEMP))
         v->number(ctx, "mos_temperature", ci->mos_temp);
-    if (ci->has_balance_current)
+    if (ci->has_balance_current && !jk_plaus_is_rejected(pl, JK_PLAUS_BALANCE_CURRENT))
         v->number(ctx, "balance_current", ci->balance_current_a);
     v->boolean(ctx, "balancing", ci->balancing_action != 0);
     if (ci->charging >= 0)
@@ -110,15 +125,17 @@ static void fill_numbers(void *ctx, const char *name, const double *values, size
 }
 
 int jk_record_fill(const struct collector_host_api *api, collector_record *rec,
-                   const struct jk_cell_info *ci, const struct jk_device_info *di,
-                   const char *address)
+                   const struct jk_cell_info *ci, const struct jk_plaus *pl,
+                   const struct jk_device_info *di, const char *address)
 {
     static const struct jk_metric_visitor visitor = {
         fill_number, fill_integer, fill_boolean, fill_string, fill_numbers,
     };
     struct fill_ctx f = {api, rec, 0};
 
-    jk_metrics_visit(ci, di, address, &visitor, &f);
+    if (pl->drop)
+        return -ERANGE;
+    jk_metrics_visit(ci, pl, di, address, &visitor, &f);
     if (address != NULL && address[0] != '\0')
         keep_first_error(&f, api->set_device(rec, address));
     else if (di != NULL && di->serial[0] != '\0')

@@ -9,6 +9,7 @@
 #include <collector/plugin.h>
 
 #include "plugins/libjk/jk_decode.h"
+#include "plugins/libjk/jk_plaus.h"
 
 struct jk_metric_visitor {
     void (*number)(void *ctx, const char *name, double value);
@@ -18,14 +19,18 @@ struct jk_metric_visitor {
     void (*numbers)(void *ctx, const char *name, const double *values, size_t count);
 };
 
-/* Visit every metric present. `di` and `address` may be NULL. */
-void jk_metrics_visit(const struct jk_cell_info *ci, const struct jk_device_info *di,
-                      const char *address, const struct jk_metric_visitor *v, void *ctx);
+/* Visit every metric present and plausible: what `pl` (jk_plaus_check() of
+ * `ci`) rejected is left out; a frame it drops visits only "protocol".
+ * `di` and `address` may be NULL. */
+void jk_metrics_visit(const struct jk_cell_info *ci, const struct jk_plaus *pl,
+                      const struct jk_device_info *di, const char *address,
+                      const struct jk_metric_visitor *v, void *ctx);
 
-/* Set every metric on `rec` through the host API, and the record's device
- * (the BLE address, else the BMS serial). 0 or the first setter's error. */
+/* Set every plausible metric on `rec` through the host API, and the record's
+ * device (the BLE address, else the BMS serial). 0 or the first setter's
+ * error; -ERANGE, `rec` untouched, when `pl` drops the frame. */
 int jk_record_fill(const struct collector_host_api *api, collector_record *rec,
-                   const struct jk_cell_info *ci, const struct jk_device_info *di,
-                   const char *address);
+                   const struct jk_cell_info *ci, const struct jk_plaus *pl,
+                   const struct jk_device_info *di, const char *address);
 
 #endif

@@ -11,11 +11,36 @@
 #include "plugins/libjk/jk_metrics.h"
 #include "plugins/libjk/jk_stream.h"
 
+/* What jk_plaus_check() refused, one line each; the values are not shown. */
+static void print_rejected(FILE *out, const struct jk_plaus *pl)
+{
+    char line[192];
+
+    if (pl->drop)
+        fprintf(out, "FRAME DROPPED: implausible cells or pack voltage\n");
+    for (size_t i = 0; i < pl->n; i++) {
+        jk_plaus_describe(&pl->list[i], line, sizeof(line));
+        fprintf(out, "Implausible: %s\n", line);
+    }
+}
+
+/* A value as text, or "-" when jk_plaus_check() rejected its field. */
+static void shown(char *buf, size_t cap, const struct jk_plaus *pl, int field, int decimals,
+                  double value)
+{
+    if (jk_plaus_is_rejected(pl, field))
+        snprintf(buf, cap, "-");
+    else
+        snprintf(buf, cap, "%.*f", decimals, value);
+}
+
 void jk_report_print(FILE *out, const struct jk_cell_info *ci, const struct jk_device_info *di)
 {
     struct jk_cell_stats st;
+    struct jk_plaus pl;
     char errors[512];
 
+    jk_plaus_check(ci, &pl);
     jk_cell_stats(ci, &st);
     fprintf(out, "\n==================================================\n");
     fprintf(out, "BATTERY STATUS");
@@ -23,6 +48,11 @@ void jk_report_print(FILE *out, const struct jk_cell_info *ci, const struct jk_d
         fprintf(out, " - %s (%s, hw %s, sw %s)", di->name[0] ? di->name : di->model, di->model,
                 di->hw_version, di->sw_version);
     fprintf(out, "\n==================================================\n");
+    if (pl.drop) {
+        print_rejected(out, &pl);
+        fprintf(out, "==================================================\n");
+        return;
+    }
     fprintf(out, "Cell voltages (%zu cells, protocol %s):\n", st.count,
             jk_protocol_name(ci->proto));
     for (size_t i = 0; i < ci->ncells; i++)
@@ -35,26 +65,36 @@ void jk_report_print(FILE *out, const struct jk_cell_info *ci, const struct jk_d
     }
     fprintf(out, "\nTotal voltage: %.3f V%s\n", ci->pack_v,
             ci->has_pack ? "" : " (sum of cells: a JK04 balancer reports no pack voltage)");
-    if (ci->has_pack) {
+    if (ci->has_pack && !jk_plaus_is_rejected(&pl, JK_PLAUS_CURRENT)) {
         fprintf(out, "Current: %.3f A (%s)\n", ci->current_a,
                 ci->current_a > 0 ? "charging" : ci->current_a < 0 ? "discharging" : "idle");
         fprintf(out, "Power: %.1f W\n", ci->pack_v * ci->current_a);
     }
-    if (ci->ntemps > 0) {
+    if (pl.ntemps > 0) {
         fprintf(out, "Temperature: %.1f C", ci->temps[0]);
-        for (size_t i = 1; i < ci->ntemps; i++)
+        for (size_t i = 1; i < pl.ntemps; i++)
             fprintf(out, " / %.1f C", ci->temps[i]);
         fprintf(out, "\n");
     }
-    if (ci->has_mos_temp)
+    if (ci->has_mos_temp && !jk_plaus_is_rejected(&pl, JK_PLAUS_MOS_TEMP))
         fprintf(out, "MOSFET temperature: %.1f C\n", ci->mos_temp);
     if (ci->has_pack) {
-        fprintf(out, "SOC (BMS): %u %%  SOH: %u %%\n", ci->soc, ci->soh);
-        fprintf(out, "Capacity: %.3f / %.3f Ah  Cycles: %u\n", ci->remaining_ah, ci->nominal_ah,
-                (unsigned)ci->cycles);
+        char soc[16], soh[16], rem[24], nom[24], cyc[16];
+        shown(soc, sizeof(soc), &pl, JK_PLAUS_SOC, 0, ci->soc);
+        shown(soh, sizeof(soh), &pl, JK_PLAUS_SOH, 0, ci->soh);
+        shown(rem, sizeof(rem), &pl, JK_PLAUS_REMAINING, 3, ci->remaining_ah);
+        shown(nom, sizeof(nom), &pl, JK_PLAUS_NOMINAL, 3, ci->nominal_ah);
+        shown(cyc, sizeof(cyc), &pl, JK_PLAUS_CYCLES, 0, ci->cycles);
+        if (!ci->no_remaining) {
+            fprintf(out, "SOC (BMS): %s %%  SOH: %s %%\n", soc, soh);
+            fprintf(out, "Capacity: %s / %s Ah  Cycles: %s\n", rem, nom, cyc);
+        } else { /* the 0x4E57 protocol has neither */
+            fprintf(out, "SOC (BMS): %s %%\n", soc);
+            fprintf(out, "Capacity: %s Ah  Cycles: %s\n", nom, cyc);
+        }
     }
     fprintf(out, "Balancing: %s", ci->balancing_action ? "yes" : "no");
-    if (ci->has_balance_current)
+    if (ci->has_balance_current && !jk_plaus_is_rejected(&pl, JK_PLAUS_BALANCE_CURRENT))
         fprintf(out, " (%.3f A)", ci->balance_current_a);
     fprintf(out, "\n");
     if (ci->charging >= 0)
@@ -69,6 +109,7 @@ void jk_report_print(FILE *out, const struct jk_cell_info *ci, const struct jk_d
         jk_format_runtime(ci->runtime_s, rt, sizeof(rt));
         fprintf(out, "Total runtime: %s (%u s)\n", rt, (unsigned)ci->runtime_s);
     }
+    print_rejected(out, &pl);
     fprintf(out, "==================================================\n");
 }
 
@@ -100,6 +141,25 @@ static void js_numbers(void *ctx, const char *name, const double *values, size_t
     json_object_set_new(ctx, name, a);
 }
 
+/* "rejected": [{"field", "index"?, "raw", "min", "max", "unit"}], and
+ * "dropped": true when the frame is not used at all. */
+static void js_rejected(json_t *obj, const struct jk_plaus *pl)
+{
+    json_t *list = json_array();
+
+    for (size_t i = 0; i < pl->n; i++) {
+        const struct jk_rejection *r = &pl->list[i];
+        json_t *e = json_pack("{s:s, s:f, s:f, s:f, s:s}", "field", r->metric, "raw", r->raw, "min",
+                              r->min, "max", r->max, "unit", r->unit);
+        if (e != NULL && r->index > 0)
+            json_object_set_new(e, "index", json_integer((json_int_t)r->index));
+        json_array_append_new(list, e);
+    }
+    json_object_set_new(obj, "rejected", list);
+    if (pl->drop)
+        json_object_set_new(obj, "dropped", json_true());
+}
+
 int jk_report_json(FILE *out, const struct jk_cell_info *ci, const struct jk_device_info *di,
                    const char *address)
 {
@@ -107,15 +167,19 @@ int jk_report_json(FILE *out, const struct jk_cell_info *ci, const struct jk_dev
         js_number, js_integer, js_boolean, js_string, js_numbers,
     };
     json_t *obj = json_object();
+    struct jk_plaus pl;
     int rc;
 
     if (obj == NULL)
         return -ENOMEM;
-    jk_metrics_visit(ci, di, address, &visitor, obj);
+    jk_plaus_check(ci, &pl);
+    jk_metrics_visit(ci, &pl, di, address, &visitor, obj);
+    if (pl.n > 0)
+        js_rejected(obj, &pl);
     rc = json_dumpf(obj, out, JSON_COMPACT | JSON_REAL_PRECISION(10)) == 0 ? 0 : -EIO;
     fputc('\n', out);
     json_decref(obj);
-    return rc;
+    return rc < 0 ? rc : pl.drop ? -ERANGE : 0;
 }
 
 int jk_decode_file_main(const char *path, int json, int proto, FILE *out, FILE *err)
@@ -123,7 +187,8 @@ int jk_decode_file_main(const char *path, int json, int proto, FILE *out, FILE *
     struct jk_capture cap;
     struct jk_stream s;
     char msg[512];
-    unsigned long decoded = 0, refused = 0;
+    struct jk_plaus pl;
+    unsigned long decoded = 0, refused = 0, dropped = 0;
     int rc;
 
     rc = jk_capture_load(path, &cap, msg, sizeof(msg));
@@ -131,6 +196,11 @@ int jk_decode_file_main(const char *path, int json, int proto, FILE *out, FILE *
         fprintf(err, "jkbms-util: %s\n", msg);
         return 1;
     }
+    if (cap.cut_line > 0)
+        fprintf(err,
+                "jkbms-util: %s:%zu: the last line is cut short (capture interrupted): "
+                "left out\n",
+                path, cap.cut_line);
     jk_stream_init(&s, proto);
     for (size_t i = 0; i < cap.n; i++) {
         struct jk_cell_info ci;
@@ -146,7 +216,11 @@ int jk_decode_file_main(const char *path, int json, int proto, FILE *out, FILE *
         }
         if (rc < 0)
             continue;
-        decoded++;
+        jk_plaus_check(&ci, &pl);
+        if (pl.drop)
+            dropped++;
+        else
+            decoded++;
         if (json)
             jk_report_json(out, &ci, jk_stream_device_info(&s), NULL);
         else
@@ -156,8 +230,8 @@ int jk_decode_file_main(const char *path, int json, int proto, FILE *out, FILE *
     if (decoded == 0) {
         fprintf(err,
                 "jkbms-util: %s: no valid cell-info frame (%lu record(s), %lu bad, %lu junk "
-                "byte(s))\n",
-                path, s.as.frames, s.as.bad_frames, s.as.junk_bytes);
+                "byte(s), %lu implausible)\n",
+                path, s.as.frames, s.as.bad_frames, s.as.junk_bytes, dropped);
         return 1;
     }
     return 0;

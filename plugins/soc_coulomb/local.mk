@@ -3,7 +3,7 @@ plugin_PROGRAMS += plugins/soc_coulomb/soc_coulomb.so
 plugins_soc_coulomb_soc_coulomb_so_SOURCES = plugins/soc_coulomb/soc_coulomb.c
 plugins_soc_coulomb_soc_coulomb_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS)
 plugins_soc_coulomb_soc_coulomb_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
-plugins_soc_coulomb_soc_coulomb_so_LDADD = plugins/soc_lifepo4/libsoccurve.a -lm
+plugins_soc_coulomb_soc_coulomb_so_LDADD = plugins/libsoccurve/libsoccurve.a -lm
 
 check_PROGRAMS += tests/plugins/soc/test_soc_coulomb
 TESTS += tests/plugins/soc/test_soc_coulomb

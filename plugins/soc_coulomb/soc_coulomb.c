@@ -3,22 +3,26 @@
  * the count re-syncs to 100 % when the average cell voltage stays at or above
  * full_voltage for full_seconds while charging, and to the voltage curve
  * when |current| stays below rest_current for rest_seconds. The state of
- * each battery survives restarts in <state_dir>/<instance>.soc. */
+ * each battery survives restarts in <state_dir>/<instance>.soc, written by a
+ * thread of its own (an fsync never holds up the pipeline) through the
+ * host's state_write (a fresh temporary file, fsynced and renamed: a planted
+ * symlink is replaced, never followed). */
 #include "config.h"
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <collector/plugin.h>
 
-#include "plugins/soc_lifepo4/soc_curve.h"
+#include "plugins/libsoccurve/soc_curve.h"
 
 #define MAX_DEVICES 16
 #define SAVE_EVERY_S 60.0
+#define STATE_MAX (MAX_DEVICES * 128)
 #define MAX_GAP_S 3600.0 /* a longer gap is not integrated across */
 
 struct device {
@@ -36,79 +40,135 @@ struct coulomb {
     struct soc_curve curve;
     double capacity_ah; /* 0: the record's capacity_nominal_ah */
     double full_voltage, full_seconds, rest_current, rest_seconds;
-    char path[4096];
+    char file[80];      /* <instance>.soc in the state directory */
     struct device dev[MAX_DEVICES];
     size_t ndev;
     double last_save;
     int dirty;
     int warned;
+
+    /* The writer thread: process() leaves a snapshot, the thread saves it. */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    char pending[STATE_MAX];
+    size_t pending_len;
+    int has_pending, quit, writer_started;
+    pthread_t writer;
 };
 
-static const char *const settings[] = {
-    "capacity_ah", "full_voltage", "full_seconds", "rest_current", "rest_seconds",
-    "curve",       "preset",       NULL,
+static const char *const presets[] = {"default", "lifepo4_rest", NULL};
+
+static const struct collector_setting_def setting_defs[] = {
+    {.name = "capacity_ah", .type = COLLECTOR_SETTING_DOUBLE, .flags = COLLECTOR_SETTING_MIN,
+     .min = 0.001, .unit = "Ah",
+     .description = "the pack's capacity; unset: the record's capacity_nominal_ah"},
+    {.name = "full_voltage", .type = COLLECTOR_SETTING_DOUBLE, .default_value = "3.45",
+     .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .min = 2.0, .max = 5.0, .unit = "V",
+     .description = "average cell voltage at or above which a charging pack counts as full"},
+    {.name = "full_seconds", .type = COLLECTOR_SETTING_DOUBLE, .default_value = "300",
+     .flags = COLLECTOR_SETTING_MIN, .min = 1, .unit = "s",
+     .description = "how long it must stay there before SOC is set to 100 %"},
+    {.name = "rest_current", .type = COLLECTOR_SETTING_DOUBLE, .default_value = "0.5",
+     .flags = COLLECTOR_SETTING_MIN, .min = 0.001, .unit = "A",
+     .description = "below this |current| the pack is at rest"},
+    {.name = "rest_seconds", .type = COLLECTOR_SETTING_DOUBLE, .default_value = "1800",
+     .flags = COLLECTOR_SETTING_MIN, .min = 1, .unit = "s",
+     .description = "after this long at rest SOC re-syncs to the voltage curve"},
+    {.name = "curve", .type = COLLECTOR_SETTING_LIST,
+     .description = "the resting voltage curve ((V per cell, SOC %), ...) for re-syncs"},
+    {.name = "preset", .type = COLLECTOR_SETTING_STRING, .allowed = presets,
+     .description = "a named curve instead of curve"},
+    {.name = NULL},
 };
 
-/* One line per battery: "<id> <soc> <last_t> <last_i>". Written to a temp
- * file and renamed, so a crash leaves the old state or the new, never half. */
-static int save(struct coulomb *c)
+/* One line per battery: "<id> <soc> <last_t> <last_i>". */
+static size_t serialize(const struct coulomb *c, char *out, size_t size)
 {
-    char tmp[4200];
-    FILE *fp;
+    size_t used = 0;
 
-    snprintf(tmp, sizeof(tmp), "%s.tmp", c->path);
-    fp = fopen(tmp, "w");
-    if (fp == NULL)
-        return -errno;
-    for (size_t i = 0; i < c->ndev; i++)
-        fprintf(fp, "%s %.6f %.3f %.4f\n", c->dev[i].id, c->dev[i].soc, c->dev[i].last_t,
-                c->dev[i].last_i);
-    if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
-        int rc = -errno;
-        fclose(fp);
-        unlink(tmp);
-        return rc;
+    for (size_t i = 0; i < c->ndev; i++) {
+        int n = snprintf(out + used, size - used, "%s %.6f %.3f %.4f\n", c->dev[i].id,
+                         c->dev[i].soc, c->dev[i].last_t, c->dev[i].last_i);
+        if (n < 0 || (size_t)n >= size - used)
+            break;
+        used += (size_t)n;
     }
-    fclose(fp);
-    if (rename(tmp, c->path) != 0)
-        return -errno;
+    return used;
+}
+
+static void report_save(struct coulomb *c, int rc)
+{
+    if (rc < 0)
+        c->api->log(c->host, COLLECTOR_LOG_ERROR, "%s/%s: cannot save the state: %s",
+                    c->api->state_dir(c->host), c->file, strerror(-rc));
+}
+
+static void *writer_main(void *arg)
+{
+    struct coulomb *c = arg;
+    char buf[STATE_MAX];
+
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        size_t len;
+        while (!c->has_pending && !c->quit)
+            pthread_cond_wait(&c->wake, &c->lock);
+        if (!c->has_pending)
+            break;
+        len = c->pending_len;
+        memcpy(buf, c->pending, len);
+        c->has_pending = 0;
+        pthread_mutex_unlock(&c->lock);
+        report_save(c, c->api->state_write(c->host, c->file, buf, len));
+        pthread_mutex_lock(&c->lock);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+/* Hand the current state to the writer (no I/O on the caller's thread). */
+static void save_later(struct coulomb *c)
+{
+    pthread_mutex_lock(&c->lock);
+    c->pending_len = serialize(c, c->pending, sizeof(c->pending));
+    c->has_pending = 1;
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->lock);
     c->dirty = 0;
-    return 0;
 }
 
 static void load(struct coulomb *c)
 {
-    FILE *fp = fopen(c->path, "r");
-    char line[256];
+    char buf[STATE_MAX + 1], *line, *next;
+    size_t len = 0;
     unsigned n = 0;
+    int rc = c->api->state_read(c->host, c->file, buf, STATE_MAX, &len);
 
-    if (fp == NULL)
+    if (rc == -ENOENT)
         return; /* first start */
-    while (fgets(line, sizeof(line), fp) != NULL && c->ndev < MAX_DEVICES) {
+    if (rc < 0) {
+        c->api->log(c->host, COLLECTOR_LOG_WARNING,
+                    "%s/%s: cannot read the state (%s): every battery starts from its voltage",
+                    c->api->state_dir(c->host), c->file, strerror(-rc));
+        return;
+    }
+    buf[len] = '\0';
+    for (line = buf; line != NULL && *line != '\0' && c->ndev < MAX_DEVICES; line = next) {
         struct device d = {0};
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
         n++;
         if (sscanf(line, "%63s %lf %lf %lf", d.id, &d.soc, &d.last_t, &d.last_i) != 4 ||
             !(d.soc >= 0 && d.soc <= 100) || !isfinite(d.last_t)) {
             c->api->log(c->host, COLLECTOR_LOG_WARNING,
-                        "%s:%u: unreadable state line ignored: that battery starts again from "
-                        "its voltage",
-                        c->path, n);
+                        "%s/%s:%u: unreadable state line ignored: that battery starts again "
+                        "from its voltage",
+                        c->api->state_dir(c->host), c->file, n);
             continue;
         }
         c->dev[c->ndev++] = d;
     }
-    fclose(fp);
-}
-
-static int read_positive(const struct collector_host_api *api, collector_host *host,
-                         const collector_settings *s, const char *key, double *v)
-{
-    int rc = api->setting_double(s, key, v);
-    if (rc == -EINVAL || (rc == 0 && !(*v > 0))) {
-        api->setting_error(host, s, key, "want a positive number");
-        return -EINVAL;
-    }
-    return 0;
 }
 
 static int coulomb_create(const struct collector_host_api *api, collector_host *host,
@@ -120,24 +180,56 @@ static int coulomb_create(const struct collector_host_api *api, collector_host *
         return -ENOMEM;
     c->api = api;
     c->host = host;
-    c->full_voltage = 3.45;
-    c->full_seconds = 300;
-    c->rest_current = 0.5;
-    c->rest_seconds = 1800;
-    if (read_positive(api, host, s, "capacity_ah", &c->capacity_ah) < 0 ||
-        read_positive(api, host, s, "full_voltage", &c->full_voltage) < 0 ||
-        read_positive(api, host, s, "full_seconds", &c->full_seconds) < 0 ||
-        read_positive(api, host, s, "rest_current", &c->rest_current) < 0 ||
-        read_positive(api, host, s, "rest_seconds", &c->rest_seconds) < 0 ||
-        soc_curve_from_settings(api, host, s, &c->curve) < 0) {
+    /* Types, ranges and defaults come checked from the host. */
+    api->setting_double(s, "capacity_ah", &c->capacity_ah);
+    api->setting_double(s, "full_voltage", &c->full_voltage);
+    api->setting_double(s, "full_seconds", &c->full_seconds);
+    api->setting_double(s, "rest_current", &c->rest_current);
+    api->setting_double(s, "rest_seconds", &c->rest_seconds);
+    if (soc_curve_from_settings(api, host, s, &c->curve) < 0) {
         free(c);
         return -EINVAL;
     }
-    snprintf(c->path, sizeof(c->path), "%s/%s.soc", api->state_dir(host),
-             api->instance_name(host));
-    load(c);
+    snprintf(c->file, sizeof(c->file), "%s.soc", api->instance_name(host));
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->wake, NULL);
     *state_out = c;
     return 0;
+}
+
+static int coulomb_start(void *state)
+{
+    struct coulomb *c = state;
+    int rc;
+
+    c->ndev = 0;
+    load(c);
+    c->quit = 0;
+    rc = pthread_create(&c->writer, NULL, writer_main, c);
+    if (rc != 0) {
+        c->api->log(c->host, COLLECTOR_LOG_ERROR, "cannot start the state writer: %s",
+                    strerror(rc));
+        return -rc;
+    }
+    c->writer_started = 1;
+    return 0;
+}
+
+/* The last state is written before stop() returns. */
+static void coulomb_stop(void *state)
+{
+    struct coulomb *c = state;
+
+    if (c->dirty)
+        save_later(c);
+    if (c->writer_started) {
+        pthread_mutex_lock(&c->lock);
+        c->quit = 1;
+        pthread_cond_signal(&c->wake);
+        pthread_mutex_unlock(&c->lock);
+        pthread_join(c->writer, NULL);
+        c->writer_started = 0;
+    }
 }
 
 static struct device *device_for(struct coulomb *c, const char *id)
@@ -204,10 +296,7 @@ static int coulomb_process(void *state, collector_record *rec)
     d->last_i = i;
     c->dirty = 1;
     if (t - c->last_save >= SAVE_EVERY_S) {
-        int rc = save(c);
-        if (rc < 0)
-            api->log(c->host, COLLECTOR_LOG_ERROR, "%s: cannot save the state: %s", c->path,
-                     strerror(-rc));
+        save_later(c);
         c->last_save = t;
     }
     return api->set_double(rec, "battery_soc", round(d->soc * 10.0) / 10.0);
@@ -217,8 +306,8 @@ static void coulomb_destroy(void *state)
 {
     struct coulomb *c = state;
 
-    if (c->dirty && save(c) < 0)
-        c->api->log(c->host, COLLECTOR_LOG_ERROR, "%s: cannot save the state", c->path);
+    pthread_cond_destroy(&c->wake);
+    pthread_mutex_destroy(&c->lock);
     free(c);
 }
 
@@ -228,10 +317,12 @@ static const struct collector_plugin plugin = {
     .name = "soc_coulomb",
     .version = PACKAGE_VERSION,
     .description = "state of charge by coulomb counting, re-synced at full and at rest",
-    .settings = settings,
     .create = coulomb_create,
     .process = coulomb_process,
     .destroy = coulomb_destroy,
+    .setting_defs = setting_defs,
+    .start = coulomb_start,
+    .stop = coulomb_stop,
 };
 
 COLLECTOR_EXPORT const struct collector_plugin *collector_plugin_entry(void)

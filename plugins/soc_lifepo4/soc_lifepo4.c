@@ -9,7 +9,7 @@
 
 #include <collector/plugin.h>
 
-#include "plugins/soc_lifepo4/soc_curve.h"
+#include "plugins/libsoccurve/soc_curve.h"
 
 struct soc {
     const struct collector_host_api *api;
@@ -19,25 +19,31 @@ struct soc {
     int warned;
 };
 
-static const char *const settings[] = {"curve", "preset", "source", NULL};
+static const char *const sources[] = {"voltage", "bms", NULL};
+static const char *const presets[] = {"default", "lifepo4_rest", NULL};
+
+static const struct collector_setting_def setting_defs[] = {
+    {.name = "source", .type = COLLECTOR_SETTING_STRING, .default_value = "voltage",
+     .allowed = sources,
+     .description = "voltage: SOC from the curve; bms: copy the BMS's own bms_soc"},
+    {.name = "curve", .type = COLLECTOR_SETTING_LIST,
+     .description = "points ((V per cell, SOC %), ...), volts strictly increasing"},
+    {.name = "preset", .type = COLLECTOR_SETTING_STRING, .allowed = presets,
+     .description = "a named curve instead of curve"},
+    {.name = NULL},
+};
 
 static int soc_create(const struct collector_host_api *api, collector_host *host,
                       const collector_settings *s, void **state_out)
 {
     struct soc *st = calloc(1, sizeof(*st));
     const char *source = "voltage";
-    int rc;
 
     if (st == NULL)
         return -ENOMEM;
     st->api = api;
     st->host = host;
-    rc = api->setting_string(s, "source", &source);
-    if (rc == -EINVAL || (strcmp(source, "voltage") != 0 && strcmp(source, "bms") != 0)) {
-        api->setting_error(host, s, "source", "want \"voltage\" (the curve) or \"bms\"");
-        free(st);
-        return -EINVAL;
-    }
+    api->setting_string(s, "source", &source); /* checked by the host */
     st->from_bms = strcmp(source, "bms") == 0;
     if (soc_curve_from_settings(api, host, s, &st->curve) < 0) {
         free(st);
@@ -85,10 +91,10 @@ static const struct collector_plugin plugin = {
     .name = "soc_lifepo4",
     .version = PACKAGE_VERSION,
     .description = "state of charge from the average cell voltage on a LiFePO4 curve",
-    .settings = settings,
     .create = soc_create,
     .process = soc_process,
     .destroy = soc_destroy,
+    .setting_defs = setting_defs,
 };
 
 COLLECTOR_EXPORT const struct collector_plugin *collector_plugin_entry(void)

@@ -1,7 +1,8 @@
 # plugins/sqlite_merge: the eamoon inverter.db sink, and collectord-db
 plugin_PROGRAMS += plugins/sqlite_merge/sqlite_merge.so
 plugins_sqlite_merge_sqlite_merge_so_SOURCES = plugins/sqlite_merge/sqlite_merge.c \
-	plugins/sqlite_merge/merge_sql.h
+	plugins/sqlite_merge/sqlite_merge.h plugins/sqlite_merge/sm_settings.c \
+	plugins/sqlite_merge/sm_patch.c plugins/sqlite_merge/sm_db.c plugins/sqlite_merge/merge_sql.h
 plugins_sqlite_merge_sqlite_merge_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(SQLITE3_CFLAGS) \
 	$(JANSSON_CFLAGS)
 plugins_sqlite_merge_sqlite_merge_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
@@ -21,3 +22,5 @@ TESTS += tests/plugins/sqlite_merge/dashboard_e2e.py
 dist_noinst_SCRIPTS += tests/plugins/sqlite_merge/dashboard_e2e.py
 TESTS += tests/plugins/sqlite_merge/unhook.sh
 dist_noinst_SCRIPTS += tests/plugins/sqlite_merge/unhook.sh
+TESTS += tests/plugins/sqlite_merge/lifecycle.sh
+dist_noinst_SCRIPTS += tests/plugins/sqlite_merge/lifecycle.sh

@@ -169,6 +169,91 @@ static void many_metrics_grow(void **state)
     record_free(rec);
 }
 
+/* Past the inline room (48 metrics, 2 kB of names and values): lookups,
+ * order, unset and clone still right on the heap. */
+static void grown_records_keep_order_lookups_and_clones(void **state)
+{
+    collector_record *rec = fresh(), *copy;
+    char name[16], text[300];
+    const char *got, *first;
+    const double *v;
+    size_t n;
+    int64_t i64;
+    (void)state;
+
+    memset(text, 'x', sizeof(text) - 1);
+    text[sizeof(text) - 1] = '\0';
+    for (int i = 0; i < 150; i++) {
+        double cells[3] = {i, i + 0.5, i + 0.25};
+        snprintf(name, sizeof(name), "m%d", i);
+        if (i % 3 == 0)
+            assert_int_equal(record_set_string(rec, name, text + i), 0);
+        else if (i % 3 == 1)
+            assert_int_equal(record_set_doubles(rec, name, cells, 3), 0);
+        else
+            assert_int_equal(record_set_int(rec, name, i), 0);
+    }
+    assert_int_equal(record_unset(rec, "m75"), 0);
+    assert_int_equal(record_metric_count(rec), 149);
+    assert_int_equal(record_metric_at(rec, 75, &first, NULL), 0);
+    assert_string_equal(first, "m76");
+    copy = record_clone(rec);
+    assert_non_null(copy);
+    record_free(rec);
+    for (int i = 0; i < 150; i++) {
+        snprintf(name, sizeof(name), "m%d", i);
+        if (i == 75) {
+            assert_int_equal(record_get_int(copy, name, &i64), -ENOENT);
+        } else if (i % 3 == 0) {
+            assert_int_equal(record_get_string(copy, name, &got), 0);
+            assert_string_equal(got, text + i);
+        } else if (i % 3 == 1) {
+            assert_int_equal(record_get_doubles(copy, name, &v, &n), 0);
+            assert_int_equal(n, 3);
+            assert_true(v[0] == i && v[2] == i + 0.25); /* aligned, or UBSan says so */
+        } else {
+            assert_int_equal(record_get_int(copy, name, &i64), 0);
+            assert_int_equal(i64, i);
+        }
+    }
+    assert_string_equal(record_source(copy), "battery1");
+    record_free(copy);
+}
+
+/* A value (or name) read from the record itself and stored again while
+ * the record grows: it is copied before the old storage goes. */
+static void values_from_the_record_itself_survive_growth(void **state)
+{
+    collector_record *rec = fresh();
+    char text[1500];
+    const char *a, *b, *dev;
+    double d;
+    (void)state;
+
+    memset(text, 'y', sizeof(text) - 1);
+    text[sizeof(text) - 1] = '\0';
+    assert_int_equal(record_set_string(rec, "a", text), 0);
+    assert_int_equal(record_set_string(rec, "name", "some_metric"), 0);
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(record_get_string(rec, "a", &a), 0);
+        assert_int_equal(record_set_string(rec, "a", a), 0); /* the same metric */
+        assert_int_equal(record_get_string(rec, "a", &a), 0);
+        assert_int_equal(record_set_string(rec, "b", a), 0);
+    }
+    assert_int_equal(record_get_string(rec, "b", &b), 0);
+    assert_string_equal(b, text);
+    assert_int_equal(record_get_string(rec, "name", &a), 0);
+    assert_int_equal(record_set_double(rec, a, 1.5), 0);
+    assert_int_equal(record_get_double(rec, "some_metric", &d), 0);
+    assert_true(d == 1.5);
+    assert_int_equal(record_set_device(rec, text), 0);
+    assert_int_equal(record_set_device(rec, record_device(rec)), 0);
+    dev = record_device(rec);
+    assert_string_equal(dev, text);
+    assert_int_equal(record_metric_count(rec), 4);
+    record_free(rec);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +263,8 @@ int main(void)
         cmocka_unit_test(unset_keeps_order_of_the_rest),
         cmocka_unit_test(identity_and_clone),
         cmocka_unit_test(many_metrics_grow),
+        cmocka_unit_test(grown_records_keep_order_lookups_and_clones),
+        cmocka_unit_test(values_from_the_record_itself_survive_growth),
     };
     return cmocka_run_group_tests_name("record", tests, NULL, NULL);
 }

@@ -27,6 +27,7 @@ struct testhost {
     int created, started;
     collector_record **records;
     size_t nrecords, caprecords;
+    const collector_record *current; /* the record inside process(), or NULL */
     char *log;
     size_t loglen, logcap;
     char state_dir[256];
@@ -71,6 +72,10 @@ static int on_emit(void *ctx, struct collector_host *host, collector_record *rec
     struct testhost *t = ctx;
     (void)host;
 
+    /* as the pipeline does: a record a calculator makes carries the
+     * interval of the record it was processing */
+    if (t->current != NULL)
+        record_set_interval_ms(rec, record_interval_ms(t->current));
     if (t->nrecords == t->caprecords) {
         size_t cap = t->caprecords ? t->caprecords * 2 : 16;
         collector_record **grown = realloc(t->records, cap * sizeof(*grown));
@@ -263,7 +268,14 @@ int testhost_poll(struct testhost *t)
 
 int testhost_process(struct testhost *t, collector_record *rec)
 {
-    return t->plugin->desc.process ? t->plugin->desc.process(t->state, rec) : -ENOTSUP;
+    int rc;
+
+    if (t->plugin->desc.process == NULL)
+        return -ENOTSUP;
+    t->current = rec;
+    rc = t->plugin->desc.process(t->state, rec);
+    t->current = NULL;
+    return rc;
 }
 
 int testhost_write(struct testhost *t, const collector_record *rec)

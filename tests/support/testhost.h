@@ -56,7 +56,9 @@ const struct collector_host_api *testhost_api(const struct testhost *t);
 collector_host *testhost_handle(struct testhost *t);
 
 /* Call the plugin's callbacks. poll: records it emits are collected (see
- * below). process/write: `rec` stays the caller's. */
+ * below). process/write: `rec` stays the caller's; records a calculator
+ * emits inside process() are collected too, with `rec`'s interval (as the
+ * pipeline gives them). */
 int testhost_poll(struct testhost *t);
 int testhost_process(struct testhost *t, collector_record *rec);
 int testhost_write(struct testhost *t, const collector_record *rec);

@@ -14,7 +14,15 @@ struct hello {
     int64_t polls;
 };
 
-static const char *const settings[] = {"greeting", NULL};
+/* The settings, declared: the host checks types and ranges and fills in the
+ * defaults before create() runs, and `collectord --describe hello_source`
+ * prints this table. */
+static const struct collector_setting_def setting_defs[] = {
+    {.name = "greeting", .type = COLLECTOR_SETTING_STRING, .default_value = "hello",
+     .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .min = 1, .max = 200,
+     .description = "the text each record carries"},
+    {.name = NULL},
+};
 
 static int hello_create(const struct collector_host_api *api, collector_host *host,
                         const collector_settings *s, void **state_out)
@@ -27,11 +35,7 @@ static int hello_create(const struct collector_host_api *api, collector_host *ho
         return -ENOMEM;
     h->api = api;
     h->host = host;
-    if (api->setting_string(s, "greeting", &g) == -EINVAL) {
-        api->setting_error(host, s, "greeting", "want a string");
-        free(h);
-        return -EINVAL;
-    }
+    api->setting_string(s, "greeting", &g); /* checked, with its default */
     /* settings strings are borrowed until create returns: copy */
     while (g[n] != '\0')
         n++;
@@ -73,10 +77,10 @@ static const struct collector_plugin plugin = {
     .name = "hello_source",
     .version = "1.0",
     .description = "an example source: a counter and a greeting",
-    .settings = settings,
     .create = hello_create,
     .poll = hello_poll,
     .destroy = hello_destroy,
+    .setting_defs = setting_defs,
 };
 
 COLLECTOR_EXPORT const struct collector_plugin *collector_plugin_entry(void)

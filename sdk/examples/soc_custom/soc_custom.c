@@ -67,7 +67,7 @@ static void custom_destroy(void *state)
     free(state);
 }
 
-static const char *const no_settings[] = {NULL};
+static const struct collector_setting_def no_settings[] = {{.name = NULL}};
 
 static const struct collector_plugin plugin = {
     COLLECTOR_PLUGIN_HEAD,
@@ -75,7 +75,7 @@ static const struct collector_plugin plugin = {
     .name = "soc_custom",
     .version = "1.0",
     .description = "battery_soc on an NMC voltage curve (an SDK example)",
-    .settings = no_settings,
+    .setting_defs = no_settings, /* none: any key is refused with file:line */
     .create = custom_create,
     .process = custom_process,
     .destroy = custom_destroy,

@@ -207,6 +207,13 @@ struct collector_host_api {
      * checked or run; call from create(). */
     int (*claim)(collector_host *host, const char *resource, const char *mode,
                  const char **other);
+    /* The instances of this configuration that make records of their own
+     * (sources, and calculators flagged COLLECTOR_PLUGIN_EMITS), in config
+     * order: up to `max` names (borrowed until create() returns) into
+     * `names`; returns how many there are, or -ENOSYS when the host cannot
+     * say (a test host). For cross-checks in create(), e.g. a sink's list
+     * of batteries against the sources that exist. */
+    int (*producers)(collector_host *host, const char **names, size_t max);
 
     /* ABI 1.2+: append members here, nowhere else. */
 };

@@ -103,11 +103,94 @@ d = subprocess.run([UTIL, "--decode", os.path.join(tmp, "raw.hex"), "--json"],
 check("--hex saves the raw notifications, and --decode reads them back",
       r.returncode == 0 and d.returncode == 0 and '"battery_voltage":51.689' in d.stdout, d.stderr)
 
+# --hex writes each notification as it arrives: with a BMS that answers the
+# device-info request and then stays silent, the file holds that frame while
+# jkbms-util is still waiting for cell info.
+p, sock, log = sim("JK02_32S", "--layout", "old", "--fault", "silence", "--faulty", "1")
+live = os.path.join(tmp, "live.hex")
+u = subprocess.Popen([UTIL, "--address", "C8:47:8C:00:00:01", "--transport", "unix:" + sock,
+                      "--timeout", "6", "--hex", live],
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+seen, running = "", False
+deadline = time.monotonic() + 5
+while time.monotonic() < deadline:
+    try:
+        seen = open(live).read()
+    except FileNotFoundError:
+        seen = ""
+    if "\n55 aa eb 90 03" in seen:
+        running = u.poll() is None
+        break
+    time.sleep(0.05)
+stop(u)
+stop(p)
+check("--hex: the device-info notification is in the file while jkbms-util still runs",
+      running and seen.endswith("\n"), seen[:300])
+
 r = subprocess.run([UTIL, "--address", "C8:47:8C:00:00:01", "--transport",
                     "unix:" + os.path.join(tmp, "nobody.sock"), "--timeout", "1"],
                    capture_output=True, text=True)
 check("nothing listening: one clear line, exit 1",
       r.returncode == 1 and r.stderr.count("\n") == 1 and "cannot connect" in r.stderr, r.stderr)
+
+
+# --- connecting: the kernel's refusals, address types ---
+connect_errors = {
+    "EHOSTUNREACH": "rfkill list",
+    "ENETDOWN": "bluetoothctl power on",
+    "ENOSYS": "HCI 0x3E",
+    "ECONNREFUSED": "btmgmt le on",
+    "EBUSY": "bluetoothctl disconnect",
+    "hangup": "dropped the link",
+}
+for name, says in connect_errors.items():
+    p, sock, log = sim("JK02_32S", "--connect-error", name, name="err-" + name)
+    r = util(sock, "--address-type", "public")
+    stop(p)
+    check("connect fails with %s: one line saying what to do" % name,
+          r.returncode == 1 and r.stderr.count("\n") == 1 and says in r.stderr, r.stderr)
+p, sock, log = sim("JK02_32S", "--address-type", "none", name="err-timeout")
+r = util(sock, "--address-type", "public", "--timeout", "1")
+stop(p)
+check("connect times out: out of range or the phone app", r.returncode == 1
+      and "out of range" in r.stderr and "phone app" in r.stderr, r.stderr)
+
+p, sock, log = sim("JK02_32S", "--address-type", "random", "--connections", "2", name="auto")
+t0 = time.monotonic()
+r = util(sock, "--timeout", "3")
+took = time.monotonic() - t0
+stop(p)
+check("auto: public first, random after its timeout, all within one timeout",
+      r.returncode == 0 and took < 3.5
+      and [l.split()[1] for l in open(log) if l.startswith("connect ")] == ["public", "random"],
+      (took, r.stderr))
+p, sock, log = sim("JK02_32S", "--address-type", "none", "--connections", "2", name="auto-none")
+t0 = time.monotonic()
+r = util(sock, "--timeout", "3")
+took = time.monotonic() - t0
+stop(p)
+check("auto, no answer: fails within the timeout with the first attempt's error",
+      r.returncode == 1 and took < 3.5 and "(public address): cannot connect: timed out" in r.stderr
+      and "random address: no answer either" in r.stderr, (took, r.stderr))
+devices = os.path.join(tmp, "known.yaml")
+with open(devices, "w") as f:
+    f.write("C8:47:8C:00:00:01:\n  address: C8:47:8C:00:00:01\n  address_type: random\n"
+            "  last_seen: '2026-01-01T00:00:00.000000'\n  name: JK\n")
+p, sock, log = sim("JK02_32S", "--address-type", "random", name="known")
+r = subprocess.run([UTIL, "--address", "C8:47:8C:00:00:01", "--transport", "unix:" + sock,
+                    "--timeout", "5", "--json"], capture_output=True, text=True, timeout=60,
+                   env=dict(os.environ, JK_DEVICES_FILE=devices))
+stop(p)
+check("the address type from jk_devices.yaml is used: no public guess",
+      r.returncode == 0 and [l.split()[1] for l in open(log) if l.startswith("connect ")] == ["random"],
+      r.stderr)
+
+p, sock, log = sim("JK02_32S", "--peer-mtu-req", name="mtu")
+r = util(sock)
+stop(p)
+mtus = [l.split()[-1] for l in open(log) if l.startswith("client ") and "mtu" in l]
+check("the MTU we request is the MTU we answer the BMS's request with",
+      r.returncode == 0 and len(mtus) == 2 and mtus[0] == mtus[1], mtus)
 
 
 # --- the jk_ble source inside collectord ---
@@ -170,6 +253,26 @@ stop(p)
 check("three polls, three connections, one service discovery",
       history_rows(db) >= 3 and log_count(log, "connection 3") == 1
       and log_count(log, "request 06") == 1 and log_count(log, "command 97") == 3, err[-300:])
+
+# A poll without a valid frame drops the cached handles: the next
+# connection discovers again, the one after reuses them.
+p, sock, log = sim("JK02_32S", "--connections", "3", "--fault", "bad_checksum", "--faulty", "1",
+                   name="stale")
+conf, db = daemon_conf("stale", sock, timeout=1.5)
+rc, err = run_daemon(conf, db, 2)
+stop(p)
+check("after a poll with no valid frame the next connection rediscovers",
+      history_rows(db) >= 2 and log_count(log, "connection 3") == 1
+      and log_count(log, "request 06") == 2, err[-300:])
+
+# Another firmware version in the device info: rediscover next time.
+p, sock, log = sim("JK02_32S", "--connections", "3", "--firmware-change-at", "2", name="fw")
+conf, db = daemon_conf("fw", sock)
+rc, err = run_daemon(conf, db, 3)
+stop(p)
+check("a new firmware version drops the cached handles once",
+      history_rows(db) >= 3 and log_count(log, "connection 3") == 1
+      and log_count(log, "request 06") == 2, err[-300:])
 
 # keep_connected: one link, the newest streamed frame each interval.
 p, sock, log = sim("JK02_32S", "--connections", "1", "--frames", "40")

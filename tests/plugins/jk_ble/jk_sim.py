@@ -5,13 +5,25 @@ AF_UNIX SOCK_SEQPACKET socket (one PDU per packet), serving captured frames.
   jk_sim.py --socket PATH --device-info HEX --cell-info HEX [--layout old|new|jk04]
             [--split 20|128|150|tailhead|random] [--fault NAME] [--faulty N]
             [--connections N] [--peer-mtu-req] [--dup-mtu] [--log FILE]
+            [--address-type public|random] [--connect-error ERRNO_NAME|hangup]
+            [--firmware-change-at N]
 
 Layouts are the three GATT databases JK modules have (jk-ble-protocol.md 1):
 old (FFE2 write + FFE1 write/notify), new (two FFE1: write-only then
 notify-only), jk04 (FFE1 write/notify, FFE2, FFE3). Faults, applied to the
 first --faulty connections: disconnect_mid_frame, bad_checksum, silence,
 att_error (the CCCD write is refused), settings_first, slow.
+
+Each connection opens as the unix transport's stand-in for the kernel's LE
+connect (plugins/libble/transport.c): the client sends 00 <type> <address>,
+we answer 00 <errno LE16> (0: connected). A connect with the other address
+type than --address-type gets no answer, as the kernel never completes one;
+--connect-error answers with that errno (EHOSTUNREACH, ENOSYS for HCI 0x3E,
+...) or, for "hangup", closes without a word (on the first --faulty
+connections, or all when --faulty is 0). --firmware-change-at N: from the
+Nth connection the device info reports another software version.
 """
+import errno
 import argparse
 import os
 import random
@@ -79,8 +91,10 @@ def service_ranges(db):
 
 
 class Peripheral:
-    def __init__(self, conn, args, faulty, log):
+    def __init__(self, conn, args, faulty, log, number=1):
         self.conn, self.args, self.log = conn, args, log
+        self.number = number
+        self.faulty = faulty
         self.fault = args.fault if faulty else "none"
         self.db = build_db(args.layout)
         self.mtu = 23
@@ -131,7 +145,13 @@ class Peripheral:
 
     def frame(self, kind):
         if kind == "device":
-            return self.args.device_frame
+            f = bytearray(self.args.device_frame)
+            if self.args.firmware_change_at and self.number >= self.args.firmware_change_at:
+                # the last character of the software version (bytes 30-37) changes
+                last = max(i for i in range(30, 38) if f[i] not in (0, 0x20))
+                f[last] = ord("7") if f[last] != ord("7") else ord("8")
+                f[299] = sum(f[:299]) & 0xFF
+            return bytes(f)
         if kind == "settings":
             f = bytearray(300)
             f[0:6] = bytes([0x55, 0xAA, 0xEB, 0x90, 0x01, 0x01])
@@ -187,10 +207,11 @@ class Peripheral:
         op = pdu[0]
         self.log.write("request %02x\n" % op)
         if op == 0x02:  # Exchange MTU Request
+            self.log.write("client mtu %d\n" % struct.unpack("<H", pdu[1:3])[0])
             self.mtu = max(23, min(struct.unpack("<H", pdu[1:3])[0], self.args.server_mtu))
             self.send(bytes([0x03]) + u16(self.args.server_mtu))
         elif op == 0x03:  # our own MTU request answered
-            pass
+            self.log.write("client answered mtu %d\n" % struct.unpack("<H", pdu[1:3])[0])
         elif op == 0x10:  # Read By Group Type: primary services
             start, end = struct.unpack("<HH", pdu[1:5])
             items = [(s, e, u) for s, e, u in service_ranges(self.db) if start <= s <= end]
@@ -253,7 +274,38 @@ class Peripheral:
                     pass
                 self.conn.close()
 
+    def link_setup(self):
+        """The kernel's part of the connect: True when the link is up."""
+        try:
+            req = self.conn.recv(64)
+        except OSError:
+            return False
+        if len(req) != 19 or req[0] != 0x00:
+            self.log.write("no connect request\n")
+            return False
+        kind = {1: "public", 2: "random"}.get(req[1], "?")
+        self.log.write("connect %s %s\n" % (kind, req[2:].decode("ascii", "replace")))
+        if kind != self.args.address_type:
+            # the kernel scans for a device that never shows up: silence
+            # until the client gives up and closes
+            while True:
+                try:
+                    if not self.conn.recv(64):
+                        break
+                except OSError:
+                    break
+            return False
+        failing = self.args.connect_error and (self.args.faulty == 0 or self.faulty)
+        if failing and self.args.connect_error == "hangup":
+            return False
+        code = getattr(errno, self.args.connect_error) if failing else 0
+        self.send(bytes([0x00]) + u16(code))
+        return code == 0
+
     def serve(self):
+        if not self.link_setup():
+            self.close()
+            return
         if self.args.peer_mtu_req:
             # JK modules open with their own Exchange MTU Request
             self.send(bytes([0x02]) + u16(self.args.server_mtu))
@@ -285,6 +337,10 @@ def main():
     ap.add_argument("--peer-mtu-req", action="store_true")
     ap.add_argument("--dup-mtu", action="store_true")
     ap.add_argument("--log", default=os.devnull)
+    ap.add_argument("--address-type", choices=("public", "random", "none"), default="public",
+                    help="none: no connect is ever answered (out of range)")
+    ap.add_argument("--connect-error", default="")
+    ap.add_argument("--firmware-change-at", type=int, default=0)
     ap.add_argument("--random-faults", type=float, default=0.0,
                     help="probability that a connection gets a random fault (with --connections 0: serve forever)")
     args = ap.parse_args()
@@ -312,7 +368,7 @@ def main():
         if args.random_faults > 0 and random.random() < args.random_faults:
             args.fault, faulty = random.choice(faults), True
             log.write("fault %s\n" % args.fault)
-        Peripheral(conn, args, faulty, log).serve()
+        Peripheral(conn, args, faulty, log, n + 1).serve()
         n += 1
     srv.close()
     os.unlink(args.socket)

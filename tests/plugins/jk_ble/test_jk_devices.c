@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "plugins/jk_ble/jk_devices.h"
+#include "plugins/libble/transport.h"
 
 static const char seed_file[] = "AA:BB:CC:DD:EE:01:\n"
                                 "  address: AA:BB:CC:DD:EE:01\n"
@@ -30,7 +31,8 @@ static void read_update_write(void **state)
 {
     char path[] = "/tmp/jk_devices-XXXXXX";
     struct jk_device devs[8];
-    char err[256], addr[32], name[64];
+    struct jk_device first;
+    char err[256];
     int fd = mkstemp(path), n;
     FILE *fp;
     char text[2048];
@@ -41,10 +43,10 @@ static void read_update_write(void **state)
     assert_int_equal(write(fd, seed_file, strlen(seed_file)), (ssize_t)strlen(seed_file));
     close(fd);
     /* the first device, as the seed's service picks it; a commented one is skipped */
-    assert_int_equal(jk_devices_first(path, addr, sizeof(addr), name, sizeof(name), err,
-                                      sizeof(err)), 0);
-    assert_string_equal(addr, "AA:BB:CC:DD:EE:01");
-    assert_string_equal(name, "JK_24v_3");
+    assert_int_equal(jk_devices_first(path, &first, err, sizeof(err)), 0);
+    assert_string_equal(first.address, "AA:BB:CC:DD:EE:01");
+    assert_string_equal(first.name, "JK_24v_3");
+    assert_int_equal(first.address_type, BLE_ADDR_AUTO); /* the seed's file does not say */
     n = jk_devices_load(path, devs, 8, err, sizeof(err));
     assert_int_equal(n, 2);
     assert_string_equal(devs[1].name, "JK-B2A24S15P");
@@ -55,6 +57,7 @@ static void read_update_write(void **state)
     snprintf(devs[2].address, sizeof(devs[2].address), "20:21:11:AA:BB:CC");
     snprintf(devs[2].name, sizeof(devs[2].name), "JK_B1A20S15P");
     snprintf(devs[2].last_seen, sizeof(devs[2].last_seen), "2026-11-24T13:00:01.000000");
+    devs[2].address_type = BLE_ADDR_RANDOM; /* as the scan saw it */
     assert_int_equal(jk_devices_save(path, devs, 3, err, sizeof(err)), 0);
     fp = fopen(path, "r");
     len = fread(text, 1, sizeof(text) - 1, fp);
@@ -64,9 +67,27 @@ static void read_update_write(void **state)
     assert_non_null(strstr(text, "C8:47:8C:00:00:02:\n  address: C8:47:8C:00:00:02\n"
                                  "  last_seen: '2026-11-24T13:00:00.123456'\n"
                                  "  name: JK-B2A24S15P\n"));
+    /* the address type in sorted key order, plain YAML the seed's yaml.safe_load reads */
+    assert_non_null(strstr(text, "20:21:11:AA:BB:CC:\n  address: 20:21:11:AA:BB:CC\n"
+                                 "  address_type: random\n"
+                                 "  last_seen: '2026-11-24T13:00:01.000000'\n"));
     n = jk_devices_load(path, devs, 8, err, sizeof(err));
     assert_int_equal(n, 3);
     assert_string_equal(devs[2].address, "20:21:11:AA:BB:CC");
+    assert_int_equal(devs[2].address_type, BLE_ADDR_RANDOM);
+    assert_int_equal(devs[1].address_type, BLE_ADDR_AUTO);
+    assert_int_equal(jk_devices_address_type(path, "20:21:11:aa:bb:cc", err, sizeof(err)),
+                     BLE_ADDR_RANDOM);
+    assert_int_equal(jk_devices_address_type(path, "C8:47:8C:00:00:02", err, sizeof(err)),
+                     BLE_ADDR_AUTO);
+    assert_int_equal(jk_devices_address_type(path, "C8:47:8C:99:99:99", err, sizeof(err)),
+                     BLE_ADDR_AUTO);
+    /* a bad address type names the line */
+    fp = fopen(path, "w");
+    fputs("AA:BB:CC:DD:EE:01:\n  address: AA:BB:CC:DD:EE:01\n  address_type: randon\n", fp);
+    fclose(fp);
+    assert_int_equal(jk_devices_load(path, devs, 8, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, ":3: address_type \"randon\""));
     /* broken YAML names the line */
     fp = fopen(path, "w");
     fputs("AA:BB:CC:DD:EE:01:\n  address: [unclosed\n", fp);

@@ -5,7 +5,7 @@ set -u
 U="$top_builddir/plugins/jk_ble/jkbms-util"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/jkbms-util-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-echo "1..6"
+echo "1..8"
 "$U" --decode "$top_srcdir/etc/demo/jk_pb2a16s15p.hex" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 if [ $rc -eq 0 ] && [ "$(grep -c '^BATTERY STATUS' "$tmp/out")" -eq 2 ] &&
@@ -46,3 +46,17 @@ printf '00 11 22\n' > "$tmp/none.hex"
 if [ $rc -eq 1 ] && grep -q 'no valid cell-info frame' "$tmp/err"; then
     echo "ok 6 - no valid frame: a clear message, exit 1"
 else echo "not ok 6 - no frame (exit $rc)"; fi
+# Ctrl-C while a capture is written: its last line is cut anywhere
+demo="$top_srcdir/etc/demo/jk_pb2a16s15p.hex"
+size=$(wc -c <"$demo")
+head -c $((size - 2)) "$demo" >"$tmp/cut.hex"
+"$U" --decode "$tmp/cut.hex" --json >"$tmp/out" 2>"$tmp/err"; rc=$?
+if [ $rc -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 1 ] &&
+   grep -q 'cut.hex:18: the last line is cut short (capture interrupted): left out' "$tmp/err"; then
+    echo "ok 7 - a capture cut inside its last byte: the complete frame before it is read"
+else echo "not ok 7 - cut capture (exit $rc)"; sed 's/^/# /' "$tmp/out" "$tmp/err" | head; fi
+{ cat "$demo"; printf '55 aa eb 90 02 e'; } >"$tmp/cut2.hex"
+"$U" --decode "$tmp/cut2.hex" --json >"$tmp/out" 2>"$tmp/err"; rc=$?
+if [ $rc -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 2 ] && grep -q 'cut2.hex:19: ' "$tmp/err"; then
+    echo "ok 8 - the next notification cut while written: every complete frame is read"
+else echo "not ok 8 - cut capture (exit $rc)"; sed 's/^/# /' "$tmp/out" "$tmp/err" | head; fi

@@ -18,6 +18,7 @@
 #include "plugins/libjk/jk_capture.h"
 #include "plugins/libjk/jk_decode.h"
 #include "plugins/libjk/jk_frame.h"
+#include "plugins/libjk/jk_plaus.h"
 #include "plugins/libjk/jk_stream.h"
 
 static const char *data_dir(void)
@@ -164,6 +165,13 @@ static void every_asserted_value_is_reproduced(void **state)
             assert_int_equal(jk_decode_cell_info(frame, proto, &ci), 0);
             /* and auto-detection picks the fixture's variant by itself */
             assert_int_equal(jk_cell_info_fits(frame, proto), 1);
+            /* and every value of a real frame is plausible */
+            {
+                struct jk_plaus pl;
+                jk_plaus_check(&ci, &pl);
+                assert_int_equal(pl.n, 0);
+                assert_int_equal(pl.ntemps, ci.ntemps);
+            }
         } else {
             memset(&ci, 0, sizeof(ci));
             assert_int_equal(jk_decode_device_info(frame, &di), 0);
@@ -404,6 +412,82 @@ static void hex_dumps_in_every_spelling(void **state)
     assert_non_null(strstr(err, "line 3: odd number"));
 }
 
+/* Cell-info records a hex dump held in memory yields; -1 if it does not parse. */
+static int cell_infos_in(const char *text, size_t len, size_t *cut_line)
+{
+    struct jk_capture cap;
+    struct jk_stream s;
+    struct jk_cell_info ci;
+    char err[256];
+    int n = 0;
+
+    if (jk_capture_parse_hex(text, len, &cap, err, sizeof(err)) < 0)
+        return -1;
+    jk_stream_init(&s, JK_PROTO_AUTO);
+    for (size_t i = 0; i < cap.n; i++) {
+        size_t clen;
+        const uint8_t *c = jk_capture_chunk(&cap, i, &clen);
+        jk_stream_feed(&s, c, clen);
+        n += jk_stream_take_cell_info(&s, &ci) == 0;
+    }
+    *cut_line = cap.cut_line;
+    jk_capture_free(&cap);
+    return n;
+}
+
+/* Ctrl-C while a capture is written cuts its last line anywhere: every
+ * complete frame before the cut is still read. */
+static void a_capture_cut_mid_line_keeps_every_complete_frame(void **state)
+{
+    char path[4200], *text, *longer;
+    size_t len = 0, cut, line17 = 0, nl = 0;
+    int prev = 0, n;
+    FILE *fp;
+    (void)state;
+
+    snprintf(path, sizeof(path), "%s/etc/demo/jk_pb2a16s15p.hex",
+             getenv("top_srcdir") ? getenv("top_srcdir") : ".");
+    fp = fopen(path, "rb");
+    assert_non_null(fp);
+    text = calloc(1, 16384);
+    assert_non_null(text);
+    len = fread(text, 1, 16383, fp);
+    fclose(fp);
+    assert_true(len > 0 && len < 16383 && text[len - 1] == '\n');
+    for (size_t i = 0; i < len; i++)
+        if (text[i] == '\n' && ++nl == 16)
+            line17 = i + 1; /* where line 17 starts */
+    assert_int_equal(cell_infos_in(text, len, &cut), 2);
+    assert_int_equal(cut, 0);
+    /* any cut: never an error, frames only ever added as the cut moves on */
+    for (size_t k = 0; k <= len; k++) {
+        n = cell_infos_in(text, k, &cut);
+        if (n < prev)
+            fail_msg("cut at byte %zu: %d frame(s), %d before", k, n, prev);
+        prev = n;
+    }
+    /* cut inside a byte in the middle of the second cell-info record (line 17) */
+    assert_int_equal(cell_infos_in(text, line17 + 151, &cut), 1);
+    assert_int_equal(cut, 17);
+    /* the checksum byte itself cut in half: that record is not complete */
+    assert_int_equal(cell_infos_in(text, len - 2, &cut), 1);
+    assert_int_equal(cut, 18);
+    assert_int_equal(cell_infos_in(text, len - 1, &cut), 2); /* only the newline missing */
+    assert_int_equal(cut, 0);
+    /* the next notification cut while being written: both records are read */
+    longer = calloc(1, len + 16);
+    assert_non_null(longer);
+    memcpy(longer, text, len);
+    memcpy(longer + len, "55 aa eb 9", 10);
+    assert_int_equal(cell_infos_in(longer, len + 10, &cut), 2);
+    assert_int_equal(cut, 19);
+    /* a bad line that is not the last one is still an error */
+    memcpy(longer + len, "5\n55 aa\n", 9);
+    assert_int_equal(cell_infos_in(longer, len + 9, &cut), -1);
+    free(longer);
+    free(text);
+}
+
 /* btsnoop writer for the test: H4 records, big-endian headers. */
 static size_t put_be32(uint8_t *p, uint32_t v)
 {
@@ -528,6 +612,7 @@ int main(void)
         cmocka_unit_test(undecidable_frames_ask_for_the_protocol),
         cmocka_unit_test(commands_are_exact),
         cmocka_unit_test(hex_dumps_in_every_spelling),
+        cmocka_unit_test(a_capture_cut_mid_line_keeps_every_complete_frame),
         cmocka_unit_test(btsnoop_notifications_reassembled),
         cmocka_unit_test(runtime_formatting),
     };

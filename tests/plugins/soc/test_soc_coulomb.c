@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -31,7 +32,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 static int setup(void **state)
 {
     (void)state;
-    snprintf(state_dir, sizeof(state_dir), "/tmp/soc-coulomb-XXXXXX");
+    snprintf(state_dir, sizeof(state_dir), "%s/soc-coulomb-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     assert_non_null(mkdtemp(state_dir));
     setenv("COLLECTOR_STATE_DIR", state_dir, 1);
     return 0;
@@ -167,7 +168,45 @@ static void capacity_from_the_record_or_a_warning(void **state)
     testhost_record_free(rec);
     testhost_close(t);
     assert_int_equal(testhost_open("soc_coulomb", "capacity_ah = -5;", &t), -EINVAL);
-    assert_non_null(strstr(testhost_last_log(), "capacity_ah: want a positive number"));
+    assert_non_null(strstr(testhost_last_log(), "capacity_ah: too small: want at least 0.001 Ah"));
+}
+
+/* A symlink planted where the state goes (or where the seed put its
+ * temporary file) never makes the daemon write through it: the victim file
+ * stays as it was and the state file becomes a regular file of its own. */
+static void planted_symlinks_are_never_followed(void **state)
+{
+    struct testhost *t;
+    char victim[400], link1[400], link2[400], buf[64] = "";
+    struct stat st;
+    FILE *fp;
+    (void)state;
+
+    snprintf(victim, sizeof(victim), "%s/victim", state_dir);
+    snprintf(link1, sizeof(link1), "%s/soc_coulomb.soc", state_dir);
+    snprintf(link2, sizeof(link2), "%s/soc_coulomb.soc.tmp", state_dir);
+    fp = fopen(victim, "w");
+    assert_non_null(fp);
+    fputs("precious\n", fp);
+    fclose(fp);
+    assert_int_equal(symlink(victim, link1), 0);
+    assert_int_equal(symlink(victim, link2), 0);
+
+    assert_int_equal(testhost_open("soc_coulomb", "capacity_ah = 100.0;", &t), 0);
+    step(t, 0, 1.0, 3.30);
+    step(t, 100, 1.0, 3.30); /* 100 s later: a save is due */
+    testhost_close(t);        /* stop() writes the last state */
+
+    fp = fopen(victim, "r");
+    assert_non_null(fp);
+    assert_non_null(fgets(buf, sizeof(buf), fp));
+    fclose(fp);
+    assert_string_equal(buf, "precious\n");
+    assert_int_equal(lstat(link1, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_mode & 077, 0);
+    assert_int_equal(lstat(link2, &st), 0);
+    assert_true(S_ISLNK(st.st_mode)); /* left alone: never opened */
 }
 
 int main(void)
@@ -176,6 +215,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(integrates_a_current_profile, setup, teardown),
         cmocka_unit_test_setup_teardown(resyncs_to_full_and_keeps_state_across_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(capacity_from_the_record_or_a_warning, setup, teardown),
+        cmocka_unit_test_setup_teardown(planted_symlinks_are_never_followed, setup, teardown),
     };
     return cmocka_run_group_tests_name("soc_coulomb", tests, NULL, NULL);
 }

@@ -174,8 +174,10 @@ static void config_errors_name_the_line(void **state)
         {"curve = (\n(3.0, 0.0),\n(3.2, 120.0));", ":4: soc_lifepo4: curve point 2: SOC 120.0 is outside"},
         {"curve = (\n(3.0, 60.0),\n(3.2, 50.0));", ":4: soc_lifepo4: curve point 2: SOC must not decrease"},
         {"curve = ((3.0, \"x\"), (3.2, 50.0));", "curve point 1: want (volts, soc)"},
-        {"preset = \"nmc\";", ":2: soc_lifepo4: preset: unknown preset"},
-        {"source = \"guess\";", ":2: soc_lifepo4: source: want"},
+        {"preset = \"nmc\";", ":2: soc_lifepo4: preset: \"nmc\" is not one of: default, lifepo4_rest"},
+        {"source = \"guess\";", ":2: soc_lifepo4: source: \"guess\" is not one of: voltage, bms"},
+        {"curve = 3.0;", ":2: soc_lifepo4: curve: want a list"},
+        {"colour = \"red\";", ":2: soc_lifepo4: colour: unknown setting (plugin soc_lifepo4 knows: source, curve, preset)"},
         {"preset = \"lifepo4_rest\";\ncurve = ((3.0, 0.0), (3.2, 50.0));", "not both"},
     };
     (void)state;

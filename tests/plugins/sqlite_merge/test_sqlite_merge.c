@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -288,23 +289,92 @@ static void non_object_payload_is_reported_and_left_alone(void **state)
     testhost_close(t);
 }
 
-static void locked_database_queues_and_catches_up(void **state)
+/* A locked database is "try again" for the host's retry queue, never a
+ * record lost; the next write after the lock goes stores it. */
+static void locked_database_asks_the_host_to_retry(void **state)
 {
     struct fx *f = *state;
     struct testhost *t;
+    collector_record *r;
 
     inverter_row(f, "2026-01-15T16:43:23");
     t = open_sink(f, "mode = \"append\"; busy_timeout = 50;");
     sql(f, "BEGIN EXCLUSIVE");
-    write_rec(t, bms_record("battery1", 51.1, 0)); /* 0: kept in the queue */
-    write_rec(t, bms_record("battery1", 51.2, 0));
-    assert_non_null(strstr(testhost_log(t), "database is locked"));
-    assert_int_not_equal(testhost_flush(t), 0); /* still waiting */
+    r = bms_record("battery1", 51.1, 0);
+    assert_int_equal(testhost_write(t, r), -EAGAIN);
+    assert_non_null(strstr(testhost_log(t), "database is locked past busy_timeout (50 ms)"));
     sql(f, "COMMIT");
-    assert_int_equal(testhost_flush(t), 0);
-    assert_int_equal(count(f, "SELECT count(*) FROM readings"), 3); /* both, in order */
-    assert_string_equal(newest(f, "json_extract(payload, '$.battery_voltage')"), "51.2");
+    assert_int_equal(testhost_write(t, r), 0); /* what the host does next */
+    record_free(r);
+    assert_int_equal(count(f, "SELECT count(*) FROM readings"), 2);
+    assert_string_equal(newest(f, "json_extract(payload, '$.battery_voltage')"), "51.1");
     assert_non_null(strstr(testhost_log(t), "writing again"));
+    assert_int_equal(count(f, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
+    testhost_close(t);
+}
+
+/* Freshness comes from the source's configured interval: a battery that was
+ * away for an hour and answered once is stale 3 intervals later (the seed
+ * took 3 x the last gap: three hours). */
+static void freshness_is_three_configured_intervals(void **state)
+{
+    struct fx *f = *state;
+    struct testhost *t;
+    collector_record *r;
+
+    inverter_row(f, "a");
+    t = open_sink(f, "");
+    r = bms_record("battery1", 51.0, 3600); /* before the outage */
+    record_set_interval_ms(r, 1000);
+    write_rec(t, r);
+    r = bms_record("battery1", 51.1, 4); /* answered once, 4 s ago, then silent */
+    record_set_interval_ms(r, 1000);
+    write_rec(t, r);
+    inverter_row(f, "b");
+    assert_string_equal(newest(f, "json_extract(payload, '$.battery_voltage')"), "52.6");
+    assert_string_equal(newest(f, "coalesce(json_extract(payload, '$.bms_cell_count'), 'none')"),
+                        "none");
+    r = bms_record("battery1", 51.2, 1); /* a record 1 s old is fresh */
+    record_set_interval_ms(r, 1000);
+    write_rec(t, r);
+    inverter_row(f, "c");
+    assert_string_equal(newest(f, "json_extract(payload, '$.battery_voltage')"), "51.2");
+    testhost_close(t);
+}
+
+/* What SQLite says, named: a readings table without payload, readings as a
+ * view. The record is dropped once (-EIO), never retried forever, and no
+ * row is touched. */
+static void database_mistakes_are_named(void **state)
+{
+    struct fx *f = *state;
+    struct testhost *t;
+    collector_record *r;
+
+    sql(f, "DROP TABLE readings; CREATE TABLE readings (id INTEGER PRIMARY KEY, created_at TEXT, "
+           "error TEXT); INSERT INTO readings (created_at) VALUES ('a');");
+    t = open_sink(f, "");
+    r = bms_record("battery1", 51.0, 0);
+    assert_int_equal(testhost_write(t, r), -EIO);
+    assert_int_equal(testhost_write(t, r), -EIO);
+    record_free(r);
+    assert_non_null(strstr(testhost_log(t), "readings has no column payload"));
+    /* said once, not once per record */
+    assert_null(strstr(strstr(testhost_log(t), "readings has no column payload") + 1,
+                       "readings has no column payload"));
+    assert_int_equal(count(f, "SELECT count(*) FROM readings"), 1);
+    testhost_close(t);
+
+    sql(f, "DROP TABLE readings; CREATE TABLE inv (id INTEGER PRIMARY KEY, created_at TEXT, "
+           "payload TEXT, error TEXT); INSERT INTO inv (created_at, payload) VALUES ('a', '{}');"
+           "CREATE VIEW readings AS SELECT * FROM inv;");
+    t = open_sink(f, "");
+    r = bms_record("battery1", 51.0, 0);
+    assert_int_equal(testhost_write(t, r), -EIO);
+    record_free(r);
+    if (strstr(testhost_log(t), "readings") == NULL || strstr(testhost_log(t), "view") == NULL)
+        fail_msg("log does not name the view: %s", testhost_log(t));
+    assert_string_equal(newest(f, "payload"), "{}");
     assert_int_equal(count(f, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
     testhost_close(t);
 }
@@ -327,16 +397,126 @@ static void history_and_extra_fields(void **state)
     testhost_close(t);
 }
 
+/* The patch's exact text: numbers as printf("%.*f") writes them (ties to
+ * even, "-0.0", a huge number cut at 63 characters), strings escaped as
+ * jansson does, a string that is not UTF-8 and a NaN left out. */
+static void patch_text_is_exactly_the_contract_format(void **state)
+{
+    struct fx *f = *state;
+    struct testhost *t;
+    collector_record *r;
+    sqlite3_stmt *st;
+    char want[1024], huge[64];
+
+    inverter_row(f, "2026-01-15T16:43:23");
+    t = open_sink(f, "fields = (\"+bms_model\", \"+bms_hw_version\", \"+soh\");");
+    assert_int_equal(record_new("battery1", (int64_t)time(NULL) * 1000000000, &r), 0);
+    record_set_double(r, "battery_voltage", 0.25);
+    record_set_double(r, "battery_current", -0.04);
+    record_set_double(r, "battery_soc", 2.5);
+    record_set_double(r, "battery_power", 1e300);
+    record_set_double(r, "temperature", NAN);
+    record_set_int(r, "bms_cell_count", -7);
+    record_set_double(r, "bms_cell_min_v", 3.2155);
+    record_set_double(r, "bms_cell_max_v", 1234.56789);
+    record_set_string(r, "bms_name", "a\"b\\c\n\x01\x7f/");
+    record_set_string(r, "bms_model", "B\xc3\xa4tterie");
+    record_set_string(r, "bms_hw_version", "\xff");
+    record_set_int(r, "soh", 99);
+    write_rec(t, r);
+    assert_true(snprintf(huge, sizeof(huge), "%.0f", strtod("1e300", NULL)) >= (int)sizeof(huge));
+    snprintf(want, sizeof(want),
+             "{\"battery_voltage\":\"%.1f\",\"battery_current\":\"%.1f\",\"battery_soc\":\"%.0f\","
+             "\"battery_power\":\"%s\",\"bms_cell_count\":-7,\"bms_cell_min_v\":\"%.3f\","
+             "\"bms_cell_max_v\":\"%.3f\",\"bms_name\":\"a\\\"b\\\\c\\n\\u0001\x7f/\","
+             "\"bms_model\":\"B\xc3\xa4tterie\",\"soh\":99}",
+             0.25, -0.04, 2.5, huge, 3.2155, 1234.56789);
+    assert_int_equal(sqlite3_prepare_v2(f->con, "SELECT patch FROM collectord_patch", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), want);
+    sqlite3_finalize(st);
+    testhost_close(t);
+}
+
+/* The metrics of energy, bank and alarms stay out of eamoon's rows unless
+ * `fields` asks for them. */
+static const char *const insight_metrics[] = {
+    "energy_charged_kwh", "energy_discharged_kwh", "energy_charged_today_kwh",
+    "energy_discharged_today_kwh", "time_to_full_s", "time_to_empty_s", "members_online",
+    "members_total", "alarm", "alarms", NULL,
+};
+
+static collector_record *insight_record(void)
+{
+    collector_record *r = bms_record("battery1", 51.689, 0);
+    record_set_double(r, "energy_charged_kwh", 1.25);
+    record_set_double(r, "energy_discharged_kwh", 2.5);
+    record_set_double(r, "energy_charged_today_kwh", 0.25);
+    record_set_double(r, "energy_discharged_today_kwh", 0.5);
+    record_set_int(r, "time_to_full_s", 3600);
+    record_set_int(r, "time_to_empty_s", 7200);
+    record_set_int(r, "members_online", 2);
+    record_set_int(r, "members_total", 2);
+    record_set_bool(r, "alarm", 1);
+    record_set_string(r, "alarms", "cell_delta_high");
+    return r;
+}
+
+static void insight_metrics_only_when_fields_asks(void **state)
+{
+    struct fx *f = *state;
+    struct testhost *t;
+    char expr[128];
+
+    inverter_row(f, "a");
+    t = open_sink(f, "");
+    write_rec(t, insight_record());
+    testhost_close(t);
+    assert_string_equal(newest(f, "json_extract(payload, '$.battery_voltage')"), "51.7");
+    for (size_t i = 0; insight_metrics[i] != NULL; i++) {
+        snprintf(expr, sizeof(expr), "json_type(payload, '$.%s')", insight_metrics[i]);
+        if (newest(f, expr)[0] != '\0')
+            fail_msg("%s written without fields asking", insight_metrics[i]);
+    }
+
+    inverter_row(f, "b");
+    t = open_sink(f, "fields = (\"+energy_charged_kwh\", \"+alarms\");");
+    write_rec(t, insight_record());
+    testhost_close(t);
+    assert_string_equal(newest(f, "json_extract(payload, '$.energy_charged_kwh')"), "1.25");
+    assert_string_equal(newest(f, "json_extract(payload, '$.alarms')"), "cell_delta_high");
+    assert_string_equal(newest(f, "json_type(payload, '$.energy_discharged_kwh')"), "");
+    assert_string_equal(newest(f, "json_type(payload, '$.alarm')"), "");
+}
+
 static void settings_are_checked(void **state)
 {
     struct fx *f = *state;
     struct testhost *t = NULL;
     (void)f;
 
+    char text[400];
+    FILE *fp;
+
     assert_int_equal(testhost_open("sqlite_merge", "mode = \"merge\";", &t), -EINVAL);
-    assert_non_null(strstr(testhost_last_log(), ":2: sqlite_merge: mode: want"));
+    assert_non_null(strstr(testhost_last_log(),
+                           ":2: sqlite_merge: mode: \"merge\" is not one of: overlay, append"));
     assert_int_equal(testhost_open("sqlite_merge", "max_age = 0;", &t), -EINVAL);
+    assert_non_null(strstr(testhost_last_log(), "max_age: out of range: want 1 to 86400 s"));
     assert_int_equal(testhost_open("sqlite_merge", "journal_mode = \"off\";", &t), -EINVAL);
+    assert_int_equal(testhost_open("sqlite_merge", "path = \":memory:\";", &t), -EINVAL);
+    assert_non_null(strstr(testhost_last_log(), "path: \":memory:\" is not a file eamoon's"));
+    /* a file that is there but is not SQLite is refused before anything is written */
+    snprintf(text, sizeof(text), "%s/notes.txt", f->dir);
+    fp = fopen(text, "w");
+    assert_non_null(fp);
+    fputs("not a database at all, just some text\n", fp);
+    fclose(fp);
+    snprintf(f->settings, sizeof(f->settings), "path = \"%s\";", text);
+    assert_int_equal(testhost_open("sqlite_merge", f->settings, &t), -EINVAL);
+    assert_non_null(strstr(testhost_last_log(), "notes.txt exists and is not an SQLite database"));
+    /* a directory that does not exist: the settings pass, start() says why */
     assert_int_equal(testhost_open("sqlite_merge", "path = \"/nonexistent/dir/x.db\";", &t),
                      -EIO);
     assert_non_null(strstr(testhost_last_log(), "/nonexistent/dir/x.db: cannot open"));
@@ -360,8 +540,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(empty_table_gets_no_row, setup, teardown),
         cmocka_unit_test_setup_teardown(append_mode_inserts_one_merged_row, setup, teardown),
         cmocka_unit_test_setup_teardown(non_object_payload_is_reported_and_left_alone, setup, teardown),
-        cmocka_unit_test_setup_teardown(locked_database_queues_and_catches_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(locked_database_asks_the_host_to_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(freshness_is_three_configured_intervals, setup, teardown),
+        cmocka_unit_test_setup_teardown(database_mistakes_are_named, setup, teardown),
         cmocka_unit_test_setup_teardown(history_and_extra_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(patch_text_is_exactly_the_contract_format, setup, teardown),
+        cmocka_unit_test_setup_teardown(insight_metrics_only_when_fields_asks, setup, teardown),
         cmocka_unit_test_setup_teardown(settings_are_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(wal_by_default, setup, teardown),
     };

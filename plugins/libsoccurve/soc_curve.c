@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "plugins/soc_lifepo4/soc_curve.h"
+#include "plugins/libsoccurve/soc_curve.h"
 
 #include <errno.h>
 #include <stdint.h>

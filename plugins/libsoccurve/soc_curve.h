@@ -1,7 +1,7 @@
 /* A voltage -> state-of-charge curve: points interpolated linearly, clamped
  * at both ends. Shared by the SOC calculators. */
-#ifndef COLLECTORD_PLUGINS_SOC_LIFEPO4_SOC_CURVE_H
-#define COLLECTORD_PLUGINS_SOC_LIFEPO4_SOC_CURVE_H
+#ifndef COLLECTORD_PLUGINS_LIBSOCCURVE_SOC_CURVE_H
+#define COLLECTORD_PLUGINS_LIBSOCCURVE_SOC_CURVE_H
 
 #include <stddef.h>
 

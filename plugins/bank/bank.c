@@ -1,0 +1,306 @@
+/* bank: a virtual battery made of packs in parallel. Each time a record of a
+ * member arrives, the bank emits a record of its own (source = the bank's
+ * instance name, stamped with the member record's time) from the members'
+ * latest values: currents, powers and remaining capacities summed, the mean
+ * voltage, the SOC weighted by capacity, cell extremes across all packs.
+ * A member whose latest record is older than 3 x its source's interval is
+ * offline: left out, and counted in members_online / members_total. */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <collector/plugin.h>
+
+#define MAX_MEMBERS        16
+#define STALE_FACTOR       3.0
+#define DEFAULT_INTERVAL_S 30.0 /* when a member's interval is unknown */
+
+/* What a member's latest record had. */
+enum {
+    HAS_CURRENT = 1u << 0,
+    HAS_POWER = 1u << 1,
+    HAS_VOLTAGE = 1u << 2,
+    HAS_SOC = 1u << 3,
+    HAS_CAPACITY = 1u << 4,
+    HAS_REMAINING = 1u << 5,
+    HAS_CELLS = 1u << 6,
+};
+
+struct member {
+    char source[64];
+    int seen, online; /* online: -1 until first judged */
+    double t, stale_s; /* s: its latest record's time; how old it may get */
+    unsigned has;
+    double current, power, voltage, soc, capacity, remaining, cell_min, cell_max;
+};
+
+struct bank {
+    const struct collector_host_api *api;
+    collector_host *host;
+    struct member m[MAX_MEMBERS];
+    size_t n;
+};
+
+static const struct collector_setting_def setting_defs[] = {
+    {"members", COLLECTOR_SETTING_LIST, COLLECTOR_SETTING_REQUIRED, NULL, 0, 0, NULL, NULL,
+     "the source instances of the packs in parallel, e.g. (\"battery1\", "
+     "\"battery2\")"},
+    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static int read_members(struct bank *b, const collector_settings *s)
+{
+    const struct collector_host_api *api = b->api;
+    const collector_settings *list = NULL;
+    size_t count;
+
+    api->setting_child(s, "members", &list);
+    count = api->setting_count(list);
+    if (count == 0 || count > MAX_MEMBERS) {
+        api->setting_error(b->host, s, "members", "want 1 to %d source names", MAX_MEMBERS);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const collector_settings *el = NULL;
+        const char *name = NULL;
+
+        api->setting_element(list, i, &el);
+        if (api->setting_string(el, NULL, &name) != 0 || name[0] == '\0' ||
+            strlen(name) >= sizeof(b->m[0].source)) {
+            api->setting_error(b->host, s, "members", "element %zu: want a source name", i + 1);
+            return -EINVAL;
+        }
+        if (strcmp(name, api->instance_name(b->host)) == 0) {
+            api->setting_error(b->host, s, "members", "%s is the bank itself", name);
+            return -EINVAL;
+        }
+        for (size_t j = 0; j < b->n; j++)
+            if (strcmp(b->m[j].source, name) == 0) {
+                api->setting_error(b->host, s, "members", "%s is listed twice", name);
+                return -EINVAL;
+            }
+        b->m[b->n].online = -1;
+        snprintf(b->m[b->n++].source, sizeof(b->m[0].source), "%s", name);
+    }
+    return 0;
+}
+
+static int bank_create(const struct collector_host_api *api, collector_host *host,
+                       const collector_settings *s, void **state_out)
+{
+    struct bank *b = calloc(1, sizeof(*b));
+
+    if (b == NULL)
+        return -ENOMEM;
+    b->api = api;
+    b->host = host;
+    if (read_members(b, s) < 0) {
+        free(b);
+        return -EINVAL;
+    }
+    *state_out = b;
+    return 0;
+}
+
+static void bank_destroy(void *state)
+{
+    free(state);
+}
+
+/* ---- a member's latest values ---- */
+
+static void cells_of(const struct collector_host_api *api, const collector_record *rec,
+                     struct member *m)
+{
+    const double *v;
+    size_t n;
+
+    if (api->get_double(rec, "bms_cell_min_v", &m->cell_min) == 0 &&
+        api->get_double(rec, "bms_cell_max_v", &m->cell_max) == 0) {
+        m->has |= HAS_CELLS;
+        return;
+    }
+    if (api->get_doubles(rec, "cells", &v, &n) != 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (!(v[i] > 0))
+            continue; /* a failed or unused cell */
+        if (!(m->has & HAS_CELLS) || v[i] < m->cell_min)
+            m->cell_min = v[i];
+        if (!(m->has & HAS_CELLS) || v[i] > m->cell_max)
+            m->cell_max = v[i];
+        m->has |= HAS_CELLS;
+    }
+}
+
+static void update(const struct collector_host_api *api, const collector_record *rec,
+                   struct member *m)
+{
+    int64_t interval_ms = api->record_interval_ms(rec);
+
+    m->seen = 1;
+    m->t = (double)api->record_time_ns(rec) / 1e9;
+    m->stale_s =
+        STALE_FACTOR * (interval_ms > 0 ? (double)interval_ms / 1000.0 : DEFAULT_INTERVAL_S);
+    m->has = 0;
+    if (api->get_double(rec, "battery_current", &m->current) == 0)
+        m->has |= HAS_CURRENT;
+    if (api->get_double(rec, "battery_power", &m->power) == 0)
+        m->has |= HAS_POWER;
+    if (api->get_double(rec, "battery_voltage", &m->voltage) == 0)
+        m->has |= HAS_VOLTAGE;
+    if (api->get_double(rec, "battery_soc", &m->soc) == 0 ||
+        api->get_double(rec, "bms_soc", &m->soc) == 0)
+        m->has |= HAS_SOC;
+    if ((api->get_double(rec, "capacity_total_ah", &m->capacity) == 0 ||
+         api->get_double(rec, "capacity_nominal_ah", &m->capacity) == 0) &&
+        m->capacity > 0)
+        m->has |= HAS_CAPACITY;
+    if (api->get_double(rec, "capacity_remaining_ah", &m->remaining) == 0)
+        m->has |= HAS_REMAINING;
+    cells_of(api, rec, m);
+}
+
+/* ---- the bank's record ---- */
+
+struct totals {
+    int online;
+    unsigned all; /* HAS_* bits every online member has */
+    double current, power, remaining, capacity;
+    double voltage_sum;
+    int nvoltage;
+    double soc_sum, soc_weighted, soc_capacity;
+    int nsoc, soc_weighed; /* soc_weighed: every member with a SOC has a capacity */
+    double cell_min, cell_max;
+    int has_cells;
+};
+
+static void mark_online(struct bank *b, struct member *m, double now)
+{
+    int online = m->seen && now - m->t <= m->stale_s;
+
+    if (online != m->online && m->online >= 0)
+        b->api->log(b->host, online ? COLLECTOR_LOG_INFO : COLLECTOR_LOG_WARNING,
+                    online ? "%s back in the bank"
+                           : "%s offline (no record for %.1f s): left out of the bank",
+                    m->source, now - m->t);
+    m->online = online;
+}
+
+static void add(struct totals *s, const struct member *m)
+{
+    s->online++;
+    s->all &= m->has;
+    s->current += m->current;
+    s->power += m->power;
+    s->remaining += m->remaining;
+    s->capacity += m->capacity;
+    if (m->has & HAS_VOLTAGE) {
+        s->voltage_sum += m->voltage;
+        s->nvoltage++;
+    }
+    if (m->has & HAS_SOC) {
+        s->soc_sum += m->soc;
+        s->nsoc++;
+        s->soc_weighted += m->soc * m->capacity;
+        s->soc_capacity += m->capacity;
+        if (!(m->has & HAS_CAPACITY))
+            s->soc_weighed = 0;
+    }
+    if (m->has & HAS_CELLS) {
+        s->cell_min = s->has_cells ? fmin(s->cell_min, m->cell_min) : m->cell_min;
+        s->cell_max = s->has_cells ? fmax(s->cell_max, m->cell_max) : m->cell_max;
+        s->has_cells = 1;
+    }
+}
+
+static int fill(struct bank *b, collector_record *out, const struct totals *s)
+{
+    const struct collector_host_api *api = b->api;
+    int rc = api->set_int(out, "members_online", s->online);
+
+    if (rc == 0)
+        rc = api->set_int(out, "members_total", (int64_t)b->n);
+    /* a sum is only a sum of the bank when every online pack reports it */
+    if (rc == 0 && (s->all & HAS_CURRENT))
+        rc = api->set_double(out, "battery_current", s->current);
+    if (rc == 0 && (s->all & HAS_POWER))
+        rc = api->set_double(out, "battery_power", s->power);
+    if (rc == 0 && (s->all & HAS_REMAINING))
+        rc = api->set_double(out, "capacity_remaining_ah", s->remaining);
+    if (rc == 0 && (s->all & HAS_CAPACITY))
+        rc = api->set_double(out, "capacity_nominal_ah", s->capacity);
+    if (rc == 0 && s->nvoltage > 0)
+        rc = api->set_double(out, "battery_voltage", s->voltage_sum / s->nvoltage);
+    if (rc == 0 && s->nsoc > 0)
+        rc = api->set_double(out, "battery_soc",
+                             s->soc_weighed && s->soc_capacity > 0
+                                 ? s->soc_weighted / s->soc_capacity
+                                 : s->soc_sum / s->nsoc);
+    if (rc == 0 && s->has_cells)
+        rc = api->set_double(out, "bms_cell_min_v", s->cell_min);
+    if (rc == 0 && s->has_cells)
+        rc = api->set_double(out, "bms_cell_max_v", s->cell_max);
+    if (rc == 0 && s->has_cells)
+        rc = api->set_double(out, "bms_cell_delta_v", s->cell_max - s->cell_min);
+    return rc;
+}
+
+static int bank_process(void *state, collector_record *rec)
+{
+    struct bank *b = state;
+    const struct collector_host_api *api = b->api;
+    const char *source = api->record_source(rec);
+    struct totals s = {.all = ~0u, .soc_weighed = 1};
+    struct member *m = NULL;
+    collector_record *out = NULL;
+    double now;
+    int rc;
+
+    for (size_t i = 0; i < b->n && m == NULL; i++)
+        if (strcmp(b->m[i].source, source) == 0)
+            m = &b->m[i];
+    if (m == NULL)
+        return 0; /* not a member: passes unchanged */
+    update(api, rec, m);
+    now = m->t;
+    for (size_t i = 0; i < b->n; i++) {
+        mark_online(b, &b->m[i], now);
+        if (b->m[i].online)
+            add(&s, &b->m[i]);
+    }
+    rc = api->record_new(b->host, &out);
+    if (rc < 0)
+        return rc;
+    rc = api->set_time_ns(out, api->record_time_ns(rec));
+    if (rc == 0)
+        rc = fill(b, out, &s);
+    if (rc < 0) {
+        api->record_free(out);
+        return rc;
+    }
+    return api->emit(b->host, out);
+}
+
+static const struct collector_plugin plugin = {
+    COLLECTOR_PLUGIN_HEAD,
+    .kind = COLLECTOR_KIND_CALCULATOR,
+    .name = "bank",
+    .version = PACKAGE_VERSION,
+    .description = "a virtual battery of packs in parallel, emitted as a "
+                   "record of its own",
+    .create = bank_create,
+    .process = bank_process,
+    .destroy = bank_destroy,
+    .setting_defs = setting_defs,
+    .flags = COLLECTOR_PLUGIN_EMITS,
+};
+
+COLLECTOR_EXPORT const struct collector_plugin *collector_plugin_entry(void)
+{
+    return &plugin;
+}

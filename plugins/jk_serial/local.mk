@@ -1,0 +1,23 @@
+# plugins/jk_serial: JK BMS over RS485 Modbus RTU (libmodbus) or the 0x4E57 UART
+# protocol; jk_wire is shared with jkbms-util --serial.
+noinst_LIBRARIES += plugins/jk_serial/libjkwire.a
+plugins_jk_serial_libjkwire_a_SOURCES = plugins/jk_serial/jk_wire.c plugins/jk_serial/jk_wire.h
+plugins_jk_serial_libjkwire_a_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(MODBUS_CFLAGS)
+JKWIRE_LIBS = plugins/jk_serial/libjkwire.a $(MODBUS_LIBS) $(LIBJK_LIBS)
+
+plugin_PROGRAMS += plugins/jk_serial/jk_serial.so
+plugins_jk_serial_jk_serial_so_SOURCES = plugins/jk_serial/jk_serial.c
+plugins_jk_serial_jk_serial_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS)
+plugins_jk_serial_jk_serial_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
+plugins_jk_serial_jk_serial_so_LDADD = $(JKWIRE_LIBS)
+
+TESTS += tests/plugins/jk_serial/jk_serial_e2e.py
+dist_noinst_SCRIPTS += tests/plugins/jk_serial/jk_serial_e2e.py tests/plugins/jk_serial/jk_serial_sim.py
+EXTRA_DIST += tests/data/jk-uart/README.md $(wildcard $(srcdir)/tests/data/jk-uart/*.pdu) \
+	$(wildcard $(srcdir)/tests/data/jk-uart/*.json)
+
+check_PROGRAMS += tests/plugins/jk_serial/test_jk_serial
+TESTS += tests/plugins/jk_serial/test_jk_serial
+tests_plugins_jk_serial_test_jk_serial_SOURCES = tests/plugins/jk_serial/test_jk_serial.c
+tests_plugins_jk_serial_test_jk_serial_CFLAGS = $(TESTHOST_CFLAGS)
+tests_plugins_jk_serial_test_jk_serial_LDADD = $(TESTHOST_LIBS)

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""jkbms-util --scan against a simulated kernel management socket
+(mgmt_sim.py) over the unix transport: discovery, Busy, the refusals a real
+kernel gives, the kernel ending a discovery, Ctrl-C, and the read that
+follows a scan going through the kernel to a simulated BMS. TAP."""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP_SRC = os.environ["top_srcdir"]
+TOP_BUILD = os.environ["top_builddir"]
+DATA = os.path.join(TOP_SRC, "tests", "data", "jk")
+HERE = os.path.join(TOP_SRC, "tests", "plugins", "jk_ble")
+UTIL = os.path.join(TOP_BUILD, "plugins", "jk_ble", "jkbms-util")
+results = []
+tmp = tempfile.mkdtemp(prefix="jk-scan-")
+
+JK_RANDOM = "20:21:11:AA:BB:CC,random,-70,020106,0D094A4B2D423141323053313550"  # JK-B1A20S15P
+JK_PUBLIC = "C8:47:8C:12:34:56,public,-60,0201060303E0FF,0C094A4B5F4232413853323050"  # FFE0; JK_B2A8S20P
+OTHER = "11:22:33:44:55:66,public,-50,020106,0C09466C6F7765722063617265"  # Flower care
+CLASSIC = "66:55:44:33:22:11,bredr,-40,,0409" + "4A4B5F"  # BR/EDR: never an LE device
+
+
+def check(name, cond, detail=""):
+    results.append((name, bool(cond), detail))
+
+
+def start(name, *args, prog="mgmt_sim.py"):
+    sock = os.path.join(tmp, name + ".sock")
+    log = os.path.join(tmp, name + ".log")
+    p = subprocess.Popen([sys.executable, os.path.join(HERE, prog), "--socket", sock, "--log", log]
+                         + list(args), stdout=subprocess.PIPE, text=True)
+    p.stdout.readline()  # "ready"
+    return p, sock, log
+
+
+def stop(p):
+    if p.poll() is None:
+        p.kill()
+    p.wait()
+
+
+def scan(sock, *extra, cwd=None):
+    cwd = cwd or tempfile.mkdtemp(dir=tmp)
+    r = subprocess.run([UTIL, "--scan", "--seconds", "1", "--transport", "unix:" + sock,
+                        "--timeout", "1"] + list(extra),
+                       capture_output=True, text=True, timeout=60, cwd=cwd)
+    return r, cwd
+
+
+def lines(log):
+    try:
+        return [l.strip() for l in open(log)]
+    except FileNotFoundError:
+        return []
+
+
+# A scan that finds two JK devices of four, merges names from scan responses,
+# records address types, stops its discovery, and reads the first device
+# through the kernel with the type the scan saw.
+bms, bms_sock, bms_log = start("bms", "--device-info", os.path.join(DATA, "jk02_32s_v11_device_info.hex"),
+                               "--cell-info", os.path.join(DATA, "jk02_32s_v11_cell_info.hex"),
+                               "--address-type", "random", prog="jk_sim.py")
+k, sock, log = start("found", "--device", JK_RANDOM, "--device", JK_PUBLIC, "--device", OTHER,
+                     "--device", CLASSIC, "--peripheral", bms_sock)
+r, cwd = scan(sock, "--timeout", "5")
+stop(k)
+stop(bms)
+yaml = open(os.path.join(cwd, "jk_devices.yaml")).read() if os.path.exists(
+    os.path.join(cwd, "jk_devices.yaml")) else ""
+check("--scan lists the JK devices only, names from their scan responses",
+      "Found 2 JK BMS device(s)" in r.stdout and "JK-B1A20S15P" in r.stdout
+      and "JK_B2A8S20P" in r.stdout and "Flower" not in r.stdout
+      and "66:55:44:33:22:11" not in r.stdout, r.stdout + r.stderr)
+check("jk_devices.yaml records each address type",
+      "20:21:11:AA:BB:CC:\n  address: 20:21:11:AA:BB:CC\n  address_type: random\n" in yaml
+      and "C8:47:8C:12:34:56:\n  address: C8:47:8C:12:34:56\n  address_type: public\n" in yaml,
+      yaml)
+check("mgmt: controller list, Start Discovery for LE public+random, Stop Discovery at the end",
+      lines(log)[:4] == ["socket opened", "read index list", "start discovery 06",
+                         "stop discovery 06"], lines(log))
+check("the read after the scan connects with the type the scan saw (random, no public guess)",
+      r.returncode == 0 and "51.689" in r.stdout
+      and [l for l in lines(log) if l.startswith("connect")] == ["connect random 20:21:11:AA:BB:CC"],
+      r.stderr + str(lines(log)))
+
+# Busy: someone else discovers; listen to its results, never stop it.
+k, sock, log = start("busy", "--start-status", "busy", "--device", JK_PUBLIC)
+r, cwd = scan(sock)
+stop(k)
+check("Busy: says so, lists what the running discovery finds, sends no Stop Discovery",
+      "already running" in r.stderr and "C8:47:8C:12:34:56" in r.stdout
+      and "stop discovery 06" not in lines(log), r.stdout + r.stderr + str(lines(log)))
+
+# The refusals a real kernel gives: one line, non-zero, never "no devices".
+for status, says in (("permission_denied", "CAP_NET_ADMIN"), ("not_powered", "bluetoothctl power on"),
+                     ("rfkilled", "rfkill unblock bluetooth"), ("rejected", "btmgmt")):
+    k, sock, log = start(status, "--start-status", status, "--device", JK_PUBLIC)
+    r, cwd = scan(sock)
+    stop(k)
+    err = [l for l in r.stderr.splitlines() if l.startswith("jkbms-util:")]
+    check("Start Discovery %s: one line saying what to do, exit 1, not \"no devices\"" % status,
+          r.returncode == 1 and len(err) == 1 and says in err[0]
+          and "No JK BMS" not in r.stdout, r.stdout + r.stderr)
+
+k, sock, log = start("none", "--controllers", "")
+r, _ = scan(sock)
+stop(k)
+check("no controller: says there is no adapter", r.returncode == 1
+      and "no Bluetooth adapter" in r.stderr, r.stderr)
+k, sock, log = start("hci1", "--controllers", "0", "--device", JK_PUBLIC)
+r, _ = scan(sock, "--adapter", "hci1")
+stop(k)
+check("--adapter hci1 when only hci0 exists: no such adapter, nothing started",
+      r.returncode == 1 and "hci1" in r.stderr and "no such Bluetooth adapter" in r.stderr
+      and not any(l.startswith("start") for l in lines(log)), r.stderr)
+k, sock, log = start("hci2", "--controllers", "0,2", "--device", JK_PUBLIC)
+r, _ = scan(sock, "--adapter", "hci2")
+stop(k)
+check("--adapter hci2 discovers on controller index 2",
+      "C8:47:8C:12:34:56" in r.stdout and "start discovery 06" in lines(log), r.stdout + r.stderr)
+
+# The kernel ends an LE discovery early (about 10 s on real ones): go on.
+k, sock, log = start("ended", "--discovery-ms", "300", "--device", JK_PUBLIC)
+r, _ = scan(sock, "--seconds", "2")
+stop(k)
+starts = sum(1 for l in lines(log) if l == "start discovery 06")
+check("a discovery the kernel ends is started again while time is left",
+      starts >= 2 and "stop discovery 06" in lines(log), lines(log))
+
+# Ctrl-C and SIGTERM stop the discovery before exiting.
+for sig in (signal.SIGINT, signal.SIGTERM):
+    k, sock, log = start("sig%d" % sig, "--device", JK_PUBLIC)
+    cwd = tempfile.mkdtemp(dir=tmp)
+    p = subprocess.Popen([UTIL, "--scan", "--seconds", "30", "--transport", "unix:" + sock],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "start discovery 06" not in lines(log):
+        time.sleep(0.05)
+    t0 = time.monotonic()
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=10)
+    took = time.monotonic() - t0
+    time.sleep(0.2)
+    stop(k)
+    check("%s during a scan: Stop Discovery sent, exit 130 at once" % signal.Signals(sig).name,
+          p.returncode == 130 and took < 3 and "stop discovery 06" in lines(log)
+          and "interrupted" in err, (p.returncode, took, err, lines(log)))
+
+print("1..%d" % len(results))
+failed = 0
+for i, (name, ok, detail) in enumerate(results, 1):
+    print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
+    if not ok:
+        failed = 1
+        for line in str(detail).splitlines()[-8:]:
+            print("# " + line)
+subprocess.run(["rm", "-rf", tmp])
+sys.exit(failed)

@@ -1,0 +1,106 @@
+#!/bin/sh
+# sqlite_merge in the daemon's lifecycle: --check touches no file and refuses
+# what would go wrong at run time; SIGTERM while another process holds the
+# database loses nothing silently.
+set -u
+: "${top_builddir:?}" "${top_srcdir:?}"
+D="$top_builddir/core/collectord"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sm-life-XXXXXX")
+pid=
+holder=
+cleanup() {
+    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+    [ -n "$holder" ] && kill "$holder" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$tmp/err" 2>/dev/null | head -n 8; }
+check() { d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+wait_for() { t=$(( $1 * 10 )); shift; while [ "$t" -gt 0 ]; do "$@" && return 0; sleep 0.1; t=$((t - 1)); done; return 1; }
+CAP="$top_srcdir/etc/demo/jk_pb2a16s15p.hex"
+src() { printf '{ plugin = "jk_replay"; name = "%s"; file = "%s"; loop = true; interval = 0.2; }' "$1" "$CAP"; }
+echo "1..9"
+
+# --- --check: no file, and the mistakes that would bite at run time ---
+expect78() { # DESCRIPTION FIXED-STRING CONFIG
+    printf '%s\n' "$3" > "$tmp/c.conf"
+    "$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"; rc=$?
+    if [ "$rc" -eq 78 ] && grep -qF -- "$2" "$tmp/err" && [ "$(wc -l < "$tmp/err")" -eq 1 ]; then
+        ok "$1"
+    else
+        not_ok "$1"
+    fi
+}
+printf 'collector = { state_dir = "%s/state"; };\nsources = ( %s );\nsinks = ( { plugin = "sqlite_merge"; path = "%s/new.db"; } );\n' \
+    "$tmp" "$(src battery1)" "$tmp" > "$tmp/c.conf"
+"$D" -c "$tmp/c.conf" --check >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "--check validates the sink and creates neither the database nor the state dir" \
+    sh -c "[ $rc -eq 0 ] && [ ! -e '$tmp/new.db' ] && [ ! -e '$tmp/new.db-wal' ] && [ ! -e '$tmp/state' ]"
+mkdir -p "$tmp/a"
+ln -s "$tmp/a" "$tmp/b"
+expect78 "two sinks of different modes on one database (by real path) are refused, naming both" \
+    'is also written by sink "over" in the other mode' \
+    "sources = ( $(src battery1) );
+sinks = ( { plugin = \"sqlite_merge\"; name = \"over\"; path = \"$tmp/a/inv.db\"; },
+          { plugin = \"sqlite_merge\"; name = \"app\"; mode = \"append\"; path = \"$tmp/b/inv.db\"; } );"
+expect78 "a batteries entry that differs in case from the source gets a hint" \
+    'batteries: "Battery1" matches no source: did you mean "battery1"?' \
+    "sources = ( $(src battery1) );
+sinks = ( { plugin = \"sqlite_merge\"; path = \"$tmp/x.db\"; batteries = (\"Battery1\"); } );"
+list=""
+for i in $(seq 1 17); do list="$list$(src "b$i"),"; done
+expect78 "more sources than one sink has batteries for is refused" \
+    '17 sources make records, and one sqlite_merge sink takes at most 16' \
+    "sources = ( ${list%,} );
+sinks = ( { plugin = \"sqlite_merge\"; path = \"$tmp/x.db\"; } );"
+expect78 ":memory: is refused" 'is not a file eamoon' \
+    "sources = ( $(src battery1) );
+sinks = ( { plugin = \"sqlite_merge\"; path = \":memory:\"; } );"
+echo "plain text" > "$tmp/text.db"
+expect78 "a path that is not SQLite is refused" 'text.db exists and is not an SQLite database' \
+    "sources = ( $(src battery1) );
+sinks = ( { plugin = \"sqlite_merge\"; path = \"$tmp/text.db\"; } );"
+
+# --- SIGTERM while another writer holds the database: nothing lost silently ---
+db="$tmp/inverter.db"
+python3 "$top_srcdir/tests/tools/eamoon_poller.py" "$db"
+cat > "$tmp/run.conf" <<CONF
+collector = { state_dir = "$tmp/state"; flush_timeout = 2; };
+sources = ( $(src battery1) );
+sinks = ( { plugin = "sqlite_merge"; path = "$db"; mode = "append"; busy_timeout = 100; } );
+CONF
+"$D" -c "$tmp/run.conf" 2>"$tmp/log" &
+pid=$!
+wait_for 20 sh -c "[ \$(sqlite3 '$db' 'select count(*) from readings') -ge 3 ]"
+stored_before=$(sqlite3 "$db" "select count(*) from readings")
+python3 - "$db" "$tmp/held" <<'PY' &
+import sqlite3, sys, time, os
+c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+c.execute("BEGIN EXCLUSIVE")
+open(sys.argv[2], "w").close()
+time.sleep(6)
+c.execute("ROLLBACK")
+PY
+holder=$!
+wait_for 10 test -e "$tmp/held"
+sleep 1.5 # polls go on while the database is held
+kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null; holder=
+cp "$tmp/log" "$tmp/err"
+dropped=$(sed -n 's/.*sqlite_merge - ERROR - \([0-9]*\) record(s) dropped: not delivered within 2 s.*/\1/p' "$tmp/log")
+totals=$(sed -n 's/.*sqlite_merge - INFO - \([0-9]*\) record(s) written, \([0-9]*\) dropped.*/\1 \2/p' "$tmp/log")
+stored=$(sqlite3 "$db" "select count(*) from readings")
+written=${totals% *}
+if [ "$rc" -eq 0 ] && [ -n "$dropped" ] && [ "$dropped" -ge 1 ] && [ "${totals#* }" = "$dropped" ]; then
+    ok "SIGTERM with the database held: the undelivered records are counted in one line"
+else
+    not_ok "SIGTERM with the database held: the undelivered records are counted in one line"
+fi
+if [ -n "$written" ] && [ $((stored - 1)) -eq "$written" ] && [ "$stored" -ge "$stored_before" ]; then
+    ok "every record is either stored or counted as dropped (written = rows added)"
+else
+    not_ok "every record is either stored or counted as dropped (written = rows added)"
+fi
+check "the database is intact" sh -c "[ \"\$(sqlite3 '$db' 'pragma integrity_check')\" = ok ]"
