@@ -201,6 +201,38 @@ check("discovery: a bank record is its own device with members_online / members_
       and entity("sensor", "battery_voltage").get("device", {}).get("identifiers") == [node],
       (mo, sorted(k for k in cfg if "/bank/" in k)))
 
+# the real calculators (energy, bank over two batteries, alarms) feed the same discovery
+with open(run.path("real.conf"), "w") as f:
+    f.write('collector = { state_dir = "%s"; flush_timeout = 5; };\n'
+            'sources = ( { plugin = "jk_replay"; name = "rb1"; loop = true; interval = 0.2; file = "%s";'
+            ' address = "C8:47:8C:00:00:11"; },\n'
+            '  { plugin = "jk_replay"; name = "rb2"; loop = true; interval = 0.2; file = "%s";'
+            ' address = "C8:47:8C:00:00:12"; } );\n'
+            'calculators = ( { plugin = "energy"; daily = true; },\n'
+            '  { plugin = "bank"; name = "rbank"; members = ("rb1", "rb2"); },\n'
+            '  { plugin = "alarms"; cell_delta_max_v = 0.001; } );\n'
+            'sinks = ( { plugin = "mqtt"; host = "127.0.0.1"; port = %d; topic_prefix = "real";'
+            ' discovery = true; } );\n' % (run.tmp, DEMO_HEX, DEMO_HEX, PORT))
+d = mqttlib.start_daemon(run, run.path("real.conf"), "real")
+wait_for(lambda: "connected to" in mqttlib.daemon_log(run, "real"), 10)
+time.sleep(2.0)
+rsub, rfile = mqttlib.subscribe(run, PORT, "real-retained", "homeassistant/#", retained_only=True)
+time.sleep(1.0)
+rsub.terminate()
+d.terminate()
+d.wait(timeout=30)
+cfg = {t: json.loads(p) for t, p in messages(rfile)}
+ech = entity("sensor", "energy_charged_kwh", node="C8_47_8C_00_00_11")
+bank_total = entity("sensor", "members_total", node="rbank")
+bank_power = entity("sensor", "battery_power", node="rbank")
+alarm = entity("binary_sensor", "alarm", node="C8_47_8C_00_00_12")
+check("real energy, bank and alarms calculators: energy and alarm entities per battery, the bank a device",
+      ech.get("device_class") == "energy" and ech.get("state_class") == "total_increasing"
+      and bank_total.get("device", {}).get("identifiers") == ["rbank"]
+      and bank_power.get("state_topic") == "real/rbank/state"
+      and alarm.get("device_class") == "problem" and d.returncode == 0,
+      (sorted(k for k in cfg if "rbank" in k or "energy" in k)[:8], mqttlib.daemon_log(run, "real")[-400:]))
+
 # credentials: a broker with a password file and an acl
 pw = run.path("passwd")
 with open(pw, "w") as f:
