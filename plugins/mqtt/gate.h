@@ -7,9 +7,12 @@
  * nothing of the sink.
  *
  * Lifetime: gate_new() by the sink; the sink calls gate_close() once Paho is
- * destroyed and then gate_free(). Paho starts no callback after
- * MQTTAsync_destroy returned (it picks callbacks under the lock destroy
- * takes), so after gate_close() nothing reaches the gate any more. */
+ * destroyed and then gate_free(). Paho picks a callback under the lock
+ * MQTTAsync_destroy takes, so none is picked after destroy returned. One
+ * window stays: Paho releases that lock just before it calls, so a thread
+ * could, in principle, be between Paho's unlock and gate_enter() when the
+ * gate is freed. Closing it needs Paho's cooperation (a gate that outlives
+ * every Paho thread); the host's RTLD_NODELETE keeps the code mapped. */
 #ifndef COLLECTORD_MQTT_GATE_H
 #define COLLECTORD_MQTT_GATE_H
 
