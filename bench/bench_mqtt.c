@@ -1,8 +1,10 @@
 /* make bench: records published per second by the mqtt sink to a local
  * mosquitto (started here on 127.0.0.1) at QoS 0 and 1, and the memory of
- * the process with the sink's queue full while the broker is away. */
+ * the process while the broker is away (the sink says -EAGAIN and keeps
+ * nothing: the host's bounded queue holds the records, outside this figure). */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,12 +51,17 @@ int main(void)
             fprintf(stderr, "bench_mqtt: %s\n", testhost_last_log());
             return 1;
         }
-        for (int i = 0; i < 100 && testhost_flush(t) != 0; i++) /* wait for the connection */
-            ;
+        {
+            collector_record *r = sample(); /* the first one waits for the connection */
+            for (int i = 0; i < 5000 && testhost_write(t, r) == -EAGAIN; i++)
+                usleep(1000);
+            record_free(r);
+        }
         t0 = bench_now();
         for (int i = 0; i < n; i++) {
             collector_record *r = sample();
-            testhost_write(t, r);
+            while (testhost_write(t, r) == -EAGAIN) /* the window is full: as the host retries */
+                usleep(100);
             record_free(r);
         }
         while (testhost_flush(t) != 0 && bench_now() - t0 < 60)
@@ -66,7 +73,7 @@ int main(void)
     kill(broker, SIGTERM);
     waitpid(broker, NULL, 0);
     {
-        /* broker gone: the default queue (1000 messages) fills and stays bounded */
+        /* broker gone: every write says -EAGAIN and the sink grows by nothing */
         struct testhost *t;
         long before = bench_proc_kb(0, "status", "VmRSS");
         snprintf(settings, sizeof(settings), "host = \"127.0.0.1\"; port = %d;", port);
@@ -76,9 +83,9 @@ int main(void)
             testhost_write(t, r);
             record_free(r);
         }
-        printf("{\"bench\": \"mqtt_rss_queue_full_kb\", \"value\": %ld, \"unit\": \"kB\"}\n",
+        printf("{\"bench\": \"mqtt_rss_broker_away_kb\", \"value\": %ld, \"unit\": \"kB\"}\n",
                bench_proc_kb(0, "status", "VmRSS"));
-        printf("{\"bench\": \"mqtt_rss_growth_queue_full_kb\", \"value\": %ld, \"unit\": \"kB\"}\n",
+        printf("{\"bench\": \"mqtt_rss_growth_broker_away_kb\", \"value\": %ld, \"unit\": \"kB\"}\n",
                bench_proc_kb(0, "status", "VmRSS") - before);
         testhost_close(t);
     }

@@ -1,25 +1,26 @@
-/* mqtt: every record as JSON on <prefix>/<instance>/state, availability with
- * a last will, and Home Assistant MQTT discovery, over Eclipse Paho's
- * asynchronous C client. Records wait in a bounded queue until the broker has
- * them (QoS 1 and 2: until it acknowledged them), so a broker restart loses
- * nothing that fits in the queue.
+/* mqtt: every record as JSON on <prefix>/<instance>/state, availability of
+ * the daemon (a last will) and of each battery (from its freshness), and
+ * Home Assistant MQTT discovery, over Eclipse Paho's asynchronous C client.
  *
- * Paho ships two builds of one API: libpaho-mqtt3a without TLS and
- * libpaho-mqtt3as with OpenSSL. The sink loads the first unless a TLS file is
- * configured, so a daemon that talks to a broker on its own network does not
- * map OpenSSL (about 2 MB of resident pages on a small machine).
+ * Lifecycle (ABI 1.1): create() reads the settings and allocates; start()
+ * loads Paho, connects and starts the sender thread; stop() says goodbye,
+ * disconnects and joins; destroy() frees. write() hands a record over only
+ * while connected and while the in-flight window (window.h) has room, and
+ * says -EAGAIN otherwise, so the host keeps the record and tries again;
+ * flush() says -EAGAIN while publishes are unacknowledged. In a --once run
+ * the sink uses a client id of its own and announces no availability, so it
+ * never touches a running daemon's status.
  *
  * Threads: Paho calls back on its own threads, and may do so holding its own
  * lock, so `lock` below is never held across a Paho call. One thread of this
- * sink makes every publish call; the callbacks only change the state of the
- * queue under `lock` and wake it. */
+ * sink makes every publish call; the callbacks only change the window under
+ * `lock` and wake it. Every callback comes in through the gate (gate.h). */
 #include "config.h"
 
-#include <dlfcn.h>
+#include "plugins/mqtt/mqtt.h"
+
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,259 +28,110 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <MQTTAsync.h>
-#include <jansson.h>
-
-#include <collector/plugin.h>
-
-#include "plugins/librecjson/record_json.h"
+#include "plugins/mqtt/discovery.h"
+#include "plugins/mqtt/gate.h"
+#include "plugins/mqtt/window.h"
 
 #define MAX_DEVICES 16
-#define MAX_INFLIGHT 100
+#define MAX_INFLIGHT 100 /* publishes Paho has at once */
+#define FLUSH_WAIT_MS 200
 
-/* ---- Paho, loaded by soname ---- */
-
-struct paho {
-    void *lib;
-    __typeof__(MQTTAsync_createWithOptions) *create;
-    __typeof__(MQTTAsync_setCallbacks) *set_callbacks;
-    __typeof__(MQTTAsync_setConnected) *set_connected;
-    __typeof__(MQTTAsync_connect) *connect;
-    __typeof__(MQTTAsync_sendMessage) *send;
-    __typeof__(MQTTAsync_disconnect) *disconnect;
-    __typeof__(MQTTAsync_destroy) *destroy;
-    __typeof__(MQTTAsync_strerror) *strerror;
-    __typeof__(MQTTAsync_free) *free;
-    __typeof__(MQTTAsync_freeMessage) *free_message;
-};
-
-static const struct {
-    const char *name;
-    size_t offset;
-} paho_symbols[] = {
-    {"MQTTAsync_createWithOptions", offsetof(struct paho, create)},
-    {"MQTTAsync_setCallbacks", offsetof(struct paho, set_callbacks)},
-    {"MQTTAsync_setConnected", offsetof(struct paho, set_connected)},
-    {"MQTTAsync_connect", offsetof(struct paho, connect)},
-    {"MQTTAsync_sendMessage", offsetof(struct paho, send)},
-    {"MQTTAsync_disconnect", offsetof(struct paho, disconnect)},
-    {"MQTTAsync_destroy", offsetof(struct paho, destroy)},
-    {"MQTTAsync_strerror", offsetof(struct paho, strerror)},
-    {"MQTTAsync_free", offsetof(struct paho, free)},
-    {"MQTTAsync_freeMessage", offsetof(struct paho, free_message)},
-};
-
-#define PAHO_PLAIN "libpaho-mqtt3a.so.1"
-#define PAHO_TLS "libpaho-mqtt3as.so.1"
-
-/* The Paho build for `tls`, loaded once and never unloaded: its threads may
- * still be on their way out when MQTTAsync_destroy returns. NULL with `err`
- * filled when it is missing. */
-static const struct paho *paho_load(int tls, char *err, size_t errlen)
-{
-    static struct paho loaded[2];
-    static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
-    struct paho *p = &loaded[tls ? 1 : 0];
-    const char *soname = tls ? PAHO_TLS : PAHO_PLAIN;
-
-    pthread_mutex_lock(&load_lock);
-    if (p->lib == NULL) {
-        struct paho fresh = {0};
-        int ok = 1;
-        fresh.lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-        if (fresh.lib == NULL) {
-            snprintf(err, errlen, "%s (Debian package libpaho-mqtt1.3)", dlerror());
-            ok = 0;
-        }
-        for (size_t i = 0; ok && i < sizeof(paho_symbols) / sizeof(paho_symbols[0]); i++) {
-            /* POSIX: a data pointer from dlsym converts to a function pointer */
-            void *sym = dlsym(fresh.lib, paho_symbols[i].name);
-            if (sym == NULL) {
-                snprintf(err, errlen, "%s has no %s", soname, paho_symbols[i].name);
-                ok = 0;
-            } else {
-                memcpy((char *)&fresh + paho_symbols[i].offset, &sym, sizeof(sym));
-            }
-        }
-        if (ok)
-            *p = fresh;
-        else if (fresh.lib != NULL)
-            dlclose(fresh.lib);
-    }
-    pthread_mutex_unlock(&load_lock);
-    return p->lib != NULL ? p : NULL;
-}
-
-/* ---- the queue ---- */
-
-enum { ITEM_QUEUED, ITEM_SENT };
-
-struct item {
-    char *topic; /* NULL: a finished slot, dropped when it reaches the front */
-    char *payload;
-    int retain;
-    int state;
-};
-
-/* One publish handed to Paho: freed by its completion callback, or at the end
- * when Paho never answered for it. */
+/* One publish handed to Paho, its completion's context. Freed by the
+ * completion, or at stop() when Paho never answered for it. */
 struct pending {
     struct pending *prev, *next;
-    struct mq *m;
+    struct gate *gate;
     uint64_t seq;
     unsigned gen; /* the connection it was sent on */
 };
 
 struct device {
-    char id[64];      /* record_device, else the source instance */
-    char source[64];  /* the source instance: its availability topic */
-    size_t announced; /* cells covered by the discovery sent on this connection */
-    int ntemps;
+    char id[64];        /* discovery_device_id */
+    char source[64];    /* the source instance: its state and availability topics */
+    struct discovery_seen seen; /* what discovery covers on this connection */
+    int64_t last_ms;    /* monotonic ms of its newest record */
+    int64_t max_age_ms; /* silent longer: offline; 0: never */
+    int is_online;
+    int avail_sent; /* availability queued on this connection: -1 none, 0 offline, 1 online */
 };
 
 struct mq {
     const struct collector_host_api *api;
     collector_host *host;
+    struct mqtt_settings cfg;
+    int once; /* a --once run: own client id, no availability */
     const struct paho *paho;
     MQTTAsync client;
+    struct gate *gate;
     char endpoint[300];
-    char prefix[256], discovery_prefix[128];
-    int qos, retain, discovery;
     pthread_t sender;
     int sender_started;
-    atomic_int callbacks; /* Paho threads inside one of our callbacks */
     /* `lock` protects everything below. */
     pthread_mutex_t lock;
     pthread_cond_t changed;
-    struct item *queue;
-    size_t cap, head, len;
-    uint64_t next_seq; /* the newest item's sequence number: see item_by_seq */
+    struct window win;
     struct pending pending; /* list head */
     unsigned inflight;      /* pending on the current connection */
     unsigned gen;           /* connections so far */
-    unsigned long dropped, dropped_logged;
     int connected, online_due, stopping, said_unreachable, disconnect_done;
-    unsigned markers_left; /* status markers Paho has not finished */
-    char tls_error[128];    /* OpenSSL's reason for the last failed handshake */
+    int refused;         /* the broker's CONNACK refusal (4, 5) of the last try, else 0 */
+    char tls_error[128]; /* OpenSSL's reason for the last failed handshake */
     struct device dev[MAX_DEVICES];
     size_t ndev;
 };
 
-static const char *const settings[] = {
-    "host",     "port",  "client_id", "username",    "password",         "password_file",
-    "cafile",   "certfile", "keyfile", "qos",        "retain",           "topic_prefix",
-    "keepalive", "discovery", "discovery_prefix", "queue_size", NULL,
-};
-
-static void item_free(struct item *it)
+static int64_t mono_ms(void)
 {
-    free(it->topic);
-    free(it->payload);
-    memset(it, 0, sizeof(*it));
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static struct item *item_at(struct mq *m, size_t i)
+static void deadline_in(struct timespec *ts, long ms)
 {
-    return &m->queue[(m->head + i) % m->cap];
-}
-
-/* Drop finished slots from the front. Lock held. */
-static void compact(struct mq *m)
-{
-    while (m->len > 0 && m->queue[m->head].topic == NULL) {
-        m->head = (m->head + 1) % m->cap;
-        m->len--;
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
     }
 }
 
-/* Queue one message (taken: topic and payload) and wake the sender. Lock held. */
-static void enqueue(struct mq *m, char *topic, char *payload, int retain)
+static char *topic_of(const struct mq *m, const char *source, const char *leaf)
 {
-    if (topic == NULL || payload == NULL) {
-        free(topic);
-        free(payload);
-        m->dropped++;
-        return;
-    }
-    if (m->len == m->cap) {
-        item_free(&m->queue[m->head]); /* the oldest goes first */
-        m->head = (m->head + 1) % m->cap;
-        m->len--;
-        m->dropped++;
-        compact(m);
-    }
-    *item_at(m, m->len) = (struct item){topic, payload, retain, ITEM_QUEUED};
-    m->len++;
-    m->next_seq++;
-    pthread_cond_broadcast(&m->changed);
+    char topic[400];
+    if (source != NULL)
+        snprintf(topic, sizeof(topic), "%s/%s/%s", m->cfg.prefix, source, leaf);
+    else
+        snprintf(topic, sizeof(topic), "%s/%s", m->cfg.prefix, leaf);
+    return strdup(topic);
 }
 
-/* Items get consecutive sequence numbers and leave the queue only from the
- * front, so the one at index i is number next_seq - len + 1 + i. */
-static uint64_t seq_at(const struct mq *m, size_t i)
-{
-    return m->next_seq - m->len + 1 + i;
-}
-
-/* The item a completion names, or NULL when it is gone. Lock held. */
-static struct item *item_by_seq(struct mq *m, uint64_t seq)
-{
-    uint64_t first = seq_at(m, 0);
-    struct item *it;
-
-    if (seq < first || seq > m->next_seq)
-        return NULL;
-    it = item_at(m, (size_t)(seq - first));
-    return it->topic != NULL ? it : NULL;
-}
-
-static void pending_unlink(struct pending *p)
-{
-    p->prev->next = p->next;
-    p->next->prev = p->prev;
-}
-
-/* Forget a publish: its completion came, or Paho never took it. Lock held. */
 static void pending_drop(struct mq *m, struct pending *p)
 {
     if (p->gen == m->gen && m->inflight > 0)
         m->inflight--;
-    pending_unlink(p);
+    p->prev->next = p->next;
+    p->next->prev = p->prev;
     free(p);
 }
 
-/* Paho calls back without its own lock held, so one of its threads may still
- * be inside a callback when MQTTAsync_destroy returns: mq_destroy waits for
- * this count to drop to zero before it frees the sink. */
-static void cb_enter(struct mq *m)
-{
-    atomic_fetch_add(&m->callbacks, 1);
-}
-
-static void cb_leave(struct mq *m)
-{
-    atomic_fetch_sub(&m->callbacks, 1);
-}
+/* ---- Paho's callbacks: each comes in through the gate ---- */
 
 /* Paho finished a publish: delivered (`ok`) or not. */
 static void complete(struct pending *p, int ok)
 {
-    struct mq *m = p->m;
-    struct item *it;
+    struct mq *m = gate_enter(p->gate);
 
-    cb_enter(m);
+    if (m == NULL) /* stopping: stop() frees p */
+        return;
     pthread_mutex_lock(&m->lock);
-    if ((it = item_by_seq(m, p->seq)) != NULL) {
-        if (ok)
-            item_free(it);
-        else if (p->gen == m->gen && it->state == ITEM_SENT)
-            it->state = ITEM_QUEUED; /* sent again, at least once */
-    }
-    compact(m);
+    window_done(&m->win, p->seq, p->gen, ok);
     pending_drop(m, p);
     pthread_cond_broadcast(&m->changed);
     pthread_mutex_unlock(&m->lock);
-    cb_leave(m);
+    gate_leave(m->gate);
 }
 
 static void on_sent(void *ctx, MQTTAsync_successData *data)
@@ -296,81 +148,117 @@ static void on_send_failed(void *ctx, MQTTAsync_failureData *data)
 
 static void on_connected(void *ctx, char *cause)
 {
-    struct mq *m = ctx;
+    struct mq *m = gate_enter(ctx);
     (void)cause;
-    cb_enter(m);
+    if (m == NULL)
+        return;
     pthread_mutex_lock(&m->lock);
     m->connected = 1;
+    m->refused = 0;
     m->gen++;
     m->inflight = 0;
-    m->online_due = 1;
+    m->online_due = !m->once;
     /* What was in flight on the old connection is sent again (at least once);
-     * discovery is announced again on a new connection. */
-    for (size_t i = 0; i < m->len; i++)
-        if (item_at(m, i)->topic != NULL)
-            item_at(m, i)->state = ITEM_QUEUED;
-    for (size_t i = 0; i < m->ndev; i++)
-        m->dev[i].announced = 0;
+     * discovery and availability are announced again on a new connection. */
+    window_resend_all(&m->win);
+    for (size_t i = 0; i < m->ndev; i++) {
+        memset(&m->dev[i].seen, 0, sizeof(m->dev[i].seen));
+        m->dev[i].avail_sent = -1;
+    }
     m->said_unreachable = 0;
     pthread_cond_broadcast(&m->changed);
     pthread_mutex_unlock(&m->lock);
     m->api->log(m->host, COLLECTOR_LOG_INFO, "connected to %s", m->endpoint);
-    cb_leave(m);
+    gate_leave(ctx);
 }
 
 static void on_connection_lost(void *ctx, char *cause)
 {
-    struct mq *m = ctx;
-    cb_enter(m);
+    struct mq *m = gate_enter(ctx);
+    if (m == NULL)
+        return;
     pthread_mutex_lock(&m->lock);
     m->connected = 0;
     m->said_unreachable = 1; /* the failed reconnects that follow say nothing more */
     pthread_mutex_unlock(&m->lock);
     m->api->log(m->host, COLLECTOR_LOG_WARNING,
-                "%s: connection lost (%s): records are queued until it is back", m->endpoint,
+                "%s: connection lost (%s): records wait until it is back", m->endpoint,
                 cause != NULL ? cause : "closed");
     if (cause != NULL)
         m->paho->free(cause);
-    cb_leave(m);
+    gate_leave(ctx);
 }
 
-/* A connect failed; Paho goes on trying with backoff. Said once per outage. */
+/* MQTT 3.1.1 CONNACK return codes (section 3.2.2.3). */
+static const char *connack_text(int code)
+{
+    static const char *const text[] = {
+        "accepted", "unacceptable protocol version", "client identifier rejected",
+        "server unavailable", "bad user name or password", "not authorized",
+    };
+    return code > 0 && code < 6 ? text[code] : NULL;
+}
+
+/* A connect failed; Paho goes on trying with backoff. A transient failure is
+ * said once per outage; a refusal of the credentials is an error, said again
+ * whenever it changes. */
 static void on_connect_failed(void *ctx, MQTTAsync_failureData *data)
 {
-    struct mq *m = ctx;
+    struct mq *m = gate_enter(ctx);
     char why[160];
-    int say;
+    int say, refused = 0;
 
-    cb_enter(m);
+    if (m == NULL)
+        return;
+    if (data != NULL && data->message != NULL && strstr(data->message, "CONNACK") != NULL &&
+        (data->code == 4 || data->code == 5))
+        refused = data->code;
     pthread_mutex_lock(&m->lock);
-    say = !m->said_unreachable;
+    if (refused) {
+        say = m->refused != refused;
+        m->refused = refused;
+    } else {
+        say = !m->said_unreachable;
+        m->refused = 0;
+    }
     m->said_unreachable = 1;
     if (m->tls_error[0])
         snprintf(why, sizeof(why), "%s", m->tls_error);
+    else if (data != NULL && connack_text(data->code) != NULL && data->message != NULL &&
+             strstr(data->message, "CONNACK") != NULL)
+        snprintf(why, sizeof(why), "CONNACK %d: %s", data->code, connack_text(data->code));
     else
         snprintf(why, sizeof(why), "%s",
                  data != NULL && data->message != NULL ? data->message
                  : data != NULL                         ? m->paho->strerror(data->code)
                                                         : "no answer");
     m->tls_error[0] = '\0';
+    pthread_cond_broadcast(&m->changed);
     pthread_mutex_unlock(&m->lock);
-    if (say)
+    if (say && refused)
+        m->api->log(m->host, COLLECTOR_LOG_ERROR,
+                    "%s: the broker refused the connection: %s (CONNACK %d): check username "
+                    "and password%s and the broker's acl; records are not kept",
+                    m->endpoint, connack_text(refused), refused,
+                    refused == 5 ? "" : "/password_file");
+    else if (say)
         m->api->log(m->host, COLLECTOR_LOG_WARNING,
-                    "%s: cannot connect yet (%s): records are queued and sent when it answers",
-                    m->endpoint, why);
-    cb_leave(m);
+                    "%s: cannot connect yet (%s): records wait until it answers", m->endpoint,
+                    why);
+    gate_leave(ctx);
 }
 
 /* OpenSSL's error line, "...:error:<code>:<library>:<function>:<reason>:<file>:<line>:":
  * keep the reason for the connect failure that follows. */
 static int on_tls_error(const char *str, size_t len, void *ctx)
 {
-    struct mq *m = ctx;
+    struct mq *m = gate_enter(ctx);
     char line[512];
     const char *reason = line;
     char *f, *end;
 
-    cb_enter(m);
+    if (m == NULL)
+        return 0;
     snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) ? len : sizeof(line) - 1), str);
     line[strcspn(line, "\r\n")] = '\0';
     if ((f = strstr(line, ":error:")) != NULL) {
@@ -385,32 +273,35 @@ static int on_tls_error(const char *str, size_t len, void *ctx)
     pthread_mutex_lock(&m->lock);
     snprintf(m->tls_error, sizeof(m->tls_error), "TLS: %.100s", reason);
     pthread_mutex_unlock(&m->lock);
-    cb_leave(m);
+    gate_leave(ctx);
     return 0;
 }
 
-/* This sink subscribes to nothing; Paho wants the callback all the same. */
+/* This sink subscribes to nothing; Paho wants the callback all the same. It
+ * frees with Paho's own functions, which the sink holds while Paho runs. */
 static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *msg)
 {
-    struct mq *m = ctx;
+    struct mq *m = gate_enter(ctx);
     (void)topic_len;
-    cb_enter(m);
+    if (m == NULL)
+        return 0; /* Paho keeps the message */
     m->paho->free_message(&msg);
     m->paho->free(topic);
-    cb_leave(m);
+    gate_leave(ctx);
     return 1;
 }
 
 static void on_disconnected(void *ctx, MQTTAsync_successData *data)
 {
-    struct mq *m = ctx;
+    struct mq *m = gate_enter(ctx);
     (void)data;
-    cb_enter(m);
+    if (m == NULL)
+        return;
     pthread_mutex_lock(&m->lock);
     m->disconnect_done = 1;
     pthread_cond_broadcast(&m->changed);
     pthread_mutex_unlock(&m->lock);
-    cb_leave(m);
+    gate_leave(ctx);
 }
 
 static void on_disconnect_failed(void *ctx, MQTTAsync_failureData *data)
@@ -419,111 +310,73 @@ static void on_disconnect_failed(void *ctx, MQTTAsync_failureData *data)
     on_disconnected(ctx, NULL);
 }
 
-/* A status marker is done (or failed): say_goodbye waits for these. */
-static void marker_done(struct mq *m)
-{
-    cb_enter(m);
-    pthread_mutex_lock(&m->lock);
-    if (m->markers_left > 0)
-        m->markers_left--;
-    pthread_cond_broadcast(&m->changed);
-    pthread_mutex_unlock(&m->lock);
-    cb_leave(m);
-}
+/* ---- the sender ---- */
 
-static void on_marker_sent(void *ctx, MQTTAsync_successData *data)
+/* Availability of each battery as it is now, on this connection. Lock held. */
+static void update_availability(struct mq *m, int64_t now, int64_t *next_check_ms)
 {
-    (void)data;
-    marker_done(ctx);
-}
-
-static void on_marker_failed(void *ctx, MQTTAsync_failureData *data)
-{
-    (void)data;
-    marker_done(ctx);
-}
-
-/* A retained status marker ("online", "offline"), outside the queue: a newer
- * connection sends it again. */
-static void publish_marker(struct mq *m, const char *topic, const char *text)
-{
-    MQTTAsync_message msg = MQTTAsync_message_initializer;
-    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-
-    msg.payload = (void *)(uintptr_t)text;
-    msg.payloadlen = (int)strlen(text);
-    msg.qos = 1;
-    msg.retained = 1;
-    ro.onSuccess = on_marker_sent;
-    ro.onFailure = on_marker_failed;
-    ro.context = m;
-    pthread_mutex_lock(&m->lock);
-    m->markers_left++;
-    pthread_mutex_unlock(&m->lock);
-    if (m->paho->send(m->client, topic, &msg, &ro) != MQTTASYNC_SUCCESS)
-        marker_done(m);
-}
-
-static void deadline_in(struct timespec *ts, long ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
+    for (size_t i = 0; i < m->ndev; i++) {
+        struct device *d = &m->dev[i];
+        if (d->is_online && d->max_age_ms > 0) {
+            if (now - d->last_ms > d->max_age_ms)
+                d->is_online = 0; /* silent too long */
+            else if (*next_check_ms == 0 || d->last_ms + d->max_age_ms < *next_check_ms)
+                *next_check_ms = d->last_ms + d->max_age_ms + 1;
+        }
+        if (!m->once && m->connected && d->avail_sent != d->is_online) {
+            char *topic = topic_of(m, d->source, "availability");
+            if (window_add(&m->win, topic, strdup(d->is_online ? "online" : "offline"), 1, 0) == 0)
+                d->avail_sent = d->is_online;
+        }
     }
 }
 
-/* The sender: the only thread that publishes queued items. */
+/* The only thread that publishes. */
 static void *sender_main(void *arg)
 {
     struct mq *m = arg;
-    char status[300];
 
-    snprintf(status, sizeof(status), "%s/status", m->prefix);
     pthread_mutex_lock(&m->lock);
     while (!m->stopping) {
-        struct item *it = NULL;
+        const struct window_item *it = NULL;
         struct pending *p;
-        size_t i;
         char *topic, *payload;
         MQTTAsync_message msg = MQTTAsync_message_initializer;
         MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+        int64_t next_check_ms = 0;
+        uint64_t seq = 0;
         int retain, rc;
 
         if (m->connected && m->online_due) {
             m->online_due = 0;
-            pthread_mutex_unlock(&m->lock);
-            publish_marker(m, status, "online");
-            pthread_mutex_lock(&m->lock);
-            continue;
+            window_add(&m->win, topic_of(m, NULL, "status"), strdup("online"), 1, 0);
         }
-        for (i = 0; m->connected && m->inflight < MAX_INFLIGHT && i < m->len; i++)
-            if (item_at(m, i)->topic != NULL && item_at(m, i)->state == ITEM_QUEUED) {
-                it = item_at(m, i);
-                break;
-            }
+        update_availability(m, mono_ms(), &next_check_ms);
+        if (m->connected && m->inflight < MAX_INFLIGHT)
+            it = window_next(&m->win, m->gen, &seq);
         if (it == NULL) {
-            pthread_cond_wait(&m->changed, &m->lock);
+            struct timespec ts;
+            int64_t wait_ms = next_check_ms ? next_check_ms - mono_ms() : 1000;
+            deadline_in(&ts, wait_ms < 1 ? 1 : wait_ms > 1000 ? 1000 : (long)wait_ms);
+            pthread_cond_timedwait(&m->changed, &m->lock, &ts);
             continue;
         }
-        /* copies: the queue may drop the item while Paho takes it */
+        /* copies: the window may move while Paho takes them */
         topic = strdup(it->topic);
         payload = strdup(it->payload);
+        retain = it->retain;
         p = calloc(1, sizeof(*p));
         if (topic == NULL || payload == NULL || p == NULL) {
             struct timespec ts;
             free(topic);
             free(payload);
             free(p);
+            window_unsend(&m->win, seq);
             deadline_in(&ts, 1000);
             pthread_cond_timedwait(&m->changed, &m->lock, &ts);
             continue;
         }
-        retain = it->retain;
-        it->state = ITEM_SENT;
-        *p = (struct pending){&m->pending, m->pending.next, m, seq_at(m, i), m->gen};
+        *p = (struct pending){&m->pending, m->pending.next, m->gate, seq, m->gen};
         m->pending.next->prev = p;
         m->pending.next = p;
         m->inflight++;
@@ -531,7 +384,7 @@ static void *sender_main(void *arg)
 
         msg.payload = payload;
         msg.payloadlen = (int)strlen(payload);
-        msg.qos = m->qos;
+        msg.qos = m->cfg.qos;
         msg.retained = retain;
         ro.onSuccess = on_sent;
         ro.onFailure = on_send_failed;
@@ -542,13 +395,11 @@ static void *sender_main(void *arg)
 
         pthread_mutex_lock(&m->lock);
         if (rc != MQTTASYNC_SUCCESS) {
-            /* not taken: no callback comes for it */
-            struct item *back = item_by_seq(m, p->seq);
+            /* not taken: no callback comes for it; the link is going or
+             * Paho is full: try again in a while */
             struct timespec ts;
-            if (back != NULL)
-                back->state = ITEM_QUEUED;
+            window_unsend(&m->win, seq);
             pending_drop(m, p);
-            /* the link is going or Paho is full: try again in a while */
             deadline_in(&ts, 200);
             pthread_cond_timedwait(&m->changed, &m->lock, &ts);
         }
@@ -557,221 +408,82 @@ static void *sender_main(void *arg)
     return NULL;
 }
 
-/* ---- JSON ---- */
+/* ---- the plugin ---- */
 
-static char *state_json(const struct collector_host_api *api, const collector_record *rec)
+int mqtt_new(const struct collector_host_api *api, collector_host *host,
+             const struct mqtt_settings *cfg, void **state_out)
 {
-    json_t *o = json_object();
-    char stamp[64];
-    int64_t ns = api->record_time_ns(rec);
-    time_t secs = (time_t)(ns / 1000000000);
-    struct tm tm;
-    char *out;
+    struct mq *m = calloc(1, sizeof(*m));
 
-    gmtime_r(&secs, &tm);
-    snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int)(ns / 1000000 % 1000));
-    json_object_set_new(o, "time", json_string(stamp));
-    json_object_set_new(o, "source", json_string(api->record_source(rec)));
-    if (api->record_device(rec)[0])
-        json_object_set_new(o, "device", json_string(api->record_device(rec)));
-    recjson_add_metrics(api, rec, o);
-    out = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    json_decref(o);
-    return out;
-}
-
-/* Home Assistant: which metrics become which entities. */
-struct ha_entity {
-    const char *metric;
-    const char *component; /* sensor, binary_sensor */
-    const char *name;
-    const char *device_class; /* NULL: none */
-    const char *unit;
-    const char *state_class;
-};
-
-static const struct ha_entity ha_entities[] = {
-    {"battery_voltage", "sensor", "Voltage", "voltage", "V", "measurement"},
-    {"battery_current", "sensor", "Current", "current", "A", "measurement"},
-    {"battery_power", "sensor", "Power", "power", "W", "measurement"},
-    {"battery_soc", "sensor", "State of charge", "battery", "%", "measurement"},
-    {"bms_soc", "sensor", "State of charge (BMS)", "battery", "%", "measurement"},
-    {"temperature", "sensor", "Temperature", "temperature", "\u00b0C", "measurement"},
-    {"mos_temperature", "sensor", "MOSFET temperature", "temperature", "\u00b0C", "measurement"},
-    {"bms_cell_min_v", "sensor", "Cell voltage min", "voltage", "V", "measurement"},
-    {"bms_cell_max_v", "sensor", "Cell voltage max", "voltage", "V", "measurement"},
-    {"bms_cell_delta_v", "sensor", "Cell voltage delta", "voltage", "V", "measurement"},
-    {"capacity_remaining_ah", "sensor", "Capacity remaining", NULL, "Ah", "measurement"},
-    {"cycle_count", "sensor", "Cycles", NULL, NULL, "total_increasing"},
-    {"soh", "sensor", "State of health", NULL, "%", "measurement"},
-    {"balancing", "binary_sensor", "Balancing", "running", NULL, NULL},
-    {"charging_enabled", "binary_sensor", "Charging MOSFET", "power", NULL, NULL},
-    {"discharging_enabled", "binary_sensor", "Discharging MOSFET", "power", NULL, NULL},
-};
-
-/* [A-Za-z0-9_-] only: HA's object ids must not contain '/' or ':'. */
-static void sanitize(const char *in, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (; *in && n + 1 < cap; in++)
-        out[n++] = ((*in >= 'a' && *in <= 'z') || (*in >= 'A' && *in <= 'Z') ||
-                    (*in >= '0' && *in <= '9') || *in == '-')
-                       ? *in
-                       : '_';
-    out[n] = '\0';
-}
-
-static void announce(struct mq *m, const collector_record *rec, const char *node,
-                     const char *name, const char *metric, const char *component,
-                     const char *device_class, const char *unit, const char *state_class,
-                     const char *template)
-{
-    const struct collector_host_api *api = m->api;
-    json_t *c = json_object(), *dev = json_object(), *ids = json_array(), *avail = json_array();
-    char topic[512], uid[256], state[300], buf[300];
-    const char *s;
-    char *payload;
-
-    snprintf(uid, sizeof(uid), "%s_%s", node, metric);
-    snprintf(topic, sizeof(topic), "%s/%s/%s/%s/config", m->discovery_prefix, component, node,
-             metric);
-    snprintf(state, sizeof(state), "%s/%s/state", m->prefix, api->record_source(rec));
-    json_object_set_new(c, "name", json_string(name));
-    json_object_set_new(c, "unique_id", json_string(uid));
-    json_object_set_new(c, "object_id", json_string(uid));
-    json_object_set_new(c, "state_topic", json_string(state));
-    json_object_set_new(c, "value_template", json_string(template));
-    if (device_class)
-        json_object_set_new(c, "device_class", json_string(device_class));
-    if (unit)
-        json_object_set_new(c, "unit_of_measurement", json_string(unit));
-    if (state_class)
-        json_object_set_new(c, "state_class", json_string(state_class));
-    if (strcmp(component, "binary_sensor") == 0) {
-        json_object_set_new(c, "payload_on", json_true());
-        json_object_set_new(c, "payload_off", json_false());
+    if (m == NULL)
+        return -ENOMEM;
+    if (window_init(&m->win, cfg->window) < 0) {
+        free(m);
+        return -ENOMEM;
     }
-    /* online only while the daemon is up (last will) and this battery reports */
-    snprintf(buf, sizeof(buf), "%s/status", m->prefix);
-    json_array_append_new(avail, json_pack("{s:s}", "topic", buf));
-    snprintf(buf, sizeof(buf), "%s/%s/availability", m->prefix, api->record_source(rec));
-    json_array_append_new(avail, json_pack("{s:s}", "topic", buf));
-    json_object_set_new(c, "availability", avail);
-    json_object_set_new(c, "availability_mode", json_string("all"));
-    json_array_append_new(ids, json_string(node));
-    json_object_set_new(dev, "identifiers", ids);
-    json_object_set_new(dev, "manufacturer", json_string("Jikong"));
-    json_object_set_new(dev, "name",
-                        json_string(api->get_string(rec, "bms_name", &s) == 0
-                                        ? s
-                                        : api->record_source(rec)));
-    if (api->get_string(rec, "bms_model", &s) == 0)
-        json_object_set_new(dev, "model", json_string(s));
-    if (api->get_string(rec, "bms_sw_version", &s) == 0)
-        json_object_set_new(dev, "sw_version", json_string(s));
-    if (api->get_string(rec, "bms_hw_version", &s) == 0)
-        json_object_set_new(dev, "hw_version", json_string(s));
-    json_object_set_new(c, "device", dev);
-    payload = json_dumps(c, JSON_COMPACT);
-    json_decref(c);
-    if (payload != NULL)
-        enqueue(m, strdup(topic), payload, 1);
-}
-
-/* Discovery for a device, once per connection and again when it grows cells. Lock held. */
-static void discover(struct mq *m, const collector_record *rec, struct device *d)
-{
-    const struct collector_host_api *api = m->api;
-    const double *v;
-    size_t ncells = 0, ntemps = 0;
-    char node[80], name[64], metric[48], tmpl[96];
-
-    api->get_doubles(rec, "cells", &v, &ncells);
-    api->get_doubles(rec, "temperatures", &v, &ntemps);
-    if (d->announced > 0 && ncells <= d->announced - 1)
-        return;
-    sanitize(d->id, node, sizeof(node));
-    for (size_t i = 0; i < sizeof(ha_entities) / sizeof(ha_entities[0]); i++) {
-        const struct ha_entity *e = &ha_entities[i];
-        uint32_t type = 0;
-        for (size_t k = 0; k < api->metric_count(rec); k++) {
-            const char *n;
-            uint32_t t;
-            if (api->metric_at(rec, k, &n, &t) == 0 && strcmp(n, e->metric) == 0)
-                type = t;
-        }
-        if (type == 0)
-            continue;
-        snprintf(tmpl, sizeof(tmpl), "{{ value_json.%s }}", e->metric);
-        announce(m, rec, node, e->name, e->metric, e->component, e->device_class, e->unit,
-                 e->state_class, tmpl);
-    }
-    for (size_t i = 0; i < ncells; i++) {
-        snprintf(name, sizeof(name), "Cell %zu", i + 1);
-        snprintf(metric, sizeof(metric), "cell_%zu", i + 1);
-        snprintf(tmpl, sizeof(tmpl), "{{ value_json.cells[%zu] }}", i);
-        announce(m, rec, node, name, metric, "sensor", "voltage", "V", "measurement", tmpl);
-    }
-    for (size_t i = 0; i < ntemps; i++) {
-        snprintf(name, sizeof(name), "Temperature %zu", i + 1);
-        snprintf(metric, sizeof(metric), "temperature_%zu", i + 1);
-        snprintf(tmpl, sizeof(tmpl), "{{ value_json.temperatures[%zu] }}", i);
-        announce(m, rec, node, name, metric, "sensor", "temperature", "\u00b0C", "measurement",
-                 tmpl);
-    }
-    d->announced = ncells + 1;
-}
-
-/* ---- plugin ---- */
-
-static int read_password_file(const char *path, char *out, size_t cap)
-{
-    FILE *fp = fopen(path, "r");
-    size_t n;
-    if (fp == NULL)
-        return -errno;
-    n = fread(out, 1, cap - 1, fp);
-    fclose(fp);
-    out[n] = '\0';
-    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
-        out[--n] = '\0';
+    m->api = api;
+    m->host = host;
+    m->cfg = *cfg;
+    m->once = api->struct_size >= COLLECTOR_API_HAS(run_flags) &&
+              (api->run_flags(host) & COLLECTOR_RUN_ONCE) != 0;
+    m->pending.next = m->pending.prev = &m->pending;
+    pthread_mutex_init(&m->lock, NULL);
+    pthread_cond_init(&m->changed, NULL);
+    /* an IPv6 literal goes in brackets */
+    snprintf(m->endpoint, sizeof(m->endpoint), strchr(cfg->host, ':') ? "[%s]:%d" : "%s:%d",
+             cfg->host, cfg->port);
+    *state_out = m;
     return 0;
 }
 
-/* Say goodbye (offline markers, then DISCONNECT), in at most about 2 s: Paho
- * holds a DISCONNECT back while anything is in flight, so wait for the
- * markers first. */
+static int mq_create(const struct collector_host_api *api, collector_host *host,
+                     const collector_settings *s, void **state_out)
+{
+    struct mqtt_settings cfg;
+    int rc = mqtt_settings_read(api, host, s, &cfg);
+
+    if (rc == 0)
+        rc = mqtt_new(api, host, &cfg, state_out);
+    memset(cfg.password, 0, sizeof(cfg.password));
+    return rc;
+}
+
+static int is_tls(const struct mqtt_settings *cfg)
+{
+    return cfg->cafile[0] || cfg->certfile[0];
+}
+
+/* Say goodbye (offline markers, then DISCONNECT), in at most about 2.5 s:
+ * Paho holds a DISCONNECT back while anything is in flight, so wait for the
+ * markers first. A --once run says nothing: it never said hello. */
 static void say_goodbye(struct mq *m)
 {
     MQTTAsync_disconnectOptions dopts = MQTTAsync_disconnectOptions_initializer;
-    char topic[300];
     struct timespec ts;
-    int connected;
 
     pthread_mutex_lock(&m->lock);
-    connected = m->connected;
-    pthread_mutex_unlock(&m->lock);
-    if (!connected)
-        return;
-    for (size_t i = 0; i < m->ndev; i++) {
-        /* this daemon goes: its batteries are offline */
-        snprintf(topic, sizeof(topic), "%s/%s/availability", m->prefix, m->dev[i].source);
-        publish_marker(m, topic, "offline");
+    if (m->connected && !m->once) {
+        for (size_t i = 0; i < m->ndev; i++) /* this daemon goes: its batteries too */
+            window_add(&m->win, topic_of(m, m->dev[i].source, "availability"),
+                       strdup("offline"), 1, 0);
+        window_add(&m->win, topic_of(m, NULL, "status"), strdup("offline"), 1, 0);
+        pthread_cond_broadcast(&m->changed);
+        deadline_in(&ts, 1000);
+        while (window_pending(&m->win) > 0 && m->connected)
+            if (pthread_cond_timedwait(&m->changed, &m->lock, &ts) != 0)
+                break;
     }
-    snprintf(topic, sizeof(topic), "%s/status", m->prefix);
-    publish_marker(m, topic, "offline");
-    deadline_in(&ts, 1000);
-    pthread_mutex_lock(&m->lock);
-    while (m->markers_left > 0 && m->connected)
-        if (pthread_cond_timedwait(&m->changed, &m->lock, &ts) != 0)
-            break;
+    m->stopping = 1;
+    pthread_cond_broadcast(&m->changed);
     pthread_mutex_unlock(&m->lock);
+    if (m->sender_started) {
+        pthread_join(m->sender, NULL);
+        m->sender_started = 0;
+    }
     dopts.timeout = 1000; /* ms for whatever is still in flight */
     dopts.onSuccess = on_disconnected;
     dopts.onFailure = on_disconnect_failed;
-    dopts.context = m;
+    dopts.context = m->gate;
     if (m->paho->disconnect(m->client, &dopts) != MQTTASYNC_SUCCESS)
         return;
     deadline_in(&ts, 1500);
@@ -782,256 +494,248 @@ static void say_goodbye(struct mq *m)
     pthread_mutex_unlock(&m->lock);
 }
 
-static void mq_destroy(void *state)
+static void mq_stop(void *state)
 {
     struct mq *m = state;
+    size_t lost_msgs, lost_records;
 
-    if (m == NULL)
+    if (m->paho == NULL) /* not started */
         return;
-    if (m->sender_started) {
+    if (m->client != NULL) {
+        say_goodbye(m);
+        m->paho->destroy(&m->client); /* no callback starts after this */
+        m->client = NULL;
+    }
+    if (m->sender_started) { /* start() failed half way */
         pthread_mutex_lock(&m->lock);
         m->stopping = 1;
         pthread_cond_broadcast(&m->changed);
         pthread_mutex_unlock(&m->lock);
         pthread_join(m->sender, NULL);
+        m->sender_started = 0;
     }
-    if (m->client != NULL) {
-        say_goodbye(m);
-        m->paho->destroy(&m->client); /* no callback starts after this */
-        /* but one may still be finishing on a Paho thread */
-        for (int i = 0; i < 2000 && atomic_load(&m->callbacks) > 0; i++)
-            usleep(1000);
+    if (m->gate != NULL) {
+        gate_close(m->gate); /* waits for the callbacks still running */
+        gate_free(m->gate);
+        m->gate = NULL;
     }
     while (m->pending.next != &m->pending) /* Paho never answered for these */
         pending_drop(m, m->pending.next);
-    {
-        size_t unsent = 0;
-        for (size_t i = 0; i < m->len; i++) {
-            unsent += item_at(m, i)->topic != NULL;
-            item_free(item_at(m, i));
-        }
-        if (unsent > 0)
-            m->api->log(m->host, COLLECTOR_LOG_WARNING,
-                        "%zu message(s) the broker never took are dropped at shutdown", unsent);
-    }
-    if (m->dropped > 0)
+    lost_msgs = window_free(&m->win, &lost_records);
+    if (lost_msgs > 0)
         m->api->log(m->host, COLLECTOR_LOG_WARNING,
-                    "%lu record(s) were dropped while the broker was away", m->dropped);
-    free(m->queue);
-    pthread_cond_destroy(&m->changed);
-    pthread_mutex_destroy(&m->lock);
-    free(m);
+                    "%zu record(s) dropped: handed to the broker and never acknowledged "
+                    "(%zu message(s))",
+                    lost_records, lost_msgs);
+    window_init(&m->win, m->cfg.window); /* empty again, for another start() */
+    m->connected = m->stopping = m->disconnect_done = m->online_due = 0;
+    m->inflight = 0;
+    m->ndev = 0;
+    m->paho = NULL;
 }
 
-/* A TLS file named in the config must be readable now, not at the first connect. */
-static int tls_file_ok(const struct collector_host_api *api, collector_host *host,
-                       const collector_settings *s, const char *key, const char *path)
+int mqtt_start_with(void *state, const struct paho *paho)
 {
-    if (path == NULL || access(path, R_OK) == 0)
-        return 1;
-    api->setting_error(host, s, key, "%s: %s", path, strerror(errno));
-    return 0;
-}
-
-static int mq_create(const struct collector_host_api *api, collector_host *host,
-                     const collector_settings *s, void **state_out)
-{
-    struct mq *m = calloc(1, sizeof(*m));
-    const char *h = "127.0.0.1", *client_id = NULL, *user = NULL, *pass = NULL, *pfile = NULL;
-    const char *ca = NULL, *cert = NULL, *key = NULL, *prefix = NULL, *dprefix = "homeassistant";
-    int64_t port = 1883, qos = 1, keepalive = 60, qsize = 1000;
-    char host_name[128] = "localhost", idbuf[200], pwbuf[256], topic[300], uri[320], err[512];
+    struct mq *m = state;
+    const struct mqtt_settings *c = &m->cfg;
+    char uri[340], id[256], status[300];
     MQTTAsync_createOptions copts = MQTTAsync_createOptions_initializer;
     MQTTAsync_connectOptions conn = MQTTAsync_connectOptions_initializer;
     MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
     MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
-    int tls, rc;
+    int rc;
 
-    if (m == NULL)
+    m->paho = paho;
+    if (m->win.v == NULL || (m->gate = gate_new(m)) == NULL)
         return -ENOMEM;
-    m->api = api;
-    m->host = host;
-    m->pending.next = m->pending.prev = &m->pending;
-    pthread_mutex_init(&m->lock, NULL);
-    pthread_cond_init(&m->changed, NULL);
-    gethostname(host_name, sizeof(host_name) - 1);
-    if (api->setting_string(s, "host", &h) == -EINVAL || api->setting_string(s, "client_id", &client_id) == -EINVAL ||
-        api->setting_string(s, "username", &user) == -EINVAL || api->setting_string(s, "password", &pass) == -EINVAL ||
-        api->setting_string(s, "password_file", &pfile) == -EINVAL || api->setting_string(s, "cafile", &ca) == -EINVAL ||
-        api->setting_string(s, "certfile", &cert) == -EINVAL || api->setting_string(s, "keyfile", &key) == -EINVAL ||
-        api->setting_string(s, "topic_prefix", &prefix) == -EINVAL ||
-        api->setting_string(s, "discovery_prefix", &dprefix) == -EINVAL) {
-        api->setting_error(host, s, NULL, "host, client_id, username, password, *file and "
-                                          "*_prefix are strings");
-        goto bad;
-    }
-    if (api->setting_int(s, "port", &port) == -EINVAL || port < 1 || port > 65535) {
-        api->setting_error(host, s, "port", "want 1 to 65535");
-        goto bad;
-    }
-    if (api->setting_int(s, "qos", &qos) == -EINVAL || qos < 0 || qos > 2) {
-        api->setting_error(host, s, "qos", "want 0, 1 or 2");
-        goto bad;
-    }
-    if (api->setting_int(s, "keepalive", &keepalive) == -EINVAL || keepalive < 5 || keepalive > 3600) {
-        api->setting_error(host, s, "keepalive", "want 5 to 3600 seconds");
-        goto bad;
-    }
-    if (api->setting_int(s, "queue_size", &qsize) == -EINVAL || qsize < 1 || qsize > 1000000) {
-        api->setting_error(host, s, "queue_size", "want 1 to 1000000 messages");
-        goto bad;
-    }
-    if (api->setting_bool(s, "retain", &m->retain) == -EINVAL ||
-        api->setting_bool(s, "discovery", &m->discovery) == -EINVAL) {
-        api->setting_error(host, s, NULL, "retain and discovery want true or false");
-        goto bad;
-    }
-    if ((cert == NULL) != (key == NULL)) {
-        api->setting_error(host, s, cert ? "keyfile" : "certfile",
-                           "certfile and keyfile go together");
-        goto bad;
-    }
-    if (!tls_file_ok(api, host, s, "cafile", ca) || !tls_file_ok(api, host, s, "certfile", cert) ||
-        !tls_file_ok(api, host, s, "keyfile", key))
-        goto bad;
-    if (pfile != NULL) {
-        if (read_password_file(pfile, pwbuf, sizeof(pwbuf)) < 0) {
-            api->setting_error(host, s, "password_file", "%s: cannot read", pfile);
-            goto bad;
-        }
-        pass = pwbuf;
-    }
-    m->qos = (int)qos;
-    m->cap = (size_t)qsize;
-    m->queue = calloc(m->cap, sizeof(*m->queue));
-    if (m->queue == NULL)
-        goto bad;
-    if (prefix != NULL)
-        snprintf(m->prefix, sizeof(m->prefix), "%s", prefix);
+    snprintf(uri, sizeof(uri), "%s://%s", is_tls(c) ? "ssl" : "tcp", m->endpoint);
+    /* a --once run must not take over the daemon's session */
+    if (m->once)
+        snprintf(id, sizeof(id), "%.200s-once-%ld", c->client_id, (long)getpid());
     else
-        snprintf(m->prefix, sizeof(m->prefix), "collectord/%s", host_name);
-    snprintf(m->discovery_prefix, sizeof(m->discovery_prefix), "%s", dprefix);
-    if (strchr(m->prefix, '#') || strchr(m->prefix, '+')) {
-        api->setting_error(host, s, "topic_prefix", "no MQTT wildcards (# +) in a topic");
-        goto bad;
-    }
-    tls = ca != NULL || cert != NULL;
-    m->paho = paho_load(tls, err, sizeof(err));
-    if (m->paho == NULL) {
-        api->setting_error(host, s, tls ? "cafile" : NULL, "cannot load MQTT client: %s", err);
-        goto bad;
-    }
-    /* an IPv6 literal goes in brackets */
-    snprintf(m->endpoint, sizeof(m->endpoint), strchr(h, ':') ? "[%s]:%lld" : "%s:%lld", h,
-             (long long)port);
-    snprintf(uri, sizeof(uri), "%s://%s", tls ? "ssl" : "tcp", m->endpoint);
-    snprintf(idbuf, sizeof(idbuf), "collectord-%s-%s", host_name, api->instance_name(host));
-    copts.sendWhileDisconnected = 0; /* the queue above holds what waits */
-    rc = m->paho->create(&m->client, uri, client_id ? client_id : idbuf,
-                         MQTTCLIENT_PERSISTENCE_NONE, NULL, &copts);
+        snprintf(id, sizeof(id), "%s", c->client_id);
+    copts.sendWhileDisconnected = 0; /* the host keeps what waits */
+    rc = paho->create(&m->client, uri, id, MQTTCLIENT_PERSISTENCE_NONE, NULL, &copts);
     if (rc != MQTTASYNC_SUCCESS) {
         m->client = NULL;
-        api->setting_error(host, s, "host", "%s: %s", uri, m->paho->strerror(rc));
-        goto bad;
+        m->api->log(m->host, COLLECTOR_LOG_ERROR, "%s: %s", uri, paho->strerror(rc));
+        goto fail;
     }
-    m->paho->set_callbacks(m->client, m, on_connection_lost, on_message, NULL);
-    m->paho->set_connected(m->client, m, on_connected);
-    if (pthread_create(&m->sender, NULL, sender_main, m) != 0)
-        goto bad;
+    paho->set_callbacks(m->client, m->gate, on_connection_lost, on_message, NULL);
+    paho->set_connected(m->client, m->gate, on_connected);
+    if (pthread_create(&m->sender, NULL, sender_main, m) != 0) {
+        m->api->log(m->host, COLLECTOR_LOG_ERROR, "cannot start the sender thread");
+        goto fail;
+    }
     m->sender_started = 1;
 
-    snprintf(topic, sizeof(topic), "%s/status", m->prefix);
-    will.topicName = topic; /* a dead daemon shows offline */
+    snprintf(status, sizeof(status), "%s/status", c->prefix);
+    will.topicName = status; /* a dead daemon shows offline */
     will.message = "offline";
     will.retained = 1;
     will.qos = 1;
-    conn.will = &will;
-    conn.keepAliveInterval = (int)keepalive;
+    conn.will = m->once ? NULL : &will;
+    conn.keepAliveInterval = c->keepalive_s;
     conn.cleansession = 1;
     conn.maxInflight = MAX_INFLIGHT;
     conn.connectTimeout = 10;
     conn.automaticReconnect = 1;
     conn.minRetryInterval = 1;
     conn.maxRetryInterval = 30;
-    conn.username = user;
-    conn.password = pass;
+    conn.username = c->username[0] ? c->username : NULL;
+    conn.password = c->password[0] ? c->password : NULL;
     conn.onFailure = on_connect_failed;
-    conn.context = m;
-    if (tls) {
-        ssl.trustStore = ca;
-        ssl.keyStore = cert;
-        ssl.privateKey = key;
+    conn.context = m->gate;
+    if (is_tls(c)) {
+        ssl.trustStore = c->cafile[0] ? c->cafile : NULL;
+        ssl.keyStore = c->certfile[0] ? c->certfile : NULL;
+        ssl.privateKey = c->keyfile[0] ? c->keyfile : NULL;
         ssl.enableServerCertAuth = 1;
         ssl.verify = 1; /* the certificate must name the host */
         ssl.ssl_error_cb = on_tls_error;
-        ssl.ssl_error_context = m;
+        ssl.ssl_error_context = m->gate;
         conn.ssl = &ssl;
     }
-    rc = m->paho->connect(m->client, &conn);
+    rc = paho->connect(m->client, &conn);
     if (rc != MQTTASYNC_SUCCESS) {
-        api->setting_error(host, s, "host", "%s: %s", uri, m->paho->strerror(rc));
-        goto bad;
+        m->api->log(m->host, COLLECTOR_LOG_ERROR, "%s: %s", uri, paho->strerror(rc));
+        goto fail;
     }
-    *state_out = m;
     return 0;
-bad:
-    mq_destroy(m);
-    return -EINVAL;
+fail:
+    mq_stop(m);
+    return -EIO;
+}
+
+static int mq_start(void *state)
+{
+    struct mq *m = state;
+    char err[512];
+    const struct paho *paho = paho_load(is_tls(&m->cfg), err, sizeof(err));
+
+    if (paho == NULL) {
+        m->api->log(m->host, COLLECTOR_LOG_ERROR, "cannot load the MQTT client: %s", err);
+        return -ENOENT;
+    }
+    return mqtt_start_with(m, paho);
+}
+
+static void mq_destroy(void *state)
+{
+    struct mq *m = state;
+
+    if (m == NULL)
+        return;
+    if (m->paho != NULL)
+        mq_stop(m);
+    window_free(&m->win, NULL);
+    pthread_cond_destroy(&m->changed);
+    pthread_mutex_destroy(&m->lock);
+    memset(m->cfg.password, 0, sizeof(m->cfg.password));
+    free(m);
+}
+
+/* The device a record is about, added on first sight. Lock held. */
+static struct device *device_of(struct mq *m, const collector_record *rec)
+{
+    const struct collector_host_api *api = m->api;
+    const char *id = discovery_device_id(api, rec);
+    struct device *d;
+
+    for (size_t i = 0; i < m->ndev; i++)
+        if (strcmp(m->dev[i].id, id) == 0)
+            return &m->dev[i];
+    if (m->ndev == MAX_DEVICES)
+        return NULL;
+    d = &m->dev[m->ndev++];
+    memset(d, 0, sizeof(*d));
+    snprintf(d->id, sizeof(d->id), "%s", id);
+    snprintf(d->source, sizeof(d->source), "%s", api->record_source(rec));
+    d->avail_sent = -1;
+    return d;
+}
+
+/* How long a battery may stay silent: max_age, else 3 x its source's
+ * interval; 0 when neither is known. */
+static int64_t max_age_ms(const struct mq *m, const collector_record *rec)
+{
+    if (m->cfg.max_age_ms > 0)
+        return m->cfg.max_age_ms;
+    if (m->api->struct_size >= COLLECTOR_API_HAS(record_interval_ms))
+        return 3 * m->api->record_interval_ms(rec);
+    return 0;
 }
 
 static int mq_write(void *state, const collector_record *rec)
 {
     struct mq *m = state;
     const struct collector_host_api *api = m->api;
-    const char *id = api->record_device(rec)[0] ? api->record_device(rec) : api->record_source(rec);
-    char topic[300], *payload = state_json(api, rec);
-    struct device *d = NULL;
-    unsigned long dropped;
+    struct msg_batch b = {0};
+    struct device *d;
+    int64_t age_ms = max_age_ms(m, rec);
+    struct discovery_seen seen = {0};
+    int rc = 0;
 
-    if (payload == NULL)
-        return -ENOMEM;
     pthread_mutex_lock(&m->lock);
-    for (size_t i = 0; i < m->ndev; i++)
-        if (strcmp(m->dev[i].id, id) == 0)
-            d = &m->dev[i];
-    if (d == NULL && m->ndev < MAX_DEVICES) {
-        d = &m->dev[m->ndev++];
-        memset(d, 0, sizeof(*d));
-        snprintf(d->id, sizeof(d->id), "%s", id);
-        snprintf(d->source, sizeof(d->source), "%s", api->record_source(rec));
+    if (!m->connected) {
+        /* credentials refused: waiting would not help */
+        rc = m->refused ? -EACCES : -EAGAIN;
+        goto out;
     }
-    if (m->discovery && d != NULL)
-        discover(m, rec, d);
-    snprintf(topic, sizeof(topic), "%s/%s/availability", m->prefix, api->record_source(rec));
-    enqueue(m, strdup(topic), strdup("online"), 1);
-    snprintf(topic, sizeof(topic), "%s/%s/state", m->prefix, api->record_source(rec));
-    enqueue(m, strdup(topic), payload, m->retain);
-    dropped = m->dropped;
+    d = device_of(m, rec);
+    if (d != NULL && m->cfg.discovery) {
+        /* announced again, whole, when the freshness figure changes */
+        struct discovery_names names = {m->cfg.prefix, m->cfg.discovery_prefix,
+                                        (age_ms + 999) / 1000};
+        if (d->max_age_ms == age_ms)
+            seen = d->seen;
+        if ((rc = discovery_configs(&names, api, rec, &seen, &b)) < 0)
+            goto out;
+    }
+    if (d != NULL && !m->once && d->avail_sent != 1)
+        msg_batch_add(&b, topic_of(m, api->record_source(rec), "availability"), strdup("online"),
+                      1);
+    if ((rc = msg_batch_add(&b, topic_of(m, api->record_source(rec), "state"),
+                            discovery_state_json(api, rec), m->cfg.retain)) < 0)
+        goto out;
+    if (!window_has_room(&m->win, b.n)) {
+        rc = -EAGAIN; /* the broker is slow: the host keeps it a while */
+        goto out;
+    }
+    for (size_t i = 0; i < b.n; i++) {
+        window_add(&m->win, b.v[i].topic, b.v[i].payload, b.v[i].retain, i + 1 == b.n);
+        b.v[i].topic = b.v[i].payload = NULL;
+    }
+    if (d != NULL) {
+        d->seen = seen;
+        d->max_age_ms = age_ms;
+        d->last_ms = mono_ms();
+        d->is_online = 1;
+        if (!m->once)
+            d->avail_sent = 1;
+    }
+    pthread_cond_broadcast(&m->changed);
+out:
     pthread_mutex_unlock(&m->lock);
-    if (dropped > m->dropped_logged &&
-        (m->dropped_logged == 0 || dropped - m->dropped_logged >= 100)) {
-        api->log(m->host, COLLECTOR_LOG_WARNING,
-                 "broker away and the queue is full: %lu oldest message(s) dropped so far",
-                 dropped);
-        m->dropped_logged = dropped;
-    }
-    return 0;
+    msg_batch_free(&b);
+    return rc;
 }
 
-/* Wait up to a second for the queue to be sent. */
+/* Wait a little for the broker to acknowledge what it was handed; -EAGAIN
+ * while anything is unacknowledged (the host calls again until its deadline). */
 static int mq_flush(void *state)
 {
     struct mq *m = state;
     struct timespec ts;
     int rc;
 
-    deadline_in(&ts, 1000);
+    deadline_in(&ts, FLUSH_WAIT_MS);
     pthread_mutex_lock(&m->lock);
     pthread_cond_broadcast(&m->changed);
-    while (m->len > 0 && m->connected)
+    while (window_pending(&m->win) > 0 && m->connected)
         if (pthread_cond_timedwait(&m->changed, &m->lock, &ts) != 0)
             break;
-    rc = m->len == 0 ? 0 : -EAGAIN;
+    rc = window_pending(&m->win) == 0 ? 0 : -EAGAIN;
     pthread_mutex_unlock(&m->lock);
     return rc;
 }
@@ -1042,11 +746,13 @@ static const struct collector_plugin plugin = {
     .name = "mqtt",
     .version = PACKAGE_VERSION,
     .description = "records as JSON over MQTT (Eclipse Paho), with Home Assistant discovery",
-    .settings = settings,
     .create = mq_create,
     .write = mq_write,
     .flush = mq_flush,
     .destroy = mq_destroy,
+    .setting_defs = mqtt_setting_defs,
+    .start = mq_start,
+    .stop = mq_stop,
 };
 
 COLLECTOR_EXPORT const struct collector_plugin *collector_plugin_entry(void)

@@ -1,0 +1,153 @@
+#include "config.h"
+
+#include "plugins/mqtt/mqtt_settings.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MIN COLLECTOR_SETTING_MIN
+#define MAX COLLECTOR_SETTING_MAX
+#define PATH COLLECTOR_SETTING_PATH
+#define STR COLLECTOR_SETTING_STRING
+#define INT COLLECTOR_SETTING_INT
+#define DBL COLLECTOR_SETTING_DOUBLE
+#define BOOL COLLECTOR_SETTING_BOOL
+
+const struct collector_setting_def mqtt_setting_defs[] = {
+    {"host", STR, MIN, "127.0.0.1", 1, 0, NULL, NULL, "broker host name or address"},
+    {"port", INT, MIN | MAX, "1883", 1, 65535, NULL, NULL, "broker TCP port"},
+    {"client_id", STR, MIN | MAX, NULL, 1, 190, NULL, NULL,
+     "MQTT client id (default collectord-<hostname>-<instance>; --once adds -once-<pid>)"},
+    {"username", STR, MAX, NULL, 0, 127, NULL, NULL, "user name for the broker"},
+    {"password", STR, COLLECTOR_SETTING_SECRET | MAX, NULL, 0, 255, NULL, NULL,
+     "password for the broker (prefer password_file)"},
+    {"password_file", STR, PATH, NULL, 0, 0, NULL, NULL,
+     "file holding the password (first line)"},
+    {"cafile", STR, PATH, NULL, 0, 0, NULL, NULL,
+     "CA certificates (PEM) to verify the broker: turns TLS on"},
+    {"certfile", STR, PATH, NULL, 0, 0, NULL, NULL, "client certificate (PEM), with keyfile"},
+    {"keyfile", STR, PATH, NULL, 0, 0, NULL, NULL, "client private key (PEM), with certfile"},
+    {"qos", INT, MIN | MAX, "1", 0, 2, NULL, NULL, "QoS of what the sink publishes (the last will: 1)"},
+    {"retain", BOOL, 0, "false", 0, 0, NULL, NULL, "retain state messages"},
+    {"topic_prefix", STR, MIN | MAX, NULL, 1, 200, NULL, NULL,
+     "topics start here (default collectord/<hostname>)"},
+    {"keepalive", INT, MIN | MAX, "60", 5, 3600, NULL, "s", "MQTT keep-alive"},
+    {"discovery", BOOL, 0, "false", 0, 0, NULL, NULL, "publish Home Assistant discovery"},
+    {"discovery_prefix", STR, MIN | MAX, "homeassistant", 1, 100, NULL, NULL,
+     "Home Assistant discovery prefix"},
+    {"queue_size", INT, MIN | MAX, "100", 1, 1000000, NULL, NULL,
+     "messages handed to the broker and not yet acknowledged; the host keeps the rest"},
+    {"max_age", DBL, MIN | MAX, NULL, 1, 86400, NULL, "s",
+     "a battery silent this long shows offline (default 3 x its source's interval)"},
+    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+};
+
+/* A declared string, copied; "" when absent. */
+static void get_str(const struct collector_host_api *api, const collector_settings *s,
+                    const char *key, char *out, size_t cap)
+{
+    const char *v = NULL;
+
+    out[0] = '\0';
+    if (api->setting_string(s, key, &v) == 0 && v != NULL)
+        snprintf(out, cap, "%s", v);
+}
+
+static int64_t get_int(const struct collector_host_api *api, const collector_settings *s,
+                       const char *key)
+{
+    int64_t v = 0;
+    api->setting_int(s, key, &v); /* declared with a default: always there */
+    return v;
+}
+
+/* A TLS file named in the config must be readable now, not at the first connect. */
+static int readable(const struct collector_host_api *api, collector_host *host,
+                    const collector_settings *s, const char *key, const char *path)
+{
+    if (path[0] == '\0' || access(path, R_OK) == 0)
+        return 1;
+    api->setting_error(host, s, key, "%s: %s", path, strerror(errno));
+    return 0;
+}
+
+static int read_password_file(const char *path, char *out, size_t cap)
+{
+    FILE *fp = fopen(path, "r");
+    size_t n;
+
+    if (fp == NULL)
+        return -errno;
+    n = fread(out, 1, cap - 1, fp);
+    fclose(fp);
+    out[n] = '\0';
+    out[strcspn(out, "\r\n")] = '\0';
+    return 0;
+}
+
+int mqtt_settings_read(const struct collector_host_api *api, collector_host *host,
+                       const collector_settings *s, struct mqtt_settings *out)
+{
+    char hostname[128] = "localhost", pfile[512];
+    double max_age = 0;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    gethostname(hostname, sizeof(hostname) - 1);
+    get_str(api, s, "host", out->host, sizeof(out->host));
+    out->port = (int)get_int(api, s, "port");
+    get_str(api, s, "client_id", out->client_id, sizeof(out->client_id));
+    if (out->client_id[0] == '\0')
+        snprintf(out->client_id, sizeof(out->client_id), "collectord-%.60s-%.63s", hostname,
+                 api->instance_name(host));
+    get_str(api, s, "username", out->username, sizeof(out->username));
+    get_str(api, s, "password", out->password, sizeof(out->password));
+    get_str(api, s, "password_file", pfile, sizeof(pfile));
+    get_str(api, s, "cafile", out->cafile, sizeof(out->cafile));
+    get_str(api, s, "certfile", out->certfile, sizeof(out->certfile));
+    get_str(api, s, "keyfile", out->keyfile, sizeof(out->keyfile));
+    out->qos = (int)get_int(api, s, "qos");
+    api->setting_bool(s, "retain", &out->retain);
+    api->setting_bool(s, "discovery", &out->discovery);
+    get_str(api, s, "topic_prefix", out->prefix, sizeof(out->prefix));
+    if (out->prefix[0] == '\0')
+        snprintf(out->prefix, sizeof(out->prefix), "collectord/%.120s", hostname);
+    get_str(api, s, "discovery_prefix", out->discovery_prefix, sizeof(out->discovery_prefix));
+    out->keepalive_s = (int)get_int(api, s, "keepalive");
+    out->window = (unsigned)get_int(api, s, "queue_size");
+    if (api->setting_double(s, "max_age", &max_age) == 0)
+        out->max_age_ms = (int64_t)(max_age * 1000.0);
+
+    if ((out->certfile[0] == '\0') != (out->keyfile[0] == '\0')) {
+        api->setting_error(host, s, out->certfile[0] ? "keyfile" : "certfile",
+                           "certfile and keyfile go together");
+        return -EINVAL;
+    }
+    if (out->password[0] && pfile[0]) {
+        api->setting_error(host, s, "password_file", "give password or password_file, not both");
+        return -EINVAL;
+    }
+    if ((out->password[0] || pfile[0]) && out->username[0] == '\0') {
+        api->setting_error(host, s, "username", "a password needs a username");
+        return -EINVAL;
+    }
+    if (strpbrk(out->prefix, "#+") != NULL) {
+        api->setting_error(host, s, "topic_prefix", "no MQTT wildcards (# +) in a topic");
+        return -EINVAL;
+    }
+    if (strpbrk(out->discovery_prefix, "#+") != NULL) {
+        api->setting_error(host, s, "discovery_prefix", "no MQTT wildcards (# +) in a topic");
+        return -EINVAL;
+    }
+    if (!readable(api, host, s, "cafile", out->cafile) ||
+        !readable(api, host, s, "certfile", out->certfile) ||
+        !readable(api, host, s, "keyfile", out->keyfile))
+        return -EINVAL;
+    if (pfile[0] && (rc = read_password_file(pfile, out->password, sizeof(out->password))) < 0) {
+        api->setting_error(host, s, "password_file", "%s: %s", pfile, strerror(-rc));
+        return -EINVAL;
+    }
+    return 0;
+}
