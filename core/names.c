@@ -4,17 +4,12 @@
 
 #include <string.h>
 
-static int is_symbol_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-}
-
 int names_is_symbol_n(const char *s, size_t n)
 {
     if (s == NULL || n == 0 || n > NAMES_MAX)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (!is_symbol_char(s[i]))
+        if (!names_symbol_char((unsigned char)s[i]))
             return 0;
     return 1;
 }
@@ -31,7 +26,7 @@ int names_is_instance(const char *s)
     if (n == 0 || n > NAMES_MAX)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (!(is_symbol_char(s[i]) || (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-' ||
+        if (!(names_symbol_char((unsigned char)s[i]) || (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-' ||
               s[i] == '.'))
             return 0;
     return 1;

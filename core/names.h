@@ -6,6 +6,12 @@
 
 #define NAMES_MAX 63 /* bytes, without the NUL */
 
+/* The characters of plugin, setting and metric names: a-z, 0-9 and _. */
+static inline int names_symbol_char(unsigned char c)
+{
+    return (unsigned char)(c - 'a') < 26 || (unsigned char)(c - '0') < 10 || c == '_';
+}
+
 /* 1 when `s` is 1 to NAMES_MAX bytes of [a-z0-9_]: plugin, setting and
  * metric names. */
 int names_is_symbol(const char *s);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "names.h"
+
 #define METRIC_NAME_MAX 64
 /* A record is one allocation until it outgrows these (a JK record has about
  * 40 metrics and 1.3 kB of names, cells and strings). */
@@ -51,15 +53,6 @@ static size_t align_up(size_t n)
     return (n + alignof(double) - 1) & ~(alignof(double) - 1);
 }
 
-/* The characters of metric names: a-z, 0-9 and _. */
-static const uint8_t name_char[256] = {
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
-    ['8'] = 1, ['9'] = 1, ['_'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1,
-    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1,
-    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
-    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
-};
-
 /* The length of `name` if it is a valid metric name, else 0, and its hash
  * (FNV-1a), in one pass. */
 static size_t name_scan(const char *name, uint32_t *hash)
@@ -70,7 +63,7 @@ static size_t name_scan(const char *name, uint32_t *hash)
 
     if (name == NULL || !(name[0] >= 'a' && name[0] <= 'z'))
         return 0;
-    while (name_char[c = (unsigned char)name[n]]) {
+    while (names_symbol_char(c = (unsigned char)name[n])) {
         h = (h ^ c) * 16777619u;
         n++;
     }
