@@ -12,3 +12,5 @@ TESTS += tests/core/lifecycle.sh
 dist_noinst_SCRIPTS += tests/core/lifecycle.sh
 TESTS += tests/core/trust.sh
 dist_noinst_SCRIPTS += tests/core/trust.sh
+TESTS += tests/core/notify.py
+dist_noinst_SCRIPTS += tests/core/notify.py

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""systemd's service protocol, spoken to a NOTIFY_SOCKET of the test's own:
+READY=1 once running, RELOADING=1 then READY=1 around a SIGHUP, STOPPING=1
+at SIGTERM, and WATCHDOG=1 at about half of WATCHDOG_USEC. TAP."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+TOP_SRC = os.environ["top_srcdir"]
+TOP_BUILD = os.environ["top_builddir"]
+DAEMON = os.path.join(TOP_BUILD, "core", "collectord")
+results = []
+
+
+def check(name, cond, detail=""):
+    results.append((name, bool(cond), detail))
+
+
+def main(tmp):
+    path = os.path.join(tmp, "notify")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    srv.bind(path)
+    srv.settimeout(0.2)
+    conf = os.path.join(tmp, "c.conf")
+    with open(conf, "w") as f:
+        f.write('collector = { state_dir = "%s"; };\n'
+                'sources = ( { plugin = "jk_replay"; file = "%s"; loop = true; interval = 0.5; } );\n'
+                % (tmp, os.path.join(TOP_SRC, "etc", "demo", "jk_pb2a16s15p.hex")))
+    env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="1000000")
+    log = open(os.path.join(tmp, "log"), "w")
+    d = subprocess.Popen([DAEMON, "-c", conf], stderr=log, env=env)
+    got = []
+
+    def collect(seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                got.append((time.monotonic(), srv.recv(4096).decode()))
+            except socket.timeout:
+                pass
+
+    try:
+        collect(2.2)
+        msgs = [m for _, m in got]
+        check("READY=1 once running", any(m.startswith("READY=1") for m in msgs), msgs[:3])
+        dogs = [t for t, m in got if m == "WATCHDOG=1"]
+        check("the watchdog is fed while the daemon is healthy (WATCHDOG_USEC = 1 s)",
+              len(dogs) >= 2, dogs)
+        got.clear()
+        d.send_signal(signal.SIGHUP)
+        collect(1.5)
+        msgs = [m for _, m in got]
+        rel = [i for i, m in enumerate(msgs) if m.startswith("RELOADING=1")]
+        check("SIGHUP: RELOADING=1 (with MONOTONIC_USEC), then READY=1",
+              rel and "MONOTONIC_USEC=" in msgs[rel[0]] and
+              any(m.startswith("READY=1") for m in msgs[rel[0] + 1:]), msgs)
+        got.clear()
+        d.send_signal(signal.SIGTERM)
+        rc = d.wait(timeout=30)
+        collect(0.5)
+        check("SIGTERM: STOPPING=1 and exit 0",
+              rc == 0 and any(m.startswith("STOPPING=1") for _, m in got), (rc, got))
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+        log.close()
+        srv.close()
+
+
+def wedged(tmp):
+    """A source stuck inside poll() for a minute: the watchdog goes hungry,
+    so systemd restarts the daemon."""
+    path = os.path.join(tmp, "notify2")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    srv.bind(path)
+    srv.settimeout(0.2)
+    conf = os.path.join(tmp, "w.conf")
+    with open(conf, "w") as f:
+        f.write('collector = { state_dir = "%s"; };\n'
+                'sources = ( { plugin = "t_counter"; name = "stuck"; interval = 1; slow_ms = 60000; } );\n'
+                % tmp)
+    env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="1000000",
+               COLLECTOR_PLUGIN_PATH=os.path.join(TOP_BUILD, "tests", "abi", "plugins") + ":" +
+               os.environ.get("COLLECTOR_PLUGIN_PATH", ""))
+    d = subprocess.Popen([DAEMON, "-c", conf], stderr=subprocess.DEVNULL, env=env)
+    start, late = time.monotonic(), []
+    try:
+        while time.monotonic() - start < 4:
+            try:
+                if srv.recv(4096).decode() == "WATCHDOG=1" and time.monotonic() - start > 2.0:
+                    late.append(time.monotonic() - start)
+            except socket.timeout:
+                pass
+        check("a source stuck in poll() longer than the watchdog period: no WATCHDOG=1",
+              not late, late)
+    finally:
+        d.terminate()
+        d.wait(timeout=30)
+        srv.close()
+
+
+tmp = tempfile.mkdtemp(prefix="notify-")
+try:
+    main(tmp)
+    wedged(tmp)
+finally:
+    print("1..%d" % len(results))
+    for i, (name, ok, detail) in enumerate(results, 1):
+        print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
+        if not ok:
+            print("# %s" % (detail,))
+    shutil.rmtree(tmp, ignore_errors=True)
