@@ -9,13 +9,7 @@
 
 #include "plugins/libjk/jk_capture.h"
 #include "plugins/libjk/jk_stream.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "bench_util.h"
 
 static int load(const char *name, uint8_t frame[300])
 {
@@ -59,14 +53,14 @@ int main(void)
         if (load(cases[c].file, frame) < 0)
             return 1;
         jk_stream_init(&s, cases[c].proto);
-        t0 = now();
+        t0 = bench_now();
         for (long i = 0; i < frames; i++) {
             jk_stream_feed(&s, frame, 128);
             jk_stream_feed(&s, frame + 128, 128);
             jk_stream_feed(&s, frame + 256, 44);
             decoded += jk_stream_take_cell_info(&s, &ci) == 0;
         }
-        dt = now() - t0;
+        dt = bench_now() - t0;
         if (decoded != frames) {
             fprintf(stderr, "bench_decode: %s decoded %ld of %ld\n", cases[c].bench, decoded, frames);
             return 1;

@@ -464,15 +464,13 @@ static void publish_marker(struct mq *m, const char *topic, const char *text)
         marker_done(m);
 }
 
-static void deadline_in(struct timespec *ts, long ms)
+/* An absolute CLOCK_REALTIME deadline for pthread_cond_timedwait; the host
+ * reads the clock and logs if it cannot (the deadline is then long past). */
+static void deadline_in(const struct mq *m, struct timespec *ts, long ms)
 {
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
+    int64_t ns = m->api->time_ns(m->host, COLLECTOR_CLOCK_REALTIME) + (int64_t)ms * 1000000;
+    ts->tv_sec = (time_t)(ns / 1000000000);
+    ts->tv_nsec = (long)(ns % 1000000000);
 }
 
 /* The sender: the only thread that publishes queued items. */
@@ -517,7 +515,7 @@ static void *sender_main(void *arg)
             free(topic);
             free(payload);
             free(p);
-            deadline_in(&ts, 1000);
+            deadline_in(m, &ts, 1000);
             pthread_cond_timedwait(&m->changed, &m->lock, &ts);
             continue;
         }
@@ -549,7 +547,7 @@ static void *sender_main(void *arg)
                 back->state = ITEM_QUEUED;
             pending_drop(m, p);
             /* the link is going or Paho is full: try again in a while */
-            deadline_in(&ts, 200);
+            deadline_in(m, &ts, 200);
             pthread_cond_timedwait(&m->changed, &m->lock, &ts);
         }
     }
@@ -564,14 +562,17 @@ static char *state_json(const struct collector_host_api *api, const collector_re
     json_t *o = json_object();
     char stamp[64];
     int64_t ns = api->record_time_ns(rec);
-    time_t secs = (time_t)(ns / 1000000000);
+    /* rounded down, so a time before 1970 keeps a positive millisecond part;
+     * time_t is 64-bit (configure sees to it), so every int64 ns fits */
+    int64_t ms = ns / 1000000 - (ns % 1000000 < 0);
+    time_t secs = (time_t)(ms / 1000 - (ms % 1000 < 0));
     struct tm tm;
     char *out;
 
     gmtime_r(&secs, &tm);
     snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int)(ns / 1000000 % 1000));
+             (int)(ms - (int64_t)secs * 1000));
     json_object_set_new(o, "time", json_string(stamp));
     json_object_set_new(o, "source", json_string(api->record_source(rec)));
     if (api->record_device(rec)[0])
@@ -762,7 +763,7 @@ static void say_goodbye(struct mq *m)
     }
     snprintf(topic, sizeof(topic), "%s/status", m->prefix);
     publish_marker(m, topic, "offline");
-    deadline_in(&ts, 1000);
+    deadline_in(m, &ts, 1000);
     pthread_mutex_lock(&m->lock);
     while (m->markers_left > 0 && m->connected)
         if (pthread_cond_timedwait(&m->changed, &m->lock, &ts) != 0)
@@ -774,7 +775,7 @@ static void say_goodbye(struct mq *m)
     dopts.context = m;
     if (m->paho->disconnect(m->client, &dopts) != MQTTASYNC_SUCCESS)
         return;
-    deadline_in(&ts, 1500);
+    deadline_in(m, &ts, 1500);
     pthread_mutex_lock(&m->lock);
     while (!m->disconnect_done)
         if (pthread_cond_timedwait(&m->changed, &m->lock, &ts) != 0)
@@ -1025,7 +1026,7 @@ static int mq_flush(void *state)
     struct timespec ts;
     int rc;
 
-    deadline_in(&ts, 1000);
+    deadline_in(m, &ts, 1000);
     pthread_mutex_lock(&m->lock);
     pthread_cond_broadcast(&m->changed);
     while (m->len > 0 && m->connected)

@@ -51,6 +51,7 @@ struct battery {
 struct pending {
     int battery;
     double time_s;
+    time_t secs; /* the same time in whole seconds, rounded down, for created_at */
     double max_age;
     char *patch;   /* JSON object of formatted keys */
     char *history; /* JSON of the whole record, or NULL */
@@ -89,11 +90,10 @@ static const char *const settings[] = {
     "history", "history_days", "journal_mode", "busy_timeout",  NULL,
 };
 
-static double now_s(void)
+static double now_s(const struct merge *m)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    /* the host reads the clock and logs if it cannot */
+    return (double)m->api->time_ns(m->host, COLLECTOR_CLOCK_REALTIME) / 1e9;
 }
 
 static int sql_errno(int rc)
@@ -301,9 +301,8 @@ static int setup(struct merge *m)
 
 /* created_at for a new row, in the format of `like` (the newest row's):
  * "YYYY-MM-DDTHH:MM:SS", with " " instead of "T", and/or a "+HH:MM" offset. */
-static void format_created_at(const char *like, double t, char *out, size_t cap)
+static void format_created_at(const char *like, time_t secs, char *out, size_t cap)
 {
-    time_t secs = (time_t)t;
     int offset_min = 0, sign = 1;
     char sep = 'T';
     struct tm tm;
@@ -420,7 +419,7 @@ static int store(struct merge *m, const struct pending *p)
             rc = run(m, "UPDATE readings SET payload = json_patch(payload, ?) WHERE id = ?", "si",
                      p->patch, id);
     } else if (have_row && good) {
-        format_created_at(created, p->time_s, stamp, sizeof(stamp));
+        format_created_at(created, p->secs, stamp, sizeof(stamp));
         rc = run(m,
                  "INSERT INTO readings (created_at, payload, error) SELECT ?, "
                  "json_patch(payload, ?), NULL FROM readings WHERE id = ?",
@@ -439,20 +438,19 @@ static int store(struct merge *m, const struct pending *p)
     if (good)
         m->warned_no_row = 0;
     if (rc == SQLITE_OK && p->history) {
-        time_t secs = (time_t)p->time_s;
         struct tm tm;
-        gmtime_r(&secs, &tm);
+        gmtime_r(&p->secs, &tm);
         strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
         rc = run(m, "INSERT INTO bms_readings (created_at, battery, payload) VALUES (?, ?, ?)",
                  "sis", stamp, (long long)p->battery, p->history);
-        if (rc == SQLITE_OK && now_s() - m->last_retention > 600) {
+        if (rc == SQLITE_OK && now_s(m) - m->last_retention > 600) {
             char sql[160];
             snprintf(sql, sizeof(sql),
                      "DELETE FROM bms_readings WHERE created_at < datetime('now', '-%d days')",
                      m->history_days);
             rc = exec(m, sql);
             if (rc == SQLITE_OK)
-                m->last_retention = now_s();
+                m->last_retention = now_s(m);
         }
     }
     if (rc != SQLITE_OK)
@@ -665,7 +663,8 @@ static int merge_write(void *state, const collector_record *rec)
 {
     struct merge *m = state;
     const struct collector_host_api *api = m->api;
-    double t = (double)api->record_time_ns(rec) / 1e9;
+    int64_t ns = api->record_time_ns(rec);
+    double t = (double)ns / 1e9;
     struct battery *b = battery_for(m, api->record_source(rec), t);
     struct pending p = {0};
 
@@ -676,6 +675,9 @@ static int merge_write(void *state, const collector_record *rec)
     }
     p.battery = b->index;
     p.time_s = t;
+    /* from the integer ns, not t: no rounding across a second (time_t is
+     * 64-bit, configure sees to it, so every int64 ns fits) */
+    p.secs = (time_t)(ns / 1000000000 - (ns % 1000000000 < 0));
     p.max_age = b->max_age;
     p.patch = build_patch(m, rec, b->index);
     p.history = m->history ? build_history(m, rec) : NULL;

@@ -110,7 +110,7 @@ static collector_record *bms_record(const char *source, double volts, double age
     static const double cells[4] = {3.216, 3.246, 3.230, 3.231};
     collector_record *r;
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts), 0);
     assert_int_equal(record_new(source, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec -
                                             (int64_t)(age_s * 1e9), &r), 0);
     record_set_device(r, "C8:47:8C:00:00:01");
