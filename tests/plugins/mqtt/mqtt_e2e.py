@@ -142,7 +142,8 @@ check("without TLS files the sink maps Paho's plain build and no OpenSSL",
 
 # discovery: retained, so a new subscriber gets it at once
 rsub, rfile = subscribe("retained", "homeassistant/#", retained_only=True)
-time.sleep(1.0)
+wait_for(lambda: any(t.endswith("/cell_16/config") for t, _ in messages(rfile))
+         and any(t.endswith("/balancing/config") for t, _ in messages(rfile)), 30)
 rsub.terminate()
 configs = {t: json.loads(p) for t, p in messages(rfile)}
 node = "C8_47_8C_00_00_01"
@@ -206,10 +207,10 @@ check("the daemon kept polling and stopped cleanly", d.returncode == 0, daemon_l
 # a small queue drops the oldest and says how many
 dsub.terminate()
 d = start_daemon("small", "queue_size = 4;")
-time.sleep(1.0)
+wait_for(lambda: "connected to" in daemon_log("small"), 60)
 b.terminate()
 b.wait()
-time.sleep(1.5)
+wait_for(lambda: "oldest message(s) dropped" in daemon_log("small"), 60)
 d.terminate()
 d.wait(timeout=30)
 err = daemon_log("small")
@@ -260,8 +261,15 @@ check("TLS: records reach a broker verified by cafile, over Paho's OpenSSL build
       ok and d.returncode == 0 and any(x.startswith("libpaho-mqtt3as.so") for x in libs)
       and any(x.startswith("libssl") for x in libs), daemon_log("tls")[-400:])
 states_before = sum(1 for t, _ in messages(tls_out) if t == "test/site1/battery1/state")
+def tls_connections():
+    return open(os.path.join(tmp, "tls-broker.log"), errors="replace").read().count("New connection from")
+
+
+tries_before = tls_connections()
 d = start_daemon("tls-wrong-ca", 'port = %d; cafile = "%s/other.pem";' % (TLS_PORT, tmp))
-time.sleep(2.5)
+# said once: wait for the warning, then for the broker to see a second try
+wait_for(lambda: "certificate verify failed" in daemon_log("tls-wrong-ca")
+         and tls_connections() >= tries_before + 2, 60)
 d.terminate()
 d.wait(timeout=30)
 err = daemon_log("tls-wrong-ca")
