@@ -12,6 +12,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/collectord-0.1.0" "$out"
 (cd "$top" && git ls-files -z | xargs -0 cp --parents -t "$work/collectord-0.1.0")
 cp -r "$top/etc/debian" "$work/collectord-0.1.0/debian"
+# shellcheck disable=SC2086 # $host_arch: no word, or two
 (cd "$work/collectord-0.1.0" && dpkg-buildpackage -us -uc -b $host_arch >"$work/build.log" 2>&1) || {
     tail -n 40 "$work/build.log"; exit 1; }
 cp "$work"/*.deb "$out/"
