@@ -31,3 +31,4 @@ soak: core/collectord $(plugin_PROGRAMS)
 .PHONY: soak
 dist_noinst_SCRIPTS += tests/soak/soak.py
 EXTRA_DIST += tests/valgrind/demo-valgrind.sh
+EXTRA_DIST += tests/tools/waiting.py

@@ -16,6 +16,9 @@ TOP_SRC = os.environ["top_srcdir"]
 TOP_BUILD = os.environ["top_builddir"]
 MOSQUITTO = os.environ.get("MOSQUITTO_BIN") or "/usr/sbin/mosquitto"
 DAEMON = os.path.join(TOP_BUILD, "core", "collectord")
+sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
+from waiting import wait_for  # noqa: E402
+
 results = []
 tmp = tempfile.mkdtemp(prefix="mqtt-")
 
@@ -75,15 +78,6 @@ def messages(path):
         topic, _, payload = line.rstrip("\n").partition(" ")
         msgs.append((topic, payload))
     return msgs
-
-
-def wait_for(pred, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def start_daemon(name, extra=""):

@@ -17,6 +17,7 @@ TOP_BUILD = os.environ["top_builddir"]
 DAEMON = os.path.join(TOP_BUILD, "core", "collectord")
 sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
 import eamoon_poller  # noqa: E402
+from waiting import wait_for  # noqa: E402
 
 results = []
 
@@ -53,17 +54,6 @@ def insert_inverter_row(db, n=0):
                 (eamoon_poller.created_at("utc"), json.dumps(eamoon_poller.inverter_payload(n))))
     con.commit()
     con.close()
-
-
-def wait_for(pred, seconds):
-    """Poll until pred() holds or the deadline passes (a slow machine, a Pi
-    Zero or qemu on a shared core, needs the time; a fast one does not wait)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def count_rows(db, where=""):
