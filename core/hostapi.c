@@ -93,7 +93,7 @@ static int64_t host_time_ns(const collector_host *host, int clock)
 
 static int host_record_new(collector_host *host, collector_record **out)
 {
-    int64_t ns;
+    int64_t ns = 0;
     int rc = clock_ns(host, CLOCK_REALTIME, &ns);
     return rc < 0 ? rc : record_new(host->name, ns, out);
 }
