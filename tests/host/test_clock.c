@@ -25,28 +25,22 @@
 static int clock_fails; /* the wrapper fails with EOVERFLOW while set */
 
 #if defined(__USE_TIME_BITS64) && __TIMESIZE == 32
-int __real___clock_gettime64(clockid_t clock, struct timespec *ts);
-int __wrap___clock_gettime64(clockid_t clock, struct timespec *ts);
-int __wrap___clock_gettime64(clockid_t clock, struct timespec *ts)
-{
-    if (clock_fails) {
-        errno = EOVERFLOW;
-        return -1;
-    }
-    return __real___clock_gettime64(clock, ts);
-}
+#define WRAP_CLOCK __wrap___clock_gettime64
+#define REAL_CLOCK __real___clock_gettime64
 #else
-int __real_clock_gettime(clockid_t clock, struct timespec *ts);
-int __wrap_clock_gettime(clockid_t clock, struct timespec *ts);
-int __wrap_clock_gettime(clockid_t clock, struct timespec *ts)
+#define WRAP_CLOCK __wrap_clock_gettime
+#define REAL_CLOCK __real_clock_gettime
+#endif
+int REAL_CLOCK(clockid_t clock, struct timespec *ts);
+int WRAP_CLOCK(clockid_t clock, struct timespec *ts);
+int WRAP_CLOCK(clockid_t clock, struct timespec *ts)
 {
     if (clock_fails) {
         errno = EOVERFLOW;
         return -1;
     }
-    return __real_clock_gettime(clock, ts);
+    return REAL_CLOCK(clock, ts);
 }
-#endif
 
 /* What the core writes to stderr while `fn` runs. */
 static void capture_stderr(void (*fn)(void *), void *arg, char *out, size_t cap)
