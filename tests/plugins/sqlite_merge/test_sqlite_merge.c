@@ -327,6 +327,26 @@ static void history_and_extra_fields(void **state)
     testhost_close(t);
 }
 
+/* Past 2038, and 1 ns before a second: created_at is that second. Through a
+ * double (256 ns apart there) it became the next one; with a 32-bit time_t,
+ * 1901. */
+static void created_at_is_the_record_second_past_2038(void **state)
+{
+    struct fx *f = *state;
+    struct testhost *t;
+    collector_record *r = bms_record("battery1", 51.689, 0);
+
+    inverter_row(f, "2026-01-15T16:43:23");
+    t = open_sink(f, "mode = \"append\"; history = true;");
+    assert_int_equal(record_set_time_ns(r, INT64_C(2147483648999999999)), 0);
+    write_rec(t, r);
+    assert_string_equal(newest(f, "created_at"), "2038-01-19T03:14:08");
+    assert_int_equal(count(f, "SELECT count(*) FROM bms_readings "
+                              "WHERE created_at = '2038-01-19 03:14:08'"),
+                     1);
+    testhost_close(t);
+}
+
 static void settings_are_checked(void **state)
 {
     struct fx *f = *state;
@@ -362,6 +382,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(non_object_payload_is_reported_and_left_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(locked_database_queues_and_catches_up, setup, teardown),
         cmocka_unit_test_setup_teardown(history_and_extra_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(created_at_is_the_record_second_past_2038, setup, teardown),
         cmocka_unit_test_setup_teardown(settings_are_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(wal_by_default, setup, teardown),
     };
