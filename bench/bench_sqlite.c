@@ -12,13 +12,7 @@
 
 #include "core/record.h"
 #include "testhost.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "bench_util.h"
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -67,7 +61,7 @@ static int run(const char *mode, int n)
         return 1;
     }
     before = rows(db);
-    t0 = now();
+    t0 = bench_now();
     for (int i = 0; i < n; i++) {
         collector_record *r;
         record_new("battery1", (int64_t)time(NULL) * 1000000000, &r);
@@ -83,7 +77,7 @@ static int run(const char *mode, int n)
         testhost_write(t, r);
         record_free(r);
     }
-    dt = now() - t0;
+    dt = bench_now() - t0;
     testhost_close(t);
     printf("{\"bench\": \"sqlite_merges_%s\", \"value\": %.0f, \"unit\": \"merges/s\"}\n", mode,
            n / dt);

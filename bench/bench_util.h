@@ -19,7 +19,10 @@
 static inline double bench_now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
+        perror("bench: clock_gettime");
+        exit(1);
+    }
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 

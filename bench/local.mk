@@ -5,13 +5,13 @@ BENCH_BINS += bench/bench_decode bench/bench_sqlite bench/bench_ble bench/bench_
 	bench/bench_poll bench/bench_influxdb
 bench_bench_decode_SOURCES = bench/bench_decode.c bench/bench_util.h
 bench_bench_decode_LDADD = $(LIBJK_LIBS)
-bench_bench_sqlite_SOURCES = bench/bench_sqlite.c
+bench_bench_sqlite_SOURCES = bench/bench_sqlite.c bench/bench_util.h
 bench_bench_sqlite_CFLAGS = $(TESTHOST_CFLAGS) $(SQLITE3_CFLAGS)
 bench_bench_sqlite_LDADD = $(TESTHOST_LIBS) $(SQLITE3_LIBS)
 CLEANFILES += $(BENCH_BINS)
 bench_bench_ble_SOURCES = bench/bench_ble.c
 bench_bench_ble_LDADD = $(JKSESSION_LIBS)
-bench_bench_cycle_SOURCES = bench/bench_cycle.c
+bench_bench_cycle_SOURCES = bench/bench_cycle.c bench/bench_util.h
 bench_bench_cycle_CFLAGS = $(TESTHOST_CFLAGS) $(SQLITE3_CFLAGS)
 bench_bench_cycle_LDADD = $(TESTHOST_LIBS) $(SQLITE3_LIBS)
 bench_bench_mqtt_SOURCES = bench/bench_mqtt.c bench/bench_util.h

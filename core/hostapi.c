@@ -67,23 +67,40 @@ static void host_setting_error(collector_host *host, const collector_settings *s
              host->name, key ? key : "", key ? ": " : "", msg);
 }
 
-static int64_t clock_ns(clockid_t clock)
+/* The clock in ns, or a logged error naming the instance and *out untouched
+ * (after 2038 a 32-bit time_t makes CLOCK_REALTIME fail with EOVERFLOW;
+ * configure makes time_t 64-bit, this keeps a failure from becoming a time). */
+static int clock_ns(const collector_host *host, clockid_t clock, int64_t *out)
 {
     struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+
+    if (clock_gettime(clock, &ts) != 0) {
+        int rc = -errno;
+        log_msg(host ? host->name : NULL, COLLECTOR_LOG_ERROR, "cannot read the %s clock: %s",
+                clock == CLOCK_MONOTONIC ? "monotonic" : "wall", strerror(-rc));
+        return rc;
+    }
+    *out = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return 0;
 }
 
+/* The ABI has no error return here: a clock that cannot be read gives 0
+ * (the epoch, or the monotonic clock's start) after the logged error. */
 static int64_t host_time_ns(const collector_host *host, int clock)
 {
-    (void)host;
-    return clock_ns(clock == COLLECTOR_CLOCK_MONOTONIC ? CLOCK_MONOTONIC : CLOCK_REALTIME);
+    int64_t ns = 0;
+    (void)clock_ns(host, clock == COLLECTOR_CLOCK_MONOTONIC ? CLOCK_MONOTONIC : CLOCK_REALTIME,
+                   &ns);
+    return ns;
 }
 
 static int host_record_new(collector_host *host, collector_record **out)
 {
-    int rc = record_new(host->name, clock_ns(CLOCK_REALTIME), out);
+    int64_t ns = 0;
+    int rc = clock_ns(host, CLOCK_REALTIME, &ns);
 
+    if (rc == 0)
+        rc = record_new(host->name, ns, out);
     if (rc == 0)
         record_set_interval_ms(*out, host->interval_ms);
     return rc;

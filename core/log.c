@@ -69,16 +69,19 @@ int log_format(char *buf, size_t cap, const char *instance, int level, const cha
 {
     struct timespec ts;
     struct tm tm;
-    char stamp[32];
+    char stamp[48];
     size_t used;
     int n;
 
     if (cap == 0)
         return 0;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    localtime_r(&ts.tv_sec, &tm);
-    if (strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm) == 0)
-        stamp[0] = '\0';
+    /* A clock or calendar that fails still gives a line, saying so where the
+     * time would be (the message itself is never lost). */
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+        snprintf(stamp, sizeof(stamp), "(no clock: errno %d)", errno);
+    else if (localtime_r(&ts.tv_sec, &tm) == NULL ||
+             strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        snprintf(stamp, sizeof(stamp), "(no date for %lld s)", (long long)ts.tv_sec);
     n = snprintf(buf, cap, "%s - %s - %s - ", stamp, instance ? instance : "collectord",
                  log_level_name(level));
     if (n < 0) {

@@ -22,6 +22,14 @@ tests_host_test_record_LDADD = $(HOST_TEST_LDADD)
 tests_host_test_settings_SOURCES = tests/host/test_settings.c
 tests_host_test_settings_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBCONFIG_CFLAGS)
 tests_host_test_settings_LDADD = $(HOST_TEST_LDADD)
+# A failing clock: the core's clock_gettime calls go through the test's wrapper
+# (__clock_gettime64 is the name with _TIME_BITS=64 on 32-bit glibc).
+check_PROGRAMS += tests/host/test_clock
+TESTS += tests/host/test_clock
+tests_host_test_clock_SOURCES = tests/host/test_clock.c
+tests_host_test_clock_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_host_test_clock_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=clock_gettime -Wl,--wrap=__clock_gettime64
+tests_host_test_clock_LDADD = $(HOST_TEST_LDADD)
 
 # `make soak`: minutes, not part of make check (tests/soak/soak.py).
 soak: core/collectord $(plugin_PROGRAMS)
@@ -31,3 +39,4 @@ soak: core/collectord $(plugin_PROGRAMS)
 .PHONY: soak
 dist_noinst_SCRIPTS += tests/soak/soak.py
 EXTRA_DIST += tests/valgrind/demo-valgrind.sh
+EXTRA_DIST += tests/tools/waiting.py

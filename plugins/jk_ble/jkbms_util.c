@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,9 +51,9 @@ static int scan_devices(const char *transport, const char *adapter, int seconds,
     struct jk_found found[32];
     struct jk_device devs[64];
     char err[512], stamp[40], frac[16];
-    struct timeval tv;
+    struct timespec ts;
     struct tm tm;
-    int n, ndev;
+    int n, ndev, clock_err = 0;
 
     printf("Scanning for JK BMS devices for %d seconds...\n", seconds);
     fflush(stdout);
@@ -71,13 +70,22 @@ static int scan_devices(const char *transport, const char *adapter, int seconds,
         printf("No JK BMS devices found.\n");
         return -ENOENT;
     }
-    gettimeofday(&tv, NULL);
-    localtime_r(&tv.tv_sec, &tm);
-    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(frac, sizeof(frac), ".%06ld", (long)tv.tv_usec);
-    strncat(stamp, frac, sizeof(stamp) - strlen(stamp) - 1);
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+        clock_err = errno;
+    else if (localtime_r(&ts.tv_sec, &tm) == NULL ||
+             strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+        clock_err = EOVERFLOW;
+    else {
+        snprintf(frac, sizeof(frac), ".%06d", (int)(ts.tv_nsec / 1000));
+        strncat(stamp, frac, sizeof(stamp) - strlen(stamp) - 1);
+    }
     ndev = jk_devices_load("jk_devices.yaml", devs, 64 - 32, err, sizeof(err));
-    if (ndev < 0) {
+    if (clock_err != 0) {
+        fprintf(stderr, "jkbms-util: cannot read the clock for last_seen (%s): "
+                        "jk_devices.yaml not updated\n",
+                strerror(clock_err));
+        ndev = -1;
+    } else if (ndev < 0) {
         fprintf(stderr, "jkbms-util: %s: not updated\n", err);
         ndev = -1;
     }

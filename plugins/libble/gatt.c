@@ -15,7 +15,11 @@
 int64_t gatt_now_ms(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    /* CLOCK_MONOTONIC counts from boot, so it never overflows; should it
+     * fail all the same, every deadline is reached at once and the caller
+     * reports a timeout rather than waiting on an unset time. */
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return INT64_MAX / 2;
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 

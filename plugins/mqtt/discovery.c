@@ -47,7 +47,10 @@ char *discovery_state_json(const struct collector_host_api *api, const collector
     json_t *o = json_object();
     char stamp[64];
     int64_t ns = api->record_time_ns(rec);
-    time_t secs = (time_t)(ns / 1000000000);
+    /* rounded down, so a time before 1970 keeps a positive millisecond part;
+     * time_t is 64-bit (configure sees to it), so every int64 ns fits */
+    int64_t ms = ns / 1000000 - (ns % 1000000 < 0);
+    time_t secs = (time_t)(ms / 1000 - (ms % 1000 < 0));
     struct tm tm;
     char *out;
 
@@ -56,7 +59,7 @@ char *discovery_state_json(const struct collector_host_api *api, const collector
     gmtime_r(&secs, &tm);
     snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int)(ns / 1000000 % 1000));
+             (int)(ms - (int64_t)secs * 1000));
     json_object_set_new(o, "time", json_string(stamp));
     json_object_set_new(o, "source", json_string(api->record_source(rec)));
     if (api->record_device(rec)[0])

@@ -80,22 +80,19 @@ struct mq {
     size_t ndev;
 };
 
-static int64_t mono_ms(void)
+/* The clocks through the host, which checks the read and logs a failure. */
+static int64_t mono_ms(const struct mq *m)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return m->api->time_ns(m->host, COLLECTOR_CLOCK_MONOTONIC) / 1000000;
 }
 
-static void deadline_in(struct timespec *ts, long ms)
+/* An absolute CLOCK_REALTIME deadline for pthread_cond_timedwait (a failed
+ * clock read makes it long past). */
+static void deadline_in(const struct mq *m, struct timespec *ts, long ms)
 {
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
+    int64_t ns = m->api->time_ns(m->host, COLLECTOR_CLOCK_REALTIME) + (int64_t)ms * 1000000;
+    ts->tv_sec = (time_t)(ns / 1000000000);
+    ts->tv_nsec = (long)(ns % 1000000000);
 }
 
 static char *topic_of(const struct mq *m, const char *source, const char *leaf)
@@ -351,13 +348,13 @@ static void *sender_main(void *arg)
             m->online_due = 0;
             window_add(&m->win, topic_of(m, NULL, "status"), strdup("online"), 1, 0);
         }
-        update_availability(m, mono_ms(), &next_check_ms);
+        update_availability(m, mono_ms(m), &next_check_ms);
         if (m->connected && m->inflight < MAX_INFLIGHT)
             it = window_next(&m->win, m->gen, &seq);
         if (it == NULL) {
             struct timespec ts;
-            int64_t wait_ms = next_check_ms ? next_check_ms - mono_ms() : 1000;
-            deadline_in(&ts, wait_ms < 1 ? 1 : wait_ms > 1000 ? 1000 : (long)wait_ms);
+            int64_t wait_ms = next_check_ms ? next_check_ms - mono_ms(m) : 1000;
+            deadline_in(m, &ts, wait_ms < 1 ? 1 : wait_ms > 1000 ? 1000 : (long)wait_ms);
             pthread_cond_timedwait(&m->changed, &m->lock, &ts);
             continue;
         }
@@ -372,7 +369,7 @@ static void *sender_main(void *arg)
             free(payload);
             free(p);
             window_unsend(&m->win, seq);
-            deadline_in(&ts, 1000);
+            deadline_in(m, &ts, 1000);
             pthread_cond_timedwait(&m->changed, &m->lock, &ts);
             continue;
         }
@@ -400,7 +397,7 @@ static void *sender_main(void *arg)
             struct timespec ts;
             window_unsend(&m->win, seq);
             pending_drop(m, p);
-            deadline_in(&ts, 200);
+            deadline_in(m, &ts, 200);
             pthread_cond_timedwait(&m->changed, &m->lock, &ts);
         }
     }
@@ -468,7 +465,7 @@ static void say_goodbye(struct mq *m)
                        strdup("offline"), 1, 0);
         window_add(&m->win, topic_of(m, NULL, "status"), strdup("offline"), 1, 0);
         pthread_cond_broadcast(&m->changed);
-        deadline_in(&ts, 1000);
+        deadline_in(m, &ts, 1000);
         while (window_pending(&m->win) > 0 && m->connected)
             if (pthread_cond_timedwait(&m->changed, &m->lock, &ts) != 0)
                 break;
@@ -486,7 +483,7 @@ static void say_goodbye(struct mq *m)
     dopts.context = m->gate;
     if (m->paho->disconnect(m->client, &dopts) != MQTTASYNC_SUCCESS)
         return;
-    deadline_in(&ts, 1500);
+    deadline_in(m, &ts, 1500);
     pthread_mutex_lock(&m->lock);
     while (!m->disconnect_done)
         if (pthread_cond_timedwait(&m->changed, &m->lock, &ts) != 0)
@@ -709,7 +706,7 @@ static int mq_write(void *state, const collector_record *rec)
     if (d != NULL) {
         d->seen = seen;
         d->max_age_ms = age_ms;
-        d->last_ms = mono_ms();
+        d->last_ms = mono_ms(m);
         d->is_online = 1;
         if (!m->once)
             d->avail_sent = 1;
@@ -729,7 +726,7 @@ static int mq_flush(void *state)
     struct timespec ts;
     int rc;
 
-    deadline_in(&ts, FLUSH_WAIT_MS);
+    deadline_in(m, &ts, FLUSH_WAIT_MS);
     pthread_mutex_lock(&m->lock);
     pthread_cond_broadcast(&m->changed);
     while (window_pending(&m->win) > 0 && m->connected)

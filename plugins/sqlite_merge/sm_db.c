@@ -37,13 +37,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 };
 
 
-static double now_s(void)
+static double now_s(const struct merge *m)
 {
-    struct timespec ts;
-
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-        return 0;
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    /* the host reads the clock and logs if it cannot */
+    return (double)m->api->time_ns(m->host, COLLECTOR_CLOCK_REALTIME) / 1e9;
 }
 
 
@@ -88,9 +85,8 @@ static int setup(struct merge *m)
 
 /* created_at for a new row, in the format of `like` (the newest row's):
  * "YYYY-MM-DDTHH:MM:SS", with " " instead of "T", and/or a "+HH:MM" offset. */
-static void format_created_at(const char *like, double t, char *out, size_t cap)
+static void format_created_at(const char *like, time_t secs, char *out, size_t cap)
 {
-    time_t secs = (time_t)t;
     int offset_min = 0, sign = 1;
     char sep = 'T';
     struct tm tm;
@@ -251,7 +247,7 @@ int sm_db_store(struct merge *m, const struct pending *p)
             rc = run(m, ST_OVERLAY, "si", p->patch, id);
     } else if (have_row && good) {
         step = "appending a row";
-        format_created_at(created, p->time_s, stamp, sizeof(stamp));
+        format_created_at(created, p->secs, stamp, sizeof(stamp));
         rc = run(m, ST_APPEND, "ssi", stamp, p->patch, id);
     }
     if (rc == SQLITE_OK && !good && !m->warned_no_row) {
@@ -267,20 +263,19 @@ int sm_db_store(struct merge *m, const struct pending *p)
     if (good)
         m->warned_no_row = 0;
     if (rc == SQLITE_OK && p->history) {
-        time_t secs = (time_t)p->time_s;
         struct tm tm;
         step = "writing the history";
-        gmtime_r(&secs, &tm);
+        gmtime_r(&p->secs, &tm);
         strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
         rc = run(m, ST_HISTORY, "sis", stamp, (long long)p->battery, p->history);
-        if (rc == SQLITE_OK && now_s() - m->last_retention > 600) {
+        if (rc == SQLITE_OK && now_s(m) - m->last_retention > 600) {
             char sql[160];
             snprintf(sql, sizeof(sql),
                      "DELETE FROM bms_readings WHERE created_at < datetime('now', '-%d days')",
                      m->history_days);
             rc = exec(m, sql);
             if (rc == SQLITE_OK)
-                m->last_retention = now_s();
+                m->last_retention = now_s(m);
         }
     }
     if (rc != SQLITE_OK)

@@ -142,6 +142,7 @@ static int merge_write(void *state, const collector_record *rec)
     const struct collector_host_api *api = m->api;
     struct battery *b = battery_for(m, api->record_source(rec));
     struct pending p = {0};
+    int64_t ns = api->record_time_ns(rec);
     int rc;
 
     if (b == NULL) {
@@ -150,7 +151,10 @@ static int merge_write(void *state, const collector_record *rec)
         return -ENOSPC;
     }
     p.battery = b->index;
-    p.time_s = (double)api->record_time_ns(rec) / 1e9;
+    p.time_s = (double)ns / 1e9;
+    /* from the integer ns, not time_s: no rounding across a second (time_t
+     * is 64-bit, configure sees to it, so every int64 ns fits) */
+    p.secs = (time_t)(ns / 1000000000 - (ns % 1000000000 < 0));
     p.max_age = freshness_s(m, rec);
     p.patch = sm_build_patch(m, rec, b->index);
     p.history = m->history ? sm_build_history(m, rec) : NULL;

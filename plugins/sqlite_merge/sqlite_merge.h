@@ -6,6 +6,7 @@
 #define COLLECTORD_PLUGINS_SQLITE_MERGE_SQLITE_MERGE_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -32,6 +33,7 @@ struct battery {
 struct pending {
     int battery;
     double time_s;
+    time_t secs; /* the same time in whole seconds, rounded down, for created_at */
     double max_age;
     char *patch;   /* JSON object of formatted keys */
     char *history; /* JSON of the whole record, or NULL */

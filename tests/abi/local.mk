@@ -7,7 +7,7 @@ TPLUG_SRC = tests/abi/testplug.c
 check_PROGRAMS += tests/abi/plugins/t_counter.so tests/abi/plugins/t_trail.so \
 	tests/abi/plugins/t_filesink.so
 tests_abi_plugins_t_counter_so_SOURCES = $(TPLUG_SRC)
-tests_abi_plugins_t_counter_so_CPPFLAGS = -I$(top_srcdir)/tests/abi/frozen-1.0 -DTP_COUNTER -DTP_NAME=t_counter
+tests_abi_plugins_t_counter_so_CPPFLAGS = $(COLLECTOR_TIME_CPPFLAGS) -I$(top_srcdir)/tests/abi/frozen-1.0 -DTP_COUNTER -DTP_NAME=t_counter
 tests_abi_plugins_t_counter_so_CFLAGS = $(TPLUG_COMPILE)
 tests_abi_plugins_t_counter_so_LDFLAGS = $(TPLUG_LINK)
 tests_abi_plugins_t_trail_so_SOURCES = $(TPLUG_SRC)

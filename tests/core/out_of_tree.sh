@@ -26,8 +26,11 @@ exec pkg-config --define-variable=prefix="$stage$prefix" "\$@"
 PC
 chmod +x "$tmp/pkg-config"
 export MAKEFLAGS= MFLAGS= # the example's own make, not a sub-make of this tree
+# The configured compiler (make check exports it): the examples' `CC ?= cc`
+# never applies, make defines CC, so a cross build would get the host's cc.
+CC=${CC:-cc}
 if PKG_CONFIG_PATH="$pcdir" make -s -C "$tmp/src" PKG_CONFIG="$tmp/pkg-config" \
-       CFLAGS="-O2 -Werror" >"$tmp/log" 2>&1 &&
+       CC="$CC" CFLAGS="-O2 -Werror" >"$tmp/log" 2>&1 &&
    PKG_CONFIG_PATH="$pcdir" make -s -C "$tmp/src" PKG_CONFIG="$tmp/pkg-config" install >>"$tmp/log" 2>&1; then
     echo "ok 2 - the example builds with pkg-config --cflags collector-sdk only"
 else
@@ -59,7 +62,7 @@ fi
 cp -r "$top_srcdir/sdk/examples/soc_custom" "$tmp/soc"
 chmod -R u+w "$tmp/soc"
 if PKG_CONFIG_PATH="$pcdir" make -s -C "$tmp/soc" PKG_CONFIG="$tmp/pkg-config" \
-       CFLAGS="-O2 -Werror" >"$tmp/log" 2>&1 &&
+       CC="$CC" CFLAGS="-O2 -Werror" >"$tmp/log" 2>&1 &&
    PKG_CONFIG_PATH="$pcdir" make -s -C "$tmp/soc" PKG_CONFIG="$tmp/pkg-config" install >>"$tmp/log" 2>&1; then
     echo "ok 5 - sdk/examples/soc_custom builds out of tree"
 else

@@ -107,7 +107,12 @@ def main():
                          stderr=errlog)
     # Open fds are counted while no simulated BMS exists: every poll then fails
     # at once and holds nothing, so the two counts compare what stays open.
-    time.sleep(2)
+    # ready: the daemon says it runs (a slow machine may take longer than a
+    # fixed wait), and a second for its first polls to fail
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and "instance(s) from" not in open(errlog.name).read():
+        time.sleep(0.1)
+    time.sleep(1)
     fds_start = min(len(os.listdir("/proc/%d/fd" % d.pid)) for _ in range(20)
                     if time.sleep(0.05) is None)
     for cmd in sim_cmds:

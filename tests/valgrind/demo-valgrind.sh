@@ -16,13 +16,26 @@ COLLECTOR_PLUGIN_PATH="$build/plugins" valgrind --quiet --leak-check=full \
     --error-exitcode=1 --log-file="$tmp/vg.log" \
     "$build/core/collectord" -c "$tmp/demo.conf" 2>"$tmp/err" &
 pid=$!
-sleep 4
+# Conditions with deadlines, not sleeps: valgrind is slow, a loaded machine
+# slower. wait_for SECONDS COMMAND...: poll until the command succeeds.
+wait_for() {
+    t=$(( $1 * 10 )); shift
+    while [ "$t" -gt 0 ]; do "$@" && return 0; sleep 0.1; t=$((t - 1)); done
+    return 1
+}
+rows() { python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1], timeout=30).execute('select count(*) from bms_readings').fetchone()[0])" "$tmp/inverter.db"; }
+rows_at_least() { [ "$(rows 2>/dev/null || echo 0)" -ge "$1" ]; }
+# two cycles, a reload once it runs (signals are blocked by then), two more
+wait_for 120 grep -q "running .* instance(s) from" "$tmp/err"
+wait_for 120 rows_at_least 2
+n=$(rows)
 kill -HUP "$pid"
-sleep 4
+wait_for 120 grep -q "SIGHUP: reloading" "$tmp/err"
+wait_for 120 rows_at_least $((n + 2))
 kill -TERM "$pid"
 wait "$pid"
 rc=$?
-records=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from bms_readings').fetchone()[0])" "$tmp/inverter.db")
+records=$(rows)
 if [ "$rc" -eq 0 ] && [ ! -s "$tmp/vg.log" ] && [ "$records" -ge 4 ] && grep -q "SIGHUP: reloading" "$tmp/err"; then
     echo "valgrind: demo ran $records cycles with a reload and a clean stop: no error, no leak"
     exit 0

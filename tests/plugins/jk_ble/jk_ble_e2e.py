@@ -325,7 +325,10 @@ for fault, says in faults.items():
     conf, db = daemon_conf(fault, sock, timeout=1.5)
     rc, err = run_daemon(conf, db, 1)
     stop(p)
-    warnings = [l for l in err.splitlines() if " - battery1 - WARNING - " in l]
+    # The simulator serves two connections and goes: polls after the good
+    # one (a slow machine may make some before the row is seen) cannot connect.
+    warnings = [l for l in err.splitlines() if " - battery1 - WARNING - " in l
+                and not ("cannot connect" in l and os.path.basename(sock) in l)]
     check("fault %s: a clean failed poll, then a good one" % fault,
           rc == 0 and history_rows(db) == 1 and len(warnings) == 1 and says in warnings[0]
           and "C8:47:8C:00:00:01" in warnings[0], "\n".join(warnings) + err[-300:])

@@ -82,7 +82,7 @@ check("without TLS files the sink maps Paho's plain build and no OpenSSL",
 
 # discovery: retained, so a new subscriber gets it at once
 rsub, rfile = subscribe("retained", "homeassistant/#", retained_only=True)
-time.sleep(1.0)
+wait_for(lambda: any(t.endswith("/cell_1/config") for t, _ in messages(rfile)), 30)
 rsub.terminate()
 configs = {t: json.loads(p) for t, p in messages(rfile)}
 node = "C8_47_8C_00_00_01"
@@ -206,7 +206,7 @@ check("TLS: records reach a broker verified by cafile, over Paho's OpenSSL build
       and any(x.startswith("libssl") for x in libs), daemon_log("tls")[-400:])
 states_before = sum(1 for t, _ in messages(tls_out) if t == "test/site1/battery1/state")
 d = start_daemon("tls-wrong-ca", 'port = %d; cafile = "%s/other.pem";' % (TLS_PORT, tmp))
-time.sleep(2.5)
+wait_for(lambda: "certificate verify failed" in daemon_log("tls-wrong-ca"), 30)
 d.terminate()
 d.wait(timeout=30)
 err = daemon_log("tls-wrong-ca")

@@ -17,6 +17,7 @@ TOP_BUILD = os.environ["top_builddir"]
 DAEMON = os.path.join(TOP_BUILD, "core", "collectord")
 sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
 import eamoon_poller  # noqa: E402
+from waiting import wait_for  # noqa: E402
 
 results = []
 
@@ -53,6 +54,16 @@ def insert_inverter_row(db, n=0):
                 (eamoon_poller.created_at("utc"), json.dumps(eamoon_poller.inverter_payload(n))))
     con.commit()
     con.close()
+
+
+def count_rows(db, where=""):
+    try:
+        con = sqlite3.connect(db, timeout=30)
+        n = con.execute("SELECT count(*) FROM readings " + where).fetchone()[0]
+        con.close()
+        return n
+    except sqlite3.Error:
+        return 0
 
 
 def run_once(conf):
@@ -132,10 +143,16 @@ def concurrent_writer(tmp):
 
     th = threading.Thread(target=poller)
     th.start()
-    d = subprocess.Popen([DAEMON, "-c", conf], stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
+    errf = open(os.path.join(tmp, "busy.log"), "w+")  # a pipe nobody reads could fill
+    d = subprocess.Popen([DAEMON, "-c", conf], stderr=errf)
+    # run until rows carry the patch, then a while longer for fresh rows to check
+    wait_for(lambda: count_rows(db, "WHERE payload LIKE '%bms_cell_count%'") > 0, 60)
+    time.sleep(1.5)
     d.send_signal(signal.SIGTERM)
-    err = d.communicate(timeout=30)[1]
+    d.wait(timeout=60)
+    errf.seek(0)
+    err = errf.read()
+    errf.close()
     stopped = time.monotonic()
     time.sleep(2.0)  # past max_age: the patch is stale now
     stop.set()
@@ -169,9 +186,11 @@ def kill_9(tmp):
     insert_inverter_row(db)
     write_conf(conf, db, [("b%d" % i, "jk_pb2a16s15p.hex", 0.01) for i in range(1, 4)],
                'mode = "append"; history = true;')
-    for delay in (0.3, 0.7, 1.1):
+    # killed after 1, 10 and 30 rows more: once early, twice well into writing
+    for more in (1, 10, 30):
+        before = count_rows(db)
         d = subprocess.Popen([DAEMON, "-c", conf], stderr=subprocess.DEVNULL)
-        time.sleep(delay)
+        wait_for(lambda: count_rows(db) >= before + more, 60)
         d.kill()
         d.wait()
     con = sqlite3.connect(db)

@@ -111,7 +111,7 @@ static collector_record *bms_record(const char *source, double volts, double age
     static const double cells[4] = {3.216, 3.246, 3.230, 3.231};
     collector_record *r;
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts), 0);
     assert_int_equal(record_new(source, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec -
                                             (int64_t)(age_s * 1e9), &r), 0);
     record_set_device(r, "C8:47:8C:00:00:01");
@@ -490,6 +490,26 @@ static void insight_metrics_only_when_fields_asks(void **state)
     assert_string_equal(newest(f, "json_type(payload, '$.alarm')"), "");
 }
 
+/* Past 2038, and 1 ns before a second: created_at is that second. Through a
+ * double (256 ns apart there) it became the next one; with a 32-bit time_t,
+ * 1901. */
+static void created_at_is_the_record_second_past_2038(void **state)
+{
+    struct fx *f = *state;
+    struct testhost *t;
+    collector_record *r = bms_record("battery1", 51.689, 0);
+
+    inverter_row(f, "2026-01-15T16:43:23");
+    t = open_sink(f, "mode = \"append\"; history = true;");
+    assert_int_equal(record_set_time_ns(r, INT64_C(2147483648999999999)), 0);
+    write_rec(t, r);
+    assert_string_equal(newest(f, "created_at"), "2038-01-19T03:14:08");
+    assert_int_equal(count(f, "SELECT count(*) FROM bms_readings "
+                              "WHERE created_at = '2038-01-19 03:14:08'"),
+                     1);
+    testhost_close(t);
+}
+
 static void settings_are_checked(void **state)
 {
     struct fx *f = *state;
@@ -546,6 +566,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(history_and_extra_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(patch_text_is_exactly_the_contract_format, setup, teardown),
         cmocka_unit_test_setup_teardown(insight_metrics_only_when_fields_asks, setup, teardown),
+        cmocka_unit_test_setup_teardown(created_at_is_the_record_second_past_2038, setup, teardown),
         cmocka_unit_test_setup_teardown(settings_are_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(wal_by_default, setup, teardown),
     };
