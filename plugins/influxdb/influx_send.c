@@ -309,7 +309,7 @@ static void settle(struct influx_sender *s, enum outcome o, const char *why, lon
         break;
     }
     if (o == DROP)
-        snprintf(s->cause, sizeof(s->cause), "%s", why);
+        snprintf(s->cause, sizeof(s->cause), "%.255s", why); /* cause is 256 */
     pthread_cond_broadcast(&s->idle);
 }
 
