@@ -3,6 +3,10 @@
  * offsets 0, 4, 8, and every 1.0 member stays where 1.0 put it. */
 #include <collector/plugin.h>
 
+/* Only after it, so the header is still proved to stand alone: config.h
+ * carries the build flags, and a reconfigure with others rebuilds this. */
+#include "config.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -6,6 +6,8 @@
  *                  until flush(); fail = true makes every write fail
  * and broken ones: TP_MAJOR/TP_MINOR override the ABI numbers, TP_SHORT
  * shrinks struct_size, TP_NULL returns NULL, TP_NO_ENTRY exports nothing. */
+#include "config.h" /* first, as everywhere: a reconfigure with other flags rebuilds it */
+
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <poll.h>
