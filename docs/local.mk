@@ -3,7 +3,15 @@ EXTRA_DIST += docs/sqlite-merge.md
 EXTRA_DIST += docs/install.md
 EXTRA_DIST += docs/PERFORMANCE.md
 
-EXTRA_DIST += docs/ABI.md docs/records.md
+# The SDK's documentation and examples are installed: a plugin author needs
+# nothing but `make install` (or the -dev package).
+dist_doc_DATA = docs/ABI.md docs/custom-soc.md docs/records.md
+sdkexamplesdir = $(docdir)/examples
+hello_sourcedir = $(sdkexamplesdir)/hello_source
+dist_hello_source_DATA = sdk/examples/hello_source/hello_source.c \
+	sdk/examples/hello_source/Makefile
+soc_customdir = $(sdkexamplesdir)/soc_custom
+dist_soc_custom_DATA = sdk/examples/soc_custom/soc_custom.c sdk/examples/soc_custom/Makefile
 
 # Man pages: made by make, not configure, from templates, so they name the
 # configured paths; a "-" in a path becomes roff's "\-" (a plain ASCII '-').
