@@ -19,7 +19,7 @@ fuzz_sqlite_merge_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS) $(LIBCONFIG_CF
 	$(SQLITE3_CFLAGS) $(JANSSON_CFLAGS)
 fuzz_sqlite_merge_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_sqlite_merge_LDADD = $(LIBCONFIG_LIBS) $(SQLITE3_LIBS) $(JANSSON_LIBS) -lm
-fuzz_config_SOURCES = fuzz/config.c core/conf.c core/log.c
+fuzz_config_SOURCES = fuzz/config.c core/conf.c core/log.c core/names.c core/expand.c
 fuzz_config_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS) $(LIBCONFIG_CFLAGS)
 fuzz_config_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_config_LDADD = $(LIBCONFIG_LIBS)
