@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # docs/
 EXTRA_DIST += docs/sqlite-merge.md
 EXTRA_DIST += docs/install.md

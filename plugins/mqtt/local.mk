@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # plugins/mqtt: MQTT sink with Home Assistant discovery (Eclipse Paho C, loaded
 # at run time: libpaho-mqtt3a, or libpaho-mqtt3as when TLS is configured)
 plugin_PROGRAMS += plugins/mqtt/mqtt.so

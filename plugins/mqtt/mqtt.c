@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mqtt: every record as JSON on <prefix>/<instance>/state, availability with
  * a last will, and Home Assistant MQTT discovery, over Eclipse Paho's
  * asynchronous C client. Records wait in a bounded queue until the broker has

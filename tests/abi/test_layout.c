@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The ABI layout lock: the installed header compiles alone (this file
  * includes it first, under -std=c11 -pedantic), the frozen head sits at
  * offsets 0, 4, 8, and every 1.0 member stays where 1.0 put it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Plugins for the daemon and ABI tests, one source built many ways:
  *   -DTP_COUNTER   source: emits {n, trail=""}; settings slow_ms (blocks, but
  *                  wakes on the stop fd), fail_after (polls that succeed)

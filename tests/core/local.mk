@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/core: the daemon as a process
 TESTS += tests/core/daemon.sh
 dist_noinst_SCRIPTS += tests/core/daemon.sh

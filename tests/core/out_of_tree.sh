@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The SDK as a third party uses it: install collectord to a staging prefix,
 # find the SDK's docs and examples in $(docdir), build the installed
 # examples/hello_source with its own Makefile and pkg-config only, drop the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # CI's deployment checks (not in make check: they need packaging tools and
 # a few minutes): systemd unit, compose file, man pages, Debian packages.
 # Run from the top of a configured and built source tree.
