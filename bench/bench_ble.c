@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* make bench: ATT requests (with a response) per poll against the simulated
  * JK BMS, on the first connect (full discovery) and on a reconnect (cached
  * handles), and the time a poll takes. The seed's bleak client does full

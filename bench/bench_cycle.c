@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* make bench: the full poll cycle of the demo pipeline (jk_replay source ->
  * soc_lifepo4 -> sqlite_merge into a real file), through the real plugins.
  *   bench_cycle [N]   N cycles (default 2000); prints cycles/s.

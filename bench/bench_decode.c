@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* make bench: assembler + variant check + decode throughput per JK variant,
  * fed as the old BLE module sends it (128 + 128 + 44 byte notifications),
  * in frames per second of CPU time (best of 5), with the instructions per

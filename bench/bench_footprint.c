@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* make bench: memory.
  *
  * The floor: this process links only libc and libsqlite3 (and what they pull

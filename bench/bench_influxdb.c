@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* make bench: points per second the influxdb sink writes to a local influxd
  * (Debian's influxdb, started here on free 127.0.0.1 ports with its own temp
  * dirs), batches of 5000 points, checked by counting them afterwards. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* make bench: records published per second by the mqtt sink to a local
  * mosquitto (started here on 127.0.0.1) at QoS 0 and 1, and the memory of
  * the process while the broker is away (the sink says -EAGAIN and keeps

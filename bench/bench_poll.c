@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* make bench: instructions per poll of the real daemon in steady state.
  *
  * collectord with one looping jk_replay battery, soc_lifepo4 and sqlite_merge

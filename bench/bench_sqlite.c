@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* make bench: sqlite_merge merges per second in each mode on a real file,
  * and the rows each BMS poll adds (the seed's Python did ~390/s, 1 row). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Helpers the benches share: a clock, /proc figures, a local mosquitto,
  * instruction counts from callgrind. */
 #ifndef BENCH_UTIL_H

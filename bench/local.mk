@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # bench/: `make bench` prints one JSON object per line
 EXTRA_PROGRAMS += bench/bench_decode bench/bench_sqlite bench/bench_ble bench/bench_cycle bench/bench_mqtt bench/bench_footprint \
 	bench/bench_poll bench/bench_influxdb

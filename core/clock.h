@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* clock: the monotonic clock as the scheduler and the pipeline use it. */
 #ifndef COLLECTORD_CORE_CLOCK_H
 #define COLLECTORD_CORE_CLOCK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* conf: the libconfig file collectord runs from. */
 #ifndef COLLECTORD_CORE_CONF_H
 #define COLLECTORD_CORE_CONF_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* expand: ${VAR} and ${VAR:-default} in configuration text. */
 #ifndef COLLECTORD_CORE_EXPAND_H
 #define COLLECTORD_CORE_EXPAND_H

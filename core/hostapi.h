@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* hostapi: the const table of services every plugin instance gets, and the
  * per-instance host handle behind it. */
 #ifndef COLLECTORD_CORE_HOSTAPI_H

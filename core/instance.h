@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* instance: one configured plugin instance through its life: open (load,
  * check settings, create), start, stop, close. */
 #ifndef COLLECTORD_CORE_INSTANCE_H

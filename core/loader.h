@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* loader: find, open and check a plugin shared object (the ABI handshake). */
 #ifndef COLLECTORD_CORE_LOADER_H
 #define COLLECTORD_CORE_LOADER_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # core/: the collectord daemon and the host side of the plugin ABI
 noinst_LIBRARIES += core/libcollector_core.a
 core_libcollector_core_a_SOURCES = \

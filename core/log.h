@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* log: one line per message, "YYYY-MM-DD HH:MM:SS - <instance> - LEVEL - <message>". */
 #ifndef COLLECTORD_CORE_LOG_H
 #define COLLECTORD_CORE_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* collectord: load the plugins a config names and run them until told to stop. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* names: the one validator of the names the config, the loader and records use. */
 #ifndef COLLECTORD_CORE_NAMES_H
 #define COLLECTORD_CORE_NAMES_H

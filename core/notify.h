@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* notify: the systemd service protocol (Type=notify): READY, RELOADING,
  * STOPPING and the watchdog, through libsystemd. Without NOTIFY_SOCKET
  * every call does nothing. */

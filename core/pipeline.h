@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pipeline: records from the sources through the calculators to the sinks,
  * on one dispatcher thread, with a bounded retry queue per sink. */
 #ifndef COLLECTORD_CORE_PIPELINE_H

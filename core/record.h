@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* record: the typed, named metrics of one measurement (the SDK's opaque collector_record). */
 #ifndef COLLECTORD_CORE_RECORD_H
 #define COLLECTORD_CORE_RECORD_H

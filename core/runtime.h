@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* runtime: the running instances of the current configuration. A reload
  * validates the new configuration completely first, keeps the instances
  * that did not change, and replaces only the others. */

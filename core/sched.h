@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sched: a source's thread, polling on a fixed-rate grid with backoff. */
 #ifndef COLLECTORD_CORE_SCHED_H
 #define COLLECTORD_CORE_SCHED_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* setdefs: a plugin's declared settings (ABI 1.1) checked, expanded and
  * completed by the host before the plugin sees them. */
 #ifndef COLLECTORD_CORE_SETDEFS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* settings: the SDK's collector_settings over libconfig's config_setting_t. */
 #ifndef COLLECTORD_CORE_SETTINGS_H
 #define COLLECTORD_CORE_SETTINGS_H

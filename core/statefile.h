@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* statefile: an instance's small state files, written so that a planted
  * symlink or a crash can never damage anything. */
 #ifndef COLLECTORD_CORE_STATEFILE_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # etc/: configuration samples and the demo
 EXTRA_DIST += etc/demo.conf etc/demo/README.md etc/demo/jk_pb2a16s15p.hex \
 	etc/demo/jk_b2a24s20p.hex tests/tools/eamoon_poller.py tests/tools/dashboard_view.py

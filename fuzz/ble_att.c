@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer: the ATT PDU parser, on whatever a peer might send. */
 #include "config.h"
 

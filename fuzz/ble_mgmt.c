@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer: the kernel's management events (Device Found with its
  * advertising data, Command Complete with a controller index list). */
 #include "config.h"

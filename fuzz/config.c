@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer: the config loader (libconfig syntax plus collectord's own
  * checks), on arbitrary file contents. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer: the influxdb sink's line-protocol escaping. The input is cut at
  * NUL bytes into a measurement, a tag key, a tag value, a field key and a
  * string value; the point made of them is read back the way InfluxDB's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer: the btsnoop reader and the hex-dump reader. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer: the jk_devices.yaml reader. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer: the JK assembler, every decoder and variant detection, fed
  * arbitrary notification bytes in arbitrary chunk sizes; and the same bytes
  * as a JK-PB's Modbus register images (live block, device info). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer: the 0x4E57 assembler fed arbitrary bytes in arbitrary chunk
  * sizes, and the decoder walking arbitrary data IDs inside a frame whose
  * checksum is made right (so the walk is reached, not only the framing). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer: the sqlite sink's merge, with whatever another writer left as
  * the newest payload of readings (text of any shape, JSON or not). The sink
  * must patch a JSON object, leave anything else untouched, and never crash.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # sdk/: the public plugin header and its pkg-config file
 collectorinclude_HEADERS += sdk/include/collector/plugin.h
 pkgconfig_DATA += sdk/collector-sdk.pc

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/: shared test support. Each component adds its own tests in its local.mk.
 #
 # A plugin test is a cmocka program (one group per binary, TAP output) linked with

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Build the .deb packages from a scratch copy of the source tree, so the tree
 # itself stays clean:  etc/debian/build-deb.sh [OUTDIR [HOST_ARCH]]
 # With HOST_ARCH (armhf, arm64) it cross-builds for that Debian architecture;

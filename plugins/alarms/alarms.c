@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* alarms: per battery (the record's source), thresholds with hysteresis on
  * the cells, the temperatures and the SOC, plus the BMS's own error bits.
  * Sets `alarm` (bool) and `alarms` (the active ones' stable names, comma

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # plugins/alarms: thresholds with hysteresis and the BMS's own error bits
 plugin_PROGRAMS += plugins/alarms/alarms.so
 plugins_alarms_alarms_so_SOURCES = plugins/alarms/alarms.c

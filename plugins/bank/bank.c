@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* bank: a virtual battery made of packs in parallel. Each time a record of a
  * member arrives, the bank emits a record of its own (source = the bank's
  * instance name, stamped with the member record's time) from the members'

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # plugins/bank: a virtual battery made of parallel packs
 plugin_PROGRAMS += plugins/bank/bank.so
 plugins_bank_bank_so_SOURCES = plugins/bank/bank.c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* energy: per battery (the record's source), battery_power integrated over
  * the records' own timestamps (trapezoids, split where the power changes
  * sign) into two monotonic totals, energy_charged_kwh and

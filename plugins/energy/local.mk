@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # plugins/energy: charged / discharged kWh per battery, time to full and to empty
 plugin_PROGRAMS += plugins/energy/energy.so
 plugins_energy_energy_so_SOURCES = plugins/energy/energy.c

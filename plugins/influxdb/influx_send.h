@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The influxdb sink's sender: batches of line-protocol points, written over
  * HTTP(S) by a thread of its own (libcurl), so a slow or absent server never
  * holds up the host's dispatcher and the other sinks.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* influxdb: every record as one InfluxDB line-protocol point, written over
  * HTTP(S) with libcurl to the 1.x write API (/write?db=...) or the 2.x one
  * (/api/v2/write?org=...&bucket=..., "Authorization: Token ..."). The same

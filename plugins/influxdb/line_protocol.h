@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* InfluxDB line protocol, as text in a growable buffer. Pure: no I/O, no
  * logging, no clock. The escaping follows the line protocol reference
  * (docs.influxdata.com, "Line protocol reference", special characters):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # plugins/influxdb: InfluxDB line protocol over HTTP(S) (libcurl)
 noinst_LIBRARIES += plugins/influxdb/liblineproto.a
 plugins_influxdb_liblineproto_a_SOURCES = plugins/influxdb/line_protocol.c \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* jk_ble: a JK BMS over Bluetooth LE (or a simulated one over unix:PATH). */
 #include "config.h"
 

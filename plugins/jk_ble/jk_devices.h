@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* jk_devices.yaml, the seed's device list: a mapping from BLE address to
  * {address, last_seen, name}, plus address_type (public or random), which
  * jkbms-util --scan adds and the seed's reader ignores. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Discovery of JK BMS devices through the kernel's management interface
  * (mgmt.h): jkbms-util --scan. Runs over any fd carrying one mgmt packet per
  * message: the kernel's HCI_CHANNEL_CONTROL socket, or "unix:PATH" to a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* One JK BMS over a BLE (or simulated) link: connect, discover by UUID,
  * subscribe, request, and wait for a valid cell-info record. Used by the
  * jk_ble source and by jkbms-util. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* jkbms-util: find, read and decode JK BMS devices from the command line. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # plugins/jk_ble: JK BMS over Bluetooth LE, and the jkbms-util tool
 noinst_LIBRARIES += plugins/jk_ble/libjksession.a
 plugins_jk_ble_libjksession_a_SOURCES = plugins/jk_ble/jk_session.c plugins/jk_ble/jk_session.h \

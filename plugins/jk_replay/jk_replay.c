@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* jk_replay: a source that replays a JK BMS capture (hex dump or btsnoop)
  * as if the BMS were sending it; each poll yields the next valid cell-info
  * record. */

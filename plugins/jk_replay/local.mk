@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # plugins/jk_replay: replay a capture as if a JK BMS were sending it
 plugin_PROGRAMS += plugins/jk_replay/jk_replay.so
 plugins_jk_replay_jk_replay_so_SOURCES = plugins/jk_replay/jk_replay.c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* jk_serial: a JK BMS pack over a wire, RS485 Modbus RTU (JK-PB, one pack
  * of a parallel bus per instance) or the 0x4E57 UART protocol. It yields
  * the record jk_ble yields for the same pack, plus `bms_link`. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* One JK BMS pack on a serial line: RS485 Modbus RTU (JK-PB, through
  * libmodbus) or the 0x4E57 UART protocol of older packs. Opens the port,
  * takes the bus for one exchange at a time, reads one pack, and says what

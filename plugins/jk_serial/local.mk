@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # plugins/jk_serial: JK BMS over RS485 Modbus RTU (libmodbus) or the 0x4E57 UART
 # protocol; jk_wire is shared with jkbms-util --serial.
 noinst_LIBRARIES += plugins/jk_serial/libjkwire.a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* LE advertising data: the AD structures of an advertisement or scan
  * response, as the kernel's Device Found event carries them (mgmt.h). Pure. */
 #ifndef COLLECTORD_PLUGINS_LIBBLE_ADV_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ATT PDUs (Bluetooth Core Vol 3 Part F): builders and a parser that never
  * trusts a length. Pure: no I/O. */
 #ifndef COLLECTORD_PLUGINS_LIBBLE_ATT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A minimal GATT client over any connected file descriptor that carries one
  * ATT PDU per packet (an L2CAP ATT socket, or AF_UNIX SOCK_SEQPACKET to a
  * simulator). Every wait has a deadline and also wakes on a stop fd. */

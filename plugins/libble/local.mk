@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # plugins/libble: ATT/GATT client over any fd, the kernel's management
 # packets (discovery), LE advertising data,
 # and the socket code (L2CAP via libbluetooth, or unix:PATH for a simulator)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The kernel's Bluetooth management interface (HCI_CHANNEL_CONTROL, packet
  * format of BlueZ doc/mgmt-api.txt): command builders and an event parser.
  * Pure functions over bytes: no I/O, so a simulated kernel and the fuzzer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Opening the ATT channel to a peer: an LE L2CAP socket on fixed channel 4
  * (libbluetooth), or "unix:PATH", an AF_UNIX SOCK_SEQPACKET socket to a
  * simulated peripheral speaking the same ATT, one PDU per packet. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Readers for wire data: values are assembled from bytes, never read by
  * casting a buffer, so alignment and host byte order never matter. Callers
  * check bounds first (or use struct jk_cursor). */

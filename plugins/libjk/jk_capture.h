@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Captures of what a JK BMS sent, as a list of notification payloads:
  * hex dumps (one notification per line) and btsnoop HCI logs (Android's HCI
  * snoop log, `btmon -w`), from which the ATT notifications are taken. */

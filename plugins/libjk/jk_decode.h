@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Decoders for JK BMS records (cell info JK04 / JK02_24S / JK02_32S, device
  * info, settings) and protocol-variant detection. Pure functions over one
  * 300-byte record whose checksum the assembler has checked. */

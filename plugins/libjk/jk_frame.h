@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* JK BMS framing: 20-byte commands out, 300-byte records in, assembled from
  * notifications that do not line up with records. Pure: no I/O, no clock. */
 #ifndef COLLECTORD_PLUGINS_LIBJK_JK_FRAME_H

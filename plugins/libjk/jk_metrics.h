@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The one mapping from decoded JK records to metric names: the record
  * contract every sink relies on. */
 #ifndef COLLECTORD_PLUGINS_LIBJK_JK_METRICS_H

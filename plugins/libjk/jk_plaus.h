@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Physical ranges of a decoded cell-info record (docs/records.md, "Plausible
  * values"): a record in, a verdict out. Pure: no I/O, no logging, no clock;
  * the plugin that owns the battery logs what the verdict says. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Human and JSON output of decoded JK records (jkbms-util). */
 #ifndef COLLECTORD_PLUGINS_LIBJK_JK_REPORT_H
 #define COLLECTORD_PLUGINS_LIBJK_JK_REPORT_H

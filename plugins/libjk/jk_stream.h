@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A JK BMS byte stream: frames assembled, the variant decided, the newest
  * device info, settings and cell info kept. Used by every JK source. */
 #ifndef COLLECTORD_PLUGINS_LIBJK_JK_STREAM_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The 0x4E57 protocol of older JK BMS (B1A24S, B2A24S, BD6A..., firmware up to
  * 10.x) on their UART/RS485 "GPS" port: framing and the "read all" answer.
  * Pure: bytes in, structs out, no I/O, no clock. Layout in the project's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # plugins/libjk: the JK BMS protocol (framing, decoders, variant detection,
 # captures, the record mapping), shared by jk_ble, jk_replay and jkbms-util.
 noinst_LIBRARIES += plugins/libjk/libjk.a

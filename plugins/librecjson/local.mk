@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # plugins/librecjson: a record's metrics as JSON, shared by sqlite_merge and mqtt
 noinst_LIBRARIES += plugins/librecjson/librecjson.a
 plugins_librecjson_librecjson_a_SOURCES = plugins/librecjson/record_json.c \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A collector record's metrics as JSON (jansson), for the sinks that write
  * whole records: sqlite_merge's history and mqtt's state messages. */
 #ifndef COLLECTORD_PLUGINS_LIBRECJSON_RECORD_JSON_H

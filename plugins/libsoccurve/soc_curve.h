@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A voltage -> state-of-charge curve: points interpolated linearly, clamped
  * at both ends. Shared by the SOC calculators. */
 #ifndef COLLECTORD_PLUGINS_LIBSOCCURVE_SOC_CURVE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* state_writer: one thread per instance that writes a state file through
  * api->state_write (which fsyncs), so the pipeline thread never waits on
  * the disk. The newest submitted text wins: a write still waiting is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # plugins/mqtt: MQTT sink with Home Assistant discovery (Eclipse Paho C, loaded
 # at run time: libpaho-mqtt3a, or libpaho-mqtt3as when TLS is configured).
 # The parts are a static library so the unit tests link them without the .so;

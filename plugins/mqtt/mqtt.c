@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mqtt: every record as JSON on <prefix>/<instance>/state, availability of
  * the daemon (a last will) and of each battery (from its freshness), and
  * Home Assistant MQTT discovery, over Eclipse Paho's asynchronous C client.

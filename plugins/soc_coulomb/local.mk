@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # plugins/soc_coulomb: SOC by coulomb counting
 plugin_PROGRAMS += plugins/soc_coulomb/soc_coulomb.so
 plugins_soc_coulomb_soc_coulomb_so_SOURCES = plugins/soc_coulomb/soc_coulomb.c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* soc_coulomb: state of charge by coulomb counting. battery_current (A, +
  * charging) is integrated over the records' own timestamps (trapezoids);
  * the count re-syncs to 100 % when the average cell voltage stays at or above

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # plugins/soc_lifepo4: SOC from a voltage curve (plugins/libsoccurve)
 plugin_PROGRAMS += plugins/soc_lifepo4/soc_lifepo4.so
 plugins_soc_lifepo4_soc_lifepo4_so_SOURCES = plugins/soc_lifepo4/soc_lifepo4.c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* soc_lifepo4: battery_soc from the average cell voltage on a curve, or the
  * BMS's own SOC copied (source = "bms"). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* collectord-db: maintenance of collectord's hook in inverter.db.
  *   collectord-db unhook PATH   remove the overlay trigger and patch table
  *   collectord-db status PATH   show whether the hook is installed and its patches */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # plugins/sqlite_merge: the eamoon inverter.db sink, and collectord-db
 plugin_PROGRAMS += plugins/sqlite_merge/sqlite_merge.so
 plugins_sqlite_merge_sqlite_merge_so_SOURCES = plugins/sqlite_merge/sqlite_merge.c \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The SQL of the eamoon inverter.db contract and collectord's overlay, shared
  * by the sqlite_merge sink and the collectord-db tool. */
 #ifndef COLLECTORD_PLUGINS_SQLITE_MERGE_MERGE_SQL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sqlite_merge: the database. eamoon's schema, the overlay trigger, and one
  * record stored per transaction, all or nothing. A locked database is
  * "try again" (the host keeps the record); anything else is said once per

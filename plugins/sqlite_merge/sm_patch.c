@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sqlite_merge: a record as eamoon's keys, formatted as eamoon writes them
  * (one JSON object built in one pass, numbers without printf where that is
  * exact), and the whole record as JSON for the history table. */

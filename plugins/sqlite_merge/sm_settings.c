@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sqlite_merge settings: what the host checked, read into the sink's
  * state, and the cross-checks only the sink can make (which database, which
  * batteries), so `collectord --check` refuses a bad deployment. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sqlite_merge: battery data into eamoon's inverter.db, so its dashboard and
  * bot show the BMS values unchanged. See docs/sqlite-merge.md.
  * This file: the plugin's callbacks and which battery a record is. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sqlite_merge: the sink's state and the seams between its files:
  * sm_settings.c (settings and the checks --check makes), sm_patch.c (a
  * record as eamoon's keys), sm_db.c (the database), sqlite_merge.c (the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/abi: plugins built for the loader and daemon tests (tests/core/daemon.sh)
 TPLUG_COMPILE = $(PLUGIN_COMPILE_FLAGS)
 TPLUG_LINK = $(PLUGIN_LINK_FLAGS)

@@ -1,7 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The ABI layout lock: the installed header compiles alone (this file
  * includes it first, under -std=c11 -pedantic), the frozen head sits at
  * offsets 0, 4, 8, and every 1.0 member stays where 1.0 put it. */
 #include <collector/plugin.h>
+
+/* Only after it, so the header is still proved to stand alone: config.h
+ * carries the build flags, and a reconfigure with others rebuilds this. */
+#include "config.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Plugins for the daemon and ABI tests, one source built many ways:
  *   -DTP_COUNTER   source: emits {n, trail=""}; settings slow_ms (blocks, but
  *                  wakes on the stop fd), fail_after (polls that succeed)
@@ -8,6 +9,8 @@
  *   -DTP_EVIL      also a constructor that creates $TP_EVIL_MARK (trust tests)
  * and broken ones: TP_MAJOR/TP_MINOR override the ABI numbers, TP_SHORT
  * shrinks struct_size, TP_NULL returns NULL, TP_NO_ENTRY exports nothing. */
+#include "config.h" /* first, as everywhere: a reconfigure with other flags rebuilds it */
+
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <poll.h>

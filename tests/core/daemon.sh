@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # collectord as a process: config errors, loader refusals, pipeline order,
 # scheduling, signals. Prints TAP.
 set -u

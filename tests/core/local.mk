@@ -1,9 +1,9 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/core: the daemon as a process
 TESTS += tests/core/daemon.sh
 dist_noinst_SCRIPTS += tests/core/daemon.sh
 TESTS += tests/core/out_of_tree.sh
 dist_noinst_SCRIPTS += tests/core/out_of_tree.sh
-EXTRA_DIST += sdk/examples/hello_source/hello_source.c sdk/examples/hello_source/Makefile
 TESTS += tests/core/plugin_hygiene.sh
 dist_noinst_SCRIPTS += tests/core/plugin_hygiene.sh
 TESTS += tests/core/man_current.sh

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Every plugin exports only collector_plugin_entry and links against nothing
 # of the core; no plugin source includes a core header.
 set -u

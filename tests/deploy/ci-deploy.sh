@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # CI's deployment checks (not in make check: they need packaging tools and
 # a few minutes): systemd unit, compose file, man pages, Debian packages.
 # Run from the top of a configured and built source tree.
@@ -40,6 +41,23 @@ if bash etc/debian/build-deb.sh "$debs" >/dev/null 2>&1; then
     done
     echo "$d" | grep -q ./usr/include/collector/plugin.h || { say "-dev lacks plugin.h"; fail=1; }
     echo "$d" | grep -q collector-sdk.pc || { say "-dev lacks collector-sdk.pc"; fail=1; }
+    # the SDK's docs (dh_compress may gzip the longer ones) and its examples, uncompressed
+    for f in 'ABI\.md' 'custom-soc\.md' 'records\.md' examples/hello_source/Makefile \
+             examples/hello_source/hello_source.c examples/soc_custom/Makefile \
+             examples/soc_custom/soc_custom.c; do
+        echo "$d" | grep -Eq " \./usr/share/doc/collectord-dev/$f(\.gz)?\$" ||
+            { say "-dev lacks usr/share/doc/collectord-dev/$f"; fail=1; }
+    done
+    echo "$d" | grep -q 'examples/.*\.gz$' && { say "-dev compressed an example"; fail=1; }
+    # the man pages name the packaged paths (/etc, /var, the multiarch libdir)
+    x="$debs/x"
+    dpkg-deb -x "$debs"/collectord_*.deb "$x"
+    m8=$(zcat "$x/usr/share/man/man8/collectord.8.gz")
+    m5=$(zcat "$x/usr/share/man/man5/collector.conf.5.gz")
+    echo "$m8" | grep -q '^\.I /etc/collector/collector\.conf$' || { say "collectord.8 lacks /etc/collector"; fail=1; }
+    echo "$m8" | grep -Eq '^\.I /usr/lib/.*/collector/plugins/$' || { say "collectord.8 lacks the plugin dir"; fail=1; }
+    echo "$m5" | grep -q '/var/lib/collectord' || { say "collector.conf.5 lacks /var/lib/collectord"; fail=1; }
+    if echo "$m8$m5" | grep -n '/usr/local\|%[a-z]*dir%'; then say "a man page names /usr/local or a placeholder"; fail=1; fi
     [ $fail -eq 0 ] && say "dpkg-buildpackage: $(ls "$debs" | tr '\n' ' ')"
 else
     say "dpkg-buildpackage failed"; bash etc/debian/build-deb.sh "$debs" 2>&1 | tail -n 20; fail=1

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The shipped configs pass `collectord --check` (no radio needed: jk_ble only
 # connects when polled), and the systemd unit is the one `make` generates.
 set -u

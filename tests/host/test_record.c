@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Records: the typed metric store behind the host API. */
 #include "config.h"
 

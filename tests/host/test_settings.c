@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Settings and the host API around them: typed getters, lists, file:line errors. */
 #include "config.h"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """make soak: collectord for >= 2000 polls against 4 simulated JK BMS with
 random faults, the sqlite and mqtt sinks and a concurrent inverter writer. Reports
 polls by outcome and injected fault, records yielded/written/lost, peak RSS

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * testhost: run one plugin instance inside a test, with the real host API
  * (core/hostapi.c, core/record.c, core/settings.c, core/loader.c), no daemon.

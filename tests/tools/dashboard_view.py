@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Read inverter.db exactly as eamoon's data layer does (the newest row by id,
 json.loads of its payload) and print what the dashboard and the bot show.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Write rows into inverter.db the way eamoon's modbus_service.py does.
 
 Creates the table as data_store.py does, then inserts rows whose payload is a

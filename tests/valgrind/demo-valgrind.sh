@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The demo pipeline under valgrind for a few cycles, with a SIGHUP reload and
 # a SIGTERM: no error and no leak. Needs a build without sanitizers:
 #   tests/valgrind/demo-valgrind.sh BUILDDIR

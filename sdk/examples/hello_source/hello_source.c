@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hello_source: the smallest useful collectord source plugin, built out of
  * tree against the installed SDK (see Makefile). Each poll emits one record
  * with a counter and the configured greeting. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* soc_custom: an out-of-tree SOC calculator for NMC (Li-ion) cells, built
  * with nothing but the collectord SDK. Drop soc_custom.so into a plugin
  * directory and use `calculators = ( { plugin = "soc_custom"; } );`.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* alarms: a sequence crossing and re-crossing a threshold gives one start
  * and one clear line and the right metrics; several alarms at once in their
  * stable order; the BMS's error bits; settings. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* bank: the record it emits for two packs (sums, weighted SOC, cell
  * extremes), a stale member left out, records of other sources untouched,
  * and its settings. */

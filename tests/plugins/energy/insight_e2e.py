@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """energy and bank inside collectord, on the real captures replayed by
 jk_replay (with a constant load set by the test calculator t_load: the
 captures were taken at 0 A), read back from the mqtt sink's state JSON (it carries each

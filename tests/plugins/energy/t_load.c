@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* t_load: a test calculator putting a constant load on a replayed battery
  * (the captures were taken at 0 A): battery_current = `current`,
  * battery_power = battery_voltage x current. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* energy: trapezoids against hand-computed integrals, gaps, totals kept
  * across stop/start and a new instance, local midnight, the state writer's
  * cadence, time to full and to empty. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What the influxdb sink's tests share: a real influxd (Debian's influxdb
 1.6) on free 127.0.0.1 ports with its own temp dirs, an HTTP listener of the
 test's own that records every request and answers as told, collectord runs

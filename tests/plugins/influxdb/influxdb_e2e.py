@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The influxdb sink against a real InfluxDB (Debian's influxdb 1.6, influxd
 started here on free 127.0.0.1 ports with its own temp dirs): a replayed
 capture's own values come back from an InfluxQL query; a server stopped

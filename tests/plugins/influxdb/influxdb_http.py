@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The influxdb sink's HTTP side, against a listener of this test's own on a
 free 127.0.0.1 port: the exact 2.x and 1.x requests (path, query, headers),
 5xx / 429 / timeouts retried with nothing lost, a 4xx dropped with one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* plugins/influxdb/line_protocol: exact lines, escaping per the line
  * protocol reference, numbers that read back exactly, time precision. */
 #include "config.h"

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """jk_ble and jkbms-util against the simulated JK BMS (jk_sim.py) over the
 unix transport: each protocol variant and GATT layout, the JK quirks, and
 faults that must end in a clean failed poll followed by a good one. TAP."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """jkbms-util --scan against a simulated kernel management socket
 (mgmt_sim.py) over the unix transport: discovery, Busy, the refusals a real
 kernel gives, the kernel ending a discovery, Ctrl-C, and the read that

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A simulated JK BMS peripheral: a GATT server speaking real ATT PDUs over an
 AF_UNIX SOCK_SEQPACKET socket (one PDU per packet), serving captured frames.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A simulated kernel Bluetooth management socket (HCI_CHANNEL_CONTROL): the
 packets of BlueZ doc/mgmt-api.txt over an AF_UNIX SOCK_SEQPACKET socket, one
 packet per message, for jkbms-util --scan --transport unix:PATH.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* jk_devices.yaml in the seed's format: read, update, write back. */
 #include "config.h"
 

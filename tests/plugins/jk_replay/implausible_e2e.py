@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Implausible values never reach inverter.db. For each out-of-range field, a
 real JK02_32S cell-info frame (tests/data/jk) is patched at the offsets of
 jk-ble-protocol.md 7.1, its checksum recomputed, and replayed by jk_replay

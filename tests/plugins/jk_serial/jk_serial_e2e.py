@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """jk_serial and jkbms-util --serial against a simulated bus on a pty pair
 (jk_serial_sim.py): Modbus RTU with register images built from the real
 JK02_32S frames, two slaves, a missing slave, exception answers, CRC errors,

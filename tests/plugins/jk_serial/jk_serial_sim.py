@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A simulated JK BMS bus on a pty pair, for the jk_serial tests.
 
 Modbus RTU: a server for one or more slave addresses whose register images

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* jk_serial loaded as collectord loads it: settings, nothing opened before
  * a poll or start(), and a missing device reported once per outage. The
  * bus itself is exercised over a pty pair by jk_serial_e2e.py. */

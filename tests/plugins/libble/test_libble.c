@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libble: the kernel's management packets (discovery), AD structures, ATT
  * PDUs, and the GATT client's and transport's behaviour over a socketpair. */
 #include "config.h"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # jkbms-util --decode on real captures, text and JSON, and its failures.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* jk_plaus: every documented range at both edges, what a rejection leaves
  * out of the record and the JSON report, and that each field is said once. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libjk's wired paths: the 0x4E57 assembler and decoder against the real
  * recorded answer (split, behind junk, corrupted, cut short, with unknown
  * IDs), and the Modbus register images of the real JK02_32S frames, which

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libjk against the real captured frames and their asserted values, and the
  * assembler against every way notifications break frames apart. */
 #include "config.h"

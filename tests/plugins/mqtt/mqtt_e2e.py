@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The mqtt sink against a real mosquitto on 127.0.0.1 (a free port, started
 here): discovery configs, state JSON, last will, records queued while the
 broker is down arriving after it is back, and TLS against a mosquitto with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* soc_coulomb: a replayed current profile against a hand-computed integral,
  * re-sync at full, and state kept across a restart. */
 #include "config.h"

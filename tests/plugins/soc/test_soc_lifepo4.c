@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* soc_lifepo4 loaded as collectord loads it, driven through the host API. */
 #include "config.h"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """collectord + sqlite_merge end to end, read the way eamoon's dashboard reads
 inverter.db (newest row by id, json.loads). Prints TAP."""
 import json

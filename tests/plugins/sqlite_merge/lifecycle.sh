@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # sqlite_merge in the daemon's lifecycle: --check touches no file and refuses
 # what would go wrong at run time; SIGTERM while another process holds the
 # database loses nothing silently.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sqlite_merge against real SQLite files: the eamoon contract, the overlay
  * trigger, append mode, error rows, locking. */
 #include "config.h"

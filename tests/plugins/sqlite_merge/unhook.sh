@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # collectord-db unhook: after it, the database is eamoon's alone again.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"

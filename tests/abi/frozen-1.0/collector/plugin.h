@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collector/plugin.h - the collectord plugin SDK (ABI 1.0).
  *
