@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The PLUGINS section of collector.conf(5), made from each plugin's settings
 # table (`collectord --describe PLUGIN --man`), so the man page cannot drift
 # from the code. It is committed as docs/man/plugins.man (a cross build

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What the sink publishes for a record: the state JSON and Home Assistant
  * MQTT discovery configs. Pure: builds topics and payloads from a record,
  * no I/O and no Paho, so a test reads the payloads without a broker. */

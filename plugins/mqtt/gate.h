@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The door Paho's threads come in by. Paho calls back on its own threads and
  * a callback may still be running when MQTTAsync_destroy returns, so what
  * counts the threads inside must not be the sink's state that destroy frees:

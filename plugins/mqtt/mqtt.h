@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The mqtt sink's glue, seen from its tests: build an instance from read
  * settings and start it with a Paho table of the test's choosing (a fake
  * that calls back on threads of its own). The plugin's other callbacks are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The mqtt sink's settings: the declared table (the host checks types,
  * ranges and paths and fills defaults) and the rules across fields that
  * only the sink knows. */

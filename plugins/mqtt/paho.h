@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Eclipse Paho's asynchronous client, loaded by soname at start().
  *
  * Paho ships two builds of one API: libpaho-mqtt3a without TLS and

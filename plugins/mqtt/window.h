@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The sink's in-flight window: messages handed over by write() that the
  * broker has not acknowledged yet. Everything else waits in the host's retry
  * queue (write() says -EAGAIN), so this holds only what at-least-once needs:

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The ABI 1.1 lifecycle as a user meets it: --describe, ${VAR} in any
 # setting, the interval floor, @include of what is not a file, the host's
 # retry queue and --once waiting for the sinks.

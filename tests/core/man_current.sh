@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # collector.conf(5)'s PLUGINS section is what the plugins' settings tables
 # say today (`make update-man` rewrites docs/man/plugins.man).
 set -u

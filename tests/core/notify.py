@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """systemd's service protocol, spoken to a NOTIFY_SOCKET of the test's own:
 READY=1 once running, RELOADING=1 then READY=1 around a SIGHUP, STOPPING=1
 at SIGTERM, and WATCHDOG=1 at about half of WATCHDOG_USEC. TAP."""

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Code from another user never runs inside collectord: the loader checks the
 # plugin's real path, and every directory up to /, before dlopen. Run as
 # root, playing the other user with runuser -u nobody. A plugin whose

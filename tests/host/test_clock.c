@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A clock that cannot be read (after 2038 with a 32-bit time_t,
  * clock_gettime fails with EOVERFLOW) is a logged error, never an unset time:
  * the host's record_new and time_ns, and the log line's stamp. The test links

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Waiting in tests: for a condition, with a deadline, never for a fixed time
 (a Pi Zero, or qemu on a shared core, is slower than any guess)."""
 import time

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The mqtt sink's lifecycle against a real mosquitto on 127.0.0.1 that logs
 everything (log_type all): --check opens no connection; --once delivers state
 and discovery under a client id of its own while a running daemon's status

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Helpers for the mqtt sink's tests against a real mosquitto on 127.0.0.1:
 free ports, a broker started here, subscribers writing to files, the daemon
 with its log in a file, and TAP output."""

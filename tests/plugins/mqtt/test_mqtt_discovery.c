@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Home Assistant discovery for the mqtt sink, without a broker: an entity
  * whose metric comes later is announced then and once, growing packs get
  * their new cells, a bank is its own device, expire_after follows the

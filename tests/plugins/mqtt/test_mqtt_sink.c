@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The mqtt sink's glue against a fake Paho that calls back on threads of its
  * own, as the real one does: write() says -EAGAIN until the connection is up
  * and while the window is full, flush() says -EAGAIN while publishes are

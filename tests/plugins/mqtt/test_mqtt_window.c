@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The mqtt sink's in-flight window, without a broker: what is kept, what is
  * sent again, what leaves, and what is counted as lost. */
 #include "config.h"

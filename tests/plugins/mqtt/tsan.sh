@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # `make tsan-mqtt`: the mqtt sink's glue test (a fake Paho calling back on
 # threads of its own, stop() while callbacks are in flight) built with
 # ThreadSanitizer in a tree of its own (TSan and ASan do not mix), and run.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Freshness in a running daemon: a simulated JK BMS (jk_sim.py over the unix
 transport) answers, is away for a while, answers once more and goes silent.
 Inverter rows written more than 3 x the source's interval after its last

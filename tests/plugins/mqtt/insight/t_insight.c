@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* t_insight: a test calculator that adds the metrics of the energy, bank and
  * alarms calculators (issue 16) to each battery record, and emits a bank
  * record of its own, so the mqtt sink's discovery for them is tested against
