@@ -26,7 +26,8 @@ VARIANTS = {
     "JK04": ("jk04_device_info.hex", "jk04_cell_info.hex", 53.691),
 }
 results = []
-tmp = tempfile.mkdtemp(prefix="jk-ble-")
+# /tmp, not $TMPDIR (the build tree): a unix socket path must fit in 108 bytes
+tmp = tempfile.mkdtemp(prefix="jk-ble-", dir="/tmp")
 
 
 def check(name, cond, detail=""):

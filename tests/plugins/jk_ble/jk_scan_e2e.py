@@ -17,7 +17,8 @@ DATA = os.path.join(TOP_SRC, "tests", "data", "jk")
 HERE = os.path.join(TOP_SRC, "tests", "plugins", "jk_ble")
 UTIL = os.path.join(TOP_BUILD, "plugins", "jk_ble", "jkbms-util")
 results = []
-tmp = tempfile.mkdtemp(prefix="jk-scan-")
+# /tmp, not $TMPDIR (the build tree): a unix socket path must fit in 108 bytes
+tmp = tempfile.mkdtemp(prefix="jk-scan-", dir="/tmp")
 
 JK_RANDOM = "20:21:11:AA:BB:CC,random,-70,020106,0D094A4B2D423141323053313550"  # JK-B1A20S15P
 JK_PUBLIC = "C8:47:8C:12:34:56,public,-60,0201060303E0FF,0C094A4B5F4232413853323050"  # FFE0; JK_B2A8S20P

@@ -22,7 +22,8 @@ sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
 import eamoon_poller  # noqa: E402
 
 INTERVAL = 0.5
-tmp = tempfile.mkdtemp(prefix="freshness-")
+# /tmp, not $TMPDIR (the build tree): a unix socket path must fit in 108 bytes
+tmp = tempfile.mkdtemp(prefix="freshness-", dir="/tmp")
 results = []
 
 
