@@ -21,6 +21,8 @@ import urllib.request
 TOP_SRC = os.environ["top_srcdir"]
 TOP_BUILD = os.environ["top_builddir"]
 DAEMON = os.path.join(TOP_BUILD, "core", "collectord")
+sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
+from waiting import wait_for  # noqa: E402,F401  (one wait for every test)
 JKBMS_UTIL = os.path.join(TOP_BUILD, "plugins", "jk_ble", "jkbms-util")
 CAPTURE = os.path.join(TOP_SRC, "etc", "demo", "jk_b2a24s20p.hex")
 INFLUXD = os.environ.get("INFLUXD_BIN") or "/usr/bin/influxd"
@@ -34,15 +36,6 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-def wait_for(pred, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 class Tap:

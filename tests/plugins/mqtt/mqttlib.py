@@ -13,6 +13,8 @@ TOP_SRC = os.environ["top_srcdir"]
 TOP_BUILD = os.environ["top_builddir"]
 MOSQUITTO = os.environ.get("MOSQUITTO_BIN") or "/usr/sbin/mosquitto"
 DAEMON = os.path.join(TOP_BUILD, "core", "collectord")
+sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
+from waiting import wait_for  # noqa: E402,F401  (one wait for every test)
 DEMO_HEX = os.path.join(TOP_SRC, "etc", "demo", "jk_pb2a16s15p.hex")
 
 
@@ -56,15 +58,6 @@ def port_open(port):
         return True
     except OSError:
         return False
-
-
-def wait_for(pred, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def broker(run, port, extra="", name="broker"):
