@@ -5,9 +5,11 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <unistd.h>
 
@@ -31,6 +33,20 @@ int jk_devices_first(const char *path, struct jk_device *out, char *err, size_t 
     }
     *out = first;
     return 0;
+}
+
+int jk_devices_by_name(const char *path, const char *name, struct jk_device *out, char *err,
+                       size_t err_size)
+{
+    struct jk_device devs[64];
+    int n = jk_devices_load(path, devs, 64, err, err_size);
+
+    for (int i = 0; i < n; i++)
+        if (strcmp(devs[i].name, name) == 0 && ble_address_valid(devs[i].address)) {
+            *out = devs[i];
+            return 0;
+        }
+    return n < 0 ? n : -ENOENT;
 }
 
 int jk_devices_address_type(const char *path, const char *address, char *err, size_t err_size)
@@ -127,13 +143,24 @@ int jk_devices_save(const char *path, const struct jk_device *devs, size_t n, ch
     yaml_emitter_t em;
     yaml_event_t ev;
     FILE *fp;
-    int ok;
+    int ok, fd, e;
 
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    fp = fopen(tmp, "w");
-    if (fp == NULL) {
-        snprintf(err, err_size, "%s: %s", tmp, strerror(errno));
-        return -errno;
+    /* A fresh temporary file (mkstemp: O_EXCL, so never through a link
+     * someone planted beside it, as root in a shared directory), renamed over
+     * the file: readers see the old list or the new one. */
+    snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        e = errno;
+        snprintf(err, err_size, "%s: %s", path, strerror(e));
+        return -e;
+    }
+    if (fchmod(fd, 0644) != 0 || (fp = fdopen(fd, "w")) == NULL) {
+        e = errno;
+        close(fd);
+        unlink(tmp);
+        snprintf(err, err_size, "%s: %s", tmp, strerror(e));
+        return -e;
     }
     yaml_emitter_initialize(&em);
     yaml_emitter_set_output_file(&em, fp);
@@ -174,8 +201,10 @@ int jk_devices_save(const char *path, const struct jk_device *devs, size_t n, ch
         return -EIO;
     }
     if (rename(tmp, path) != 0) {
-        snprintf(err, err_size, "%s: %s", path, strerror(errno));
-        return -errno;
+        e = errno;
+        unlink(tmp);
+        snprintf(err, err_size, "%s: %s", path, strerror(e));
+        return -e;
     }
     return 0;
 }

@@ -99,10 +99,67 @@ static void read_update_write(void **state)
     assert_int_equal(jk_devices_load(path, devs, 8, err, sizeof(err)), 0);
 }
 
+/* jk_ble's bms_name looks the device up by its exact name. */
+static void by_name(void **state)
+{
+    char path[] = "/tmp/jk_devices-XXXXXX";
+    struct jk_device dev;
+    char err[256];
+    int fd = mkstemp(path);
+    (void)state;
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, seed_file, strlen(seed_file)), (ssize_t)strlen(seed_file));
+    close(fd);
+    assert_int_equal(jk_devices_by_name(path, "JK-B2A24S15P", &dev, err, sizeof(err)), 0);
+    assert_string_equal(dev.address, "C8:47:8C:00:00:02");
+    assert_int_equal(jk_devices_by_name(path, "jk-b2a24s15p", &dev, err, sizeof(err)), -ENOENT);
+    assert_int_equal(jk_devices_by_name(path, "JK-B2A24S15", &dev, err, sizeof(err)), -ENOENT);
+    unlink(path);
+    assert_int_equal(jk_devices_by_name(path, "JK-B2A24S15P", &dev, err, sizeof(err)), -ENOENT);
+}
+
+/* jkbms-util --scan runs as root, often in a shared directory: a link
+ * planted where the old code put its temporary file ("<file>.tmp") must not
+ * be followed. The list is replaced whole; the link's target is untouched. */
+static void save_follows_no_planted_link(void **state)
+{
+    char dir[] = "/tmp/jk_devices-dir-XXXXXX";
+    char path[128], planted[160], victim[128], text[64] = "";
+    struct jk_device dev = {.address = "C8:47:8C:00:00:02", .address_type = BLE_ADDR_PUBLIC,
+                            .name = "JK-B2A24S15P", .last_seen = "2026-12-02T00:00:00"};
+    struct jk_device back;
+    char err[256];
+    FILE *fp;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/jk_devices.yaml", dir);
+    snprintf(planted, sizeof(planted), "%s.tmp", path);
+    snprintf(victim, sizeof(victim), "%s/victim", dir);
+    fp = fopen(victim, "w");
+    fputs("precious\n", fp);
+    fclose(fp);
+    assert_int_equal(symlink(victim, planted), 0);
+    assert_int_equal(jk_devices_save(path, &dev, 1, err, sizeof(err)), 0);
+    fp = fopen(victim, "r");
+    assert_non_null(fgets(text, sizeof(text), fp));
+    fclose(fp);
+    assert_string_equal(text, "precious\n");
+    assert_int_equal(jk_devices_first(path, &back, err, sizeof(err)), 0);
+    assert_string_equal(back.address, "C8:47:8C:00:00:02");
+    unlink(planted);
+    unlink(victim);
+    unlink(path);
+    assert_int_equal(rmdir(dir), 0); /* no temporary file left behind */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(read_update_write),
+        cmocka_unit_test(by_name),
+        cmocka_unit_test(save_follows_no_planted_link),
     };
     return cmocka_run_group_tests_name("jk_devices", tests, NULL, NULL);
 }
