@@ -17,6 +17,10 @@ struct jk_device {
 /* The first device from `path`: 0 and *out, -ENOENT (no file or no device),
  * -EINVAL with "path:line: ..." in err. */
 int jk_devices_first(const char *path, struct jk_device *out, char *err, size_t err_size);
+/* The device named exactly `name` in `path`: 0 and *out, -ENOENT (no file
+ * or no such device), -EINVAL with err set. */
+int jk_devices_by_name(const char *path, const char *name, struct jk_device *out, char *err,
+                       size_t err_size);
 /* The address type recorded for `address` in `path`: BLE_ADDR_PUBLIC or
  * _RANDOM, AUTO when unknown (no file, no entry, no address_type), or
  * -EINVAL with err set. */

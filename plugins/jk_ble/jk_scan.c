@@ -35,7 +35,8 @@ struct scan {
     int start_sent; /* a Start Discovery awaits its reply */
     struct seen seen[MAX_SEEN];
     size_t nseen;
-    FILE *note;
+    FILE *note;            /* where "a discovery runs already" goes; may be NULL */
+    const char *want_name; /* stop once a device of this name is seen; may be NULL */
     uint8_t buf[MGMT_MAX_PACKET];
 };
 
@@ -245,9 +246,11 @@ static int start_discovery(struct scan *sc, int64_t deadline, char *err, size_t 
     if (ev.status == MGMT_STATUS_BUSY) {
         /* bluetoothd (or another program) discovers already: its Device
          * Found events reach every mgmt socket */
-        fprintf(sc->note, "A discovery is already running on hci%d (bluetoothd?): listening "
-                          "to its results.\n",
-                sc->index);
+        if (sc->note != NULL)
+            fprintf(sc->note,
+                    "A discovery is already running on hci%d (bluetoothd?): listening to its "
+                    "results.\n",
+                    sc->index);
         return 0;
     }
     return start_failed(sc, ev.status, err, err_size);
@@ -268,8 +271,24 @@ static void stop_discovery(struct scan *sc)
     sc->started = 0;
 }
 
-int jk_scan_fd(int fd, int index, int seconds, int stop_fd, struct jk_found *out, size_t cap,
-               FILE *note, char *err, size_t err_size)
+/* A device worth reporting: one that looks like a JK BMS, or one that
+ * carries the very name asked for (a BMS renamed in the JK app). */
+static int wanted(const struct scan *sc, const struct seen *s)
+{
+    return adv_is_jk(s->name, s->ffe0) ||
+           (sc->want_name != NULL && s->name[0] != '\0' && strcmp(s->name, sc->want_name) == 0);
+}
+
+static int name_seen(const struct scan *sc)
+{
+    for (size_t i = 0; sc->want_name != NULL && i < sc->nseen; i++)
+        if (strcmp(sc->seen[i].name, sc->want_name) == 0)
+            return 1;
+    return 0;
+}
+
+int jk_scan_fd(int fd, int index, int seconds, int stop_fd, const char *want_name,
+               struct jk_found *out, size_t cap, FILE *note, char *err, size_t err_size)
 {
     struct scan *sc = calloc(1, sizeof(*sc));
     int64_t deadline = gatt_now_ms() + (int64_t)seconds * 1000;
@@ -284,6 +303,7 @@ int jk_scan_fd(int fd, int index, int seconds, int stop_fd, struct jk_found *out
     sc->stop_fd = stop_fd;
     sc->index = -1;
     sc->note = note;
+    sc->want_name = want_name != NULL && want_name[0] != '\0' ? want_name : NULL;
     rc = pick_controller(sc, index, gatt_now_ms() + CMD_WAIT_MS, err, err_size);
     if (rc == 0)
         rc = start_discovery(sc, gatt_now_ms() + CMD_WAIT_MS, err, err_size);
@@ -311,12 +331,14 @@ int jk_scan_fd(int fd, int index, int seconds, int stop_fd, struct jk_found *out
             rc = -ENODEV;
         } else {
             on_event(sc, &ev);
+            if (name_seen(sc))
+                break; /* found what was asked for: no need to wait on */
         }
     }
     stop_discovery(sc);
     for (size_t i = 0; rc == 0 && i < sc->nseen && found < cap; i++) {
         const struct seen *s = &sc->seen[i];
-        if (!adv_is_jk(s->name, s->ffe0))
+        if (!wanted(sc, s))
             continue;
         memset(&out[found], 0, sizeof(out[found]));
         memcpy(out[found].dev.address, s->address, sizeof(out[found].dev.address));
@@ -376,7 +398,8 @@ static int open_mgmt(const char *transport, char *err, size_t err_size)
 }
 
 int jk_scan(const char *transport, const char *adapter, int seconds, int stop_fd,
-            struct jk_found *out, size_t cap, FILE *note, char *err, size_t err_size)
+            const char *want_name, struct jk_found *out, size_t cap, FILE *note, char *err,
+            size_t err_size)
 {
     int index = adapter_index(adapter), fd, rc;
 
@@ -392,7 +415,7 @@ int jk_scan(const char *transport, const char *adapter, int seconds, int stop_fd
     fd = open_mgmt(transport, err, err_size);
     if (fd < 0)
         return fd;
-    rc = jk_scan_fd(fd, index, seconds, stop_fd, out, cap, note, err, err_size);
+    rc = jk_scan_fd(fd, index, seconds, stop_fd, want_name, out, cap, note, err, err_size);
     close(fd);
     return rc;
 }

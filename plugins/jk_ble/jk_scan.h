@@ -24,13 +24,17 @@ struct jk_found {
  * says so on `note` and listens to that one's Device Found events. Returns
  * the count found, -ECANCELED when stopped, or a negative errno with one
  * line in err (no permission, adapter off or blocked, no adapter...).
+ * want_name (NULL: none): also report a device advertising exactly this
+ * name though it does not look like a JK BMS, and end the discovery as soon
+ * as it is seen. note may be NULL.
  */
-int jk_scan_fd(int fd, int index, int seconds, int stop_fd, struct jk_found *out, size_t cap,
-               FILE *note, char *err, size_t err_size);
+int jk_scan_fd(int fd, int index, int seconds, int stop_fd, const char *want_name,
+               struct jk_found *out, size_t cap, FILE *note, char *err, size_t err_size);
 
 /* jk_scan_fd on the kernel's mgmt socket (transport NULL, "" or "bluetooth")
  * or on unix:PATH; adapter "hciN" (NULL or "": the first). */
 int jk_scan(const char *transport, const char *adapter, int seconds, int stop_fd,
-            struct jk_found *out, size_t cap, FILE *note, char *err, size_t err_size);
+            const char *want_name, struct jk_found *out, size_t cap, FILE *note, char *err,
+            size_t err_size);
 
 #endif

@@ -58,7 +58,7 @@ static int scan_devices(const char *transport, const char *adapter, int seconds,
 
     printf("Scanning for JK BMS devices for %d seconds...\n", seconds);
     fflush(stdout);
-    n = jk_scan(transport, adapter, seconds, stop_fd, found, 32, stderr, err, sizeof(err));
+    n = jk_scan(transport, adapter, seconds, stop_fd, NULL, found, 32, stderr, err, sizeof(err));
     if (n == -ECANCELED) {
         fprintf(stderr, "jkbms-util: scan interrupted; discovery stopped\n");
         return n;

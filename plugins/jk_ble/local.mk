@@ -17,9 +17,11 @@ bin_PROGRAMS += plugins/jk_ble/jkbms-util
 plugins_jk_ble_jkbms_util_SOURCES = plugins/jk_ble/jkbms_util.c
 plugins_jk_ble_jkbms_util_LDADD = $(JKSESSION_LIBS) $(JKWIRE_LIBS)
 
-TESTS += tests/plugins/jk_ble/jk_ble_e2e.py tests/plugins/jk_ble/jk_scan_e2e.py
+TESTS += tests/plugins/jk_ble/jk_ble_e2e.py tests/plugins/jk_ble/jk_scan_e2e.py \
+	tests/plugins/jk_ble/jk_name_e2e.py
 dist_noinst_SCRIPTS += tests/plugins/jk_ble/jk_ble_e2e.py tests/plugins/jk_ble/jk_sim.py \
-	tests/plugins/jk_ble/jk_scan_e2e.py tests/plugins/jk_ble/mgmt_sim.py
+	tests/plugins/jk_ble/jk_scan_e2e.py tests/plugins/jk_ble/mgmt_sim.py \
+	tests/plugins/jk_ble/jk_name_e2e.py
 
 check_PROGRAMS += tests/plugins/jk_ble/test_jk_devices
 TESTS += tests/plugins/jk_ble/test_jk_devices
