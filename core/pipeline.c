@@ -368,13 +368,11 @@ void pipeline_resume(struct pipeline *pl)
     pthread_mutex_unlock(&pl->lock);
 }
 
-int pipeline_flush(struct pipeline *pl, struct instance *const *stages, size_t n,
-                   int64_t timeout_ms)
+int pipeline_flush(struct instance *const *stages, size_t n, int64_t timeout_ms)
 {
     int64_t deadline = clock_mono_ms() + timeout_ms;
     int undelivered = 0;
 
-    (void)pl;
     for (size_t i = 0; i < n; i++) {
         struct instance *in = stages[i];
         int rc = 0, can_retry = instance_can_retry(in);

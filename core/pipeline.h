@@ -40,8 +40,7 @@ void pipeline_submit(struct pipeline *pl, struct instance *from, collector_recor
  * left is dropped, counted and logged in one line per sink. Call while
  * paused (or sync). Returns the number of sinks that did not deliver.
  */
-int pipeline_flush(struct pipeline *pl, struct instance *const *stages, size_t n,
-                   int64_t timeout_ms);
+int pipeline_flush(struct instance *const *stages, size_t n, int64_t timeout_ms);
 
 /* How long the dispatcher has been inside one record (ms), 0 when idle. */
 int64_t pipeline_busy_ms(struct pipeline *pl);

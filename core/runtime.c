@@ -174,7 +174,7 @@ static void retire(struct runtime *rt, struct instance **v, size_t n)
     for (size_t i = 0; i < n; i++)
         if (v[i]->kind == COLLECTOR_KIND_SOURCE)
             sched_stop(v[i]);
-    pipeline_flush(rt->pl, v, n, rt->cfg->flush_timeout_ms);
+    pipeline_flush(v, n, rt->cfg->flush_timeout_ms);
     for (size_t i = n; i-- > 0;) {
         if (!(rt->run_flags & (COLLECTOR_RUN_ONCE | COLLECTOR_RUN_CHECK)) || v[i]->dropped > 0)
             log_totals(v[i]);
@@ -265,7 +265,7 @@ int runtime_once(struct runtime *rt)
             ok = 0;
         }
     }
-    if (pipeline_flush(rt->pl, rt->inst, rt->n, rt->cfg->flush_timeout_ms) > 0)
+    if (pipeline_flush(rt->inst, rt->n, rt->cfg->flush_timeout_ms) > 0)
         ok = 0;
     for (size_t i = 0; i < rt->n; i++) {
         const struct instance *in = rt->inst[i];

@@ -92,22 +92,16 @@ static int send_cmd(struct scan *sc, uint16_t op, uint16_t index, const uint8_t 
 static int next_event(struct scan *sc, int64_t deadline, struct mgmt_event *ev)
 {
     for (;;) {
-        struct pollfd p[2] = {{sc->fd, POLLIN, 0}, {sc->stop_fd, POLLIN, 0}};
-        int64_t wait = deadline - gatt_now_ms();
         ssize_t n;
         int r;
 
-        if (wait <= 0)
+        /* strictly at the deadline: a busy neighbourhood keeps events
+         * queued, and a scan must end all the same */
+        if (gatt_now_ms() >= deadline)
             return 0;
-        r = poll(p, sc->stop_fd >= 0 ? 2 : 1, (int)wait);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (sc->stop_fd >= 0 && (p[1].revents & POLLIN))
-            return -ECANCELED;
-        if (r == 0)
-            continue;
+        r = ble_wait_fd(sc->fd, POLLIN, deadline, sc->stop_fd, NULL);
+        if (r <= 0)
+            return r;
         n = recv(sc->fd, sc->buf, sizeof(sc->buf), 0);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;

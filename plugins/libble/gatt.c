@@ -45,29 +45,41 @@ static int send_pdu(struct gatt_client *c, const uint8_t *pdu, size_t len)
     return (size_t)n == len ? 0 : -EIO;
 }
 
+int ble_wait_fd(int fd, short events, int64_t deadline, int stop_fd, short *revents)
+{
+    for (;;) {
+        struct pollfd p[2] = {{fd, events, 0}, {stop_fd, POLLIN, 0}};
+        int64_t wait = deadline - gatt_now_ms();
+        int r;
+
+        if (wait < 0)
+            wait = 0; /* past the deadline: still take what is already there */
+        r = poll(p, stop_fd >= 0 ? 2 : 1, (int)(wait > 60000 ? 60000 : wait));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (stop_fd >= 0 && (p[1].revents & POLLIN))
+            return -ECANCELED;
+        if (r > 0 && p[0].revents != 0) {
+            if (revents != NULL)
+                *revents = p[0].revents;
+            return 1;
+        }
+        if (wait == 0)
+            return 0;
+    }
+}
+
 /* Wait for one PDU: its length, 0 at the deadline, or a negative errno. */
 static ssize_t recv_pdu(struct gatt_client *c, int64_t deadline_ms)
 {
     for (;;) {
-        struct pollfd p[2] = {{c->fd, POLLIN, 0}, {c->stop_fd, POLLIN, 0}};
-        int64_t wait = deadline_ms - gatt_now_ms();
-        int r;
+        int r = ble_wait_fd(c->fd, POLLIN, deadline_ms, c->stop_fd, NULL);
         ssize_t n;
 
-        if (wait < 0)
-            wait = 0; /* past the deadline: still take what is already queued */
-        r = poll(p, c->stop_fd >= 0 ? 2 : 1, (int)(wait > 60000 ? 60000 : wait));
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (c->stop_fd >= 0 && (p[1].revents & POLLIN))
-            return -ECANCELED;
-        if (r == 0 && wait == 0)
-            return 0;
-        if (r == 0 || !(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
-            continue;
+        if (r <= 0)
+            return r;
         n = recv(c->fd, c->buf, sizeof(c->buf), 0);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;

@@ -29,6 +29,14 @@ struct gatt_client {
 /* Monotonic milliseconds, for deadlines. */
 int64_t gatt_now_ms(void);
 
+/* Wait until fd has `events` (POLLIN, POLLOUT) or a hang-up or error, up
+ * to `deadline` (gatt_now_ms), watching stop_fd (-1: none): 1 with
+ * *revents (may be NULL), 0 at the deadline (looking once more when it has
+ * passed, so what is already queued is still taken), -ECANCELED when
+ * stop_fd is readable, or a negative errno. The one wait of every BLE and
+ * management socket loop. */
+int ble_wait_fd(int fd, short events, int64_t deadline, int stop_fd, short *revents);
+
 void gatt_init(struct gatt_client *c, int fd, int stop_fd, gatt_notify_fn on_notify, void *user);
 
 /* Send `req` and wait for the response with opcode `want` (or an Error

@@ -94,33 +94,22 @@ const char *ble_errno_hint(int err)
 
 int ble_wait_connected(int fd, int timeout_ms, int stop_fd)
 {
-    int64_t deadline = gatt_now_ms() + timeout_ms;
-    for (;;) {
-        struct pollfd p[2] = {{fd, POLLOUT, 0}, {stop_fd, POLLIN, 0}};
-        int64_t wait = deadline - gatt_now_ms();
-        int r, soerr = 0;
-        socklen_t sl = sizeof(soerr);
+    short revents = 0;
+    int soerr = 0, r = ble_wait_fd(fd, POLLOUT, gatt_now_ms() + timeout_ms, stop_fd, &revents);
+    socklen_t sl = sizeof(soerr);
 
-        if (wait <= 0)
-            return -ETIMEDOUT;
-        r = poll(p, stop_fd >= 0 ? 2 : 1, (int)wait);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (stop_fd >= 0 && (p[1].revents & POLLIN))
-            return -ECANCELED;
-        if (r == 0)
-            continue;
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-            return -errno;
-        if (soerr != 0)
-            return -soerr;
-        /* hung up without an error: the link is gone, never a connection */
-        if (p[0].revents & (POLLHUP | POLLERR | POLLNVAL))
-            return -ECONNRESET;
-        return 0;
-    }
+    if (r == 0)
+        return -ETIMEDOUT;
+    if (r < 0)
+        return r;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+        return -errno;
+    if (soerr != 0)
+        return -soerr;
+    /* hung up without an error: the link is gone, never a connection */
+    if (revents & (POLLHUP | POLLERR | POLLNVAL))
+        return -ECONNRESET;
+    return 0;
 }
 
 /* The unix transport's stand-in for the kernel's connect: we send
@@ -132,29 +121,18 @@ static int unix_link_setup(int fd, const char *address, uint8_t type, int64_t de
 {
     uint8_t req[2 + 17], rsp[8];
     ssize_t n;
+    int r;
 
     req[0] = 0x00;
     req[1] = type;
     memcpy(req + 2, address, 17);
     if (send(fd, req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req))
         return -ECONNRESET;
-    for (;;) {
-        struct pollfd p[2] = {{fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
-        int64_t wait = deadline - gatt_now_ms();
-        int r;
-
-        if (wait <= 0)
-            return -ETIMEDOUT;
-        r = poll(p, stop_fd >= 0 ? 2 : 1, (int)wait);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (stop_fd >= 0 && (p[1].revents & POLLIN))
-            return -ECANCELED;
-        if (r > 0)
-            break;
-    }
+    r = ble_wait_fd(fd, POLLIN, deadline, stop_fd, NULL);
+    if (r == 0)
+        return -ETIMEDOUT;
+    if (r < 0)
+        return r;
     n = recv(fd, rsp, sizeof(rsp), 0);
     if (n <= 0)
         return -ECONNRESET; /* closed (POLLHUP) without a status: not connected */
