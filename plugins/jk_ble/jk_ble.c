@@ -253,7 +253,7 @@ static void save_found(struct jkble *b)
 static int locate(struct jkble *b)
 {
     struct jk_found found[32];
-    char err[200], seen[160] = "";
+    char err[200], seen[128] = "";
     int secs = (b->s.timeout_ms + 999) / 1000, n;
     size_t used = 0;
 
