@@ -157,13 +157,15 @@ stop(p)
 check("connect times out: out of range or the phone app", r.returncode == 1
       and "out of range" in r.stderr and "phone app" in r.stderr, r.stderr)
 
+# One overall deadline of 3 s: two attempts with a full timeout each take 6 s;
+# under 5 s leaves room for a loaded machine and still tells the two apart.
 p, sock, log = sim("JK02_32S", "--address-type", "random", "--connections", "2", name="auto")
 t0 = time.monotonic()
 r = util(sock, "--timeout", "3")
 took = time.monotonic() - t0
 stop(p)
 check("auto: public first, random after its timeout, all within one timeout",
-      r.returncode == 0 and took < 3.5
+      r.returncode == 0 and took < 5
       and [l.split()[1] for l in open(log) if l.startswith("connect ")] == ["public", "random"],
       (took, r.stderr))
 p, sock, log = sim("JK02_32S", "--address-type", "none", "--connections", "2", name="auto-none")
@@ -172,7 +174,7 @@ r = util(sock, "--timeout", "3")
 took = time.monotonic() - t0
 stop(p)
 check("auto, no answer: fails within the timeout with the first attempt's error",
-      r.returncode == 1 and took < 3.5 and "(public address): cannot connect: timed out" in r.stderr
+      r.returncode == 1 and took < 5 and "(public address): cannot connect: timed out" in r.stderr
       and "random address: no answer either" in r.stderr, (took, r.stderr))
 devices = os.path.join(tmp, "known.yaml")
 with open(devices, "w") as f:

@@ -123,7 +123,9 @@ dsub.wait()
 b.terminate()  # saves the session to its persistence file
 b.wait()
 down_at = time.time()
-time.sleep(2.0)  # about 10 records produced with no broker to take them
+# about 15 records made with no broker to take them; their times have whole
+# seconds, so the window below holds two whole seconds of them at least
+time.sleep(3.0)
 up_at = time.time()
 b = broker()
 dsub, dfile = subscribe("after", "test/site1/battery1/state", durable=True)
