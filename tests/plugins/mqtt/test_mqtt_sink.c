@@ -242,7 +242,7 @@ static struct collector_host_api wrapped;
 static const struct collector_host_api *real;
 static uint32_t flags_now;
 static pthread_t main_thread;
-static _Atomic int slow_inside, slow_left;
+static _Atomic int slow_inside, slow_left, slow_release;
 
 static uint32_t w_run_flags(const collector_host *host)
 {
@@ -250,7 +250,9 @@ static uint32_t w_run_flags(const collector_host *host)
     return flags_now;
 }
 
-/* A callback that logs from a Paho thread stays inside the sink 300 ms. */
+/* A callback that logs from a Paho thread stays inside the sink until the
+ * test is about to stop it (slow_release), and 100 ms longer: so it is
+ * surely still inside when stop() is called, however slow the machine. */
 static void w_log(collector_host *host, int level, const char *fmt, ...)
 {
     va_list ap;
@@ -258,7 +260,9 @@ static void w_log(collector_host *host, int level, const char *fmt, ...)
 
     if (slow) {
         slow_inside = 1;
-        usleep(300000);
+        for (int i = 0; i < 60000 && !slow_release; i++) /* a minute at most */
+            usleep(1000);
+        usleep(100000);
     }
     va_start(ap, fmt);
     real->vlog(host, level, fmt, ap);
@@ -295,7 +299,7 @@ static void sink_open(struct sink *s, unsigned window, uint32_t run_flags)
     cfg.window = window;
     s->p = collector_plugin_entry();
     assert_int_equal(mqtt_new(&wrapped, testhost_handle(s->t), &cfg, &s->m), 0);
-    slow_inside = slow_left = 0;
+    slow_inside = slow_left = slow_release = 0;
 }
 
 static void sink_close(struct sink *s)
@@ -446,7 +450,7 @@ static void test_stop_waits_for_callbacks_in_flight(void **unused)
         sink_open(&s, 1000, 0);
         r = battery_record(&s);
         assert_int_equal(mqtt_start_with(s.m, &fake_paho), 0);
-        for (int i = 0; i < 2000 && !slow_inside; i++)
+        for (int i = 0; i < 20000 && !slow_inside; i++)
             usleep(1000);
         assert_true(slow_inside);
         /* publishes in flight on other threads too */
@@ -454,6 +458,7 @@ static void test_stop_waits_for_callbacks_in_flight(void **unused)
             for (int i = 0; i < 50 * round; i++)
                 s.p->write(s.m, r);
         assert_false(slow_left);
+        slow_release = 1;
         s.p->stop(s.m);
         assert_true(slow_left); /* stop returned only after the callback left */
         s.p->destroy(s.m);
