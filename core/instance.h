@@ -20,6 +20,8 @@ struct sink_queue {
     int64_t next_try_ms;  /* monotonic; retry no earlier */
     int64_t backoff_ms;
     int last_rc;
+    size_t delivered; /* from the queue since it was last empty */
+    int stalled;      /* a retry since then delivered nothing (an outage) */
 };
 
 struct instance {

@@ -18,6 +18,11 @@
 #define SINKQ_MAX 1024      /* records one sink asked the host to keep */
 #define RETRY_FIRST_MS 1000
 #define RETRY_MAX_MS 60000
+/* A sink that took some of what it kept and then asked to wait (a window of
+ * unacknowledged publishes, full for a moment) is working: try again soon,
+ * with no longer backoff. Backing off while it works let the queue outgrow
+ * what each retry could take, up to its bound (records dropped). */
+#define RETRY_BUSY_MS 100
 #define DERIVED_MAX 64      /* records calculators may emit per record */
 
 struct derived {
@@ -142,13 +147,20 @@ static void sink_retry(struct instance *in, int64_t now)
     while (in->q.len > 0) {
         collector_record *rec = in->q.v[in->q.head];
         int rc = in->lp->desc.write(in->state, rec);
+        if (rc == -EAGAIN && in->q.len < before) {
+            in->q.backoff_ms = RETRY_FIRST_MS;
+            in->q.next_try_ms = now + RETRY_BUSY_MS;
+            return;
+        }
         if (rc == -EAGAIN) {
             in->q.backoff_ms = in->q.backoff_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS
                                                                     : in->q.backoff_ms * 2;
             in->q.next_try_ms = now + in->q.backoff_ms;
+            in->q.stalled = 1;
             return;
         }
         sinkq_pop(in);
+        in->q.delivered++;
         if (rc == 0) {
             in->written++;
             note_success(in);
@@ -158,10 +170,14 @@ static void sink_retry(struct instance *in, int64_t now)
         }
         record_free(rec);
     }
-    if (before > 0)
-        log_msg(in->name, COLLECTOR_LOG_INFO, "delivered the %zu record(s) it had kept", before);
+    /* said after an outage, not after every moment of a full window */
+    if (before > 0 && in->q.stalled)
+        log_msg(in->name, COLLECTOR_LOG_INFO, "delivered the %zu record(s) it had kept",
+                in->q.delivered);
     in->q.backoff_ms = 0;
     in->q.next_try_ms = 0;
+    in->q.delivered = 0;
+    in->q.stalled = 0;
 }
 
 /* ---- running records ---- */
@@ -410,6 +426,8 @@ int pipeline_flush(struct instance *const *stages, size_t n, int64_t timeout_ms)
         }
         in->q.backoff_ms = 0;
         in->q.next_try_ms = 0;
+        in->q.delivered = 0;
+        in->q.stalled = 0;
     }
     return undelivered;
 }

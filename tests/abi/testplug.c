@@ -5,7 +5,9 @@
  *   -DTP_TRAIL     calculator: appends its instance name to "trail"
  *   -DTP_FILESINK  sink: appends "source n trail" lines to `file`, buffered
  *                  until flush(); fail = true makes every write fail,
- *                  again = N answers -EAGAIN to the first N writes
+ *                  again = N answers -EAGAIN to the first N writes,
+ *                  busy_every = N to every Nth write (a window full a moment),
+ *                  latency = true appends the ms from the record's time to its write
  *   -DTP_EVIL      also a constructor that creates $TP_EVIL_MARK (trust tests)
  * and broken ones: TP_MAJOR/TP_MINOR override the ABI numbers, TP_SHORT
  * shrinks struct_size, TP_NULL returns NULL, TP_NO_ENTRY exports nothing. */
@@ -45,6 +47,8 @@ struct tp {
     long long slow_ms;
     long long fail_after;
     long long again; /* sink: answer -EAGAIN this many times first */
+    long long busy_every, writes; /* sink: -EAGAIN to every busy_every-th write */
+    int latency;                  /* sink: append the record's age at write, ms */
     int fail;
     FILE *out;
     char *path;
@@ -70,7 +74,10 @@ static int tp_create(const struct collector_host_api *api, collector_host *host,
         t->fail_after = v;
     if (api->setting_int(s, "again", &v) == 0)
         t->again = v;
+    if (api->setting_int(s, "busy_every", &v) == 0)
+        t->busy_every = v;
     api->setting_bool(s, "fail", &t->fail);
+    api->setting_bool(s, "latency", &t->latency);
     if (api->setting_string(s, "file", &file) == 0) {
         /* lines are buffered here and go to the file on flush() */
         t->out = open_memstream(&t->buf, &t->buflen);
@@ -143,9 +150,16 @@ static int tp_write(void *state, const collector_record *rec)
         t->again--;
         return -EAGAIN;
     }
+    if (t->busy_every > 0 && ++t->writes % t->busy_every == 0)
+        return -EAGAIN;
     t->api->get_int(rec, "n", &n);
     t->api->get_string(rec, "trail", &trail);
-    fprintf(t->out, "%s %lld %s\n", t->api->record_source(rec), (long long)n, trail);
+    if (t->latency)
+        fprintf(t->out, "%s %lld %s %lld\n", t->api->record_source(rec), (long long)n, trail,
+                (long long)((t->api->time_ns(t->host, COLLECTOR_CLOCK_REALTIME) -
+                             t->api->record_time_ns(rec)) / 1000000));
+    else
+        fprintf(t->out, "%s %lld %s\n", t->api->record_source(rec), (long long)n, trail);
     return 0;
 }
 
@@ -175,7 +189,7 @@ static int tp_flush(void *state)
 #endif
 
 static const char *const tp_settings[] = {"slow_ms", "fail_after", "file", "fail", "again",
-                                          "password", NULL};
+                                          "busy_every", "latency", "password", NULL};
 
 static const struct collector_plugin tp_plugin = {
 #ifdef TP_MAJOR

@@ -28,7 +28,7 @@ wait_for() {
 }
 lines() { if [ -f "$1" ]; then grep -c "$2" "$1" || true; else echo 0; fi; }
 
-echo "1..28"
+echo "1..30"
 
 # --- config and loader refusals: exit 78 and one line naming file and reason ---
 export COLLECTOR_TEST_IVL=abc
@@ -158,4 +158,28 @@ check "a world-readable config holding a password is warned about" grep -q "hold
 chmod 600 "$tmp/pw.conf"
 "$D" -c "$tmp/pw.conf" --check >/dev/null 2>"$tmp/err"
 check "no warning once it is private (or for password_file)" sh -c "! grep -q 'holds a password' '$tmp/err'"
+# --- a sink whose window is full for a moment (-EAGAIN, then it takes more)
+# is working: the host retries it soon, not with a backoff that doubles to a
+# minute while records pile up behind it. Every 10th write is refused; 20
+# records a second. With the doubling (1 s, 2 s, 4 s, ...) records made after
+# the first second waited 2.5 s and more; now about a second at most. ---
+cat > "$tmp/busy.conf" <<CONF
+collector = { flush_timeout = 10; };
+sources = ( { plugin = "t_counter"; name = "fast"; interval = 0.05; } );
+sinks = ( { plugin = "t_filesink"; name = "busy"; file = "$tmp/busy.txt"; busy_every = 10;
+            latency = true; } );
+CONF
+rm -f "$tmp/busy.txt"
+"$D" -c "$tmp/busy.conf" -f 2>"$tmp/err" &
+pid=$!
+wait_for 60 grep -q "running 2 instance(s) from" "$tmp/err"
+sleep 6
+kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
+# records 1-100 (the first 5 s), their age when the sink took them (ms)
+worst=$(awk '$2 <= 100 && $NF > w { w = $NF } END { print w + 0 }' "$tmp/busy.txt" 2>/dev/null)
+echo "# worst age of the first 100 records at their write: ${worst:-?} ms" >> "$tmp/err"
+check "a sink full for a moment is retried soon: no record of the first 5 s waits 2.5 s" \
+    sh -c "[ $rc -eq 0 ] && [ \$(awk '\$2 <= 100' '$tmp/busy.txt' | wc -l) -eq 100 ] && [ ${worst:-99999} -lt 2500 ]"
+check "and nothing is said for it (no outage): no \"had kept\" line, no warning" \
+    sh -c "! grep -q 'had kept' '$tmp/err' && ! grep -q ' - busy - WARNING' '$tmp/err'"
 exit $failed
