@@ -22,6 +22,7 @@ TESTS += tests/plugins/jk_ble/jk_ble_e2e.py tests/plugins/jk_ble/jk_scan_e2e.py 
 dist_noinst_SCRIPTS += tests/plugins/jk_ble/jk_ble_e2e.py tests/plugins/jk_ble/jk_sim.py \
 	tests/plugins/jk_ble/jk_scan_e2e.py tests/plugins/jk_ble/mgmt_sim.py \
 	tests/plugins/jk_ble/jk_name_e2e.py
+EXTRA_DIST += tests/plugins/jk_ble/sims.py
 
 check_PROGRAMS += tests/plugins/jk_ble/test_jk_devices
 TESTS += tests/plugins/jk_ble/test_jk_devices

@@ -8,17 +8,18 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
 TOP_SRC = os.environ["top_srcdir"]
 TOP_BUILD = os.environ["top_builddir"]
 DAEMON = os.path.join(TOP_BUILD, "core", "collectord")
-results = []
+sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
+from tap import Tap  # noqa: E402
 
-
-def check(name, cond, detail=""):
-    results.append((name, bool(cond), detail))
+tap = Tap()
+check = tap.check
 
 
 def main(tmp):
@@ -113,13 +114,5 @@ def wedged(tmp):
 
 
 tmp = tempfile.mkdtemp(prefix="notify-")
-try:
-    main(tmp)
-    wedged(tmp)
-finally:
-    print("1..%d" % len(results))
-    for i, (name, ok, detail) in enumerate(results, 1):
-        print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-        if not ok:
-            print("# %s" % (detail,))
-    shutil.rmtree(tmp, ignore_errors=True)
+tap.run(lambda: main(tmp), lambda: wedged(tmp),
+        cleanup=[lambda: shutil.rmtree(tmp, ignore_errors=True)])

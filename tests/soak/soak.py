@@ -10,7 +10,6 @@ the same at the end as at the start, and the file is intact."""
 import argparse
 import json
 import os
-import socket
 import re
 import signal
 import sqlite3
@@ -26,6 +25,7 @@ DATA = os.path.join(TOP_SRC, "tests", "data", "jk")
 SIM = os.path.join(TOP_SRC, "tests", "plugins", "jk_ble", "jk_sim.py")
 sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
 import eamoon_poller  # noqa: E402
+from ports import free_port  # noqa: E402
 
 BATTERIES = [("jk02_32s_v11", "old", "128"), ("jk02_24s_v10", "new", "150"),
              ("jk04", "jk04", "20"), ("jk02_32s_v11", "new", "random")]
@@ -65,10 +65,7 @@ def main():
         sources.append('{ plugin = "jk_ble"; name = "battery%d"; address = "C8:47:8C:00:00:0%d";'
                        ' transport = "unix:%s"; interval = 0.05; timeout = 1.0; }' % (i, i, sock))
     # a real mosquitto on 127.0.0.1 for the mqtt sink
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = free_port()
     with open(os.path.join(tmp, "mosquitto.conf"), "w") as f:
         f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % port)
     broker = subprocess.Popen([os.environ.get("MOSQUITTO_BIN") or "/usr/sbin/mosquitto", "-c",

@@ -13,8 +13,8 @@ import calendar
 import json
 import os
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -27,6 +27,9 @@ B24 = os.path.join(TOP_SRC, "etc", "demo", "jk_b2a24s20p.hex")
 LOAD_DIR = os.path.join(TOP_BUILD, "tests", "plugins", "energy", "plugins")
 LOAD = '{ plugin = "t_load"; current = -20.0; }, '  # the captures were taken at 0 A
 INTERVAL = 0.2
+sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
+from ports import free_port, port_open  # noqa: E402
+from waiting import wait_for  # noqa: E402
 results = []
 
 
@@ -34,42 +37,23 @@ def check(name, cond, detail=""):
     results.append((name, bool(cond), detail))
 
 
-def until(pred, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 class Broker:
     """mosquitto on a free 127.0.0.1 port, and one subscriber writing every
     state message to a file."""
 
     def __init__(self, tmp):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        self.port = s.getsockname()[1]
-        s.close()
+        self.port = free_port()
         conf = os.path.join(tmp, "mosquitto.conf")
         with open(conf, "w") as f:
             f.write("listener %d 127.0.0.1\nallow_anonymous true\n" % self.port)
         self.broker = subprocess.Popen([MOSQUITTO, "-c", conf], stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
-        until(self.listening, 10)
+        wait_for(lambda: port_open(self.port), 10)
         self.path = os.path.join(tmp, "states.txt")
         self.sub = subprocess.Popen(["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p",
                                      str(self.port), "-v", "-t", "e2e/#"],
                                     stdout=open(self.path, "w"), stderr=subprocess.DEVNULL)
         time.sleep(0.3)
-
-    def listening(self):
-        try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-            return True
-        except OSError:
-            return False
 
     def states(self, prefix, source):
         out = []
@@ -131,13 +115,13 @@ def energy(tmp, broker):
     sources = [("battery1", PB16, "true", INTERVAL)]
     write_conf(conf, tmp, broker.port, sources, LOAD + '{ plugin = "energy"; save_interval = 1; }')
     d = start(conf, log)
-    until(lambda: len(broker.states("energy", "battery1")) >= 10, 30)
+    wait_for(lambda: len(broker.states("energy", "battery1")) >= 10, 30)
     for _ in range(2):  # two pauses of the whole daemon: two gaps
         d.send_signal(signal.SIGSTOP)
         time.sleep(1.0)
         d.send_signal(signal.SIGCONT)
         n = len(broker.states("energy", "battery1"))
-        until(lambda: len(broker.states("energy", "battery1")) >= n + 5, 30)
+        wait_for(lambda: len(broker.states("energy", "battery1")) >= n + 5, 30)
     rc = stop(d)
     run1 = broker.states("energy", "battery1")
     check("energy: daemon runs and stops cleanly", rc == 0 and len(run1) >= 20,
@@ -161,7 +145,7 @@ def energy(tmp, broker):
 
     # SIGTERM + start: continues from the state file
     d = start(conf, log)
-    until(lambda: len(broker.states("energy", "battery1")) >= len(run1) + 10, 30)
+    wait_for(lambda: len(broker.states("energy", "battery1")) >= len(run1) + 10, 30)
     after = broker.states("energy", "battery1")[len(run1):]
     first, last1 = after[0]["energy_discharged_kwh"], run1[-1]["energy_discharged_kwh"]
     bridge = -after[0]["battery_power"] * (after[0]["t"] - run1[-1]["t"]) / 3.6e6
@@ -176,7 +160,7 @@ def energy(tmp, broker):
     n = len(broker.states("energy", "battery1"))
     write_conf(conf, tmp, broker.port, sources, LOAD + '{ plugin = "energy"; save_interval = 2; }')
     d.send_signal(signal.SIGHUP)
-    until(lambda: len(broker.states("energy", "battery1")) >= n + 10, 30)
+    wait_for(lambda: len(broker.states("energy", "battery1")) >= n + 10, 30)
     rc = stop(d)
     run2 = broker.states("energy", "battery1")[len(run1):]
     totals = [s["energy_discharged_kwh"] for s in run2]
@@ -209,7 +193,7 @@ def bank(tmp, broker):
                LOAD + '{ plugin = "soc_lifepo4"; }, '
                '{ plugin = "bank"; name = "bank"; members = ("battery1", "battery2"); }')
     d = start(conf, log)
-    until(lambda: len(after_stale(broker.states("bank", "bank"),
+    wait_for(lambda: len(after_stale(broker.states("bank", "bank"),
                                   broker.states("bank", "battery2"))) >= 3, 30)
     rc = stop(d)
     b1, b2, bk = broker.states("bank", "battery1"), broker.states("bank", "battery2"), broker.states("bank", "bank")

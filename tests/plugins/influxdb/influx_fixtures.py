@@ -8,7 +8,6 @@ import http.server
 import json
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -22,41 +21,14 @@ TOP_SRC = os.environ["top_srcdir"]
 TOP_BUILD = os.environ["top_builddir"]
 DAEMON = os.path.join(TOP_BUILD, "core", "collectord")
 sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
+from ports import free_port  # noqa: E402
+from tap import Tap  # noqa: E402,F401  (one TAP for every test)
 from waiting import wait_for  # noqa: E402,F401  (one wait for every test)
 JKBMS_UTIL = os.path.join(TOP_BUILD, "plugins", "jk_ble", "jkbms-util")
 CAPTURE = os.path.join(TOP_SRC, "etc", "demo", "jk_b2a24s20p.hex")
 INFLUXD = os.environ.get("INFLUXD_BIN") or "/usr/bin/influxd"
 if INFLUXD == "no":
     INFLUXD = "/usr/bin/influxd"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Tap:
-    def __init__(self):
-        self.results = []
-
-    def check(self, name, cond, detail=""):
-        self.results.append((name, bool(cond), detail))
-
-    def finish(self, cleanup=()):
-        print("1..%d" % len(self.results))
-        failed = 0
-        for i, (name, good, detail) in enumerate(self.results, 1):
-            print("%s %d - %s" % ("ok" if good else "not ok", i, name))
-            if not good:
-                failed = 1
-                for line in str(detail).splitlines()[-12:]:
-                    print("# " + line)
-        for c in cleanup:
-            c()
-        sys.exit(failed)
 
 
 class Influxd:

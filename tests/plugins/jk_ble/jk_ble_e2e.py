@@ -18,6 +18,8 @@ SIM = os.path.join(TOP_SRC, "tests", "plugins", "jk_ble", "jk_sim.py")
 UTIL = os.path.join(TOP_BUILD, "plugins", "jk_ble", "jkbms-util")
 DAEMON = os.path.join(TOP_BUILD, "core", "collectord")
 sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
+from tap import Tap  # noqa: E402
+from sims import stop  # noqa: E402
 import eamoon_poller  # noqa: E402
 
 VARIANTS = {
@@ -25,13 +27,12 @@ VARIANTS = {
     "JK02_24S": ("jk02_24s_v10_device_info.hex", "jk02_24s_v10_cell_info.hex", 78.735),
     "JK04": ("jk04_device_info.hex", "jk04_cell_info.hex", 53.691),
 }
-results = []
+tap = Tap()
 # /tmp, not $TMPDIR (the build tree): a unix socket path must fit in 108 bytes
 tmp = tempfile.mkdtemp(prefix="jk-ble-", dir="/tmp")
 
 
-def check(name, cond, detail=""):
-    results.append((name, bool(cond), detail))
+check = tap.check
 
 
 def sim(variant, *extra, name="sim"):
@@ -52,12 +53,6 @@ def util(sock, *extra):
     return subprocess.run([UTIL, "--address", "C8:47:8C:00:00:01", "--transport", "unix:" + sock,
                            "--timeout", "5", "--json"] + list(extra),
                           capture_output=True, text=True, timeout=60)
-
-
-def stop(p):
-    if p.poll() is None:
-        p.kill()
-    p.wait()
 
 
 def log_count(log, line):
@@ -344,13 +339,4 @@ r = subprocess.run([DAEMON, "-c", conf, "--once"], capture_output=True, text=Tru
 stop(p)
 check("a BMS that answers settings before cell info still reads", r.returncode == 0, r.stderr)
 
-print("1..%d" % len(results))
-failed = 0
-for i, (name, ok, detail) in enumerate(results, 1):
-    print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-    if not ok:
-        failed = 1
-        for line in str(detail).splitlines()[-8:]:
-            print("# " + line)
-subprocess.run(["rm", "-rf", tmp])
-sys.exit(failed)
+tap.finish(cleanup=[lambda: subprocess.run(["rm", "-rf", tmp])])

@@ -6,6 +6,7 @@ at the address and type the discovery saw, keeps that address in its state
 file, and discovers again when the address stops answering. --check discovers
 nothing; a name nobody advertises and a refused discovery each give one line
 that says what happened. Records land in a real inverter.db. TAP."""
+import functools
 import json
 import os
 import sqlite3
@@ -17,12 +18,13 @@ import time
 TOP_SRC = os.environ["top_srcdir"]
 TOP_BUILD = os.environ["top_builddir"]
 DATA = os.path.join(TOP_SRC, "tests", "data", "jk")
-HERE = os.path.join(TOP_SRC, "tests", "plugins", "jk_ble")
 DAEMON = os.path.join(TOP_BUILD, "core", "collectord")
 sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
+from tap import Tap  # noqa: E402
+from sims import lines, start as start_sim, stop  # noqa: E402
 from waiting import wait_for  # noqa: E402
 
-results = []
+tap = Tap()
 # /tmp, not $TMPDIR (the build tree): a unix socket path must fit in 108 bytes
 tmp = tempfile.mkdtemp(prefix="jk-name-", dir="/tmp")
 
@@ -33,30 +35,8 @@ GARAGE = GARAGE_ADDR + ",random,-70,020106,0F09" + b"Garage battery".hex()  # 0F
 OTHER_JK = "C8:47:8C:12:34:56,public,-60,0201060303E0FF,0C094A4B5F4232413853323050"  # JK_B2A8S20P
 
 
-def check(name, cond, detail=""):
-    results.append((name, bool(cond), detail))
-
-
-def start(name, *args, prog="mgmt_sim.py"):
-    sock = os.path.join(tmp, name + ".sock")
-    log = os.path.join(tmp, name + ".log")
-    p = subprocess.Popen([sys.executable, os.path.join(HERE, prog), "--socket", sock, "--log", log]
-                         + list(args), stdout=subprocess.PIPE, text=True)
-    p.stdout.readline()  # "ready"
-    return p, sock, log
-
-
-def stop(p):
-    if p.poll() is None:
-        p.kill()
-    p.wait()
-
-
-def lines(log):
-    try:
-        return [l.strip() for l in open(log)]
-    except FileNotFoundError:
-        return []
+check = tap.check
+start = functools.partial(start_sim, tmp)
 
 
 def bms():
@@ -201,13 +181,4 @@ check("a name listed in devices_file: read at its address and type, no discovery
       r.returncode == 0 and addresses(db) == [GARAGE_ADDR]
       and not any(l.startswith("start") for l in lines(klog)), r.stderr + str(lines(klog)))
 
-print("1..%d" % len(results))
-failed = 0
-for i, (name, ok, detail) in enumerate(results, 1):
-    print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-    if not ok:
-        failed = 1
-        for line in str(detail).splitlines()[-8:]:
-            print("# " + line)
-subprocess.run(["rm", "-rf", tmp])
-sys.exit(failed)
+tap.finish(cleanup=[lambda: subprocess.run(["rm", "-rf", tmp])])

@@ -4,6 +4,7 @@
 (mgmt_sim.py) over the unix transport: discovery, Busy, the refusals a real
 kernel gives, the kernel ending a discovery, Ctrl-C, and the read that
 follows a scan going through the kernel to a simulated BMS. TAP."""
+import functools
 import os
 import signal
 import subprocess
@@ -14,9 +15,12 @@ import time
 TOP_SRC = os.environ["top_srcdir"]
 TOP_BUILD = os.environ["top_builddir"]
 DATA = os.path.join(TOP_SRC, "tests", "data", "jk")
-HERE = os.path.join(TOP_SRC, "tests", "plugins", "jk_ble")
 UTIL = os.path.join(TOP_BUILD, "plugins", "jk_ble", "jkbms-util")
-results = []
+sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
+from tap import Tap  # noqa: E402
+from sims import lines, start as start_sim, stop  # noqa: E402
+
+tap = Tap()
 # /tmp, not $TMPDIR (the build tree): a unix socket path must fit in 108 bytes
 tmp = tempfile.mkdtemp(prefix="jk-scan-", dir="/tmp")
 
@@ -26,23 +30,8 @@ OTHER = "11:22:33:44:55:66,public,-50,020106,0C09466C6F7765722063617265"  # Flow
 CLASSIC = "66:55:44:33:22:11,bredr,-40,,0409" + "4A4B5F"  # BR/EDR: never an LE device
 
 
-def check(name, cond, detail=""):
-    results.append((name, bool(cond), detail))
-
-
-def start(name, *args, prog="mgmt_sim.py"):
-    sock = os.path.join(tmp, name + ".sock")
-    log = os.path.join(tmp, name + ".log")
-    p = subprocess.Popen([sys.executable, os.path.join(HERE, prog), "--socket", sock, "--log", log]
-                         + list(args), stdout=subprocess.PIPE, text=True)
-    p.stdout.readline()  # "ready"
-    return p, sock, log
-
-
-def stop(p):
-    if p.poll() is None:
-        p.kill()
-    p.wait()
+check = tap.check
+start = functools.partial(start_sim, tmp)
 
 
 def scan(sock, *extra, cwd=None):
@@ -51,13 +40,6 @@ def scan(sock, *extra, cwd=None):
                         "--timeout", "1"] + list(extra),
                        capture_output=True, text=True, timeout=60, cwd=cwd)
     return r, cwd
-
-
-def lines(log):
-    try:
-        return [l.strip() for l in open(log)]
-    except FileNotFoundError:
-        return []
 
 
 # A scan that finds two JK devices of four, merges names from scan responses,
@@ -155,13 +137,4 @@ for sig in (signal.SIGINT, signal.SIGTERM):
           p.returncode == 130 and took < 3 and "stop discovery 06" in lines(log)
           and "interrupted" in err, (p.returncode, took, err, lines(log)))
 
-print("1..%d" % len(results))
-failed = 0
-for i, (name, ok, detail) in enumerate(results, 1):
-    print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-    if not ok:
-        failed = 1
-        for line in str(detail).splitlines()[-8:]:
-            print("# " + line)
-subprocess.run(["rm", "-rf", tmp])
-sys.exit(failed)
+tap.finish(cleanup=[lambda: subprocess.run(["rm", "-rf", tmp])])

@@ -3,7 +3,7 @@
 free ports, a broker started here, subscribers writing to files, the daemon
 with its log in a file, and TAP output."""
 import os
-import socket
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -14,50 +14,24 @@ TOP_BUILD = os.environ["top_builddir"]
 MOSQUITTO = os.environ.get("MOSQUITTO_BIN") or "/usr/sbin/mosquitto"
 DAEMON = os.path.join(TOP_BUILD, "core", "collectord")
 sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
+from ports import free_port, port_open  # noqa: E402,F401
+from tap import Tap  # noqa: E402
 from waiting import wait_for  # noqa: E402,F401  (one wait for every test)
 DEMO_HEX = os.path.join(TOP_SRC, "etc", "demo", "jk_pb2a16s15p.hex")
 
 
-class Run:
+class Run(Tap):
     """One test program: a temp dir, TAP results."""
 
     def __init__(self, prefix):
+        super().__init__()
         self.tmp = tempfile.mkdtemp(prefix=prefix)
-        self.results = []
 
     def path(self, name):
         return os.path.join(self.tmp, name)
 
-    def check(self, name, cond, detail=""):
-        self.results.append((name, bool(cond), detail))
-
     def finish(self):
-        print("1..%d" % len(self.results))
-        failed = 0
-        for i, (name, good, detail) in enumerate(self.results, 1):
-            print("%s %d - %s" % ("ok" if good else "not ok", i, name))
-            if not good:
-                failed = 1
-                for line in str(detail).splitlines()[-8:]:
-                    print("# " + line)
-        subprocess.run(["rm", "-rf", self.tmp])
-        sys.exit(failed)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def port_open(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
+        super().finish(cleanup=[lambda: shutil.rmtree(self.tmp, ignore_errors=True)])
 
 
 def broker(run, port, extra="", name="broker"):

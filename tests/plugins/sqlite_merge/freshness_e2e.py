@@ -20,15 +20,14 @@ SIM = os.path.join(TOP_SRC, "tests", "plugins", "jk_ble", "jk_sim.py")
 DAEMON = os.path.join(TOP_BUILD, "core", "collectord")
 sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
 import eamoon_poller  # noqa: E402
+from tap import Tap  # noqa: E402
+from waiting import wait_for  # noqa: E402
 
 INTERVAL = 0.5
 # /tmp, not $TMPDIR (the build tree): a unix socket path must fit in 108 bytes
 tmp = tempfile.mkdtemp(prefix="freshness-", dir="/tmp")
-results = []
-
-
-def check(name, cond, detail=""):
-    results.append((name, bool(cond), detail))
+tap = Tap()
+check = tap.check
 
 
 def answer_once(sock):
@@ -39,15 +38,6 @@ def answer_once(sock):
                          stdout=subprocess.PIPE, text=True)
     p.stdout.readline()  # listening
     return p
-
-
-def until(cond, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
 
 
 def patch_time(db):
@@ -91,12 +81,12 @@ def main():
     sim = answer_once(sock)
     d = subprocess.Popen([DAEMON, "-c", conf], stderr=log)
     try:
-        first = until(lambda: patch_time(db) is not None, 20)
+        first = wait_for(lambda: patch_time(db) is not None, 20)
         t1 = patch_time(db)
         sim.wait(timeout=20)
         time.sleep(6)  # away: every poll fails
         sim = answer_once(sock)  # answers once more, then silent for good
-        until(lambda: (patch_time(db) or 0) > (t1 or 0), 30)
+        wait_for(lambda: (patch_time(db) or 0) > (t1 or 0), 30)
         t2 = patch_time(db)
         rows = []
         while time.time() < (t2 or 0) + 6 * INTERVAL + 3:
@@ -127,13 +117,12 @@ def main():
     con.close()
 
 
-try:
-    main()
-finally:
-    print("1..%d" % len(results))
-    for i, (name, ok, detail) in enumerate(results, 1):
-        print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-        if not ok:
-            print("# %s" % (detail,))
-            print("".join("# " + l for l in open(os.path.join(tmp, "daemon.log")).readlines()[-8:]))
-    shutil.rmtree(tmp, ignore_errors=True)
+def daemon_log_tail():
+    try:
+        with open(os.path.join(tmp, "daemon.log")) as f:
+            return "".join(f.readlines()[-8:])
+    except FileNotFoundError:
+        return "(no daemon log)"
+
+
+tap.run(main, cleanup=[lambda: shutil.rmtree(tmp, ignore_errors=True)], epilogue=daemon_log_tail)
