@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "plugins/jk_ble/jk_session.h"
+#include "plugins/libjkble/jk_session.h"
 
 int main(void)
 {

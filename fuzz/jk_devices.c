@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "plugins/jk_ble/jk_devices.h"
+#include "plugins/libjkble/jk_devices.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -24,7 +24,7 @@ fuzz_config_SOURCES = fuzz/config.c core/conf.c core/expand.c core/names.c core/
 fuzz_config_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS) $(LIBCONFIG_CFLAGS)
 fuzz_config_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_config_LDADD = $(LIBCONFIG_LIBS)
-fuzz_jk_devices_SOURCES = fuzz/jk_devices.c plugins/jk_ble/jk_devices.c plugins/libble/transport.c \
+fuzz_jk_devices_SOURCES = fuzz/jk_devices.c plugins/libjkble/jk_devices.c plugins/libble/transport.c \
 	plugins/libble/gatt.c plugins/libble/att.c
 fuzz_jk_devices_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS) $(YAML_CFLAGS) $(BLUEZ_CFLAGS)
 fuzz_jk_devices_LDFLAGS = $(FUZZ_FLAGS)

@@ -9,9 +9,9 @@
 
 #include <collector/plugin.h>
 
-#include "plugins/jk_ble/jk_devices.h"
-#include "plugins/jk_ble/jk_scan.h"
-#include "plugins/jk_ble/jk_session.h"
+#include "plugins/libjkble/jk_devices.h"
+#include "plugins/libjkble/jk_scan.h"
+#include "plugins/libjkble/jk_session.h"
 #include "plugins/libble/transport.h"
 #include "plugins/libjk/jk_metrics.h"
 

@@ -1,21 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# plugins/jk_ble: JK BMS over Bluetooth LE, and the jkbms-util tool
-noinst_LIBRARIES += plugins/jk_ble/libjksession.a
-plugins_jk_ble_libjksession_a_SOURCES = plugins/jk_ble/jk_session.c plugins/jk_ble/jk_session.h \
-	plugins/jk_ble/jk_devices.c plugins/jk_ble/jk_devices.h \
-	plugins/jk_ble/jk_scan.c plugins/jk_ble/jk_scan.h
-plugins_jk_ble_libjksession_a_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(BLUEZ_CFLAGS) $(YAML_CFLAGS)
-JKSESSION_LIBS = plugins/jk_ble/libjksession.a $(LIBBLE_LIBS) $(YAML_LIBS) $(LIBJK_LIBS)
-
+# plugins/jk_ble: JK BMS over Bluetooth LE
 plugin_PROGRAMS += plugins/jk_ble/jk_ble.so
 plugins_jk_ble_jk_ble_so_SOURCES = plugins/jk_ble/jk_ble.c
 plugins_jk_ble_jk_ble_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS)
 plugins_jk_ble_jk_ble_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
-plugins_jk_ble_jk_ble_so_LDADD = $(JKSESSION_LIBS)
-
-bin_PROGRAMS += plugins/jk_ble/jkbms-util
-plugins_jk_ble_jkbms_util_SOURCES = plugins/jk_ble/jkbms_util.c
-plugins_jk_ble_jkbms_util_LDADD = $(JKSESSION_LIBS) $(JKWIRE_LIBS)
+plugins_jk_ble_jk_ble_so_LDADD = $(JKBLE_LIBS)
 
 TESTS += tests/plugins/jk_ble/jk_ble_e2e.py tests/plugins/jk_ble/jk_scan_e2e.py \
 	tests/plugins/jk_ble/jk_name_e2e.py
@@ -28,4 +17,4 @@ check_PROGRAMS += tests/plugins/jk_ble/test_jk_devices
 TESTS += tests/plugins/jk_ble/test_jk_devices
 tests_plugins_jk_ble_test_jk_devices_SOURCES = tests/plugins/jk_ble/test_jk_devices.c
 tests_plugins_jk_ble_test_jk_devices_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
-tests_plugins_jk_ble_test_jk_devices_LDADD = $(JKSESSION_LIBS) $(CMOCKA_LIBS) $(LIBS)
+tests_plugins_jk_ble_test_jk_devices_LDADD = $(JKBLE_LIBS) $(CMOCKA_LIBS) $(LIBS)

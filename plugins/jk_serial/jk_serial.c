@@ -12,7 +12,7 @@
 
 #include <collector/plugin.h>
 
-#include "plugins/jk_serial/jk_wire.h"
+#include "plugins/libjkwire/jk_wire.h"
 #include "plugins/libjk/jk_metrics.h"
 
 struct jk_serial {

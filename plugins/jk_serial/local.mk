@@ -1,11 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# plugins/jk_serial: JK BMS over RS485 Modbus RTU (libmodbus) or the 0x4E57 UART
-# protocol; jk_wire is shared with jkbms-util --serial.
-noinst_LIBRARIES += plugins/jk_serial/libjkwire.a
-plugins_jk_serial_libjkwire_a_SOURCES = plugins/jk_serial/jk_wire.c plugins/jk_serial/jk_wire.h
-plugins_jk_serial_libjkwire_a_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(MODBUS_CFLAGS)
-JKWIRE_LIBS = plugins/jk_serial/libjkwire.a $(MODBUS_LIBS) $(LIBJK_LIBS)
-
+# plugins/jk_serial: JK BMS over RS485 Modbus RTU or the 0x4E57 UART protocol (libjkwire).
 plugin_PROGRAMS += plugins/jk_serial/jk_serial.so
 plugins_jk_serial_jk_serial_so_SOURCES = plugins/jk_serial/jk_serial.c
 plugins_jk_serial_jk_serial_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS)

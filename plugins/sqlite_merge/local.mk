@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# plugins/sqlite_merge: the eamoon inverter.db sink, and collectord-db
+# plugins/sqlite_merge: the eamoon inverter.db sink
 plugin_PROGRAMS += plugins/sqlite_merge/sqlite_merge.so
 plugins_sqlite_merge_sqlite_merge_so_SOURCES = plugins/sqlite_merge/sqlite_merge.c \
 	plugins/sqlite_merge/sqlite_merge.h plugins/sqlite_merge/sm_settings.c \
@@ -8,11 +8,6 @@ plugins_sqlite_merge_sqlite_merge_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(SQLITE3_
 	$(JANSSON_CFLAGS)
 plugins_sqlite_merge_sqlite_merge_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
 plugins_sqlite_merge_sqlite_merge_so_LDADD = $(RECJSON_LIBS) $(SQLITE3_LIBS)
-
-bin_PROGRAMS += plugins/sqlite_merge/collectord-db
-plugins_sqlite_merge_collectord_db_SOURCES = plugins/sqlite_merge/collectord_db.c
-plugins_sqlite_merge_collectord_db_CFLAGS = $(AM_CFLAGS) $(SQLITE3_CFLAGS)
-plugins_sqlite_merge_collectord_db_LDADD = $(SQLITE3_LIBS)
 
 check_PROGRAMS += tests/plugins/sqlite_merge/test_sqlite_merge
 TESTS += tests/plugins/sqlite_merge/test_sqlite_merge

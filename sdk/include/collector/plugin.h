@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * collector/plugin.h - the collectord plugin SDK (ABI 1.1).
+ * collector/plugin.h - the collectord plugin SDK (ABI 1.2).
  *
  * A plugin is a shared object exporting exactly one function,
  * collector_plugin_entry(), which returns a pointer to a static const
@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define COLLECTOR_ABI_MAJOR 1u
-#define COLLECTOR_ABI_MINOR 1u
+#define COLLECTOR_ABI_MINOR 2u
 
 #if defined(__GNUC__)
 #define COLLECTOR_EXPORT __attribute__((visibility("default")))
@@ -79,6 +79,8 @@ typedef struct collector_host collector_host;         /* one per plugin instance
 typedef struct collector_settings collector_settings; /* a config setting (group, list or value) */
 typedef struct collector_record collector_record;     /* one measurement record */
 struct collector_setting_def;                         /* ABI 1.1: one declared setting, below */
+struct collector_command;                             /* ABI 1.2: one command to a source, below */
+struct collector_command_def;                         /* ABI 1.2: one command a source offers */
 
 /*
  * The host's services. Every function is thread-safe unless it says
@@ -216,7 +218,38 @@ struct collector_host_api {
      * of batteries against the sources that exist. */
     int (*producers)(collector_host *host, const char **names, size_t max);
 
-    /* ABI 1.2+: append members here, nowhere else. */
+    /* ---- ABI 1.2 (check api->struct_size >= COLLECTOR_API_HAS(member)) ---- */
+
+    /* Freshness, one rule for every plugin: a record is live until its time
+     * plus COLLECTOR_STALE_FACTOR times the configured interval of the source
+     * that made it (record_interval_ms); when that is unknown, the host's
+     * collector.interval. Returns that instant, realtime ns. */
+    int64_t (*record_fresh_until_ns)(const collector_record *rec);
+    /* The same rule for a producer instance by name, from the newest record
+     * it made: 0 and *until_ns; -ENOENT when there is no such producer or it
+     * made no record yet. Thread-safe. */
+    int (*source_fresh_until_ns)(const collector_host *host, const char *source,
+                                 int64_t *until_ns);
+    /* COLLECTOR_RECORD_MEASUREMENT or COLLECTOR_RECORD_EVENT (below). Only
+     * plugins of ABI 1.2 or later ever see an event. */
+    uint32_t (*record_kind)(const collector_record *rec);
+    /* Ask the source instance cmd->target to perform a command (a sink taking
+     * commands from its users, e.g. MQTT). The host checks it (the source
+     * offers it and allows it; calculators' vet_command), queues it for that
+     * instance (one at a time, between polls) and returns at once: 0 and
+     * *id_out, or a negative errno when it cannot even be queued. The outcome
+     * comes later as an event record to every sink. `cmd` is borrowed for
+     * the call; its id is ignored. */
+    int (*command_submit)(collector_host *host, const struct collector_command *cmd,
+                          uint64_t *id_out);
+    /* A source reports the outcome of command `id` it was given by command():
+     * once, from any thread, within the source's own timeouts.
+     * `outcome` is a COLLECTOR_OUTCOME_*; `detail` (borrowed for the call, may
+     * be NULL) says why, or what the device reports, in one line. */
+    void (*command_done)(collector_host *host, uint64_t id, uint32_t outcome,
+                         const char *detail);
+
+    /* ABI 1.3+: append members here, nowhere else. */
 };
 
 /*
@@ -287,7 +320,28 @@ struct collector_plugin {
     /* Flags COLLECTOR_PLUGIN_* below; 0 for none. */
     uint32_t flags;
 
-    /* ABI 1.2+: append members here, nowhere else. */
+    /* ---- ABI 1.2: commands ----
+     * A 1.0 or 1.1 plugin reads these as NULL. */
+
+    /* Sources: the commands the plugin can perform, ended by an entry whose
+     * name is NULL; NULL for none. Which of them an instance allows is its
+     * own setting (e.g. `control`); the host refuses the others. */
+    const struct collector_command_def *commands;
+    /* Sources: perform `cmd` (borrowed for the call). Called on the
+     * instance's poll thread, never during a poll, one command at a time.
+     * Report the outcome with api->command_done(cmd->id, ...), inside this
+     * call or later from the plugin's own thread; return 0 then. A negative
+     * errno instead means the command was not started (the host reports it
+     * as refused with that reason). */
+    int (*command)(void *state, const struct collector_command *cmd);
+    /* Calculators: look at a command before it is queued for its source.
+     * 0 lets it pass; -EPERM refuses it with a one-line reason written to
+     * `reason` (size bytes). Called on the submitting thread: the plugin
+     * locks what it shares with process(). */
+    int (*vet_command)(void *state, const struct collector_command *cmd, char *reason,
+                       size_t size);
+
+    /* ABI 1.3+: append members here, nowhere else. */
 };
 
 /*
@@ -336,6 +390,41 @@ struct collector_setting_def {
     const char *const *allowed; /* STRING: NULL-terminated allowed values; NULL: any */
     const char *unit;          /* "s", "V", "ms"... or NULL */
     const char *description;   /* one line, for --describe and collector.conf(5) */
+};
+
+/* Freshness: a record counts as live for this many of its source's intervals. */
+#define COLLECTOR_STALE_FACTOR 3
+
+/* Record kinds from record_kind(). */
+#define COLLECTOR_RECORD_MEASUREMENT 0u /* what a source measured (and calculators added) */
+#define COLLECTOR_RECORD_EVENT       1u /* something that happened, e.g. a command's outcome */
+
+/* Command outcomes for command_done() and the outcome event. */
+#define COLLECTOR_OUTCOME_CONFIRMED     1u /* the device reports the requested state */
+#define COLLECTOR_OUTCOME_REFUSED       2u /* not sent to the device, with the reason */
+#define COLLECTOR_OUTCOME_NOT_CONFIRMED 3u /* sent, but the device reports another state */
+#define COLLECTOR_OUTCOME_FAILED        4u /* sent or not, no answer: the state is unknown */
+
+/* Command flags for collector_command.flags. */
+#define COLLECTOR_COMMAND_FORCE 0x1u /* override a calculator's safety refusal (not the allow list) */
+
+/* One command a source offers. */
+struct collector_command_def {
+    const char *name;        /* [a-z0-9_]+, e.g. "charge"; NULL ends the table */
+    uint32_t type;           /* COLLECTOR_SETTING_BOOL: value "on" or "off" */
+    const char *description; /* one line, for --describe */
+};
+
+/* One command, as submitted and as given to command() and vet_command(). */
+struct collector_command {
+    uint32_t struct_size; /* sizeof(struct collector_command) of the maker */
+    uint32_t flags;       /* COLLECTOR_COMMAND_* */
+    uint64_t id;          /* the host's number for it (0 in command_submit) */
+    const char *target;   /* the source instance, e.g. "battery1" */
+    const char *name;     /* the command, e.g. "charge" */
+    const char *value;    /* "on" or "off" for a BOOL command */
+    int64_t duration_ms;  /* > 0: return to the opposite value after this long */
+    const char *origin;   /* who asked, one word and detail: "mqtt", "socket uid 1000", "cli", "timer" */
 };
 
 /* Bytes a struct must span to contain member M of the host API. */

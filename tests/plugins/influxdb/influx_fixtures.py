@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
 from ports import free_port  # noqa: E402
 from tap import Tap  # noqa: E402,F401  (one TAP for every test)
 from waiting import wait_for  # noqa: E402,F401  (one wait for every test)
-JKBMS_UTIL = os.path.join(TOP_BUILD, "plugins", "jk_ble", "jkbms-util")
+JKBMS_UTIL = os.path.join(TOP_BUILD, "tools", "jkbms-util", "jkbms-util")
 CAPTURE = os.path.join(TOP_SRC, "etc", "demo", "jk_b2a24s20p.hex")
 INFLUXD = os.environ.get("INFLUXD_BIN") or "/usr/bin/influxd"
 if INFLUXD == "no":

@@ -15,7 +15,7 @@ TOP_SRC = os.environ["top_srcdir"]
 TOP_BUILD = os.environ["top_builddir"]
 DATA = os.path.join(TOP_SRC, "tests", "data", "jk")
 SIM = os.path.join(TOP_SRC, "tests", "plugins", "jk_ble", "jk_sim.py")
-UTIL = os.path.join(TOP_BUILD, "plugins", "jk_ble", "jkbms-util")
+UTIL = os.path.join(TOP_BUILD, "tools", "jkbms-util", "jkbms-util")
 DAEMON = os.path.join(TOP_BUILD, "core", "collectord")
 sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
 from tap import Tap  # noqa: E402

@@ -15,7 +15,7 @@ import time
 TOP_SRC = os.environ["top_srcdir"]
 TOP_BUILD = os.environ["top_builddir"]
 DATA = os.path.join(TOP_SRC, "tests", "data", "jk")
-UTIL = os.path.join(TOP_BUILD, "plugins", "jk_ble", "jkbms-util")
+UTIL = os.path.join(TOP_BUILD, "tools", "jkbms-util", "jkbms-util")
 sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
 from tap import Tap  # noqa: E402
 from sims import lines, start as start_sim, stop  # noqa: E402

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "plugins/jk_ble/jk_devices.h"
+#include "plugins/libjkble/jk_devices.h"
 #include "plugins/libble/transport.h"
 
 static const char seed_file[] = "AA:BB:CC:DD:EE:01:\n"

@@ -17,7 +17,7 @@ import tempfile
 TOP_SRC = os.environ["top_srcdir"]
 TOP_BUILD = os.environ["top_builddir"]
 DAEMON = os.path.join(TOP_BUILD, "core", "collectord")
-UTIL = os.path.join(TOP_BUILD, "plugins", "jk_ble", "jkbms-util")
+UTIL = os.path.join(TOP_BUILD, "tools", "jkbms-util", "jkbms-util")
 DATA = os.path.join(TOP_SRC, "tests", "data", "jk")
 sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
 import eamoon_poller  # noqa: E402

@@ -17,7 +17,7 @@ TOP_SRC = os.environ["top_srcdir"]
 TOP_BUILD = os.environ["top_builddir"]
 DATA = os.path.join(TOP_SRC, "tests", "data", "jk")
 UART = os.path.join(TOP_SRC, "tests", "data", "jk-uart", "jk_b2a24s20p_1007_13s")
-UTIL = os.path.join(TOP_BUILD, "plugins", "jk_ble", "jkbms-util")
+UTIL = os.path.join(TOP_BUILD, "tools", "jkbms-util", "jkbms-util")
 DAEMON = os.path.join(TOP_BUILD, "core", "collectord")
 sys.path.insert(0, os.path.join(TOP_SRC, "tests", "plugins", "jk_serial"))
 import jk_serial_sim as sim  # noqa: E402

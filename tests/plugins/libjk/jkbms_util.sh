@@ -3,7 +3,7 @@
 # jkbms-util --decode on real captures, text and JSON, and its failures.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
-U="$top_builddir/plugins/jk_ble/jkbms-util"
+U="$top_builddir/tools/jkbms-util/jkbms-util"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/jkbms-util-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 echo "1..8"

@@ -14,11 +14,11 @@ sources = ( { plugin = "jk_replay"; file = "$top_srcdir/etc/demo/jk_pb2a16s15p.h
 sinks = ( { plugin = "sqlite_merge"; path = "$db"; max_age = 3600; } );
 CONF
 "$top_builddir/core/collectord" -c "$tmp/c.conf" --once 2>"$tmp/err"
-"$top_builddir/plugins/sqlite_merge/collectord-db" status "$db" >"$tmp/st"
+"$top_builddir/tools/collectord-db/collectord-db" status "$db" >"$tmp/st"
 if grep -q "overlay trigger: installed" "$tmp/st" && grep -q "^battery 1:" "$tmp/st"; then
     echo "ok 1 - collectord-db status shows the hook and the patch"
 else echo "not ok 1 - status"; sed 's/^/# /' "$tmp/st" "$tmp/err"; fi
-"$top_builddir/plugins/sqlite_merge/collectord-db" unhook "$db" >/dev/null
+"$top_builddir/tools/collectord-db/collectord-db" unhook "$db" >/dev/null
 python3 "$top_srcdir/tests/tools/eamoon_poller.py" "$db"
 if python3 "$top_srcdir/tests/tools/dashboard_view.py" "$db" --json | grep -q '"battery_voltage": "52.6"' &&
    ! python3 "$top_srcdir/tests/tools/dashboard_view.py" "$db" --json | grep -q bms_cell_count; then

@@ -12,10 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "plugins/jk_ble/jk_devices.h"
-#include "plugins/jk_ble/jk_scan.h"
-#include "plugins/jk_ble/jk_session.h"
-#include "plugins/jk_serial/jk_wire.h"
+#include "plugins/libjkble/jk_devices.h"
+#include "plugins/libjkble/jk_scan.h"
+#include "plugins/libjkble/jk_session.h"
+#include "plugins/libjkwire/jk_wire.h"
 #include "plugins/libble/transport.h"
 #include "plugins/libjk/jk_decode.h"
 #include "plugins/libjk/jk_report.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
-#include "plugins/jk_ble/jk_devices.h"
+#include "plugins/libjkble/jk_devices.h"
 
 #include <errno.h>
 #include <stdio.h>

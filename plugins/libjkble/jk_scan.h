@@ -8,7 +8,7 @@
 
 #include <stdio.h>
 
-#include "plugins/jk_ble/jk_devices.h"
+#include "plugins/libjkble/jk_devices.h"
 
 struct jk_found {
     struct jk_device dev; /* address, address_type and name */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
-#include "plugins/jk_ble/jk_scan.h"
+#include "plugins/libjkble/jk_scan.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
-#include "plugins/jk_serial/jk_wire.h"
+#include "plugins/libjkwire/jk_wire.h"
 
 #include <errno.h>
 #include <fcntl.h>
