@@ -125,8 +125,7 @@ int att_build_write(uint8_t *out, size_t cap, uint8_t op, uint16_t handle, const
     return (int)(3 + len);
 }
 
-/* The 16-bit form of a UUID of 2 or 16 bytes on the Bluetooth base, else 0. */
-static uint16_t uuid16_of(const uint8_t *p, size_t n)
+uint16_t att_uuid16(const uint8_t *p, size_t n)
 {
     static const uint8_t base[12] = {0xfb, 0x34, 0x9b, 0x5f, 0x80, 0x00,
                                      0x00, 0x80, 0x00, 0x10, 0x00, 0x00};
@@ -182,7 +181,7 @@ int att_parse(const uint8_t *buf, size_t len, struct att_pdu *out)
             p.item[p.nitems].a = get_le16(e);
             p.item[p.nitems].props = e[2];
             p.item[p.nitems].b = get_le16(e + 3);
-            p.item[p.nitems].uuid16 = uuid16_of(e + 5, each - 5);
+            p.item[p.nitems].uuid16 = att_uuid16(e + 5, each - 5);
             p.nitems++;
         }
         if (p.nitems == 0)
@@ -199,7 +198,7 @@ int att_parse(const uint8_t *buf, size_t len, struct att_pdu *out)
             if (e == NULL)
                 break;
             p.item[p.nitems].a = get_le16(e);
-            p.item[p.nitems].uuid16 = uuid16_of(e + 2, ulen);
+            p.item[p.nitems].uuid16 = att_uuid16(e + 2, ulen);
             p.nitems++;
         }
         if (p.nitems == 0)

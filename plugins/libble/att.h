@@ -40,6 +40,10 @@
  * including opcodes this code does not know, unless bit 6 marks a command. */
 int att_is_request(uint8_t op);
 
+/* The 16-bit form of a UUID of 2 or 16 bytes (least significant byte first)
+ * on the Bluetooth base 0000xxxx-0000-1000-8000-00805F9B34FB, else 0. */
+uint16_t att_uuid16(const uint8_t *p, size_t n);
+
 /* Builders: write the PDU into out (cap bytes), return its length or -ENOSPC. */
 int att_build_mtu_req(uint8_t *out, size_t cap, uint16_t mtu);
 int att_build_mtu_rsp(uint8_t *out, size_t cap, uint16_t mtu);

@@ -127,6 +127,17 @@ static void short_name_kept_until_a_complete_one(void **state)
     assert_string_equal(name, "JK-B2A24S");
     assert_int_equal(adv_parse_data(overrun, sizeof(overrun), name, sizeof(name), &ffe0), -EBADMSG);
     {
+        /* issue 27 point 14: a malformed structure after the name and the
+         * service list ends the parse; what came before it is kept */
+        static const uint8_t tail[] = {0x02, 0x01, 0x06, 0x05, 0x09, 'J', 'K', '-', 'B',
+                                       0x03, 0x03, 0xE0, 0xFF, 0x1F, 0xFF, 0x65, 0x0B};
+        name[0] = '\0';
+        ffe0 = 0;
+        assert_int_equal(adv_parse_data(tail, sizeof(tail), name, sizeof(name), &ffe0), -EBADMSG);
+        assert_string_equal(name, "JK-B");
+        assert_int_equal(ffe0, 1);
+    }
+    {
         /* a 16-bit UUID list with an odd byte at the very end of the data:
          * the last UUID is incomplete and must not be read past the end */
         static const uint8_t odd[] = {0x04, 0x03, 0x0D, 0x18, 0xE0};
@@ -138,6 +149,54 @@ static void short_name_kept_until_a_complete_one(void **state)
         assert_int_equal(ffe0, 0);
         free(heap);
     }
+}
+
+/* issue 27 point 14: JK devices by the documented name prefixes and the
+ * FFE0 service (16- or 128-bit), not by "JK" anywhere in the name. */
+static void jk_devices_by_prefix_and_service(void **state)
+{
+    /* 128-bit service UUID list: 0000FFE0-0000-1000-8000-00805F9B34FB */
+    static const uint8_t uuid128[] = {0x11, 0x07, 0xfb, 0x34, 0x9b, 0x5f, 0x80, 0x00,
+                                      0x00, 0x80, 0x00, 0x10, 0x00, 0x00, 0xE0, 0xFF,
+                                      0x00, 0x00};
+    char name[32] = "";
+    int ffe0 = 0;
+    (void)state;
+
+    assert_true(adv_is_jk("JK-B2A24S15P", 0));
+    assert_true(adv_is_jk("JK_PB2A16S15P", 0));
+    assert_true(adv_is_jk("JKBMS-Heating", 1));
+    assert_false(adv_is_jk("JKBMS-Heating", 0));
+    assert_false(adv_is_jk("Ajkit lamp", 0));
+    assert_false(adv_is_jk("MY-JK-PACK", 0));
+    assert_false(adv_is_jk("jk-b2a24s", 0));
+    assert_false(adv_is_jk("", 0));
+    assert_int_equal(adv_parse_data(uuid128, sizeof(uuid128), name, sizeof(name), &ffe0), 0);
+    assert_int_equal(ffe0, 1);
+}
+
+/* issue 27 point 8: a controller's state from Read Controller Information */
+static void controller_state_from_its_settings(void **state)
+{
+    uint8_t info[MGMT_READ_INFO_LEN];
+    uint32_t supported = 0, current = 0;
+    (void)state;
+
+    memset(info, 0, sizeof(info));
+    info[9] = 0x81;  /* supported: powered, BR/EDR */
+    info[10] = 0x02; /* and LE */
+    info[13] = 0x80; /* current: BR/EDR on, LE off, powered off */
+    assert_int_equal(mgmt_controller_settings(info, sizeof(info), &supported, &current), 0);
+    assert_int_equal(supported, MGMT_SETTING_POWERED | MGMT_SETTING_BREDR | MGMT_SETTING_LE);
+    assert_int_equal(current, MGMT_SETTING_BREDR);
+    assert_int_equal(mgmt_controller_settings(info, 16, &supported, &current), -EBADMSG);
+    assert_string_equal(mgmt_controller_unfit(supported, current), "powered off");
+    assert_string_equal(mgmt_controller_unfit(supported, current | MGMT_SETTING_POWERED),
+                        "LE switched off");
+    assert_string_equal(mgmt_controller_unfit(MGMT_SETTING_POWERED | MGMT_SETTING_BREDR,
+                                              MGMT_SETTING_POWERED | MGMT_SETTING_BREDR),
+                        "BR/EDR only (no LE)");
+    assert_null(mgmt_controller_unfit(supported, MGMT_SETTING_POWERED | MGMT_SETTING_LE));
 }
 
 static void att_discovery_responses(void **state)
@@ -296,6 +355,8 @@ int main(void)
         cmocka_unit_test(mgmt_lengths_are_never_trusted),
         cmocka_unit_test(mgmt_commands_and_replies),
         cmocka_unit_test(short_name_kept_until_a_complete_one),
+        cmocka_unit_test(jk_devices_by_prefix_and_service),
+        cmocka_unit_test(controller_state_from_its_settings),
         cmocka_unit_test(att_discovery_responses),
         cmocka_unit_test(att_builders),
         cmocka_unit_test(unknown_requests_get_request_not_supported),
