@@ -89,17 +89,30 @@ int att_build_find_by_type_req(uint8_t *out, size_t cap, uint16_t start, uint16_
     return n;
 }
 
-int att_build_read_by_type_req(uint8_t *out, size_t cap, uint16_t start, uint16_t end,
-                               uint16_t uuid16)
+/* Read By Type and Read By Group Type requests: a handle range and a type. */
+static int build_range_type(uint8_t *out, size_t cap, uint8_t op, uint16_t start, uint16_t end,
+                            uint16_t uuid16)
 {
     int n = need(cap, 7);
     if (n > 0) {
-        out[0] = ATT_OP_READ_BY_TYPE_REQ;
+        out[0] = op;
         put_le16(out + 1, start);
         put_le16(out + 3, end);
         put_le16(out + 5, uuid16);
     }
     return n;
+}
+
+int att_build_read_by_type_req(uint8_t *out, size_t cap, uint16_t start, uint16_t end,
+                               uint16_t uuid16)
+{
+    return build_range_type(out, cap, ATT_OP_READ_BY_TYPE_REQ, start, end, uuid16);
+}
+
+int att_build_read_by_group_req(uint8_t *out, size_t cap, uint16_t start, uint16_t end,
+                                uint16_t uuid16)
+{
+    return build_range_type(out, cap, ATT_OP_READ_BY_GROUP_REQ, start, end, uuid16);
 }
 
 int att_build_find_info_req(uint8_t *out, size_t cap, uint16_t start, uint16_t end)
@@ -182,6 +195,24 @@ int att_parse(const uint8_t *buf, size_t len, struct att_pdu *out)
             p.item[p.nitems].props = e[2];
             p.item[p.nitems].b = get_le16(e + 3);
             p.item[p.nitems].uuid16 = att_uuid16(e + 5, each - 5);
+            p.nitems++;
+        }
+        if (p.nitems == 0)
+            c.bad = 1;
+        break;
+    }
+    case ATT_OP_READ_BY_GROUP_RSP: {
+        /* services: start handle(2) + end group handle(2) + uuid (2 or 16) */
+        size_t each = jk_cursor_u8(&c);
+        if (each != 6 && each != 20)
+            c.bad = 1;
+        while (!c.bad && jk_cursor_left(&c) > 0 && p.nitems < ATT_MAX_ITEMS) {
+            const uint8_t *e = jk_cursor_take(&c, each);
+            if (e == NULL)
+                break;
+            p.item[p.nitems].a = get_le16(e);
+            p.item[p.nitems].b = get_le16(e + 2);
+            p.item[p.nitems].uuid16 = att_uuid16(e + 4, each - 4);
             p.nitems++;
         }
         if (p.nitems == 0)

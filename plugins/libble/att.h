@@ -52,6 +52,8 @@ int att_build_find_by_type_req(uint8_t *out, size_t cap, uint16_t start, uint16_
                                uint16_t type, uint16_t uuid16);
 int att_build_read_by_type_req(uint8_t *out, size_t cap, uint16_t start, uint16_t end,
                                uint16_t uuid16);
+int att_build_read_by_group_req(uint8_t *out, size_t cap, uint16_t start, uint16_t end,
+                                uint16_t uuid16);
 int att_build_find_info_req(uint8_t *out, size_t cap, uint16_t start, uint16_t end);
 int att_build_write(uint8_t *out, size_t cap, uint8_t op, uint16_t handle, const uint8_t *value,
                     size_t len);
@@ -72,7 +74,8 @@ struct att_pdu {
     size_t value_len;
     /* FIND_BY_TYPE_RSP (start, end), READ_BY_TYPE_RSP for characteristic
      * declarations (decl handle, properties, value handle, uuid16 or 0 for a
-     * 128-bit UUID), FIND_INFO_RSP (handle, uuid16 or 0) */
+     * 128-bit UUID), READ_BY_GROUP_RSP for services (start, end, uuid16 or
+     * 0), FIND_INFO_RSP (handle, uuid16 or 0) */
     size_t nitems;
     struct {
         uint16_t a, b;

@@ -205,6 +205,38 @@ int gatt_exchange_mtu(struct gatt_client *c, int64_t deadline_ms)
     return 0;
 }
 
+/* The primary services one Read By Group Type page at a time, as the phone
+ * app discovers them: for a module refusing Find By Type Value. */
+static int find_service_by_group(struct gatt_client *c, uint16_t uuid16, uint16_t *start,
+                                 uint16_t *end, int64_t deadline_ms)
+{
+    uint32_t from = 0x0001;
+
+    while (from <= 0xffff) {
+        uint8_t req[7];
+        struct att_pdu p;
+        int rc;
+
+        att_build_read_by_group_req(req, sizeof(req), (uint16_t)from, 0xffff, GATT_UUID_PRIMARY);
+        rc = gatt_request(c, req, sizeof(req), ATT_OP_READ_BY_GROUP_RSP, &p, deadline_ms);
+        if (rc == -EIO && c->att_error == ATT_ECODE_ATTR_NOT_FOUND)
+            break;
+        if (rc < 0)
+            return rc;
+        for (size_t i = 0; i < p.nitems; i++) {
+            if (p.item[i].a < from || p.item[i].b < p.item[i].a)
+                return -EBADMSG; /* going backwards: never loop */
+            if (p.item[i].uuid16 == uuid16) {
+                *start = p.item[i].a;
+                *end = p.item[i].b;
+                return 0;
+            }
+            from = (uint32_t)p.item[i].b + 1;
+        }
+    }
+    return -ENOENT;
+}
+
 int gatt_find_service(struct gatt_client *c, uint16_t uuid16, uint16_t *start, uint16_t *end,
                       int64_t deadline_ms)
 {
@@ -216,6 +248,8 @@ int gatt_find_service(struct gatt_client *c, uint16_t uuid16, uint16_t *start, u
     rc = gatt_request(c, req, sizeof(req), ATT_OP_FIND_BY_TYPE_RSP, &p, deadline_ms);
     if (rc == -EIO && c->att_error == ATT_ECODE_ATTR_NOT_FOUND)
         return -ENOENT;
+    if (rc == -EIO && c->att_error == ATT_ECODE_REQ_NOT_SUPP)
+        return find_service_by_group(c, uuid16, start, end, deadline_ms);
     if (rc < 0)
         return rc;
     if (p.item[0].a == 0 || p.item[0].b < p.item[0].a)

@@ -100,8 +100,16 @@ static int discover(struct jk_session *s, int64_t deadline)
     for (int i = 0; i < n; i++) {
         if (chars[i].uuid16 != JK_CHAR)
             continue;
-        if (s->write_handle == 0 && (chars[i].props & (PROP_WRITE | PROP_WRITE_NR)))
+        /* Write Command as the JK app sends it, to an FFE1 that takes one
+         * (write without response, 0x04); else a Write Request (0x08): a
+         * Write Command to it would be dropped without a word. */
+        if ((s->write_handle == 0 || s->write_with_response) && (chars[i].props & PROP_WRITE_NR)) {
             s->write_handle = chars[i].value;
+            s->write_with_response = 0;
+        } else if (s->write_handle == 0 && (chars[i].props & PROP_WRITE)) {
+            s->write_handle = chars[i].value;
+            s->write_with_response = 1;
+        }
         if (s->notify_handle == 0 && (chars[i].props & PROP_NOTIFY)) {
             s->notify_handle = chars[i].value;
             rc = gatt_find_cccd(&s->gatt, &chars[i], &s->cccd_handle, deadline);
@@ -123,11 +131,13 @@ static int discover(struct jk_session *s, int64_t deadline)
     return 0;
 }
 
+/* The session's one write to the BMS: as the write characteristic takes it. */
 static int send_command(struct jk_session *s, uint8_t cmd, int64_t deadline)
 {
     uint8_t frame[JK_CMD_LEN];
     jk_build_command(cmd, frame);
-    return gatt_write(&s->gatt, s->write_handle, frame, sizeof(frame), 0, deadline);
+    return gatt_write(&s->gatt, s->write_handle, frame, sizeof(frame), s->write_with_response,
+                      deadline);
 }
 
 /* Take the adapter's connect lock before the deadline: the lock fd, -1 when
