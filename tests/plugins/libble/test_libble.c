@@ -232,6 +232,27 @@ static void att_discovery_responses(void **state)
         static const uint8_t bad_len[] = {0x09, 0x03, 0x01, 0x02, 0x03};
         assert_int_equal(att_parse(bad_len, sizeof(bad_len), &p), -EBADMSG);
     }
+    {
+        /* Read By Group Type response (issue 27 point 12): GAP 0x0001-0x000D,
+         * FFE0 0x000E-0x0013; one of 128-bit UUIDs; an entry length no
+         * service has */
+        static const uint8_t grp[] = {0x11, 0x06, 0x01, 0x00, 0x0D, 0x00, 0x00, 0x18,
+                                      0x0E, 0x00, 0x13, 0x00, 0xE0, 0xFF};
+        static const uint8_t grp128[] = {0x11, 0x14, 0x0E, 0x00, 0x13, 0x00, 0xfb, 0x34,
+                                         0x9b, 0x5f, 0x80, 0x00, 0x00, 0x80, 0x00, 0x10,
+                                         0x00, 0x00, 0xE0, 0xFF, 0x00, 0x00};
+        static const uint8_t grp_bad[] = {0x11, 0x07, 0x01, 0x00, 0x0D, 0x00, 0x00, 0x18, 0x00};
+        assert_int_equal(att_parse(grp, sizeof(grp), &p), 0);
+        assert_int_equal(p.nitems, 2);
+        assert_int_equal(p.item[1].a, 0x000E);
+        assert_int_equal(p.item[1].b, 0x0013);
+        assert_int_equal(p.item[1].uuid16, 0xFFE0);
+        assert_int_equal(att_parse(grp128, sizeof(grp128), &p), 0);
+        assert_int_equal(p.item[0].uuid16, 0xFFE0);
+        assert_int_equal(att_parse(grp_bad, sizeof(grp_bad), &p), -EBADMSG);
+        for (size_t n = 1; n < 8; n++)
+            assert_int_equal(att_parse(grp, n, &p), -EBADMSG);
+    }
 }
 
 static void att_builders(void **state)
@@ -348,6 +369,54 @@ static void kernel_codes_say_what_to_do(void **state)
                      ble_errno_hint(table[i].err), table[i].says);
 }
 
+/* issue 27 point 9: hci_devid("hciN") / hci_devba() set ENETDOWN for an
+ * adapter that is down (BlueZ lib/hci.c): not "no such adapter". */
+static void adapter_down_is_not_missing(void **state)
+{
+    (void)state;
+    assert_int_equal(ble_adapter_errno(ENETDOWN), ENETDOWN);
+    assert_int_equal(ble_adapter_errno(EAFNOSUPPORT), EAFNOSUPPORT);
+    assert_int_equal(ble_adapter_errno(ENODEV), ENODEV); /* HCIGETDEVINFO: no such index */
+    assert_int_equal(ble_adapter_errno(0), ENODEV);
+    assert_non_null(strstr(ble_errno_hint(ble_adapter_errno(ENETDOWN)), "adapter is down"));
+    assert_non_null(strstr(ble_errno_hint(ble_adapter_errno(ENETDOWN)), "bluetoothctl power on"));
+    assert_null(strstr(ble_errno_hint(ble_adapter_errno(ENETDOWN)), "no such"));
+}
+
+/* issue 27 point 10: on a connect, EACCES (HCI 0x05, 0x18) and EBADE (0x06)
+ * are an authentication failure, a stale bond, never a missing capability. */
+static void connect_eacces_is_a_stale_bond(void **state)
+{
+    static const int codes[] = {EACCES, EBADE};
+    char line[400];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        ble_connect_error(line, sizeof(line), "C8:47:8C:00:00:01", BLE_ADDR_RANDOM, codes[i]);
+        if (strstr(line, "bluetoothctl remove C8:47:8C:00:00:01") == NULL ||
+            strstr(line, "CAP_NET_ADMIN") != NULL || strstr(line, "(random address)") == NULL)
+            fail_msg("%s: \"%s\"", strerror(codes[i]), line);
+    }
+    ble_connect_error(line, sizeof(line), "C8:47:8C:00:00:01", BLE_ADDR_PUBLIC, EBUSY);
+    assert_non_null(strstr(line, "bluetoothctl disconnect"));
+    ble_connect_error(line, 40, "C8:47:8C:00:00:01", BLE_ADDR_PUBLIC, EACCES); /* cut, ended */
+    assert_int_equal(strlen(line), 39);
+}
+
+/* issue 27 point 11: EBUSY on the second "auto" attempt is the first one's
+ * teardown (hci_connect_le): retried after a pause, a few times, in time. */
+static void auto_busy_is_retried_after_a_pause(void **state)
+{
+    (void)state;
+    assert_int_equal(ble_auto_retry_ms(-EBUSY, 0, 4000), BLE_BUSY_PAUSE_MS);
+    assert_int_equal(ble_auto_retry_ms(-EBUSY, BLE_BUSY_RETRIES - 1, 4000), BLE_BUSY_PAUSE_MS);
+    assert_int_equal(ble_auto_retry_ms(-EBUSY, BLE_BUSY_RETRIES, 4000), -1);
+    assert_int_equal(ble_auto_retry_ms(-EBUSY, 0, BLE_BUSY_PAUSE_MS), -1); /* no time left */
+    assert_int_equal(ble_auto_retry_ms(-ETIMEDOUT, 0, 4000), -1);
+    assert_int_equal(ble_auto_retry_ms(-EACCES, 0, 4000), -1);
+    assert_int_equal(ble_auto_retry_ms(0, 0, 4000), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +432,9 @@ int main(void)
         cmocka_unit_test(requested_mtu_is_the_answered_mtu),
         cmocka_unit_test(hangup_without_error_is_no_connection),
         cmocka_unit_test(kernel_codes_say_what_to_do),
+        cmocka_unit_test(adapter_down_is_not_missing),
+        cmocka_unit_test(connect_eacces_is_a_stale_bond),
+        cmocka_unit_test(auto_busy_is_retried_after_a_pause),
     };
     return cmocka_run_group_tests_name("libble", tests, NULL, NULL);
 }
