@@ -76,22 +76,17 @@ check("no controller fits: one line saying each one's state, nothing started",
       and "hci2 LE switched off" in err[0] and "bluetoothctl power on" in err[0]
       and not any(l.startswith("start") for l in lines(log)), r.stderr + str(lines(log)))
 
-k, sock, log = start("named-off", "--controllers", "0,1:off", "--device", JK_PUBLIC)
-r = scan(sock, "--adapter", "hci1")
-stop(k)
-err = jkbms_lines(r)
-check("--adapter hci1, powered off: says so (bluetoothctl power on), hci0 not used instead",
-      r.returncode == 1 and len(err) == 1 and "hci1" in err[0] and "powered off" in err[0]
-      and "bluetoothctl power on" in err[0]
-      and not any(l.startswith("start") for l in lines(log)), r.stderr + str(lines(log)))
-
-k, sock, log = start("named-le-off", "--controllers", "0,1:le_off", "--device", JK_PUBLIC)
-r = scan(sock, "--adapter", "hci1")
-stop(k)
-err = jkbms_lines(r)
-check("--adapter hci1 with LE switched off: says so (btmgmt --index 1 le on), nothing started",
-      r.returncode == 1 and len(err) == 1 and "btmgmt --index 1 le on" in err[0]
-      and not any(l.startswith("start") for l in lines(log)), r.stderr + str(lines(log)))
+for state, says in (("off", ["powered off", "bluetoothctl power on"]),
+                    ("le_off", ["LE switched off", "btmgmt --index 1 le on"])):
+    k, sock, log = start("named-" + state, "--controllers", "0,1:" + state, "--device", JK_PUBLIC)
+    r = scan(sock, "--adapter", "hci1")
+    stop(k)
+    err = jkbms_lines(r)
+    check("--adapter hci1, %s: one line saying so (%s), nothing started, hci0 not used instead"
+          % (says[0], says[1]),
+          r.returncode == 1 and len(err) == 1 and "hci1" in err[0]
+          and all(w in err[0] for w in says)
+          and not any(l.startswith("start") for l in lines(log)), r.stderr + str(lines(log)))
 
 k, sock, log = start("named-le", "--controllers", "0:off,1", "--device", JK_PUBLIC)
 r = scan(sock, "--adapter", "hci1")

@@ -232,27 +232,40 @@ static void att_discovery_responses(void **state)
         static const uint8_t bad_len[] = {0x09, 0x03, 0x01, 0x02, 0x03};
         assert_int_equal(att_parse(bad_len, sizeof(bad_len), &p), -EBADMSG);
     }
-    {
-        /* Read By Group Type response (issue 27 point 12): GAP 0x0001-0x000D,
-         * FFE0 0x000E-0x0013; one of 128-bit UUIDs; an entry length no
-         * service has */
-        static const uint8_t grp[] = {0x11, 0x06, 0x01, 0x00, 0x0D, 0x00, 0x00, 0x18,
-                                      0x0E, 0x00, 0x13, 0x00, 0xE0, 0xFF};
-        static const uint8_t grp128[] = {0x11, 0x14, 0x0E, 0x00, 0x13, 0x00, 0xfb, 0x34,
-                                         0x9b, 0x5f, 0x80, 0x00, 0x00, 0x80, 0x00, 0x10,
-                                         0x00, 0x00, 0xE0, 0xFF, 0x00, 0x00};
-        static const uint8_t grp_bad[] = {0x11, 0x07, 0x01, 0x00, 0x0D, 0x00, 0x00, 0x18, 0x00};
-        assert_int_equal(att_parse(grp, sizeof(grp), &p), 0);
-        assert_int_equal(p.nitems, 2);
-        assert_int_equal(p.item[1].a, 0x000E);
-        assert_int_equal(p.item[1].b, 0x0013);
-        assert_int_equal(p.item[1].uuid16, 0xFFE0);
-        assert_int_equal(att_parse(grp128, sizeof(grp128), &p), 0);
-        assert_int_equal(p.item[0].uuid16, 0xFFE0);
-        assert_int_equal(att_parse(grp_bad, sizeof(grp_bad), &p), -EBADMSG);
-        for (size_t n = 1; n < 8; n++)
-            assert_int_equal(att_parse(grp, n, &p), -EBADMSG);
+}
+
+/* Read By Group Type responses (issue 27 point 12): GAP 0x0001-0x000D and
+ * FFE0 0x000E-0x0013 with 16-bit UUIDs; FFE0 as a 128-bit UUID; an entry
+ * length no service has; every truncation refused. */
+static void att_read_by_group_responses(void **state)
+{
+    static const uint8_t grp[] = {0x11, 0x06, 0x01, 0x00, 0x0D, 0x00, 0x00, 0x18,
+                                  0x0E, 0x00, 0x13, 0x00, 0xE0, 0xFF};
+    static const uint8_t grp128[] = {0x11, 0x14, 0x0E, 0x00, 0x13, 0x00, 0xfb, 0x34,
+                                     0x9b, 0x5f, 0x80, 0x00, 0x00, 0x80, 0x00, 0x10,
+                                     0x00, 0x00, 0xE0, 0xFF, 0x00, 0x00};
+    static const uint8_t grp_bad[] = {0x11, 0x07, 0x01, 0x00, 0x0D, 0x00, 0x00, 0x18, 0x00};
+    static const struct {
+        const uint8_t *pdu;
+        size_t len, items;
+        uint16_t last_a, last_b, last_uuid;
+    } want[] = {
+        {grp, sizeof(grp), 2, 0x000E, 0x0013, 0xFFE0},
+        {grp128, sizeof(grp128), 1, 0x000E, 0x0013, 0xFFE0},
+    };
+    struct att_pdu p;
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        if (att_parse(want[i].pdu, want[i].len, &p) != 0 || p.nitems != want[i].items ||
+            p.item[p.nitems - 1].a != want[i].last_a || p.item[p.nitems - 1].b != want[i].last_b ||
+            p.item[p.nitems - 1].uuid16 != want[i].last_uuid)
+            fail_msg("response %zu misread", i);
+        for (size_t n = 1; n < want[i].len; n++)
+            if (n != 8 && att_parse(want[i].pdu, n, &p) != -EBADMSG)
+                fail_msg("response %zu cut at %zu accepted", i, n);
     }
+    assert_int_equal(att_parse(grp_bad, sizeof(grp_bad), &p), -EBADMSG);
 }
 
 static void att_builders(void **state)
@@ -427,6 +440,7 @@ int main(void)
         cmocka_unit_test(jk_devices_by_prefix_and_service),
         cmocka_unit_test(controller_state_from_its_settings),
         cmocka_unit_test(att_discovery_responses),
+        cmocka_unit_test(att_read_by_group_responses),
         cmocka_unit_test(att_builders),
         cmocka_unit_test(unknown_requests_get_request_not_supported),
         cmocka_unit_test(requested_mtu_is_the_answered_mtu),
