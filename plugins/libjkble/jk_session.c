@@ -131,13 +131,19 @@ static int discover(struct jk_session *s, int64_t deadline)
     return 0;
 }
 
-/* The session's one write to the BMS: as the write characteristic takes it. */
+/* The session's one write to the BMS, as its write characteristic takes it:
+ * a Write Command where FFE1 has write-without-response, else a Write
+ * Request (whose response is then awaited). Every frame goes through here. */
+static int write_frame(struct jk_session *s, const uint8_t *frame, size_t len, int64_t deadline)
+{
+    return gatt_write(&s->gatt, s->write_handle, frame, len, s->write_with_response, deadline);
+}
+
 static int send_command(struct jk_session *s, uint8_t cmd, int64_t deadline)
 {
     uint8_t frame[JK_CMD_LEN];
     jk_build_command(cmd, frame);
-    return gatt_write(&s->gatt, s->write_handle, frame, sizeof(frame), s->write_with_response,
-                      deadline);
+    return write_frame(s, frame, sizeof(frame), deadline);
 }
 
 /* Take the adapter's connect lock before the deadline: the lock fd, -1 when
