@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer: the kernel's management events (Device Found with its
- * advertising data, Command Complete with a controller index list). */
+ * advertising data, Command Complete with a controller index list or a
+ * controller's settings). */
 #include "config.h"
 
 #include <stddef.h>
@@ -23,8 +24,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ev.code == MGMT_EV_DEVICE_FOUND &&
         adv_parse_data(ev.eir, ev.eir_len, name, sizeof(name), &ffe0) == 0)
         (void)adv_is_jk(name, ffe0);
-    if (ev.code == MGMT_EV_CMD_COMPLETE)
+    if (ev.code == MGMT_EV_CMD_COMPLETE) {
+        uint32_t supported, current;
         (void)mgmt_index_list(ev.rparam, ev.rparam_len, idx, 8);
+        if (mgmt_controller_settings(ev.rparam, ev.rparam_len, &supported, &current) == 0)
+            (void)mgmt_controller_unfit(supported, current);
+    }
     (void)mgmt_status_str(ev.status);
     return 0;
 }

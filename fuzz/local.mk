@@ -32,7 +32,8 @@ fuzz_jk_devices_LDADD = $(YAML_LIBS) $(BLUEZ_LIBS)
 fuzz_ble_att_SOURCES = fuzz/ble_att.c plugins/libble/att.c
 fuzz_ble_att_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_ble_att_LDFLAGS = $(FUZZ_FLAGS)
-fuzz_ble_mgmt_SOURCES = fuzz/ble_mgmt.c plugins/libble/mgmt.c plugins/libble/adv.c
+fuzz_ble_mgmt_SOURCES = fuzz/ble_mgmt.c plugins/libble/mgmt.c plugins/libble/adv.c \
+	plugins/libble/att.c
 fuzz_ble_mgmt_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_ble_mgmt_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_jk_frames_SOURCES = fuzz/jk_frames.c plugins/libjk/jk_frame.c plugins/libjk/jk_decode.c \

@@ -51,7 +51,8 @@ static const struct collector_setting_def setting_defs[] = {
                     "discovery needs CAP_NET_ADMIN (a drop-in for the unit: "
                     "AmbientCapabilities=CAP_NET_ADMIN)"},
     {.name = "adapter", .type = COLLECTOR_SETTING_STRING, .default_value = "",
-     .description = "the local adapter (hci0, hci1, ...); empty: the first one"},
+     .description = "the local adapter (hci0, hci1, ...); empty: any that is up (a discovery "
+                    "takes the first powered one with LE on)"},
     {.name = "address_type", .type = COLLECTOR_SETTING_STRING, .default_value = "auto",
      .allowed = address_types,
      .description = "auto: the type jkbms-util --scan recorded, else public, then random"},

@@ -8,11 +8,14 @@
 #include <stdint.h>
 
 /* From AD data: the (complete or shortened) local name, and whether the
- * 16-bit service UUID FFE0 is listed. 0, or -EBADMSG when malformed. */
+ * service FFE0 is listed (16- or 128-bit UUID lists). 0, or -EBADMSG when a
+ * structure runs past the data: *name and *has_ffe0 then hold what the
+ * structures before it said, which the caller keeps. */
 int adv_parse_data(const uint8_t *data, size_t len, char *name, size_t name_cap,
                    int *has_ffe0);
 
-/* 1 if a device with this name / service looks like a JK BMS. */
+/* 1 if a device with this name / service is a JK BMS: the documented name
+ * prefixes "JK-" and "JK_" (jk-ble-protocol.md section 2), or FFE0. */
 int adv_is_jk(const char *name, int has_ffe0);
 
 #endif

@@ -89,17 +89,30 @@ int att_build_find_by_type_req(uint8_t *out, size_t cap, uint16_t start, uint16_
     return n;
 }
 
-int att_build_read_by_type_req(uint8_t *out, size_t cap, uint16_t start, uint16_t end,
-                               uint16_t uuid16)
+/* Read By Type and Read By Group Type requests: a handle range and a type. */
+static int build_range_type(uint8_t *out, size_t cap, uint8_t op, uint16_t start, uint16_t end,
+                            uint16_t uuid16)
 {
     int n = need(cap, 7);
     if (n > 0) {
-        out[0] = ATT_OP_READ_BY_TYPE_REQ;
+        out[0] = op;
         put_le16(out + 1, start);
         put_le16(out + 3, end);
         put_le16(out + 5, uuid16);
     }
     return n;
+}
+
+int att_build_read_by_type_req(uint8_t *out, size_t cap, uint16_t start, uint16_t end,
+                               uint16_t uuid16)
+{
+    return build_range_type(out, cap, ATT_OP_READ_BY_TYPE_REQ, start, end, uuid16);
+}
+
+int att_build_read_by_group_req(uint8_t *out, size_t cap, uint16_t start, uint16_t end,
+                                uint16_t uuid16)
+{
+    return build_range_type(out, cap, ATT_OP_READ_BY_GROUP_REQ, start, end, uuid16);
 }
 
 int att_build_find_info_req(uint8_t *out, size_t cap, uint16_t start, uint16_t end)
@@ -125,8 +138,7 @@ int att_build_write(uint8_t *out, size_t cap, uint8_t op, uint16_t handle, const
     return (int)(3 + len);
 }
 
-/* The 16-bit form of a UUID of 2 or 16 bytes on the Bluetooth base, else 0. */
-static uint16_t uuid16_of(const uint8_t *p, size_t n)
+uint16_t att_uuid16(const uint8_t *p, size_t n)
 {
     static const uint8_t base[12] = {0xfb, 0x34, 0x9b, 0x5f, 0x80, 0x00,
                                      0x00, 0x80, 0x00, 0x10, 0x00, 0x00};
@@ -135,6 +147,40 @@ static uint16_t uuid16_of(const uint8_t *p, size_t n)
     if (n == 16 && memcmp(p, base, 12) == 0 && p[14] == 0 && p[15] == 0)
         return get_le16(p + 12);
     return 0;
+}
+
+/* The entries of a list response, `each` bytes apiece, into p->item; at
+ * least one, and none cut short, or the cursor goes bad. */
+static void parse_list(struct jk_cursor *c, struct att_pdu *p, size_t each)
+{
+    while (!c->bad && jk_cursor_left(c) > 0 && p->nitems < ATT_MAX_ITEMS) {
+        const uint8_t *e = jk_cursor_take(c, each);
+        if (e == NULL)
+            break;
+        p->item[p->nitems].a = get_le16(e);
+        switch (p->op) {
+        case ATT_OP_FIND_BY_TYPE_RSP:
+            p->item[p->nitems].b = get_le16(e + 2);
+            break;
+        case ATT_OP_READ_BY_TYPE_RSP:
+            /* characteristic declaration: handle, props, value handle, uuid */
+            p->item[p->nitems].props = e[2];
+            p->item[p->nitems].b = get_le16(e + 3);
+            p->item[p->nitems].uuid16 = att_uuid16(e + 5, each - 5);
+            break;
+        case ATT_OP_READ_BY_GROUP_RSP:
+            /* service: start handle, end group handle, uuid */
+            p->item[p->nitems].b = get_le16(e + 2);
+            p->item[p->nitems].uuid16 = att_uuid16(e + 4, each - 4);
+            break;
+        default: /* FIND_INFO_RSP: handle, uuid */
+            p->item[p->nitems].uuid16 = att_uuid16(e + 2, each - 2);
+            break;
+        }
+        p->nitems++;
+    }
+    if (p->nitems == 0)
+        c->bad = 1;
 }
 
 int att_parse(const uint8_t *buf, size_t len, struct att_pdu *out)
@@ -162,48 +208,27 @@ int att_parse(const uint8_t *buf, size_t len, struct att_pdu *out)
         p.value = jk_cursor_take(&c, p.value_len);
         break;
     case ATT_OP_FIND_BY_TYPE_RSP:
-        while (!c.bad && jk_cursor_left(&c) > 0 && p.nitems < ATT_MAX_ITEMS) {
-            p.item[p.nitems].a = jk_cursor_le16(&c);
-            p.item[p.nitems].b = jk_cursor_le16(&c);
-            p.nitems++;
-        }
-        if (p.nitems == 0)
-            c.bad = 1;
+        parse_list(&c, &p, 4); /* (found handle, group end) pairs */
         break;
     case ATT_OP_READ_BY_TYPE_RSP: {
-        /* characteristic declarations: handle(2) + props(1) + value handle(2) + uuid */
         size_t each = jk_cursor_u8(&c);
         if (each != 7 && each != 21)
             c.bad = 1;
-        while (!c.bad && jk_cursor_left(&c) > 0 && p.nitems < ATT_MAX_ITEMS) {
-            const uint8_t *e = jk_cursor_take(&c, each);
-            if (e == NULL)
-                break;
-            p.item[p.nitems].a = get_le16(e);
-            p.item[p.nitems].props = e[2];
-            p.item[p.nitems].b = get_le16(e + 3);
-            p.item[p.nitems].uuid16 = uuid16_of(e + 5, each - 5);
-            p.nitems++;
-        }
-        if (p.nitems == 0)
+        parse_list(&c, &p, each);
+        break;
+    }
+    case ATT_OP_READ_BY_GROUP_RSP: {
+        size_t each = jk_cursor_u8(&c);
+        if (each != 6 && each != 20)
             c.bad = 1;
+        parse_list(&c, &p, each);
         break;
     }
     case ATT_OP_FIND_INFO_RSP: {
         uint8_t format = jk_cursor_u8(&c);
-        size_t ulen = format == 1 ? 2 : format == 2 ? 16 : 0;
-        if (ulen == 0)
+        if (format != 1 && format != 2)
             c.bad = 1;
-        while (!c.bad && jk_cursor_left(&c) > 0 && p.nitems < ATT_MAX_ITEMS) {
-            const uint8_t *e = jk_cursor_take(&c, 2 + ulen);
-            if (e == NULL)
-                break;
-            p.item[p.nitems].a = get_le16(e);
-            p.item[p.nitems].uuid16 = uuid16_of(e + 2, ulen);
-            p.nitems++;
-        }
-        if (p.nitems == 0)
-            c.bad = 1;
+        parse_list(&c, &p, format == 1 ? 4 : 18); /* handle and a 16- or 128-bit UUID */
         break;
     }
     case ATT_OP_WRITE_RSP:

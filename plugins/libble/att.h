@@ -40,6 +40,10 @@
  * including opcodes this code does not know, unless bit 6 marks a command. */
 int att_is_request(uint8_t op);
 
+/* The 16-bit form of a UUID of 2 or 16 bytes (least significant byte first)
+ * on the Bluetooth base 0000xxxx-0000-1000-8000-00805F9B34FB, else 0. */
+uint16_t att_uuid16(const uint8_t *p, size_t n);
+
 /* Builders: write the PDU into out (cap bytes), return its length or -ENOSPC. */
 int att_build_mtu_req(uint8_t *out, size_t cap, uint16_t mtu);
 int att_build_mtu_rsp(uint8_t *out, size_t cap, uint16_t mtu);
@@ -48,6 +52,8 @@ int att_build_find_by_type_req(uint8_t *out, size_t cap, uint16_t start, uint16_
                                uint16_t type, uint16_t uuid16);
 int att_build_read_by_type_req(uint8_t *out, size_t cap, uint16_t start, uint16_t end,
                                uint16_t uuid16);
+int att_build_read_by_group_req(uint8_t *out, size_t cap, uint16_t start, uint16_t end,
+                                uint16_t uuid16);
 int att_build_find_info_req(uint8_t *out, size_t cap, uint16_t start, uint16_t end);
 int att_build_write(uint8_t *out, size_t cap, uint8_t op, uint16_t handle, const uint8_t *value,
                     size_t len);
@@ -68,7 +74,8 @@ struct att_pdu {
     size_t value_len;
     /* FIND_BY_TYPE_RSP (start, end), READ_BY_TYPE_RSP for characteristic
      * declarations (decl handle, properties, value handle, uuid16 or 0 for a
-     * 128-bit UUID), FIND_INFO_RSP (handle, uuid16 or 0) */
+     * 128-bit UUID), READ_BY_GROUP_RSP for services (start, end, uuid16 or
+     * 0), FIND_INFO_RSP (handle, uuid16 or 0) */
     size_t nitems;
     struct {
         uint16_t a, b;

@@ -205,6 +205,49 @@ int gatt_exchange_mtu(struct gatt_client *c, int64_t deadline_ms)
     return 0;
 }
 
+/* One page of a discovery: 1 and *p; 0 when the peer says there is no
+ * more (Attribute Not Found, the normal end of every discovery loop); or
+ * a negative errno. */
+static int discovery_page(struct gatt_client *c, const uint8_t *req, size_t len, uint8_t want,
+                          struct att_pdu *p, int64_t deadline_ms)
+{
+    int rc = gatt_request(c, req, len, want, p, deadline_ms);
+
+    if (rc == -EIO && c->att_error == ATT_ECODE_ATTR_NOT_FOUND)
+        return 0;
+    return rc < 0 ? rc : 1;
+}
+
+/* The primary services one Read By Group Type page at a time, as the phone
+ * app discovers them: for a module refusing Find By Type Value. */
+static int find_service_by_group(struct gatt_client *c, uint16_t uuid16, uint16_t *start,
+                                 uint16_t *end, int64_t deadline_ms)
+{
+    uint32_t from = 0x0001;
+
+    while (from <= 0xffff) {
+        uint8_t req[7];
+        struct att_pdu p;
+        int rc;
+
+        att_build_read_by_group_req(req, sizeof(req), (uint16_t)from, 0xffff, GATT_UUID_PRIMARY);
+        rc = discovery_page(c, req, sizeof(req), ATT_OP_READ_BY_GROUP_RSP, &p, deadline_ms);
+        if (rc <= 0)
+            return rc < 0 ? rc : -ENOENT; /* < 0: failed; 0: no more */
+        for (size_t i = 0; i < p.nitems; i++) {
+            if (p.item[i].a < from || p.item[i].b < p.item[i].a)
+                return -EBADMSG; /* going backwards: never loop */
+            if (p.item[i].uuid16 == uuid16) {
+                *start = p.item[i].a;
+                *end = p.item[i].b;
+                return 0;
+            }
+            from = (uint32_t)p.item[i].b + 1;
+        }
+    }
+    return -ENOENT;
+}
+
 int gatt_find_service(struct gatt_client *c, uint16_t uuid16, uint16_t *start, uint16_t *end,
                       int64_t deadline_ms)
 {
@@ -216,6 +259,8 @@ int gatt_find_service(struct gatt_client *c, uint16_t uuid16, uint16_t *start, u
     rc = gatt_request(c, req, sizeof(req), ATT_OP_FIND_BY_TYPE_RSP, &p, deadline_ms);
     if (rc == -EIO && c->att_error == ATT_ECODE_ATTR_NOT_FOUND)
         return -ENOENT;
+    if (rc == -EIO && c->att_error == ATT_ECODE_REQ_NOT_SUPP)
+        return find_service_by_group(c, uuid16, start, end, deadline_ms);
     if (rc < 0)
         return rc;
     if (p.item[0].a == 0 || p.item[0].b < p.item[0].a)
@@ -237,11 +282,9 @@ int gatt_characteristics(struct gatt_client *c, uint16_t start, uint16_t end,
         int rc;
 
         att_build_read_by_type_req(req, sizeof(req), (uint16_t)from, end, GATT_UUID_CHAR);
-        rc = gatt_request(c, req, sizeof(req), ATT_OP_READ_BY_TYPE_RSP, &p, deadline_ms);
-        if (rc == -EIO && c->att_error == ATT_ECODE_ATTR_NOT_FOUND)
-            break;
-        if (rc < 0)
-            return rc;
+        rc = discovery_page(c, req, sizeof(req), ATT_OP_READ_BY_TYPE_RSP, &p, deadline_ms);
+        if (rc <= 0)
+            return rc < 0 ? rc : (int)n; /* < 0: failed; 0: no more */
         for (size_t i = 0; i < p.nitems && n < cap; i++) {
             if (p.item[i].a < from || p.item[i].a > end || p.item[i].b <= p.item[i].a)
                 return -EBADMSG; /* going backwards or out of range: never loop */
@@ -270,11 +313,9 @@ int gatt_find_cccd(struct gatt_client *c, const struct gatt_char *ch, uint16_t *
         int rc;
 
         att_build_find_info_req(req, sizeof(req), (uint16_t)from, ch->end);
-        rc = gatt_request(c, req, sizeof(req), ATT_OP_FIND_INFO_RSP, &p, deadline_ms);
-        if (rc == -EIO && c->att_error == ATT_ECODE_ATTR_NOT_FOUND)
-            break;
-        if (rc < 0)
-            return rc;
+        rc = discovery_page(c, req, sizeof(req), ATT_OP_FIND_INFO_RSP, &p, deadline_ms);
+        if (rc <= 0)
+            return rc < 0 ? rc : -ENOENT; /* < 0: failed; 0: no more */
         for (size_t i = 0; i < p.nitems; i++) {
             if (p.item[i].a < from)
                 return -EBADMSG;

@@ -56,7 +56,9 @@ int gatt_pump(struct gatt_client *c, int64_t deadline_ms, int (*done)(void *user
 
 /* Exchange MTU Request with GATT_RX_MTU; c->mtu becomes the smaller of both. */
 int gatt_exchange_mtu(struct gatt_client *c, int64_t deadline_ms);
-/* The handle range of the primary service `uuid16`: 0, -ENOENT, or an error. */
+/* The handle range of the primary service `uuid16` (Find By Type Value, or
+ * Read By Group Type when the peer answers that with Request Not
+ * Supported): 0, -ENOENT, or an error. */
 int gatt_find_service(struct gatt_client *c, uint16_t uuid16, uint16_t *start, uint16_t *end,
                       int64_t deadline_ms);
 

@@ -100,3 +100,24 @@ const char *mgmt_status_str(uint8_t status)
     };
     return status < sizeof(names) / sizeof(names[0]) ? names[status] : "unknown status";
 }
+
+int mgmt_controller_settings(const uint8_t *rparam, size_t len, uint32_t *supported,
+                             uint32_t *current)
+{
+    if (len < 17) /* the settings end at byte 17 of MGMT_READ_INFO_LEN */
+        return -EBADMSG;
+    *supported = get_le32(rparam + 9);
+    *current = get_le32(rparam + 13);
+    return 0;
+}
+
+const char *mgmt_controller_unfit(uint32_t supported, uint32_t current)
+{
+    if (!(supported & MGMT_SETTING_LE))
+        return "BR/EDR only (no LE)";
+    if (!(current & MGMT_SETTING_POWERED))
+        return "powered off";
+    if (!(current & MGMT_SETTING_LE))
+        return "LE switched off";
+    return NULL;
+}

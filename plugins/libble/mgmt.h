@@ -15,6 +15,7 @@
 #define MGMT_MAX_PACKET (MGMT_HDR_LEN + 0xFFFF)
 
 #define MGMT_OP_READ_INDEX_LIST 0x0003
+#define MGMT_OP_READ_INFO       0x0004
 #define MGMT_OP_START_DISCOVERY 0x0023
 #define MGMT_OP_STOP_DISCOVERY  0x0024
 
@@ -32,6 +33,11 @@
 #define MGMT_STATUS_INVALID_INDEX     0x11
 #define MGMT_STATUS_RFKILLED          0x12
 #define MGMT_STATUS_PERMISSION_DENIED 0x14
+
+/* Supported_Settings / Current_Settings bits (Read Controller Information) */
+#define MGMT_SETTING_POWERED 0x00000001
+#define MGMT_SETTING_BREDR   0x00000080
+#define MGMT_SETTING_LE      0x00000200
 
 /* Start/Stop Discovery address types: bit 1 LE public, bit 2 LE random. */
 #define MGMT_DISCOVERY_LE 0x06
@@ -67,6 +73,15 @@ int mgmt_parse(const uint8_t *buf, size_t len, struct mgmt_event *out);
 /* Controller indexes from Read Controller Index List return parameters:
  * the count stored (<= cap), or -EBADMSG. */
 int mgmt_index_list(const uint8_t *rparam, size_t len, uint16_t *out, size_t cap);
+/* Read Controller Information return parameters: address (6), version (1),
+ * manufacturer (2), supported and current settings (4 each), class (3),
+ * name (249), short name (11). 0 and the two settings, or -EBADMSG. */
+#define MGMT_READ_INFO_LEN 280
+int mgmt_controller_settings(const uint8_t *rparam, size_t len, uint32_t *supported,
+                             uint32_t *current);
+/* Why a controller cannot run an LE discovery: "BR/EDR only (no LE)",
+ * "powered off", "LE switched off"; NULL when it is powered with LE on. */
+const char *mgmt_controller_unfit(uint32_t supported, uint32_t current);
 /* The name of a status code ("Busy", "Permission Denied"...). */
 const char *mgmt_status_str(uint8_t status);
 

@@ -63,7 +63,7 @@ const char *ble_errno_hint(int err)
         return "no usable Bluetooth adapter: it is down, powered off or blocked (check `rfkill "
                "list`, then `bluetoothctl power on`)";
     case ENETDOWN:
-        return "the Bluetooth adapter is down: `bluetoothctl power on` (if it stays off, check "
+        return "the Bluetooth adapter is down (`bluetoothctl power on`; if it stays off, check "
                "`rfkill list`)";
     case ERFKILL:
         return "the Bluetooth adapter is blocked: `rfkill unblock bluetooth`, then "
@@ -90,6 +90,44 @@ const char *ble_errno_hint(int err)
     default:
         return strerror(err);
     }
+}
+
+int ble_adapter_errno(int err)
+{
+    /* lib/hci.c: hci_devid("hciN") is hci_devba(), which sets ENETDOWN for
+     * an adapter that is not up; hci_devinfo() leaves the socket's or the
+     * HCIGETDEVINFO ioctl's errno (EAFNOSUPPORT, ENODEV for no such index) */
+    return err == ENETDOWN || err == EAFNOSUPPORT ? err : ENODEV;
+}
+
+void ble_connect_error(char *err, size_t err_size, const char *address, int type, int e)
+{
+    const char *kind = type == BLE_ADDR_RANDOM ? "random" : "public";
+
+    if (e == EACCES || e == EBADE)
+        /* bt_to_errno(): HCI 0x05 Authentication Failure and 0x18 Pairing
+         * Not Allowed are EACCES, 0x06 PIN or Key Missing EBADE. Connecting
+         * to an L2CAP fixed channel needs no capability, so this is never
+         * CAP_NET_ADMIN: a key stored for this address no longer matches */
+        snprintf(err, err_size,
+                 "%s (%s address): cannot connect: authentication failed (HCI 0x05/0x06/0x18): "
+                 "a stale bond or pairing with this address; remove it (`bluetoothctl remove "
+                 "%s`): a JK BMS needs no pairing",
+                 address, kind, address);
+    else
+        snprintf(err, err_size, "%s (%s address): cannot connect: %s", address, kind,
+                 ble_errno_hint(e));
+}
+
+int ble_auto_retry_ms(int rc, int retries, int64_t left_ms)
+{
+    /* hci_connect_le(): "the controller supports only one LE connection
+     * attempt at a time, we return -EBUSY if there is any connection attempt
+     * running", and the first guess's attempt is torn down asynchronously
+     * after its socket is closed */
+    if (rc != -EBUSY || retries >= BLE_BUSY_RETRIES || left_ms < 2 * BLE_BUSY_PAUSE_MS)
+        return -1;
+    return BLE_BUSY_PAUSE_MS;
 }
 
 int ble_wait_connected(int fd, int timeout_ms, int stop_fd)
@@ -187,8 +225,7 @@ static int connect_unix(const char *path, const char *address, uint8_t type, int
         return fd;
     rc = unix_link_setup(fd, address, type, deadline, stop_fd);
     if (rc < 0) {
-        snprintf(err, err_size, "%s (%s address): cannot connect: %s", address,
-                 type == BLE_ADDR_RANDOM ? "random" : "public", ble_errno_hint(-rc));
+        ble_connect_error(err, err_size, address, type, -rc);
         close(fd);
         return rc;
     }
@@ -216,10 +253,10 @@ static int connect_l2cap(const char *adapter, const char *address, uint8_t type,
     if (adapter != NULL && adapter[0] != '\0') {
         dev_id = hci_devid(adapter);
         if (dev_id < 0 || hci_devba(dev_id, &local.l2_bdaddr) < 0) {
-            snprintf(err, err_size, "%s: adapter %s: %s", address, adapter,
-                     ble_errno_hint(ENODEV));
+            int e = ble_adapter_errno(errno);
+            snprintf(err, err_size, "%s: adapter %s: %s", address, adapter, ble_errno_hint(e));
             close(fd);
-            return -ENODEV;
+            return -e;
         }
     }
     if (bind(fd, (struct sockaddr *)&local, sizeof(local)) < 0) {
@@ -240,8 +277,7 @@ static int connect_l2cap(const char *adapter, const char *address, uint8_t type,
     if (rc == -EINPROGRESS || rc == -EAGAIN)
         rc = ble_wait_connected(fd, timeout_ms, stop_fd);
     if (rc < 0) {
-        snprintf(err, err_size, "%s (%s address): cannot connect: %s", address,
-                 type == BLE_ADDR_RANDOM ? "random" : "public", ble_errno_hint(-rc));
+        ble_connect_error(err, err_size, address, type, -rc);
         close(fd);
         return rc;
     }
@@ -290,9 +326,21 @@ int ble_connect(const char *transport, const char *adapter, const char *address,
         *type_used = BLE_ADDR_PUBLIC;
     if (rc != -ETIMEDOUT)
         return rc;
-    rc = connect_once(transport, adapter, address, BLE_ADDR_RANDOM,
-                      (int)(start + 2 * (int64_t)timeout_ms / 3 - gatt_now_ms()), stop_fd, fd_out,
-                      second, sizeof(second));
+    for (int retries = 0;; retries++) {
+        int64_t left = start + 2 * (int64_t)timeout_ms / 3 - gatt_now_ms();
+        int pause;
+
+        if (retries > 0 && (pause = ble_auto_retry_ms(rc, retries - 1, left)) >= 0) {
+            /* the public attempt was still being torn down: a short pause */
+            if (ble_wait_fd(-1, POLLIN, gatt_now_ms() + pause, stop_fd, NULL) < 0)
+                return -ECANCELED;
+            left -= pause;
+        } else if (retries > 0) {
+            break;
+        }
+        rc = connect_once(transport, adapter, address, BLE_ADDR_RANDOM, (int)left, stop_fd,
+                          fd_out, second, sizeof(second));
+    }
     if (rc == 0) {
         *type_used = BLE_ADDR_RANDOM;
         return 0;

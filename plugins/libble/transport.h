@@ -25,11 +25,30 @@ int ble_address_valid(const char *s);
  * (BLE_ADDR_PUBLIC or _RANDOM). On failure a negative errno and one line in
  * err saying what happened and what to do. address_type AUTO tries public for
  * a third of timeout_ms, then random (only after a timeout) for another
- * third, and reports the first attempt's error.
+ * third (again after a pause while it meets EBUSY: ble_auto_retry_ms), and
+ * reports the first attempt's error.
  */
 int ble_connect(const char *transport, const char *adapter, const char *address,
                 int address_type, int timeout_ms, int stop_fd, int *fd_out, int *type_used,
                 char *err, size_t err_size);
+
+/* address_type AUTO: a second attempt (random) that meets EBUSY, the first
+ * one still being torn down by the kernel, is made again after a pause. */
+#define BLE_BUSY_PAUSE_MS 250
+#define BLE_BUSY_RETRIES  3
+/* The pause (ms) before the next random attempt after one that returned rc
+ * with `retries` retries made and left_ms of its time left; -1: no retry. */
+int ble_auto_retry_ms(int rc, int retries, int64_t left_ms);
+
+/* The errno to report when hci_devid() / hci_devba() failed with err:
+ * ENETDOWN (the adapter is not up) and EAFNOSUPPORT as they are; any
+ * other failure means no such adapter (ENODEV). */
+int ble_adapter_errno(int err);
+
+/* The one line for a failed connect to address (type BLE_ADDR_*) with errno
+ * e: EACCES / EBADE (HCI 0x05, 0x18 / 0x06) are an authentication failure,
+ * a stale bond (`bluetoothctl remove ADDR`); the rest as ble_errno_hint. */
+void ble_connect_error(char *err, size_t err_size, const char *address, int type, int e);
 
 /* Wait for a non-blocking connect on fd: 0, or a negative errno (SO_ERROR;
  * -ECONNRESET for a hang-up without an error; -ETIMEDOUT; -ECANCELED). */

@@ -19,6 +19,9 @@
 #include "plugins/libble/transport.h"
 
 #define CMD_WAIT_MS 3000
+/* After Discovering 0, how long the kernel gets to resume the discovery
+ * (Discovering 1) before we start it again. */
+#define RESUME_WAIT_MS 1000
 #define MAX_SEEN 128
 
 struct seen {
@@ -48,8 +51,9 @@ static void note_device(struct scan *sc, const struct mgmt_event *ev)
 
     if (ev->address_type != BLE_ADDR_PUBLIC && ev->address_type != BLE_ADDR_RANDOM)
         return; /* BR/EDR */
-    if (adv_parse_data(ev->eir, ev->eir_len, name, sizeof(name), &ffe0) < 0)
-        return;
+    /* a malformed AD structure ends the parse, not the event: the name and
+     * services before it are kept */
+    (void)adv_parse_data(ev->eir, ev->eir_len, name, sizeof(name), &ffe0);
     for (size_t i = 0; i < sc->nseen; i++)
         if (strcmp(sc->seen[i].address, ev->address) == 0 &&
             sc->seen[i].address_type == ev->address_type)
@@ -177,13 +181,51 @@ static int start_failed(const struct scan *sc, uint8_t status, char *err, size_t
     return -e;
 }
 
-/* Pick the controller: 0, or a negative errno with err set. */
+/* What Read Controller Information says of controller `index`: NULL when
+ * it can run an LE discovery, else why not ("powered off"...). */
+static const char *controller_state(struct scan *sc, uint16_t index, int64_t deadline)
+{
+    struct mgmt_event ev;
+    uint32_t supported, current;
+    int rc = command(sc, MGMT_OP_READ_INFO, index, NULL, 0, &ev, deadline);
+
+    if (rc < 0)
+        return "not answering Read Controller Information";
+    if (ev.status == MGMT_STATUS_INVALID_INDEX)
+        return "gone";
+    if (ev.status != MGMT_STATUS_SUCCESS || ev.code != MGMT_EV_CMD_COMPLETE ||
+        mgmt_controller_settings(ev.rparam, ev.rparam_len, &supported, &current) < 0)
+        return "unreadable (Read Controller Information failed)";
+    return mgmt_controller_unfit(supported, current);
+}
+
+/* Why the named controller cannot discover: one line, and the errno. */
+static int named_unfit(int index, const char *why, char *err, size_t err_size)
+{
+    if (strcmp(why, "powered off") == 0) {
+        snprintf(err, err_size, "scan: hci%d is powered off (`bluetoothctl power on`, or `sudo "
+                                "btmgmt --index %d power on`)", index, index);
+        return -ENETDOWN;
+    }
+    if (strcmp(why, "LE switched off") == 0) {
+        snprintf(err, err_size, "scan: hci%d has Bluetooth LE switched off (`sudo btmgmt "
+                                "--index %d le on`)", index, index);
+        return -EOPNOTSUPP;
+    }
+    snprintf(err, err_size, "scan: hci%d is %s: it cannot discover a JK BMS", index, why);
+    return -EOPNOTSUPP;
+}
+
+/* Pick the controller: the named one (index >= 0) or the first powered LE
+ * one of the kernel's list, each asked for its state (Read Controller
+ * Information). 0, or a negative errno with err set. */
 static int pick_controller(struct scan *sc, int index, int64_t deadline, char *err,
                            size_t err_size)
 {
     struct mgmt_event ev;
     uint16_t list[32];
-    int n, rc;
+    char states[256] = "";
+    int n, rc, any_off = 0;
 
     rc = command(sc, MGMT_OP_READ_INDEX_LIST, MGMT_INDEX_NONE, NULL, 0, &ev, deadline);
     if (rc == -ETIMEDOUT || rc == -ECONNRESET) {
@@ -209,20 +251,36 @@ static int pick_controller(struct scan *sc, int index, int64_t deadline, char *e
         snprintf(err, err_size, "scan: no Bluetooth adapter (`bluetoothctl list` shows none)");
         return -ENODEV;
     }
-    if (index < 0) {
-        sc->index = list[0];
-        return 0;
-    }
-    for (int i = 0; i < n; i++)
-        if (list[i] == index) {
-            sc->index = index;
+    for (int i = 0; i < n; i++) {
+        const char *why;
+        size_t used = strlen(states);
+
+        if (index >= 0 && list[i] != index)
+            continue;
+        why = controller_state(sc, list[i], deadline);
+        if (why == NULL) {
+            sc->index = list[i];
             return 0;
         }
-    snprintf(err, err_size, "scan: hci%d: %s", index, ble_errno_hint(ENODEV));
-    return -ENODEV;
+        if (index >= 0)
+            return named_unfit(index, why, err, err_size);
+        any_off |= strcmp(why, "powered off") == 0;
+        snprintf(states + used, sizeof(states) - used, "%shci%u %s", used ? ", " : "",
+                 (unsigned)list[i], why);
+    }
+    if (index >= 0) {
+        snprintf(err, err_size, "scan: hci%d: %s", index, ble_errno_hint(ENODEV));
+        return -ENODEV;
+    }
+    snprintf(err, err_size, "scan: no powered Bluetooth LE adapter: %s (`bluetoothctl power on`; "
+                            "LE: `sudo btmgmt --index N le on`)", states);
+    return any_off ? -ENETDOWN : -EOPNOTSUPP;
 }
 
-static int start_discovery(struct scan *sc, int64_t deadline, char *err, size_t err_size)
+/* Start Discovery; `again`: after a Discovering 0, when Busy means the kernel
+ * holds our own discovery paused rather than someone else's running. */
+static int start_discovery(struct scan *sc, int again, int64_t deadline, char *err,
+                           size_t err_size)
 {
     static const uint8_t le = MGMT_DISCOVERY_LE;
     struct mgmt_event ev;
@@ -239,8 +297,10 @@ static int start_discovery(struct scan *sc, int64_t deadline, char *err, size_t 
     }
     if (ev.status == MGMT_STATUS_BUSY) {
         /* bluetoothd (or another program) discovers already: its Device
-         * Found events reach every mgmt socket */
-        if (sc->note != NULL)
+         * Found events reach every mgmt socket. Again: the kernel paused
+         * ours (start_discovery_internal answers Busy while
+         * discovery_paused) and will resume it; it stays ours to stop. */
+        if (!again && sc->note != NULL)
             fprintf(sc->note,
                     "A discovery is already running on hci%d (bluetoothd?): listening to its "
                     "results.\n",
@@ -285,7 +345,7 @@ int jk_scan_fd(int fd, int index, int seconds, int stop_fd, const char *want_nam
                struct jk_found *out, size_t cap, FILE *note, char *err, size_t err_size)
 {
     struct scan *sc = calloc(1, sizeof(*sc));
-    int64_t deadline = gatt_now_ms() + (int64_t)seconds * 1000;
+    int64_t deadline = gatt_now_ms() + (int64_t)seconds * 1000, resume_by = 0;
     size_t found = 0;
     int rc;
 
@@ -300,11 +360,19 @@ int jk_scan_fd(int fd, int index, int seconds, int stop_fd, const char *want_nam
     sc->want_name = want_name != NULL && want_name[0] != '\0' ? want_name : NULL;
     rc = pick_controller(sc, index, gatt_now_ms() + CMD_WAIT_MS, err, err_size);
     if (rc == 0)
-        rc = start_discovery(sc, gatt_now_ms() + CMD_WAIT_MS, err, err_size);
+        rc = start_discovery(sc, 0, gatt_now_ms() + CMD_WAIT_MS, err, err_size);
     while (rc == 0) {
         struct mgmt_event ev;
-        int r = next_event(sc, deadline, &ev);
+        int64_t wake = resume_by != 0 && resume_by < deadline ? resume_by : deadline;
+        int r = next_event(sc, wake, &ev);
 
+        if (r == 0 && wake < deadline) {
+            /* no Discovering 1 came: the discovery ended (the kernel ends
+             * an LE discovery after about 10 s); go on while time is left */
+            resume_by = 0;
+            rc = start_discovery(sc, 1, gatt_now_ms() + CMD_WAIT_MS, err, err_size);
+            continue;
+        }
         if (r == 0)
             break;
         if (r < 0) {
@@ -314,11 +382,13 @@ int jk_scan_fd(int fd, int index, int seconds, int stop_fd, const char *want_nam
                          r == -ECONNRESET ? "the management socket closed" : strerror(-r));
             break;
         }
-        if (ev.code == MGMT_EV_DISCOVERING && ev.index == sc->index && !ev.discovering) {
-            /* the kernel ends an LE discovery after about 10 s; ours or
-             * someone else's, go on while time is left */
-            sc->started = 0;
-            rc = start_discovery(sc, gatt_now_ms() + CMD_WAIT_MS, err, err_size);
+        if (ev.code == MGMT_EV_DISCOVERING && ev.index == sc->index) {
+            /* "This discovering state can come and go multiple times
+             * between a Start Discovery and a Stop Discovery" (BlueZ
+             * doc/mgmt-protocol.rst, Discovering): the kernel pauses one
+             * (suspend, while it connects) and resumes it. So 0 is not the
+             * end: wait for a 1 before starting again. Ours stays ours. */
+            resume_by = ev.discovering ? 0 : gatt_now_ms() + RESUME_WAIT_MS;
         } else if (ev.code == MGMT_EV_INDEX_REMOVED && ev.index == sc->index) {
             snprintf(err, err_size, "scan: hci%d was removed", sc->index);
             sc->started = 0;

@@ -100,8 +100,16 @@ static int discover(struct jk_session *s, int64_t deadline)
     for (int i = 0; i < n; i++) {
         if (chars[i].uuid16 != JK_CHAR)
             continue;
-        if (s->write_handle == 0 && (chars[i].props & (PROP_WRITE | PROP_WRITE_NR)))
+        /* Write Command as the JK app sends it, to an FFE1 that takes one
+         * (write without response, 0x04); else a Write Request (0x08): a
+         * Write Command to it would be dropped without a word. */
+        if ((s->write_handle == 0 || s->write_with_response) && (chars[i].props & PROP_WRITE_NR)) {
             s->write_handle = chars[i].value;
+            s->write_with_response = 0;
+        } else if (s->write_handle == 0 && (chars[i].props & PROP_WRITE)) {
+            s->write_handle = chars[i].value;
+            s->write_with_response = 1;
+        }
         if (s->notify_handle == 0 && (chars[i].props & PROP_NOTIFY)) {
             s->notify_handle = chars[i].value;
             rc = gatt_find_cccd(&s->gatt, &chars[i], &s->cccd_handle, deadline);
@@ -123,11 +131,19 @@ static int discover(struct jk_session *s, int64_t deadline)
     return 0;
 }
 
+/* The session's one write to the BMS, as its write characteristic takes it:
+ * a Write Command where FFE1 has write-without-response, else a Write
+ * Request (whose response is then awaited). Every frame goes through here. */
+static int write_frame(struct jk_session *s, const uint8_t *frame, size_t len, int64_t deadline)
+{
+    return gatt_write(&s->gatt, s->write_handle, frame, len, s->write_with_response, deadline);
+}
+
 static int send_command(struct jk_session *s, uint8_t cmd, int64_t deadline)
 {
     uint8_t frame[JK_CMD_LEN];
     jk_build_command(cmd, frame);
-    return gatt_write(&s->gatt, s->write_handle, frame, sizeof(frame), 0, deadline);
+    return write_frame(s, frame, sizeof(frame), deadline);
 }
 
 /* Take the adapter's connect lock before the deadline: the lock fd, -1 when

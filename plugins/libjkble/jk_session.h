@@ -30,6 +30,7 @@ struct jk_session {
      * and the firmware version stays the same */
     int have_handles;
     uint16_t write_handle, notify_handle, cccd_handle;
+    int write_with_response; /* the write FFE1 lacks write-without-response */
     char firmware[20]; /* "hw/sw" of the last device info */
     struct jk_stream stream;
     /* optional raw capture of every notification (jkbms-util --hex) */

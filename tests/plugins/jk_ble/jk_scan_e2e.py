@@ -63,9 +63,11 @@ check("jk_devices.yaml records each address type",
       "20:21:11:AA:BB:CC:\n  address: 20:21:11:AA:BB:CC\n  address_type: random\n" in yaml
       and "C8:47:8C:12:34:56:\n  address: C8:47:8C:12:34:56\n  address_type: public\n" in yaml,
       yaml)
-check("mgmt: controller list, Start Discovery for LE public+random, Stop Discovery at the end",
-      lines(log)[:4] == ["socket opened", "read index list", "start discovery 06",
-                         "stop discovery 06"], lines(log))
+check("mgmt: controller list, its state, Start Discovery for LE public+random, Stop Discovery at "
+      "the end",
+      [l for l in lines(log) if not l.startswith("command ")][:5]
+      == ["socket opened", "read index list", "read info 0", "start discovery 06",
+          "stop discovery 06"], lines(log))
 check("the read after the scan connects with the type the scan saw (random, no public guess)",
       r.returncode == 0 and "51.689" in r.stdout
       and [l for l in lines(log) if l.startswith("connect")] == ["connect random 20:21:11:AA:BB:CC"],

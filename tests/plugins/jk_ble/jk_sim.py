@@ -7,7 +7,7 @@ AF_UNIX SOCK_SEQPACKET socket (one PDU per packet), serving captured frames.
             [--split 20|128|150|tailhead|random] [--fault NAME] [--faulty N]
             [--connections N] [--peer-mtu-req] [--dup-mtu] [--log FILE]
             [--address-type public|random] [--connect-error ERRNO_NAME|hangup]
-            [--firmware-change-at N]
+            [--firmware-change-at N] [--no-find-by-type] [--no-write-nr]
 
 Layouts are the three GATT databases JK modules have (jk-ble-protocol.md 1):
 old (FFE2 write + FFE1 write/notify), new (two FFE1: write-only then
@@ -23,6 +23,14 @@ type than --address-type gets no answer, as the kernel never completes one;
 ...) or, for "hangup", closes without a word (on the first --faulty
 connections, or all when --faulty is 0). --firmware-change-at N: from the
 Nth connection the device info reports another software version.
+
+As a GATT server must, a Write Command to a characteristic without the
+write-without-response property (0x04) is dropped without a word, and a
+Write Request to one without write (0x08) is refused (Write Not Permitted).
+--no-write-nr: the FFE1 characteristics lack write-without-response (a
+module that takes Write Requests only). --no-find-by-type: a module that
+answers Find By Type Value with Request Not Supported, so its services are
+found by Read By Group Type only.
 """
 import errno
 import argparse
@@ -50,12 +58,14 @@ def load_hex(path):
     return bytes.fromhex("".join(text.split()))
 
 
-def build_db(layout):
+def build_db(layout, no_write_nr=False):
     """Attributes: handle -> (type uuid16, value bytes, properties or None)."""
     db = {}
     def service(h, uuid):
         db[h] = (0x2800, uuid16(uuid), None)
     def char(decl, props, uuid, cccd=False):
+        if no_write_nr and uuid == 0xFFE1:
+            props &= ~0x04
         db[decl] = (0x2803, bytes([props]) + u16(decl + 1) + uuid16(uuid), None)
         db[decl + 1] = (uuid, b"", props)
         if cccd:
@@ -97,7 +107,7 @@ class Peripheral:
         self.number = number
         self.faulty = faulty
         self.fault = args.fault if faulty else "none"
-        self.db = build_db(args.layout)
+        self.db = build_db(args.layout, args.no_write_nr)
         self.mtu = 23
         self.notifying = False
         self.lock = threading.Lock()
@@ -116,6 +126,10 @@ class Peripheral:
                 self.conn.send(pdu)
             except OSError:
                 self.closed = True
+
+    def props(self, handle):
+        """The properties of the characteristic whose value is at handle (0: none)."""
+        return self.db.get(handle, (0, b"", None))[2] or 0
 
     def error(self, op, handle, code):
         self.send(bytes([0x01, op]) + u16(handle) + bytes([code]))
@@ -219,6 +233,8 @@ class Peripheral:
             if not items:
                 return self.error(op, start, 0x0A)
             self.send(bytes([0x11, 6]) + b"".join(u16(s) + u16(e) + u16(u) for s, e, u in items[:3]))
+        elif op == 0x06 and self.args.no_find_by_type:
+            self.error(op, 0x0000, 0x06)  # Request Not Supported
         elif op == 0x06:  # Find By Type Value
             start, end, typ = struct.unpack("<HHH", pdu[1:7])
             want = pdu[7:]
@@ -251,13 +267,17 @@ class Peripheral:
                 self.send(bytes([0x13]))
                 if self.args.dup_mtu:
                     self.send(bytes([0x03]) + u16(self.args.server_mtu))  # a late duplicate
-            elif handle in self.write_handles:
+            elif handle in self.write_handles and self.props(handle) & 0x08:
                 self.send(bytes([0x13]))
                 self.on_write(handle, pdu[3:])
             else:
                 self.error(op, handle, 0x03)
         elif op == 0x52:  # Write Command
             handle = struct.unpack("<H", pdu[1:3])[0]
+            if not self.props(handle) & 0x04:
+                self.log.write("write command dropped: 0x%04x lacks write-without-response\n"
+                               % handle)
+                return
             self.on_write(handle, pdu[3:])
         elif op == 0x01:  # an Error Response from the client (to our own request)
             self.log.write("client answered our request with an error\n")
@@ -342,6 +362,8 @@ def main():
                     help="none: no connect is ever answered (out of range)")
     ap.add_argument("--connect-error", default="")
     ap.add_argument("--firmware-change-at", type=int, default=0)
+    ap.add_argument("--no-find-by-type", action="store_true")
+    ap.add_argument("--no-write-nr", action="store_true")
     ap.add_argument("--random-faults", type=float, default=0.0,
                     help="probability that a connection gets a random fault (with --connections 0: serve forever)")
     args = ap.parse_args()

@@ -127,6 +127,17 @@ static void short_name_kept_until_a_complete_one(void **state)
     assert_string_equal(name, "JK-B2A24S");
     assert_int_equal(adv_parse_data(overrun, sizeof(overrun), name, sizeof(name), &ffe0), -EBADMSG);
     {
+        /* issue 27 point 14: a malformed structure after the name and the
+         * service list ends the parse; what came before it is kept */
+        static const uint8_t tail[] = {0x02, 0x01, 0x06, 0x05, 0x09, 'J', 'K', '-', 'B',
+                                       0x03, 0x03, 0xE0, 0xFF, 0x1F, 0xFF, 0x65, 0x0B};
+        name[0] = '\0';
+        ffe0 = 0;
+        assert_int_equal(adv_parse_data(tail, sizeof(tail), name, sizeof(name), &ffe0), -EBADMSG);
+        assert_string_equal(name, "JK-B");
+        assert_int_equal(ffe0, 1);
+    }
+    {
         /* a 16-bit UUID list with an odd byte at the very end of the data:
          * the last UUID is incomplete and must not be read past the end */
         static const uint8_t odd[] = {0x04, 0x03, 0x0D, 0x18, 0xE0};
@@ -138,6 +149,54 @@ static void short_name_kept_until_a_complete_one(void **state)
         assert_int_equal(ffe0, 0);
         free(heap);
     }
+}
+
+/* issue 27 point 14: JK devices by the documented name prefixes and the
+ * FFE0 service (16- or 128-bit), not by "JK" anywhere in the name. */
+static void jk_devices_by_prefix_and_service(void **state)
+{
+    /* 128-bit service UUID list: 0000FFE0-0000-1000-8000-00805F9B34FB */
+    static const uint8_t uuid128[] = {0x11, 0x07, 0xfb, 0x34, 0x9b, 0x5f, 0x80, 0x00,
+                                      0x00, 0x80, 0x00, 0x10, 0x00, 0x00, 0xE0, 0xFF,
+                                      0x00, 0x00};
+    char name[32] = "";
+    int ffe0 = 0;
+    (void)state;
+
+    assert_true(adv_is_jk("JK-B2A24S15P", 0));
+    assert_true(adv_is_jk("JK_PB2A16S15P", 0));
+    assert_true(adv_is_jk("JKBMS-Heating", 1));
+    assert_false(adv_is_jk("JKBMS-Heating", 0));
+    assert_false(adv_is_jk("Ajkit lamp", 0));
+    assert_false(adv_is_jk("MY-JK-PACK", 0));
+    assert_false(adv_is_jk("jk-b2a24s", 0));
+    assert_false(adv_is_jk("", 0));
+    assert_int_equal(adv_parse_data(uuid128, sizeof(uuid128), name, sizeof(name), &ffe0), 0);
+    assert_int_equal(ffe0, 1);
+}
+
+/* issue 27 point 8: a controller's state from Read Controller Information */
+static void controller_state_from_its_settings(void **state)
+{
+    uint8_t info[MGMT_READ_INFO_LEN];
+    uint32_t supported = 0, current = 0;
+    (void)state;
+
+    memset(info, 0, sizeof(info));
+    info[9] = 0x81;  /* supported: powered, BR/EDR */
+    info[10] = 0x02; /* and LE */
+    info[13] = 0x80; /* current: BR/EDR on, LE off, powered off */
+    assert_int_equal(mgmt_controller_settings(info, sizeof(info), &supported, &current), 0);
+    assert_int_equal(supported, MGMT_SETTING_POWERED | MGMT_SETTING_BREDR | MGMT_SETTING_LE);
+    assert_int_equal(current, MGMT_SETTING_BREDR);
+    assert_int_equal(mgmt_controller_settings(info, 16, &supported, &current), -EBADMSG);
+    assert_string_equal(mgmt_controller_unfit(supported, current), "powered off");
+    assert_string_equal(mgmt_controller_unfit(supported, current | MGMT_SETTING_POWERED),
+                        "LE switched off");
+    assert_string_equal(mgmt_controller_unfit(MGMT_SETTING_POWERED | MGMT_SETTING_BREDR,
+                                              MGMT_SETTING_POWERED | MGMT_SETTING_BREDR),
+                        "BR/EDR only (no LE)");
+    assert_null(mgmt_controller_unfit(supported, MGMT_SETTING_POWERED | MGMT_SETTING_LE));
 }
 
 static void att_discovery_responses(void **state)
@@ -173,6 +232,40 @@ static void att_discovery_responses(void **state)
         static const uint8_t bad_len[] = {0x09, 0x03, 0x01, 0x02, 0x03};
         assert_int_equal(att_parse(bad_len, sizeof(bad_len), &p), -EBADMSG);
     }
+}
+
+/* Read By Group Type responses (issue 27 point 12): GAP 0x0001-0x000D and
+ * FFE0 0x000E-0x0013 with 16-bit UUIDs; FFE0 as a 128-bit UUID; an entry
+ * length no service has; every truncation refused. */
+static void att_read_by_group_responses(void **state)
+{
+    static const uint8_t grp[] = {0x11, 0x06, 0x01, 0x00, 0x0D, 0x00, 0x00, 0x18,
+                                  0x0E, 0x00, 0x13, 0x00, 0xE0, 0xFF};
+    static const uint8_t grp128[] = {0x11, 0x14, 0x0E, 0x00, 0x13, 0x00, 0xfb, 0x34,
+                                     0x9b, 0x5f, 0x80, 0x00, 0x00, 0x80, 0x00, 0x10,
+                                     0x00, 0x00, 0xE0, 0xFF, 0x00, 0x00};
+    static const uint8_t grp_bad[] = {0x11, 0x07, 0x01, 0x00, 0x0D, 0x00, 0x00, 0x18, 0x00};
+    static const struct {
+        const uint8_t *pdu;
+        size_t len, items;
+        uint16_t last_a, last_b, last_uuid;
+    } want[] = {
+        {grp, sizeof(grp), 2, 0x000E, 0x0013, 0xFFE0},
+        {grp128, sizeof(grp128), 1, 0x000E, 0x0013, 0xFFE0},
+    };
+    struct att_pdu p;
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        if (att_parse(want[i].pdu, want[i].len, &p) != 0 || p.nitems != want[i].items ||
+            p.item[p.nitems - 1].a != want[i].last_a || p.item[p.nitems - 1].b != want[i].last_b ||
+            p.item[p.nitems - 1].uuid16 != want[i].last_uuid)
+            fail_msg("response %zu misread", i);
+        for (size_t n = 1; n < want[i].len; n++)
+            if (n != 8 && att_parse(want[i].pdu, n, &p) != -EBADMSG)
+                fail_msg("response %zu cut at %zu accepted", i, n);
+    }
+    assert_int_equal(att_parse(grp_bad, sizeof(grp_bad), &p), -EBADMSG);
 }
 
 static void att_builders(void **state)
@@ -289,6 +382,54 @@ static void kernel_codes_say_what_to_do(void **state)
                      ble_errno_hint(table[i].err), table[i].says);
 }
 
+/* issue 27 point 9: hci_devid("hciN") / hci_devba() set ENETDOWN for an
+ * adapter that is down (BlueZ lib/hci.c): not "no such adapter". */
+static void adapter_down_is_not_missing(void **state)
+{
+    (void)state;
+    assert_int_equal(ble_adapter_errno(ENETDOWN), ENETDOWN);
+    assert_int_equal(ble_adapter_errno(EAFNOSUPPORT), EAFNOSUPPORT);
+    assert_int_equal(ble_adapter_errno(ENODEV), ENODEV); /* HCIGETDEVINFO: no such index */
+    assert_int_equal(ble_adapter_errno(0), ENODEV);
+    assert_non_null(strstr(ble_errno_hint(ble_adapter_errno(ENETDOWN)), "adapter is down"));
+    assert_non_null(strstr(ble_errno_hint(ble_adapter_errno(ENETDOWN)), "bluetoothctl power on"));
+    assert_null(strstr(ble_errno_hint(ble_adapter_errno(ENETDOWN)), "no such"));
+}
+
+/* issue 27 point 10: on a connect, EACCES (HCI 0x05, 0x18) and EBADE (0x06)
+ * are an authentication failure, a stale bond, never a missing capability. */
+static void connect_eacces_is_a_stale_bond(void **state)
+{
+    static const int codes[] = {EACCES, EBADE};
+    char line[400];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        ble_connect_error(line, sizeof(line), "C8:47:8C:00:00:01", BLE_ADDR_RANDOM, codes[i]);
+        if (strstr(line, "bluetoothctl remove C8:47:8C:00:00:01") == NULL ||
+            strstr(line, "CAP_NET_ADMIN") != NULL || strstr(line, "(random address)") == NULL)
+            fail_msg("%s: \"%s\"", strerror(codes[i]), line);
+    }
+    ble_connect_error(line, sizeof(line), "C8:47:8C:00:00:01", BLE_ADDR_PUBLIC, EBUSY);
+    assert_non_null(strstr(line, "bluetoothctl disconnect"));
+    ble_connect_error(line, 40, "C8:47:8C:00:00:01", BLE_ADDR_PUBLIC, EACCES); /* cut, ended */
+    assert_int_equal(strlen(line), 39);
+}
+
+/* issue 27 point 11: EBUSY on the second "auto" attempt is the first one's
+ * teardown (hci_connect_le): retried after a pause, a few times, in time. */
+static void auto_busy_is_retried_after_a_pause(void **state)
+{
+    (void)state;
+    assert_int_equal(ble_auto_retry_ms(-EBUSY, 0, 4000), BLE_BUSY_PAUSE_MS);
+    assert_int_equal(ble_auto_retry_ms(-EBUSY, BLE_BUSY_RETRIES - 1, 4000), BLE_BUSY_PAUSE_MS);
+    assert_int_equal(ble_auto_retry_ms(-EBUSY, BLE_BUSY_RETRIES, 4000), -1);
+    assert_int_equal(ble_auto_retry_ms(-EBUSY, 0, BLE_BUSY_PAUSE_MS), -1); /* no time left */
+    assert_int_equal(ble_auto_retry_ms(-ETIMEDOUT, 0, 4000), -1);
+    assert_int_equal(ble_auto_retry_ms(-EACCES, 0, 4000), -1);
+    assert_int_equal(ble_auto_retry_ms(0, 0, 4000), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,12 +437,18 @@ int main(void)
         cmocka_unit_test(mgmt_lengths_are_never_trusted),
         cmocka_unit_test(mgmt_commands_and_replies),
         cmocka_unit_test(short_name_kept_until_a_complete_one),
+        cmocka_unit_test(jk_devices_by_prefix_and_service),
+        cmocka_unit_test(controller_state_from_its_settings),
         cmocka_unit_test(att_discovery_responses),
+        cmocka_unit_test(att_read_by_group_responses),
         cmocka_unit_test(att_builders),
         cmocka_unit_test(unknown_requests_get_request_not_supported),
         cmocka_unit_test(requested_mtu_is_the_answered_mtu),
         cmocka_unit_test(hangup_without_error_is_no_connection),
         cmocka_unit_test(kernel_codes_say_what_to_do),
+        cmocka_unit_test(adapter_down_is_not_missing),
+        cmocka_unit_test(connect_eacces_is_a_stale_bond),
+        cmocka_unit_test(auto_busy_is_retried_after_a_pause),
     };
     return cmocka_run_group_tests_name("libble", tests, NULL, NULL);
 }
