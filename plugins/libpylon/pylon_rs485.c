@@ -145,7 +145,7 @@ static void put24(struct put *w, uint32_t v)
 }
 
 /* Signed 16-bit, two's complement, clamped. */
-static void puts16(struct put *w, int32_t v)
+static void puts16(struct put *w, int64_t v)
 {
     if (v > 32767)
         v = 32767;
@@ -352,7 +352,7 @@ size_t pylon_info_management(const struct pylon_limits *l, uint8_t adr, int dcl_
     putu16(&w, l->cvl_mv);
     putu16(&w, l->dvl_mv);
     puts16(&w, l->ccl_da);
-    puts16(&w, dcl_negative ? -l->dcl_da : l->dcl_da);
+    puts16(&w, dcl_negative ? -(int64_t)l->dcl_da : (int64_t)l->dcl_da);
     put8(&w, status_bits(l));
     return done(&w);
 }
@@ -451,7 +451,7 @@ static void scan_extremes(const struct pylon_pack *packs, size_t n, struct extre
 static void put_temps(struct put *w, int32_t sum, int32_t n, int32_t max, int32_t max_pos,
                       int32_t min, int32_t min_pos)
 {
-    put_kelvin(w, n > 0 ? sum / n : 0);
+    put_kelvin(w, n > 0 ? (int32_t)((int64_t)sum / n) : 0);
     put_kelvin(w, max);
     putu16(w, (uint32_t)max_pos);
     put_kelvin(w, min);
@@ -524,8 +524,8 @@ size_t pylon_info_sys_management(const struct pylon_limits *l, uint8_t *out, siz
     putu16(&w, l->cvl_mv);
     putu16(&w, l->dvl_mv);
     /* 10 mA per count, as the SRNE-tested implementation sends it */
-    puts16(&w, l->ccl_da * 10);
-    puts16(&w, l->dcl_da * 10);
+    puts16(&w, (int64_t)l->ccl_da * 10);
+    puts16(&w, (int64_t)l->dcl_da * 10);
     put8(&w, status_bits(l));
     return done(&w);
 }
