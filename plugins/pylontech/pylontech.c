@@ -65,6 +65,8 @@ struct pylontech {
     char manufacturer[9];
     char pack_names[MAX_PACKS][NAME_LEN];
     size_t npack_names; /* 0: auto (the source, or the producers of a bank) */
+    char producers[MAX_PACKS + 1][NAME_LEN]; /* the host's producers, config order */
+    size_t nproducers;
 
     /* shared with the pipeline's thread */
     pthread_mutex_t lock;
@@ -258,10 +260,14 @@ static int py_create(const struct collector_host_api *api, collector_host *host,
         rc = check_known(p, s, "source", p->source);
     for (size_t k = 0; rc == 0 && k < p->npack_names; k++)
         rc = check_known(p, s, "packs", p->pack_names[k]);
-    if (rc == 0 && p->source[0] == '\0') {
+    if (rc == 0) {
+        /* borrowed until create() returns: keep a copy for auto packs */
+        const char *names[MAX_PACKS + 1];
+        int n = api->producers(host, names, MAX_PACKS + 1);
+        for (int i = 0; i < n && i < MAX_PACKS + 1; i++)
+            snprintf(p->producers[p->nproducers++], NAME_LEN, "%s", names[i]);
         /* one producer: it is the source; several: a bank's record decides */
-        const char *names[2];
-        if (api->producers(host, names, 2) == 1)
+        if (p->source[0] == '\0' && n == 1)
             snprintf(p->source, sizeof(p->source), "%s", names[0]);
     }
     if (rc < 0) {
@@ -418,19 +424,15 @@ static struct served *pack_slot(struct pylontech *p, const char *source)
  * in configuration order (the producers other than the bank). */
 static void auto_packs(struct pylontech *p, int source_is_bank)
 {
-    const char *names[MAX_PACKS + 1];
-    int n;
-
     p->npacks = 0;
     if (!source_is_bank) {
         snprintf(p->packs[0].name, NAME_LEN, "%s", p->source);
         p->npacks = 1;
         return;
     }
-    n = p->api->producers(p->host, names, MAX_PACKS + 1);
-    for (int i = 0; i < n && i < MAX_PACKS + 1 && p->npacks < MAX_PACKS; i++)
-        if (strcmp(names[i], p->source) != 0)
-            snprintf(p->packs[p->npacks++].name, NAME_LEN, "%s", names[i]);
+    for (size_t i = 0; i < p->nproducers && p->npacks < MAX_PACKS; i++)
+        if (strcmp(p->producers[i], p->source) != 0)
+            snprintf(p->packs[p->npacks++].name, NAME_LEN, "%s", p->producers[i]);
 }
 
 static int py_write(void *state, const collector_record *rec)

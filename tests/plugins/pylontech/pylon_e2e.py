@@ -168,6 +168,46 @@ def rs485():
     os.close(slave)
 
 
+def bank():
+    """Two packs in parallel behind a bank: the sink serves the bank by
+    default, each pack at its own address, and the bank's limits at the
+    first address."""
+    master, path, slave = pty_pair()
+    port = pc.Port(master)
+    conf = os.path.join(tmp, "bank.conf")
+    with open(conf, "w") as f:
+        f.write("""
+collector = { interval = 5; log_level = "debug"; state_dir = "%s"; flush_timeout = 2; };
+sources = (
+  { plugin = "jk_replay"; name = "battery1"; file = "%s"; protocol = "JK02_32S"; loop = true;
+    interval = 0.2; },
+  { plugin = "jk_replay"; name = "battery2"; file = "%s"; protocol = "JK02_32S"; loop = true;
+    interval = 0.2; } );
+calculators = ( { plugin = "bank"; members = ("battery1", "battery2"); },
+                { plugin = "charge_limits"; } );
+sinks = ( { plugin = "pylontech"; link = "rs485"; device = "%s"; } );
+""" % (tmp, CAPTURE, CAPTURE, path))
+    d = Daemon(conf)
+    both = alive_reply(port, pc.request(0x42, 2, info=b"\xff"), 10,
+                       lambda r: len(pc.parse_analog_group(pc.decode(r)[4])) == 2)
+    check("bank: the default source is the bank, its packs in configuration order",
+          "serving the bank bank" in d.text() and both is not None and
+          len(pc.parse_analog_group(pc.decode(both)[4])) == 2, d.text()[-500:])
+    r3 = port.ask(pc.request(0x42, 3))
+    check("bank: the second pack answers at ADR 3",
+          r3 is not None and pc.parse_analog(pc.decode(r3)[4])["adr"] == 3, r3)
+    r4 = port.ask(pc.request(0x42, 4), 0.7)
+    check("bank: no third pack, no answer at ADR 4", r4 is None, r4)
+    m2 = pc.parse_management(pc.decode(port.ask(pc.request(0x92, 2)))[4])
+    m3 = pc.parse_management(pc.decode(port.ask(pc.request(0x92, 3)))[4])
+    # two packs of 100 A: min(0.9 x 200, 2 x 100, 300) = 180 A for the bank
+    check("bank: 0x92 at ADR 2 is the bank's (180 A), at ADR 3 the pack's own (100 A)",
+          m2["ccl"] == 180.0 and m2["dcl"] == -180.0 and m3["ccl"] == 100.0, (m2, m3))
+    d.stop()
+    os.close(master)
+    os.close(slave)
+
+
 def stale(mode):
     """The source stops (a one-frame capture without loop): within 3 x the
     interval the link goes silent (default) or blocks; a reload with a
@@ -356,6 +396,6 @@ def epilogue():
     return "\n".join(d.text()[-1500:] for d in daemons[-2:])
 
 
-tap.run(check_only, rs485, lambda: stale(None), lambda: stale("block"), can,
+tap.run(check_only, rs485, bank, lambda: stale(None), lambda: stale("block"), can,
         can_stale_and_observe, cleanup=[lambda: [d.stop() for d in daemons]],
         epilogue=epilogue)
