@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # bench/: `make bench` prints one JSON object per line
 EXTRA_PROGRAMS += bench/bench_decode bench/bench_sqlite bench/bench_ble bench/bench_cycle bench/bench_mqtt bench/bench_footprint \
-	bench/bench_poll bench/bench_influxdb
+	bench/bench_poll bench/bench_influxdb bench/bench_pylon
 BENCH_BINS += bench/bench_decode bench/bench_sqlite bench/bench_ble bench/bench_cycle bench/bench_mqtt bench/bench_footprint \
-	bench/bench_poll bench/bench_influxdb
+	bench/bench_poll bench/bench_influxdb bench/bench_pylon
 bench_bench_decode_SOURCES = bench/bench_decode.c bench/bench_util.h
 bench_bench_decode_LDADD = $(LIBJK_LIBS)
 bench_bench_sqlite_SOURCES = bench/bench_sqlite.c bench/bench_util.h
@@ -27,3 +27,6 @@ bench_bench_poll_LDADD = $(SQLITE3_LIBS)
 bench_bench_influxdb_SOURCES = bench/bench_influxdb.c bench/bench_util.h
 bench_bench_influxdb_CFLAGS = $(TESTHOST_CFLAGS)
 bench_bench_influxdb_LDADD = $(TESTHOST_LIBS)
+bench_bench_pylon_SOURCES = bench/bench_pylon.c bench/bench_util.h
+bench_bench_pylon_CFLAGS = $(TESTHOST_CFLAGS)
+bench_bench_pylon_LDADD = $(TESTHOST_LIBS)

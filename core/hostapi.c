@@ -262,6 +262,22 @@ out:
     return rc;
 }
 
+/* Interim (the pylontech branch): the freshness rule for a record, with a
+ * 30 s fallback; house-plugins brings the host's real one. */
+static int64_t interim_fresh_until_ns(const collector_record *rec)
+{
+    int64_t iv = record_interval_ms(rec);
+
+    return record_time_ns(rec) +
+           (int64_t)COLLECTOR_STALE_FACTOR * (iv > 0 ? iv : 30000) * 1000000;
+}
+
+static uint32_t interim_record_kind(const collector_record *rec)
+{
+    (void)rec;
+    return COLLECTOR_RECORD_MEASUREMENT;
+}
+
 static const struct collector_host_api host_api = {
     .abi_major = COLLECTOR_ABI_MAJOR,
     .abi_minor = COLLECTOR_ABI_MINOR,
@@ -309,6 +325,8 @@ static const struct collector_host_api host_api = {
     .run_flags = host_run_flags,
     .claim = host_claim,
     .producers = host_producers,
+    .record_fresh_until_ns = interim_fresh_until_ns,
+    .record_kind = interim_record_kind,
 };
 
 const struct collector_host_api *hostapi_table(void)

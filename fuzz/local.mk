@@ -7,8 +7,11 @@ EXTRA_PROGRAMS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_mgmt fuzz
 	fuzz/jk_devices fuzz/jk_uart
 FUZZ_BINS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_mgmt fuzz/config fuzz/jk_devices \
 	fuzz/sqlite_merge fuzz/jk_uart
-EXTRA_PROGRAMS += fuzz/sqlite_merge fuzz/influx_line
-FUZZ_BINS += fuzz/influx_line
+EXTRA_PROGRAMS += fuzz/sqlite_merge fuzz/influx_line fuzz/pylon
+FUZZ_BINS += fuzz/influx_line fuzz/pylon
+fuzz_pylon_SOURCES = fuzz/pylon.c plugins/libpylon/pylon_rs485.c plugins/libpylon/pylon_can.c
+fuzz_pylon_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
+fuzz_pylon_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_influx_line_SOURCES = fuzz/influx_line.c plugins/influxdb/line_protocol.c
 fuzz_influx_line_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_influx_line_LDFLAGS = $(FUZZ_FLAGS)
@@ -50,4 +53,4 @@ fuzz_jk_capture_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_jk_capture_LDFLAGS = $(FUZZ_FLAGS)
 endif
 EXTRA_DIST += fuzz/jk_frames.c fuzz/jk_capture.c fuzz/ble_att.c fuzz/ble_mgmt.c fuzz/config.c \
-	fuzz/jk_devices.c fuzz/sqlite_merge.c fuzz/influx_line.c fuzz/jk_uart.c
+	fuzz/jk_devices.c fuzz/sqlite_merge.c fuzz/influx_line.c fuzz/jk_uart.c fuzz/pylon.c

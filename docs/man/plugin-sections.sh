@@ -18,7 +18,7 @@ echo 'expand in every string.'
 echo '.B collectord \-\-describe'
 echo '.I plugin'
 echo 'prints the same table.'
-for p in jk_ble jk_serial jk_replay soc_lifepo4 soc_coulomb energy bank alarms sqlite_merge mqtt \
-         influxdb; do
+for p in jk_ble jk_serial jk_replay soc_lifepo4 soc_coulomb energy bank alarms charge_limits \
+         sqlite_merge mqtt influxdb pylontech; do
     COLLECTOR_PLUGIN_PATH="$b/plugins" "$b/core/collectord" --describe "$p" --man
 done

@@ -129,6 +129,20 @@ static const struct ha_entity ha_entities[] = {
     {"alarms", "sensor", "Active alarms", NULL, NULL, NULL, 0},
     {"members_online", "sensor", "Members online", NULL, NULL, "measurement", 0},
     {"members_total", "sensor", "Members", NULL, NULL, "measurement", 0},
+    /* the charge_limits calculator: what the inverter is told, and why */
+    {"charge_voltage_limit_v", "sensor", "Charge voltage limit", "voltage", "V", "measurement",
+     0},
+    {"discharge_voltage_limit_v", "sensor", "Discharge voltage limit", "voltage", "V",
+     "measurement", 0},
+    {"charge_current_limit_a", "sensor", "Charge current limit", "current", "A", "measurement",
+     0},
+    {"discharge_current_limit_a", "sensor", "Discharge current limit", "current", "A",
+     "measurement", 0},
+    {"charge_enable", "binary_sensor", "Charge allowed", NULL, NULL, NULL, 0},
+    {"discharge_enable", "binary_sensor", "Discharge allowed", NULL, NULL, NULL, 0},
+    {"force_charge", "binary_sensor", "Force charge", NULL, NULL, NULL, 0},
+    {"charge_limit_reason", "sensor", "Charge limit reason", NULL, NULL, NULL, 0},
+    {"discharge_limit_reason", "sensor", "Discharge limit reason", NULL, NULL, NULL, 0},
 };
 
 /* [A-Za-z0-9_-] only: HA's object ids must not contain '/' or ':'. */

@@ -135,6 +135,38 @@ static void test_bank_is_its_own_device_with_expire_after(void **unused)
     testhost_record_free(r);
 }
 
+/* charge_limits' metrics: HA sensors for the limits, binary sensors for the
+ * enables, text sensors for the reasons. */
+static void test_charge_limit_entities(void **unused)
+{
+    struct discovery_seen seen = {0};
+    struct msg_batch b = {0};
+    collector_record *r = testhost_record_new(t);
+    json_t *c;
+    (void)unused;
+
+    api->set_double(r, "charge_current_limit_a", 25.0);
+    api->set_double(r, "charge_voltage_limit_v", 55.2);
+    api->set_bool(r, "charge_enable", 1);
+    api->set_string(r, "charge_limit_reason", "cell_high");
+    assert_int_equal(discovery_configs(&names, api, r, &seen, &b), 0);
+    assert_int_equal(b.n, 4);
+    c = config_for(&b, "homeassistant/sensor/mqtt/charge_current_limit_a/config");
+    assert_non_null(c);
+    assert_string_equal(json_string_value(json_object_get(c, "device_class")), "current");
+    assert_string_equal(json_string_value(json_object_get(c, "unit_of_measurement")), "A");
+    json_decref(c);
+    c = config_for(&b, "homeassistant/binary_sensor/mqtt/charge_enable/config");
+    assert_non_null(c);
+    json_decref(c);
+    c = config_for(&b, "homeassistant/sensor/mqtt/charge_limit_reason/config");
+    assert_non_null(c);
+    assert_null(json_object_get(c, "unit_of_measurement"));
+    json_decref(c);
+    msg_batch_free(&b);
+    testhost_record_free(r);
+}
+
 static void test_state_json(void **unused)
 {
     collector_record *r = testhost_record_new(t);
@@ -166,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_metric_coming_later_is_announced_once),
         cmocka_unit_test(test_growing_pack_gets_new_cells),
         cmocka_unit_test(test_bank_is_its_own_device_with_expire_after),
+        cmocka_unit_test(test_charge_limit_entities),
         cmocka_unit_test(test_state_json),
     };
     return cmocka_run_group_tests_name("mqtt discovery", tests, setup, teardown);
