@@ -41,3 +41,11 @@ soak: core/collectord $(plugin_PROGRAMS)
 dist_noinst_SCRIPTS += tests/soak/soak.py
 EXTRA_DIST += tests/valgrind/demo-valgrind.sh
 EXTRA_DIST += tests/tools/waiting.py tests/tools/tap.py tests/tools/ports.py
+
+# One freshness rule: the host's answer and the instant sqlite_merge, energy
+# and bank act on (mqtt's in its own test, beside its fake Paho).
+check_PROGRAMS += tests/plugins/freshness/test_freshness
+TESTS += tests/plugins/freshness/test_freshness
+tests_plugins_freshness_test_freshness_SOURCES = tests/plugins/freshness/test_freshness.c
+tests_plugins_freshness_test_freshness_CFLAGS = $(TESTHOST_CFLAGS) $(SQLITE3_CFLAGS)
+tests_plugins_freshness_test_freshness_LDADD = $(TESTHOST_LIBS) $(SQLITE3_LIBS)

@@ -4,7 +4,8 @@
  * instance name, stamped with the member record's time) from the members'
  * latest values: currents, powers and remaining capacities summed, the mean
  * voltage, the SOC weighted by capacity, cell extremes across all packs.
- * A member whose latest record is older than 3 x its source's interval is
+ * A member whose latest record is no longer fresh by the host's one rule
+ * (3 x its source's interval) at the time of the record being merged is
  * offline: left out, and counted in members_online / members_total. */
 #include "config.h"
 
@@ -17,8 +18,6 @@
 #include <collector/plugin.h>
 
 #define MAX_MEMBERS        16
-#define STALE_FACTOR       3.0
-#define DEFAULT_INTERVAL_S 30.0 /* when a member's interval is unknown */
 
 /* What a member's latest record had. */
 enum {
@@ -34,7 +33,7 @@ enum {
 struct member {
     char source[64];
     int seen, online; /* online: -1 until first judged */
-    double t, stale_s; /* s: its latest record's time; how old it may get */
+    int64_t t_ns, until_ns; /* its latest record's time and freshness (realtime ns) */
     unsigned has;
     double current, power, voltage, soc, capacity, remaining, cell_min, cell_max;
 };
@@ -141,12 +140,9 @@ static void cells_of(const struct collector_host_api *api, const collector_recor
 static void update(const struct collector_host_api *api, const collector_record *rec,
                    struct member *m)
 {
-    int64_t interval_ms = api->record_interval_ms(rec);
-
     m->seen = 1;
-    m->t = (double)api->record_time_ns(rec) / 1e9;
-    m->stale_s =
-        STALE_FACTOR * (interval_ms > 0 ? (double)interval_ms / 1000.0 : DEFAULT_INTERVAL_S);
+    m->t_ns = api->record_time_ns(rec);
+    m->until_ns = api->record_fresh_until_ns(rec);
     m->has = 0;
     if (api->get_double(rec, "battery_current", &m->current) == 0)
         m->has |= HAS_CURRENT;
@@ -180,15 +176,15 @@ struct totals {
     int has_cells;
 };
 
-static void mark_online(struct bank *b, struct member *m, double now)
+static void mark_online(struct bank *b, struct member *m, int64_t now_ns)
 {
-    int online = m->seen && now - m->t <= m->stale_s;
+    int online = m->seen && now_ns <= m->until_ns;
 
     if (online != m->online && m->online >= 0)
         b->api->log(b->host, online ? COLLECTOR_LOG_INFO : COLLECTOR_LOG_WARNING,
                     online ? "%s back in the bank"
                            : "%s offline (no record for %.1f s): left out of the bank",
-                    m->source, now - m->t);
+                    m->source, (double)(now_ns - m->t_ns) / 1e9);
     m->online = online;
 }
 
@@ -259,7 +255,7 @@ static int bank_process(void *state, collector_record *rec)
     struct totals s = {.all = ~0u, .soc_weighed = 1};
     struct member *m = NULL;
     collector_record *out = NULL;
-    double now;
+    int64_t now_ns;
     int rc;
 
     for (size_t i = 0; i < b->n && m == NULL; i++)
@@ -268,9 +264,9 @@ static int bank_process(void *state, collector_record *rec)
     if (m == NULL)
         return 0; /* not a member: passes unchanged */
     update(api, rec, m);
-    now = m->t;
+    now_ns = m->t_ns;
     for (size_t i = 0; i < b->n; i++) {
-        mark_online(b, &b->m[i], now);
+        mark_online(b, &b->m[i], now_ns);
         if (b->m[i].online)
             add(&s, &b->m[i]);
     }

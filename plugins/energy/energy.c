@@ -3,7 +3,8 @@
  * the records' own timestamps (trapezoids, split where the power changes
  * sign) into two monotonic totals, energy_charged_kwh and
  * energy_discharged_kwh (charging = positive current, docs/records.md).
- * A gap longer than 3 x the source's interval is not integrated. The totals
+ * A gap past the previous record's freshness (the host's one rule, 3 x the
+ * source's interval) is not integrated. The totals
  * live in <state_dir>/<instance>.energy, written by a thread of the instance
  * (the write fsyncs; the pipeline thread must not wait on the disk) at most
  * once per save_interval and at stop(), and loaded by start(), so they
@@ -23,8 +24,6 @@
 #include "plugins/libstate/state_writer.h"
 
 #define MAX_BATTERIES      16
-#define GAP_FACTOR         3.0
-#define DEFAULT_INTERVAL_S 30.0 /* when the source's interval is unknown */
 #define STATE_MAGIC        "collectord-energy 1"
 #define STATE_MAX          (64 + MAX_BATTERIES * 256)
 #define STATE_LINE_FIELDS  8
@@ -222,9 +221,9 @@ static void energy_stop(void *state)
         gaps += e->bat[i].gaps;
     if (gaps > 0)
         e->api->log(e->host, COLLECTOR_LOG_INFO,
-                    "%lu gap(s) longer than %.0f x the source's interval were not "
+                    "%lu gap(s) longer than %d x the source's interval were not "
                     "integrated",
-                    gaps, GAP_FACTOR);
+                    gaps, COLLECTOR_STALE_FACTOR);
 }
 
 static void energy_destroy(void *state)
@@ -283,11 +282,12 @@ static int local_day(double t)
     return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 }
 
+/* The longest gap integrated: as long as a record of this source stays
+ * fresh by the host's rule, so a record is integrated exactly when the
+ * previous one was still fresh at its time. */
 static double max_gap_s(const struct energy *e, const collector_record *rec)
 {
-    int64_t ms = e->api->record_interval_ms(rec);
-
-    return GAP_FACTOR * (ms > 0 ? (double)ms / 1000.0 : DEFAULT_INTERVAL_S);
+    return (double)(e->api->record_fresh_until_ns(rec) - e->api->record_time_ns(rec)) / 1e9;
 }
 
 static int read_power(const struct collector_host_api *api, const collector_record *rec, double *p)
@@ -324,9 +324,9 @@ static void integrate(struct energy *e, struct battery *b, double t, double p, d
         b->gaps++;
         if (!e->gap_logged++)
             e->api->log(e->host, COLLECTOR_LOG_WARNING,
-                        "%s: %.1f s without a record (more than %.0f x its interval): not "
+                        "%s: %.1f s without a record (more than %d x its interval): not "
                         "integrated; further gaps are only counted",
-                        b->source, dt, GAP_FACTOR);
+                        b->source, dt, COLLECTOR_STALE_FACTOR);
     }
     /* dt <= 0 (the clock stepped back, or a duplicate): start again from here */
     b->has_last = 1;

@@ -212,8 +212,7 @@ static int load_found(struct jkble *b)
     char buf[128], *type, *name, *end;
     size_t len = 0;
 
-    if (b->api->struct_size < COLLECTOR_API_HAS(state_read) ||
-        b->api->state_read(b->host, b->state_file, buf, sizeof(buf) - 1, &len) < 0)
+    if (b->api->state_read(b->host, b->state_file, buf, sizeof(buf) - 1, &len) < 0)
         return -ENOENT;
     buf[len] = '\0';
     end = strchr(buf, '\n');
@@ -238,9 +237,7 @@ static void save_found(struct jkble *b)
     char line[128];
     int n = snprintf(line, sizeof(line), "%s %s %s\n", b->s.address,
                      b->s.address_type == BLE_ADDR_RANDOM ? "random" : "public", b->want_name);
-    int rc = b->api->struct_size < COLLECTOR_API_HAS(state_write)
-                 ? -ENOSYS
-                 : b->api->state_write(b->host, b->state_file, line, (size_t)n);
+    int rc = b->api->state_write(b->host, b->state_file, line, (size_t)n);
 
     if (rc < 0)
         b->api->log(b->host, COLLECTOR_LOG_WARNING,

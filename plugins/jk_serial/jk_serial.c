@@ -63,8 +63,6 @@ static int claim_bus(struct jk_serial *s, const collector_settings *set)
     const char *dev = realpath(w->device, real) != NULL ? real : w->device;
     const char *other = NULL;
 
-    if (api->struct_size < COLLECTOR_API_HAS(claim) || api->claim == NULL)
-        return 0;
     snprintf(mode, sizeof(mode), "jk_serial %s %d baud", jk_wire_protocol_name(w->protocol),
              w->baudrate);
     if (api->claim(s->host, dev, mode, &other) == -EBUSY) {

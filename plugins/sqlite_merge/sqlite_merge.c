@@ -79,18 +79,15 @@ static struct battery *battery_for(struct merge *m, const char *source)
     return b;
 }
 
-/* How long a record's values count as current: max_age, else three of its
- * source's configured intervals, whatever gaps came before. */
+/* How long a record's values count as current: max_age, else the host's one
+ * freshness rule (COLLECTOR_STALE_FACTOR x its source's interval). */
 static double freshness_s(const struct merge *m, const collector_record *rec)
 {
     const struct collector_host_api *api = m->api;
-    int64_t ms = api->struct_size >= COLLECTOR_API_HAS(record_interval_ms)
-                     ? api->record_interval_ms(rec)
-                     : 0;
 
     if (m->max_age > 0)
         return m->max_age;
-    return ms > 0 ? 3.0 * (double)ms / 1000.0 : DEFAULT_MAX_AGE_S;
+    return (double)(api->record_fresh_until_ns(rec) - api->record_time_ns(rec)) / 1e9;
 }
 
 static void merge_destroy(void *state)

@@ -15,7 +15,6 @@
 
 #define MAX_BATTERIES 16
 #define MAX_FIELDS 48
-#define DEFAULT_MAX_AGE_S 90.0 /* 3 x the default 30 s poll interval */
 
 enum { FMT_FIXED, FMT_INT, FMT_AS_IS };
 
@@ -49,7 +48,7 @@ struct merge {
     /* settings */
     char *path;
     int overlay;
-    double max_age; /* 0: 3 x the interval of the record's source */
+    double max_age; /* 0: the host's freshness rule */
     int fixed_index;
     char order[MAX_BATTERIES][64]; /* batteries = (...): source instance -> number */
     size_t norder;
