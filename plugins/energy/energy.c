@@ -21,15 +21,14 @@
 
 #include <collector/plugin.h>
 
-#include "plugins/libstate/state_writer.h"
+#include "plugins/libplugkit/sources.h"
+#include "plugins/libplugkit/state.h"
 
-#define MAX_BATTERIES      16
 #define STATE_MAGIC        "collectord-energy 1"
-#define STATE_MAX          (64 + MAX_BATTERIES * 256)
+#define STATE_MAX          (64 + PLUGKIT_SOURCES_MAX * 256)
 #define STATE_LINE_FIELDS  8
 
-struct battery {
-    char source[64];
+struct battery { /* the source is its name in energy.src */
     double charged_kwh, discharged_kwh; /* monotonic totals */
     double today_charged_kwh, today_discharged_kwh;
     int day; /* local YYYYMMDD of the today counters */
@@ -45,10 +44,9 @@ struct energy {
     collector_host *host;
     double save_interval_s, window_s, min_current_a, capacity_ah; /* capacity 0: the record's */
     int daily;
-    char file[96]; /* <instance>.energy */
-    struct battery bat[MAX_BATTERIES];
-    size_t nbat;
-    struct state_writer *writer; /* from start() to stop() */
+    struct plugkit_state st; /* <instance>.energy */
+    struct plugkit_sources src;
+    struct battery bat[PLUGKIT_SOURCES_MAX]; /* bat[i] is src's name i */
     double last_save_t;
     int dirty;
     int warned_full, warned_power, warned_capacity, gap_logged;
@@ -85,11 +83,11 @@ static char *state_text(const struct energy *e, size_t *len)
         return NULL;
     n = snprintf(buf, STATE_MAX, "%s\n", STATE_MAGIC);
     used = (size_t)n;
-    for (size_t i = 0; i < e->nbat; i++) {
+    for (size_t i = 0; i < e->src.n; i++) {
         const struct battery *b = &e->bat[i];
         /* %.17g: a total read back is the very double written, never less */
         n = snprintf(buf + used, STATE_MAX - used, "%s %.17g %.17g %d %.17g %.17g %.6f %.17g\n",
-                     b->source, b->charged_kwh, b->discharged_kwh, b->day, b->today_charged_kwh,
+                     plugkit_sources_name(&e->src, i), b->charged_kwh, b->discharged_kwh, b->day, b->today_charged_kwh,
                      b->today_discharged_kwh, b->has_last ? b->last_t : 0.0,
                      b->has_last ? b->last_p : 0.0);
         if (n < 0 || (size_t)n >= STATE_MAX - used) {
@@ -102,10 +100,10 @@ static char *state_text(const struct energy *e, size_t *len)
     return buf;
 }
 
-static int state_line(const char *line, struct battery *b)
+static int state_line(const char *line, char source[PLUGKIT_NAME_MAX], struct battery *b)
 {
     memset(b, 0, sizeof(*b));
-    if (sscanf(line, "%63s %lf %lf %d %lf %lf %lf %lf", b->source, &b->charged_kwh,
+    if (sscanf(line, "%63s %lf %lf %d %lf %lf %lf %lf", source, &b->charged_kwh,
                &b->discharged_kwh, &b->day, &b->today_charged_kwh, &b->today_discharged_kwh,
                &b->last_t, &b->last_p) != STATE_LINE_FIELDS)
         return -EINVAL;
@@ -117,42 +115,38 @@ static int state_line(const char *line, struct battery *b)
     return 0;
 }
 
-static void load(struct energy *e)
+/* The state file's text (NUL-terminated) into the batteries. */
+static void load(struct energy *e, char *buf)
 {
-    char *buf = malloc(STATE_MAX + 1), *line, *next;
-    size_t len = 0;
+    char *line, *next;
     unsigned n = 0;
-    int rc;
 
-    if (buf == NULL)
-        return;
-    rc = e->api->state_read(e->host, e->file, buf, STATE_MAX, &len);
-    if (rc < 0 || len == STATE_MAX || len < sizeof(STATE_MAGIC) ||
-        strncmp(buf, STATE_MAGIC "\n", sizeof(STATE_MAGIC)) != 0) {
-        if (rc != -ENOENT)
-            e->api->log(e->host, COLLECTOR_LOG_WARNING, "%s/%s: %s: the energy totals start from 0",
-                        e->api->state_dir(e->host), e->file,
-                        rc < 0 ? strerror(-rc) : "not an energy state file");
-        free(buf);
+    if (strncmp(buf, STATE_MAGIC "\n", sizeof(STATE_MAGIC)) != 0) {
+        e->api->log(e->host, COLLECTOR_LOG_WARNING,
+                    "%s/%s: not an energy state file: the energy totals start from 0",
+                    e->api->state_dir(e->host), e->st.file);
         return;
     }
-    buf[len] = '\0';
     for (line = buf; line != NULL && *line != '\0'; line = next) {
+        char source[PLUGKIT_NAME_MAX];
+        struct battery b;
+        int i, added = 0;
+
         next = strchr(line, '\n');
         if (next != NULL)
             *next++ = '\0';
         if (n++ == 0)
             continue; /* the header */
-        if (e->nbat == MAX_BATTERIES || state_line(line, &e->bat[e->nbat]) < 0) {
+        i = state_line(line, source, &b) < 0 ? -EINVAL : plugkit_sources_get(&e->src, source, &added);
+        if (i < 0 || !added) {
             e->api->log(e->host, COLLECTOR_LOG_WARNING,
                         "%s/%s:%u: unreadable line ignored: that battery's totals "
                         "start from 0",
-                        e->api->state_dir(e->host), e->file, n);
+                        e->api->state_dir(e->host), e->st.file, n);
             continue;
         }
-        e->nbat++;
+        e->bat[i] = b;
     }
-    free(buf);
 }
 
 static void save(struct energy *e)
@@ -161,10 +155,11 @@ static void save(struct energy *e)
     char *text = state_text(e, &len);
 
     if (text == NULL) {
-        e->api->log(e->host, COLLECTOR_LOG_ERROR, "%s: out of memory: state not saved", e->file);
+        e->api->log(e->host, COLLECTOR_LOG_ERROR, "%s: out of memory: state not saved",
+                    e->st.file);
         return;
     }
-    state_writer_submit(e->writer, text, len);
+    plugkit_state_save(&e->st, text, len);
     e->dirty = 0;
 }
 
@@ -186,7 +181,9 @@ static int energy_create(const struct collector_host_api *api, collector_host *h
     api->setting_double(s, "min_current", &e->min_current_a);
     if (api->setting_double(s, "capacity_ah", &e->capacity_ah) != 0)
         e->capacity_ah = 0;
-    snprintf(e->file, sizeof(e->file), "%s.energy", api->instance_name(host));
+    e->st.api = api;
+    e->st.host = host;
+    snprintf(e->st.file, sizeof(e->st.file), "%s.energy", api->instance_name(host));
     *state_out = e;
     return 0;
 }
@@ -194,15 +191,18 @@ static int energy_create(const struct collector_host_api *api, collector_host *h
 static int energy_start(void *state)
 {
     struct energy *e = state;
+    char *buf = malloc(STATE_MAX + 1);
+    size_t len = 0;
     int rc;
 
-    e->nbat = 0;
+    if (buf == NULL)
+        return -ENOMEM;
+    plugkit_sources_clear(&e->src);
     e->last_save_t = 0;
-    load(e);
-    rc = state_writer_start(e->api, e->host, e->file, &e->writer);
-    if (rc < 0)
-        e->api->log(e->host, COLLECTOR_LOG_ERROR, "cannot start the state writer: %s",
-                    strerror(-rc));
+    rc = plugkit_state_start(&e->st, buf, STATE_MAX + 1, &len, "the energy totals start from 0");
+    if (len > 0)
+        load(e, buf);
+    free(buf);
     return rc;
 }
 
@@ -210,14 +210,14 @@ static void energy_stop(void *state)
 {
     struct energy *e = state;
     unsigned long gaps = 0;
+    size_t len = 0;
+    char *text;
 
-    if (e->writer == NULL)
+    if (e->st.writer == NULL)
         return;
-    if (e->nbat > 0)
-        save(e);
-    state_writer_stop(e->writer);
-    e->writer = NULL;
-    for (size_t i = 0; i < e->nbat; i++)
+    text = e->src.n > 0 ? state_text(e, &len) : NULL;
+    plugkit_state_stop(&e->st, text, len);
+    for (size_t i = 0; i < e->src.n; i++)
         gaps += e->bat[i].gaps;
     if (gaps > 0)
         e->api->log(e->host, COLLECTOR_LOG_INFO,
@@ -232,25 +232,22 @@ static void energy_destroy(void *state)
 
     if (e == NULL)
         return;
-    state_writer_stop(e->writer); /* NULL after stop() */
+    plugkit_state_stop(&e->st, NULL, 0); /* nothing after stop() */
     free(e);
 }
 
 /* ---- integration ---- */
 
+/* The battery of `source`, new ones zeroed; NULL when the table is full. */
 static struct battery *battery_for(struct energy *e, const char *source)
 {
-    struct battery *b;
+    int added, i = plugkit_sources_get(&e->src, source, &added);
 
-    for (size_t i = 0; i < e->nbat; i++)
-        if (strcmp(e->bat[i].source, source) == 0)
-            return &e->bat[i];
-    if (e->nbat == MAX_BATTERIES)
+    if (i < 0)
         return NULL;
-    b = &e->bat[e->nbat++];
-    memset(b, 0, sizeof(*b));
-    snprintf(b->source, sizeof(b->source), "%s", source);
-    return b;
+    if (added)
+        memset(&e->bat[i], 0, sizeof(e->bat[i]));
+    return &e->bat[i];
 }
 
 /* The trapezoid from p0 to p1 (W) over dt (s), as charged and discharged
@@ -304,7 +301,8 @@ static int read_power(const struct collector_host_api *api, const collector_reco
     return -ENOENT;
 }
 
-static void integrate(struct energy *e, struct battery *b, double t, double p, double limit)
+static void integrate(struct energy *e, struct battery *b, const char *source, double t, double p,
+                      double limit)
 {
     double dt = t - b->last_t, in, out;
     int day = local_day(t);
@@ -326,7 +324,7 @@ static void integrate(struct energy *e, struct battery *b, double t, double p, d
             e->api->log(e->host, COLLECTOR_LOG_WARNING,
                         "%s: %.1f s without a record (more than %d x its interval): not "
                         "integrated; further gaps are only counted",
-                        b->source, dt, COLLECTOR_STALE_FACTOR);
+                        source, dt, COLLECTOR_STALE_FACTOR);
     }
     /* dt <= 0 (the clock stepped back, or a duplicate): start again from here */
     b->has_last = 1;
@@ -384,7 +382,7 @@ static int runtime(struct energy *e, struct battery *b, collector_record *rec, d
                      "record from %s has no capacity or remaining charge (set "
                      "capacity_ah): "
                      "time_to_full_s / time_to_empty_s not set",
-                     b->source);
+                     api->record_source(rec));
         return 0;
     }
     if (b->i_smooth > 0 && b->i_smooth >= e->min_current_a)
@@ -421,7 +419,7 @@ static int energy_process(void *state, collector_record *rec)
     if (b == NULL) {
         if (!e->warned_full++)
             api->log(e->host, COLLECTOR_LOG_WARNING,
-                     "more than %d batteries: record from %s not counted", MAX_BATTERIES,
+                     "more than %d batteries: record from %s not counted", PLUGKIT_SOURCES_MAX,
                      api->record_source(rec));
         return 0;
     }
@@ -430,10 +428,10 @@ static int energy_process(void *state, collector_record *rec)
             api->log(e->host, COLLECTOR_LOG_WARNING,
                      "record from %s has no battery_power (nor voltage and current): not "
                      "counted",
-                     b->source);
+                     api->record_source(rec));
         return 0;
     }
-    integrate(e, b, t, p, limit);
+    integrate(e, b, api->record_source(rec), t, p, limit);
     rc = set_totals(e, b, rec);
     if (rc == 0)
         rc = runtime(e, b, rec, t, limit);
