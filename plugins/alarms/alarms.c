@@ -16,7 +16,7 @@
 
 #include <collector/plugin.h>
 
-#define MAX_BATTERIES 16
+#include "plugins/libplugkit/sources.h"
 
 enum measure { CELL_MIN, CELL_MAX, CELL_DELTA, TEMP_MIN, TEMP_MAX, SOC };
 enum hysteresis { HYST_V, HYST_TEMPERATURE, HYST_SOC, NHYST };
@@ -46,7 +46,7 @@ static const char *const hyst_settings[NHYST] = {"hysteresis_v", "hysteresis_tem
                                                  "hysteresis_soc"};
 
 struct battery {
-    char source[64];
+    const char *source; /* its name in alarms.src */
     unsigned active;    /* bit i: checks[i] (or BMS_ERROR) is on */
     int64_t bms_errors; /* the last errors_bitmask */
 };
@@ -58,8 +58,8 @@ struct alarms {
     unsigned configured; /* bit i: checks[i] has a threshold */
     double hyst[NHYST];
     int bms_errors;
-    struct battery bat[MAX_BATTERIES];
-    size_t nbat;
+    struct plugkit_sources src;
+    struct battery bat[PLUGKIT_SOURCES_MAX]; /* bat[i] is src's name i */
     int warned_full;
 };
 
@@ -194,17 +194,15 @@ static int measure(const struct collector_host_api *api, const collector_record 
 
 static struct battery *battery_for(struct alarms *a, const char *source)
 {
-    struct battery *b;
+    int added, i = plugkit_sources_get(&a->src, source, &added);
 
-    for (size_t i = 0; i < a->nbat; i++)
-        if (strcmp(a->bat[i].source, source) == 0)
-            return &a->bat[i];
-    if (a->nbat == MAX_BATTERIES)
+    if (i < 0)
         return NULL;
-    b = &a->bat[a->nbat++];
-    memset(b, 0, sizeof(*b));
-    snprintf(b->source, sizeof(b->source), "%s", source);
-    return b;
+    if (added) {
+        memset(&a->bat[i], 0, sizeof(a->bat[i]));
+        a->bat[i].source = plugkit_sources_name(&a->src, (size_t)i);
+    }
+    return &a->bat[i];
 }
 
 static void judge(struct alarms *a, struct battery *b, size_t i, double v)
@@ -275,7 +273,7 @@ static int alarms_process(void *state, collector_record *rec)
     if (b == NULL) {
         if (!a->warned_full++)
             a->api->log(a->host, COLLECTOR_LOG_WARNING,
-                        "more than %d batteries: record from %s not judged", MAX_BATTERIES,
+                        "more than %d batteries: record from %s not judged", PLUGKIT_SOURCES_MAX,
                         a->api->record_source(rec));
         return 0;
     }

@@ -17,7 +17,7 @@
 
 #include <collector/plugin.h>
 
-#define MAX_MEMBERS        16
+#include "plugins/libplugkit/sources.h"
 
 /* What a member's latest record had. */
 enum {
@@ -31,7 +31,7 @@ enum {
 };
 
 struct member {
-    char source[64];
+    const char *source; /* its name in bank.members */
     int seen, online; /* online: -1 until first judged */
     int64_t t_ns, until_ns; /* its latest record's time and freshness (realtime ns) */
     unsigned has;
@@ -41,8 +41,8 @@ struct member {
 struct bank {
     const struct collector_host_api *api;
     collector_host *host;
-    struct member m[MAX_MEMBERS];
-    size_t n;
+    struct plugkit_sources members; /* from the settings */
+    struct member m[PLUGKIT_SOURCES_MAX]; /* m[i] is members' name i */
 };
 
 static const struct collector_setting_def setting_defs[] = {
@@ -57,11 +57,13 @@ static int read_members(struct bank *b, const collector_settings *s)
     const struct collector_host_api *api = b->api;
     const collector_settings *list = NULL;
     size_t count;
+    int k;
 
     api->setting_child(s, "members", &list);
     count = api->setting_count(list);
-    if (count == 0 || count > MAX_MEMBERS) {
-        api->setting_error(b->host, s, "members", "want 1 to %d source names", MAX_MEMBERS);
+    if (count == 0 || count > PLUGKIT_SOURCES_MAX) {
+        api->setting_error(b->host, s, "members", "want 1 to %d source names",
+                           PLUGKIT_SOURCES_MAX);
         return -EINVAL;
     }
     for (size_t i = 0; i < count; i++) {
@@ -70,7 +72,7 @@ static int read_members(struct bank *b, const collector_settings *s)
 
         api->setting_element(list, i, &el);
         if (api->setting_string(el, NULL, &name) != 0 || name[0] == '\0' ||
-            strlen(name) >= sizeof(b->m[0].source)) {
+            strlen(name) >= PLUGKIT_NAME_MAX) {
             api->setting_error(b->host, s, "members", "element %zu: want a source name", i + 1);
             return -EINVAL;
         }
@@ -78,13 +80,13 @@ static int read_members(struct bank *b, const collector_settings *s)
             api->setting_error(b->host, s, "members", "%s is the bank itself", name);
             return -EINVAL;
         }
-        for (size_t j = 0; j < b->n; j++)
-            if (strcmp(b->m[j].source, name) == 0) {
-                api->setting_error(b->host, s, "members", "%s is listed twice", name);
-                return -EINVAL;
-            }
-        b->m[b->n].online = -1;
-        snprintf(b->m[b->n++].source, sizeof(b->m[0].source), "%s", name);
+        if (plugkit_sources_find(&b->members, name) >= 0) {
+            api->setting_error(b->host, s, "members", "%s is listed twice", name);
+            return -EINVAL;
+        }
+        k = plugkit_sources_get(&b->members, name, NULL); /* fits: count and length checked */
+        b->m[k].online = -1;
+        b->m[k].source = plugkit_sources_name(&b->members, (size_t)k);
     }
     return 0;
 }
@@ -221,7 +223,7 @@ static int fill(struct bank *b, collector_record *out, const struct totals *s)
     int rc = api->set_int(out, "members_online", s->online);
 
     if (rc == 0)
-        rc = api->set_int(out, "members_total", (int64_t)b->n);
+        rc = api->set_int(out, "members_total", (int64_t)b->members.n);
     /* a sum is only a sum of the bank when every online pack reports it */
     if (rc == 0 && (s->all & HAS_CURRENT))
         rc = api->set_double(out, "battery_current", s->current);
@@ -251,21 +253,19 @@ static int bank_process(void *state, collector_record *rec)
 {
     struct bank *b = state;
     const struct collector_host_api *api = b->api;
-    const char *source = api->record_source(rec);
+    int k = plugkit_sources_find(&b->members, api->record_source(rec));
     struct totals s = {.all = ~0u, .soc_weighed = 1};
-    struct member *m = NULL;
+    struct member *m;
     collector_record *out = NULL;
     int64_t now_ns;
     int rc;
 
-    for (size_t i = 0; i < b->n && m == NULL; i++)
-        if (strcmp(b->m[i].source, source) == 0)
-            m = &b->m[i];
-    if (m == NULL)
+    if (k < 0)
         return 0; /* not a member: passes unchanged */
+    m = &b->m[k];
     update(api, rec, m);
     now_ns = m->t_ns;
-    for (size_t i = 0; i < b->n; i++) {
+    for (size_t i = 0; i < b->members.n; i++) {
         mark_online(b, &b->m[i], now_ns);
         if (b->m[i].online)
             add(&s, &b->m[i]);
