@@ -14,14 +14,14 @@
 #include "plugins/libjkble/jk_session.h"
 #include "plugins/libble/transport.h"
 #include "plugins/libjk/jk_metrics.h"
+#include "plugins/libplugkit/complain.h"
 
 struct jkble {
     const struct collector_host_api *api;
     collector_host *host;
     int keep;
     struct jk_session s;
-    char last_error[300]; /* logged once per change */
-    int failing;
+    struct plugkit_complain failure; /* what goes wrong, said once per change */
     struct jk_plaus_tally plaus; /* implausible values of this battery */
     /* Found by name: with no address configured, a discovery at the first
      * poll finds the device advertising want_name; the address is kept in
@@ -188,10 +188,7 @@ static void say_implausible(void *user, const char *line)
 /* One line per change of what goes wrong (s.error), not one per attempt. */
 static int failed(struct jkble *b, int rc)
 {
-    if (!b->failing || strcmp(b->last_error, b->s.error) != 0)
-        b->api->log(b->host, COLLECTOR_LOG_WARNING, "%s", b->s.error);
-    snprintf(b->last_error, sizeof(b->last_error), "%s", b->s.error);
-    b->failing = 1;
+    plugkit_complain(&b->failure, b->api, b->host, COLLECTOR_LOG_WARNING, b->s.error);
     return rc;
 }
 
@@ -319,9 +316,8 @@ static int jkble_poll(void *state)
         return failed(b, rc);
     }
     b->misses = 0;
-    if (b->failing)
+    if (plugkit_complain_release(&b->failure))
         b->api->log(b->host, COLLECTOR_LOG_INFO, "%s: reading again", b->s.address);
-    b->failing = 0;
     jk_plaus_check(&ci, &pl);
     jk_plaus_tally(&b->plaus, &pl, say_implausible, b);
     if (pl.drop)

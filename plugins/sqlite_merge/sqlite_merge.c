@@ -52,16 +52,14 @@ static const struct collector_setting_def setting_defs[] = {
  * not config order). */
 static struct battery *battery_for(struct merge *m, const char *source)
 {
+    int added, k = plugkit_sources_get(&m->seen, source, &added), next;
     struct battery *b;
-    int next;
 
-    for (size_t i = 0; i < m->nbats; i++)
-        if (strcmp(m->bats[i].source, source) == 0)
-            return &m->bats[i];
-    if (m->nbats == MAX_BATTERIES)
+    if (k < 0)
         return NULL;
-    b = &m->bats[m->nbats++];
-    snprintf(b->source, sizeof(b->source), "%s", source);
+    b = &m->bats[k];
+    if (!added)
+        return b;
     b->index = m->fixed_index;
     for (size_t i = 0; i < m->norder && b->index == 0; i++)
         if (strcmp(m->order[i], source) == 0)
@@ -69,7 +67,7 @@ static struct battery *battery_for(struct merge *m, const char *source)
     if (b->index != 0)
         return b;
     next = (int)m->norder + 1;
-    for (size_t i = 0; i + 1 < m->nbats; i++)
+    for (size_t i = 0; i + 1 < m->seen.n; i++)
         if (m->bats[i].index >= next)
             next = m->bats[i].index + 1;
     b->index = next;
