@@ -32,8 +32,8 @@
 #include "plugins/mqtt/discovery.h"
 #include "plugins/mqtt/gate.h"
 #include "plugins/mqtt/window.h"
+#include "plugins/libplugkit/sources.h"
 
-#define MAX_DEVICES 16
 #define MAX_INFLIGHT 100 /* publishes Paho has at once */
 #define FLUSH_WAIT_MS 200
 
@@ -46,8 +46,7 @@ struct pending {
     unsigned gen; /* the connection it was sent on */
 };
 
-struct device {
-    char id[64];        /* discovery_device_id */
+struct device { /* its discovery_device_id is its name in mq.ids */
     char source[64];    /* the source instance: its state and availability topics */
     struct discovery_seen seen; /* what discovery covers on this connection */
     int64_t offline_at_ms; /* monotonic ms its newest record stops being fresh */
@@ -77,8 +76,8 @@ struct mq {
     int connected, online_due, stopping, said_unreachable, disconnect_done;
     int refused;         /* the broker's CONNACK refusal (4, 5) of the last try, else 0 */
     char tls_error[128]; /* OpenSSL's reason for the last failed handshake */
-    struct device dev[MAX_DEVICES];
-    size_t ndev;
+    struct plugkit_sources ids;
+    struct device dev[PLUGKIT_SOURCES_MAX]; /* dev[i] is ids' name i */
 };
 
 /* The clocks through the host, which checks the read and logs a failure. */
@@ -159,7 +158,7 @@ static void on_connected(void *ctx, char *cause)
     /* What was in flight on the old connection is sent again (at least once);
      * discovery and availability are announced again on a new connection. */
     window_resend_all(&m->win);
-    for (size_t i = 0; i < m->ndev; i++) {
+    for (size_t i = 0; i < m->ids.n; i++) {
         memset(&m->dev[i].seen, 0, sizeof(m->dev[i].seen));
         m->dev[i].avail_sent = -1;
     }
@@ -313,7 +312,7 @@ static void on_disconnect_failed(void *ctx, MQTTAsync_failureData *data)
 /* Availability of each battery as it is now, on this connection. Lock held. */
 static void update_availability(struct mq *m, int64_t now, int64_t *next_check_ms)
 {
-    for (size_t i = 0; i < m->ndev; i++) {
+    for (size_t i = 0; i < m->ids.n; i++) {
         struct device *d = &m->dev[i];
         if (d->is_online) {
             if (now > d->offline_at_ms)
@@ -460,7 +459,7 @@ static void say_goodbye(struct mq *m)
 
     pthread_mutex_lock(&m->lock);
     if (m->connected && !m->once) {
-        for (size_t i = 0; i < m->ndev; i++) /* this daemon goes: its batteries too */
+        for (size_t i = 0; i < m->ids.n; i++) /* this daemon goes: its batteries too */
             window_add(&m->win, topic_of(m, m->dev[i].source, "availability"),
                        strdup("offline"), 1, 0);
         window_add(&m->win, topic_of(m, NULL, "status"), strdup("offline"), 1, 0);
@@ -527,7 +526,7 @@ static void mq_stop(void *state)
     window_init(&m->win, m->cfg.window); /* empty again, for another start() */
     m->connected = m->stopping = m->disconnect_done = m->online_due = 0;
     m->inflight = 0;
-    m->ndev = 0;
+    plugkit_sources_clear(&m->ids);
     m->paho = NULL;
 }
 
@@ -636,17 +635,15 @@ static void mq_destroy(void *state)
 static struct device *device_of(struct mq *m, const collector_record *rec)
 {
     const struct collector_host_api *api = m->api;
-    const char *id = discovery_device_id(api, rec);
+    int added, k = plugkit_sources_get(&m->ids, discovery_device_id(api, rec), &added);
     struct device *d;
 
-    for (size_t i = 0; i < m->ndev; i++)
-        if (strcmp(m->dev[i].id, id) == 0)
-            return &m->dev[i];
-    if (m->ndev == MAX_DEVICES)
+    if (k < 0)
         return NULL;
-    d = &m->dev[m->ndev++];
+    d = &m->dev[k];
+    if (!added)
+        return d;
     memset(d, 0, sizeof(*d));
-    snprintf(d->id, sizeof(d->id), "%s", id);
     snprintf(d->source, sizeof(d->source), "%s", api->record_source(rec));
     d->avail_sent = -1;
     return d;
