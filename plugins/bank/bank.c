@@ -46,10 +46,10 @@ struct bank {
 };
 
 static const struct collector_setting_def setting_defs[] = {
-    {"members", COLLECTOR_SETTING_LIST, COLLECTOR_SETTING_REQUIRED, NULL, 0, 0, NULL, NULL,
-     "the source instances of the packs in parallel, e.g. (\"battery1\", "
-     "\"battery2\")"},
-    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+    {.name = "members", .type = COLLECTOR_SETTING_LIST, .flags = COLLECTOR_SETTING_REQUIRED,
+     .description = "the source instances of the packs in parallel, e.g. (\"battery1\", "
+                    "\"battery2\")"},
+    {.name = NULL},
 };
 
 static int read_members(struct bank *b, const collector_settings *s)

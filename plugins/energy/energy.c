@@ -53,22 +53,24 @@ struct energy {
 };
 
 static const struct collector_setting_def setting_defs[] = {
-    {"save_interval", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN, "60", 1, 0, NULL, "s",
-     "at most one state file write per this many seconds of records (and one "
-     "at stop)"},
-    {"daily", COLLECTOR_SETTING_BOOL, 0, "false", 0, 0, NULL, NULL,
-     "also energy_charged_today_kwh / energy_discharged_today_kwh, reset at "
-     "local midnight"},
-    {"capacity_ah", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN, NULL, 0.001, 0, NULL, "Ah",
-     "full capacity for time_to_*; default the record's capacity_total_ah, "
-     "else "
-     "capacity_nominal_ah"},
-    {"window", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN, "300", 0, 0, NULL, "s",
-     "time constant of the current's smoothing for time_to_* (0: none)"},
-    {"min_current", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN, "0.5", 0, 0, NULL, "A",
-     "below this smoothed |current| time_to_full_s and time_to_empty_s are "
-     "absent"},
-    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+    {.name = "save_interval", .type = COLLECTOR_SETTING_DOUBLE, .flags = COLLECTOR_SETTING_MIN,
+     .default_value = "60", .min = 1, .unit = "s",
+     .description = "at most one state file write per this many seconds of records (and one at "
+                    "stop)"},
+    {.name = "daily", .type = COLLECTOR_SETTING_BOOL, .default_value = "false",
+     .description = "also energy_charged_today_kwh / energy_discharged_today_kwh, reset at local "
+                    "midnight"},
+    {.name = "capacity_ah", .type = COLLECTOR_SETTING_DOUBLE, .flags = COLLECTOR_SETTING_MIN,
+     .min = 0.001, .unit = "Ah",
+     .description = "full capacity for time_to_*; default the record's capacity_total_ah, else "
+                    "capacity_nominal_ah"},
+    {.name = "window", .type = COLLECTOR_SETTING_DOUBLE, .flags = COLLECTOR_SETTING_MIN,
+     .default_value = "300", .unit = "s",
+     .description = "time constant of the current's smoothing for time_to_* (0: none)"},
+    {.name = "min_current", .type = COLLECTOR_SETTING_DOUBLE, .flags = COLLECTOR_SETTING_MIN,
+     .default_value = "0.5", .unit = "A",
+     .description = "below this smoothed |current| time_to_full_s and time_to_empty_s are absent"},
+    {.name = NULL},
 };
 
 /* ---- the state file: a header line, then one line per battery ---- */
