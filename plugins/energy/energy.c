@@ -117,38 +117,29 @@ static int state_line(const char *line, char source[PLUGKIT_NAME_MAX], struct ba
     return 0;
 }
 
-/* The state file's text (NUL-terminated) into the batteries. */
-static void load(struct energy *e, char *buf)
+/* One line of the state file: the header, then a battery. */
+static int load_line(void *ctx, const char *line, unsigned number)
 {
-    char *line, *next;
-    unsigned n = 0;
+    struct energy *e = ctx;
+    char source[PLUGKIT_NAME_MAX];
+    struct battery b;
+    int i, added = 0;
 
-    if (strncmp(buf, STATE_MAGIC "\n", sizeof(STATE_MAGIC)) != 0) {
+    if (number == 1 && strcmp(line, STATE_MAGIC) != 0) {
         e->api->log(e->host, COLLECTOR_LOG_WARNING,
                     "%s/%s: not an energy state file: the energy totals start from 0",
                     e->api->state_dir(e->host), e->st.file);
-        return;
+        return -ECANCELED;
     }
-    for (line = buf; line != NULL && *line != '\0'; line = next) {
-        char source[PLUGKIT_NAME_MAX];
-        struct battery b;
-        int i, added = 0;
-
-        next = strchr(line, '\n');
-        if (next != NULL)
-            *next++ = '\0';
-        if (n++ == 0)
-            continue; /* the header */
-        i = state_line(line, source, &b) < 0 ? -EINVAL : plugkit_sources_get(&e->src, source, &added);
-        if (i < 0 || !added) {
-            e->api->log(e->host, COLLECTOR_LOG_WARNING,
-                        "%s/%s:%u: unreadable line ignored: that battery's totals "
-                        "start from 0",
-                        e->api->state_dir(e->host), e->st.file, n);
-            continue;
-        }
-        e->bat[i] = b;
-    }
+    if (number == 1)
+        return 0;
+    if (state_line(line, source, &b) < 0)
+        return -EINVAL;
+    i = plugkit_sources_get(&e->src, source, &added);
+    if (i < 0 || !added)
+        return -EINVAL;
+    e->bat[i] = b;
+    return 0;
 }
 
 static void save(struct energy *e)
@@ -202,8 +193,7 @@ static int energy_start(void *state)
     plugkit_sources_clear(&e->src);
     e->last_save_t = 0;
     rc = plugkit_state_start(&e->st, buf, STATE_MAX + 1, &len, "the energy totals start from 0");
-    if (len > 0)
-        load(e, buf);
+    plugkit_state_lines(&e->st, buf, load_line, e, "that battery's totals start from 0");
     free(buf);
     return rc;
 }

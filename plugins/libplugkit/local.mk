@@ -9,3 +9,9 @@ plugins_libplugkit_libplugkit_a_SOURCES = \
 	plugins/libplugkit/state.c plugins/libplugkit/state.h
 plugins_libplugkit_libplugkit_a_CFLAGS = $(PLUGIN_COMPILE_FLAGS)
 PLUGKIT_LIBS = plugins/libplugkit/libplugkit.a plugins/libstate/libstate.a
+
+check_PROGRAMS += tests/plugins/libplugkit/test_plugkit
+TESTS += tests/plugins/libplugkit/test_plugkit
+tests_plugins_libplugkit_test_plugkit_SOURCES = tests/plugins/libplugkit/test_plugkit.c
+tests_plugins_libplugkit_test_plugkit_CFLAGS = $(TESTHOST_CFLAGS)
+tests_plugins_libplugkit_test_plugkit_LDADD = $(PLUGKIT_LIBS) $(TESTHOST_LIBS)

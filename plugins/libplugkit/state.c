@@ -30,6 +30,28 @@ int plugkit_state_start(struct plugkit_state *st, char *buf, size_t size, size_t
     return rc;
 }
 
+void plugkit_state_lines(struct plugkit_state *st, char *text, plugkit_line_fn fn, void *ctx,
+                         const char *lost_one)
+{
+    unsigned number = 0;
+    char *next;
+
+    for (char *line = text; line != NULL && *line != '\0'; line = next) {
+        int rc;
+
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
+        rc = fn(ctx, line, ++number);
+        if (rc == -ECANCELED)
+            return;
+        if (rc < 0)
+            st->api->log(st->host, COLLECTOR_LOG_WARNING,
+                         "%s/%s:%u: unreadable line ignored: %s", st->api->state_dir(st->host),
+                         st->file, number, lost_one);
+    }
+}
+
 void plugkit_state_save(struct plugkit_state *st, char *text, size_t len)
 {
     if (text == NULL)

@@ -25,6 +25,15 @@ struct plugkit_state {
  * errno of starting the writer, logged. */
 int plugkit_state_start(struct plugkit_state *st, char *buf, size_t size, size_t *len,
                         const char *lost);
+/* A line of the state text (borrowed for the call) and its number from 1:
+ * 0 taken; -EINVAL unreadable (the caller warns once for the line);
+ * -ECANCELED stop reading (the function said why). */
+typedef int (*plugkit_line_fn)(void *ctx, const char *line, unsigned number);
+/* Cut `text` (NUL-terminated, changed in place) into lines for `fn`; an
+ * unreadable line gets one warning "<dir>/<file>:<n>: unreadable line
+ * ignored: <lost_one>". */
+void plugkit_state_lines(struct plugkit_state *st, char *text, plugkit_line_fn fn, void *ctx,
+                         const char *lost_one);
 /* Hand `text` (taken: free()d, also when NULL or not started) to the writer. */
 void plugkit_state_save(struct plugkit_state *st, char *text, size_t len);
 /* Save `text` (taken; NULL: nothing new), write it before returning and

@@ -100,33 +100,23 @@ static void save_later(struct coulomb *c)
     c->dirty = 0;
 }
 
-/* The state file's text (NUL-terminated) into the batteries. */
-static void load(struct coulomb *c, char *buf)
+/* One line of the state file: a battery. */
+static int load_line(void *ctx, const char *line, unsigned number)
 {
-    char *line, *next;
-    unsigned n = 0;
+    struct coulomb *c = ctx;
+    char id[PLUGKIT_NAME_MAX];
+    struct device d = {0};
+    int i, added = 0;
 
-    for (line = buf; line != NULL && *line != '\0'; line = next) {
-        char id[PLUGKIT_NAME_MAX];
-        struct device d = {0};
-        int i = -EINVAL, added = 0;
-
-        next = strchr(line, '\n');
-        if (next != NULL)
-            *next++ = '\0';
-        n++;
-        if (sscanf(line, "%63s %lf %lf %lf", id, &d.soc, &d.last_t, &d.last_i) == 4 &&
-            d.soc >= 0 && d.soc <= 100 && isfinite(d.last_t))
-            i = plugkit_sources_get(&c->ids, id, &added);
-        if (i < 0 || !added) {
-            c->api->log(c->host, COLLECTOR_LOG_WARNING,
-                        "%s/%s:%u: unreadable state line ignored: that battery starts again "
-                        "from its voltage",
-                        c->api->state_dir(c->host), c->st.file, n);
-            continue;
-        }
-        c->dev[i] = d;
-    }
+    (void)number;
+    if (sscanf(line, "%63s %lf %lf %lf", id, &d.soc, &d.last_t, &d.last_i) != 4 ||
+        !(d.soc >= 0 && d.soc <= 100) || !isfinite(d.last_t))
+        return -EINVAL;
+    i = plugkit_sources_get(&c->ids, id, &added);
+    if (i < 0 || !added)
+        return -EINVAL;
+    c->dev[i] = d;
+    return 0;
 }
 
 static int coulomb_create(const struct collector_host_api *api, collector_host *host,
@@ -165,7 +155,7 @@ static int coulomb_start(void *state)
     plugkit_sources_clear(&c->ids);
     rc = plugkit_state_start(&c->st, buf, sizeof(buf), &len,
                              "every battery starts from its voltage");
-    load(c, buf);
+    plugkit_state_lines(&c->st, buf, load_line, c, "that battery starts again from its voltage");
     return rc;
 }
 
