@@ -22,6 +22,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "core/fresh.h"
 #include "core/record.h"
 #include "testhost.h"
 
@@ -91,6 +92,34 @@ static void a_sources_newest_record(void **state)
     assert_true(until == T0_NS + 35 * S_NS);
     assert_int_equal(api->source_fresh_until_ns(testhost_handle(t), "nobody", &until), -ENOENT);
     testhost_close(t);
+}
+
+/* The daemon's book (the pipeline notes each record submitted; a reload that
+ * replaces an instance forgets it). */
+static void the_book_keeps_the_newest_and_forgets(void **state)
+{
+    struct fresh_book *book;
+    collector_record *r;
+    int64_t until = 0;
+    (void)state;
+
+    assert_int_equal(fresh_book_new(&book), 0);
+    assert_int_equal(fresh_book_get(book, "battery1", &until), -ENOENT);
+    r = make("battery1", 10 * S_NS, 0); /* the fallback: 3 x 20 s */
+    assert_int_equal(fresh_book_note(book, r), 0);
+    record_free(r);
+    r = make("battery2", 0, 10000);
+    assert_int_equal(fresh_book_note(book, r), 0);
+    record_free(r);
+    assert_int_equal(fresh_book_get(book, "battery1", &until), 0);
+    assert_true(until == T0_NS + 70 * S_NS);
+    assert_int_equal(fresh_book_get(book, "battery2", &until), 0);
+    assert_true(until == T0_NS + 30 * S_NS);
+    fresh_book_forget(book, "battery1");
+    assert_int_equal(fresh_book_get(book, "battery1", &until), -ENOENT);
+    assert_int_equal(fresh_book_get(book, "battery2", &until), 0);
+    assert_true(until == T0_NS + 30 * S_NS);
+    fresh_book_free(book);
 }
 
 /* ---- sqlite_merge: the patch's max_age, as eamoon's reads see it ---- */
@@ -225,6 +254,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_rule),
         cmocka_unit_test(a_sources_newest_record),
+        cmocka_unit_test(the_book_keeps_the_newest_and_forgets),
         cmocka_unit_test(sqlite_merge_keeps_values_until_the_instant),
         cmocka_unit_test(energy_integrates_until_the_instant),
         cmocka_unit_test(bank_counts_a_member_until_the_instant),
