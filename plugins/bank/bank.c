@@ -80,11 +80,11 @@ static int read_members(struct bank *b, const collector_settings *s)
             api->setting_error(b->host, s, "members", "%s is the bank itself", name);
             return -EINVAL;
         }
-        if (plugkit_sources_find(&b->members, name) >= 0) {
+        k = plugkit_sources_add(&b->members, name); /* fits: count and length checked */
+        if (k < 0) {
             api->setting_error(b->host, s, "members", "%s is listed twice", name);
             return -EINVAL;
         }
-        k = plugkit_sources_get(&b->members, name, NULL); /* fits: count and length checked */
         b->m[k].online = -1;
         b->m[k].source = plugkit_sources_name(&b->members, (size_t)k);
     }

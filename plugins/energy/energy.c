@@ -123,7 +123,7 @@ static int load_line(void *ctx, const char *line, unsigned number)
     struct energy *e = ctx;
     char source[PLUGKIT_NAME_MAX];
     struct battery b;
-    int i, added = 0;
+    int i;
 
     if (number == 1 && strcmp(line, STATE_MAGIC) != 0) {
         e->api->log(e->host, COLLECTOR_LOG_WARNING,
@@ -135,11 +135,10 @@ static int load_line(void *ctx, const char *line, unsigned number)
         return 0;
     if (state_line(line, source, &b) < 0)
         return -EINVAL;
-    i = plugkit_sources_get(&e->src, source, &added);
-    if (i < 0 || !added)
-        return -EINVAL;
-    e->bat[i] = b;
-    return 0;
+    i = plugkit_sources_add(&e->src, source);
+    if (i >= 0)
+        e->bat[i] = b;
+    return i < 0 ? -EINVAL : 0;
 }
 
 static void save(struct energy *e)

@@ -33,6 +33,13 @@ int plugkit_sources_get(struct plugkit_sources *t, const char *name, int *added)
     return (int)t->n++;
 }
 
+int plugkit_sources_add(struct plugkit_sources *t, const char *name)
+{
+    int added, i = plugkit_sources_get(t, name, &added);
+
+    return i >= 0 && !added ? -EEXIST : i;
+}
+
 const char *plugkit_sources_name(const struct plugkit_sources *t, size_t i)
 {
     return i < t->n ? t->name[i] : "";

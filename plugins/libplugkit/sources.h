@@ -22,6 +22,9 @@ int plugkit_sources_find(const struct plugkit_sources *t, const char *name);
  * entry), or -ENOSPC when the table is full, -EINVAL when `name` is longer
  * than PLUGKIT_NAME_MAX - 1 bytes. `added` may be NULL. */
 int plugkit_sources_get(struct plugkit_sources *t, const char *name, int *added);
+/* The index of `name`, added: -EEXIST when it is there already, else as
+ * plugkit_sources_get (state files and settings, where a repeat is a mistake). */
+int plugkit_sources_add(struct plugkit_sources *t, const char *name);
 /* The name at `i` (borrowed while the table lives), "" past the end. */
 const char *plugkit_sources_name(const struct plugkit_sources *t, size_t i);
 /* Forget every name. */

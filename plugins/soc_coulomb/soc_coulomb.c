@@ -106,17 +106,16 @@ static int load_line(void *ctx, const char *line, unsigned number)
     struct coulomb *c = ctx;
     char id[PLUGKIT_NAME_MAX];
     struct device d = {0};
-    int i, added = 0;
+    int i;
 
     (void)number;
     if (sscanf(line, "%63s %lf %lf %lf", id, &d.soc, &d.last_t, &d.last_i) != 4 ||
         !(d.soc >= 0 && d.soc <= 100) || !isfinite(d.last_t))
         return -EINVAL;
-    i = plugkit_sources_get(&c->ids, id, &added);
-    if (i < 0 || !added)
-        return -EINVAL;
-    c->dev[i] = d;
-    return 0;
+    i = plugkit_sources_add(&c->ids, id);
+    if (i >= 0)
+        c->dev[i] = d;
+    return i < 0 ? -EINVAL : 0;
 }
 
 static int coulomb_create(const struct collector_host_api *api, collector_host *host,

@@ -42,6 +42,8 @@ static void the_table_finds_adds_and_stops_at_its_limit(void **state)
     assert_int_equal(plugkit_sources_get(&t, "one_more", &added), -ENOSPC);
     assert_int_equal(added, 0);
     assert_int_equal(plugkit_sources_get(&t, "b5", NULL), 5); /* a known one still is */
+    assert_int_equal(plugkit_sources_add(&t, "b5"), -EEXIST);
+    assert_int_equal(plugkit_sources_add(&t, "one_more"), -ENOSPC);
     plugkit_sources_clear(&t);
     memset(name, 'x', PLUGKIT_NAME_MAX);
     name[PLUGKIT_NAME_MAX] = '\0';
