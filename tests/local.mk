@@ -49,3 +49,10 @@ TESTS += tests/plugins/freshness/test_freshness
 tests_plugins_freshness_test_freshness_SOURCES = tests/plugins/freshness/test_freshness.c
 tests_plugins_freshness_test_freshness_CFLAGS = $(TESTHOST_CFLAGS) $(SQLITE3_CFLAGS)
 tests_plugins_freshness_test_freshness_LDADD = $(TESTHOST_LIBS) $(SQLITE3_LIBS)
+# ... and the daemon's answers, asked by a test calculator
+check_PROGRAMS += tests/plugins/freshness/plugins/t_fresh.so
+tests_plugins_freshness_plugins_t_fresh_so_SOURCES = tests/plugins/freshness/t_fresh.c
+tests_plugins_freshness_plugins_t_fresh_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS)
+tests_plugins_freshness_plugins_t_fresh_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
+TESTS += tests/plugins/freshness/fresh_e2e.py
+dist_noinst_SCRIPTS += tests/plugins/freshness/fresh_e2e.py
