@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fresh.h"
 #include "log.h"
 #include "record.h"
 #include "settings.h"
@@ -102,8 +103,10 @@ static int host_record_new(collector_host *host, collector_record **out)
 
     if (rc == 0)
         rc = record_new(host->name, ns, out);
-    if (rc == 0)
+    if (rc == 0) {
         record_set_interval_ms(*out, host->interval_ms);
+        record_set_fallback_interval_ms(*out, host->fallback_interval_ms);
+    }
     return rc;
 }
 
@@ -153,6 +156,12 @@ static int host_state_read(collector_host *host, const char *name, void *buf, si
 static uint32_t host_run_flags(const collector_host *host)
 {
     return host->run_flags;
+}
+
+static int host_source_fresh_until_ns(const collector_host *host, const char *source,
+                                      int64_t *until_ns)
+{
+    return fresh_book_get(host->book, source, until_ns);
 }
 
 struct claim {
@@ -262,16 +271,6 @@ out:
     return rc;
 }
 
-/* Interim (the pylontech branch): the freshness rule for a record, with a
- * 30 s fallback; house-plugins brings the host's real one. */
-static int64_t interim_fresh_until_ns(const collector_record *rec)
-{
-    int64_t iv = record_interval_ms(rec);
-
-    return record_time_ns(rec) +
-           (int64_t)COLLECTOR_STALE_FACTOR * (iv > 0 ? iv : 30000) * 1000000;
-}
-
 static uint32_t interim_record_kind(const collector_record *rec)
 {
     (void)rec;
@@ -325,7 +324,8 @@ static const struct collector_host_api host_api = {
     .run_flags = host_run_flags,
     .claim = host_claim,
     .producers = host_producers,
-    .record_fresh_until_ns = interim_fresh_until_ns,
+    .record_fresh_until_ns = record_fresh_until_ns,
+    .source_fresh_until_ns = host_source_fresh_until_ns,
     .record_kind = interim_record_kind,
 };
 

@@ -14,6 +14,8 @@ typedef int (*host_emit_fn)(void *ctx, struct collector_host *host, collector_re
 /* Optional log capture (tests): gets the formatted message without the time prefix. */
 typedef void (*host_log_fn)(void *ctx, int level, const char *message);
 
+struct fresh_book;
+
 /* Resources instances claimed (api->claim), shared by the instances of one
  * configuration; owned by the runtime or testhost that made it. */
 struct host_claims;
@@ -37,6 +39,8 @@ struct collector_host {
     int setting_errors;   /* setting_error() calls: the plugin said what is wrong */
     uint32_t run_flags;   /* COLLECTOR_RUN_* */
     struct host_claims *claims; /* borrowed; NULL: every claim succeeds */
+    int64_t fallback_interval_ms; /* collector.interval: freshness when a source's is unknown */
+    struct fresh_book *book; /* borrowed: producers' newest records; NULL: none known */
 };
 
 /* The table plugins see (static, same for all instances). */

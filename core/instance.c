@@ -121,6 +121,7 @@ int instance_open(const struct daemon_cfg *cfg, const struct instance_cfg *ic,
     if (rc < 0)
         goto fail;
     in->host.run_flags = run_flags;
+    in->host.fallback_interval_ms = cfg->interval_ms;
     in->host.claims = claims;
     rc = in->lp->desc.create(hostapi_table(), &in->host, settings_wrap(ic->group), &in->state);
     in->host.claims = NULL; /* claims are for create() only */

@@ -7,6 +7,7 @@ core_libcollector_core_a_SOURCES = \
 	core/clock.c core/clock.h \
 	core/expand.c core/expand.h \
 	core/record.c core/record.h \
+	core/fresh.c core/fresh.h \
 	core/settings.c core/settings.h \
 	core/setdefs.c core/setdefs.h \
 	core/statefile.c core/statefile.h \

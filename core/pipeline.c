@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/fresh.h"
 #include "core/log.h"
 #include "core/record.h"
 
@@ -32,6 +33,7 @@ struct derived {
 
 struct pipeline {
     int sync;
+    struct fresh_book *book; /* every producer's newest record (locks itself) */
     /* `lock` guards the queue, `stopping`, `dropped`, `next_retry_ms`. */
     pthread_mutex_t lock;
     pthread_cond_t work;
@@ -255,11 +257,13 @@ void pipeline_submit(struct pipeline *pl, struct instance *from, collector_recor
             return;
         }
         record_set_interval_ms(rec, record_interval_ms(pl->current));
+        (void)fresh_book_note(pl->book, rec); /* out of memory: the source stays unknown */
         pl->derived[pl->nderived].rec = rec;
         pl->derived[pl->nderived].stage = pl->current_stage + 1;
         pl->nderived++;
         return;
     }
+    (void)fresh_book_note(pl->book, rec);
     if (pl->sync) {
         pthread_mutex_lock(&pl->run_lock);
         run_with_derived(pl, rec);
@@ -333,6 +337,10 @@ int pipeline_new(int sync, struct pipeline **out)
 
     if (pl == NULL)
         return -ENOMEM;
+    if (fresh_book_new(&pl->book) < 0) {
+        free(pl);
+        return -ENOMEM;
+    }
     pl->sync = sync;
     pthread_mutex_init(&pl->lock, NULL);
     pthread_mutex_init(&pl->run_lock, NULL);
@@ -432,6 +440,11 @@ int pipeline_flush(struct instance *const *stages, size_t n, int64_t timeout_ms)
     return undelivered;
 }
 
+struct fresh_book *pipeline_book(struct pipeline *pl)
+{
+    return pl->book;
+}
+
 int64_t pipeline_busy_ms(struct pipeline *pl)
 {
     int64_t since = pl->busy_since_ms;
@@ -472,6 +485,7 @@ void pipeline_free(struct pipeline *pl)
         pl->qlen--;
     }
     free(pl->stages);
+    fresh_book_free(pl->book);
     pthread_cond_destroy(&pl->work);
     pthread_mutex_destroy(&pl->run_lock);
     pthread_mutex_destroy(&pl->lock);

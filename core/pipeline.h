@@ -42,6 +42,10 @@ void pipeline_submit(struct pipeline *pl, struct instance *from, collector_recor
  */
 int pipeline_flush(struct instance *const *stages, size_t n, int64_t timeout_ms);
 
+/* The newest record of every producer, noted as records are submitted (for
+ * the host API's source_fresh_until_ns); borrowed for the pipeline's life. */
+struct fresh_book *pipeline_book(struct pipeline *pl);
+
 /* How long the dispatcher has been inside one record (ms), 0 when idle. */
 int64_t pipeline_busy_ms(struct pipeline *pl);
 /* Records the queue dropped because the sinks were too slow. */

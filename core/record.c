@@ -37,6 +37,7 @@ struct metric {
 struct collector_record {
     int64_t time_ns;
     int64_t interval_ms;   /* the source's configured interval; 0 unknown */
+    int64_t fallback_ms;   /* collector.interval of the host that made it; 0 unknown */
     size_t source, device; /* pool offsets */
     struct metric *metrics; /* insertion order; inline_metrics or the heap */
     size_t count, cap;
@@ -272,6 +273,7 @@ int record_new(const char *source, int64_t time_ns, collector_record **out)
         return -ENOMEM;
     rec->time_ns = time_ns;
     rec->interval_ms = 0;
+    rec->fallback_ms = 0;
     rec->metrics = rec->inline_metrics;
     rec->count = 0;
     rec->cap = INLINE_METRICS;
@@ -536,4 +538,23 @@ void record_set_interval_ms(collector_record *rec, int64_t interval_ms)
 {
     if (rec != NULL)
         rec->interval_ms = interval_ms > 0 ? interval_ms : 0;
+}
+
+void record_set_fallback_interval_ms(collector_record *rec, int64_t interval_ms)
+{
+    if (rec != NULL)
+        rec->fallback_ms = interval_ms > 0 ? interval_ms : 0;
+}
+
+/* The one freshness rule (plugin.h, docs/ABI.md): the record's time plus
+ * COLLECTOR_STALE_FACTOR times its source's configured interval, else the
+ * host's collector.interval; with neither known, stale at its own time. */
+int64_t record_fresh_until_ns(const collector_record *rec)
+{
+    int64_t ms;
+
+    if (rec == NULL)
+        return 0;
+    ms = rec->interval_ms > 0 ? rec->interval_ms : rec->fallback_ms;
+    return rec->time_ns + (int64_t)COLLECTOR_STALE_FACTOR * ms * 1000000;
 }

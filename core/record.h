@@ -41,6 +41,13 @@ const char *record_device(const collector_record *rec);
  * record_interval_ms, and its setter (host side only). */
 int64_t record_interval_ms(const collector_record *rec);
 void record_set_interval_ms(collector_record *rec, int64_t interval_ms);
+/* The host's collector.interval (ms), the freshness rule's one fallback when
+ * the source's interval is unknown; set by the host that makes the record. */
+void record_set_fallback_interval_ms(collector_record *rec, int64_t interval_ms);
+/* The host API's record_fresh_until_ns: the record's time plus
+ * COLLECTOR_STALE_FACTOR x its source's interval, else the fallback (realtime
+ * ns). The only place the rule is computed. */
+int64_t record_fresh_until_ns(const collector_record *rec);
 
 /* 1 if `name` is a valid metric name: [a-z0-9_]+, starts with a letter, < 64 bytes. */
 int record_name_is_valid(const char *name);

@@ -10,6 +10,7 @@
 
 #include <collector/plugin.h>
 
+#include "core/fresh.h"
 #include "core/hostapi.h"
 #include "core/instance.h"
 #include "core/log.h"
@@ -62,6 +63,7 @@ static int open_all(const struct daemon_cfg *cfg, uint32_t run_flags, struct pip
             break;
         v[n]->host.emit = on_emit;
         v[n]->host.emit_ctx = pl;
+        v[n]->host.book = pipeline_book(pl);
         n++;
     }
     host_claims_free(claims);
@@ -179,6 +181,8 @@ static void retire(struct runtime *rt, struct instance **v, size_t n)
         if (!(rt->run_flags & (COLLECTOR_RUN_ONCE | COLLECTOR_RUN_CHECK)) || v[i]->dropped > 0)
             log_totals(v[i]);
         instance_stop(v[i]);
+        /* its records' freshness does not answer for a successor */
+        fresh_book_forget(pipeline_book(rt->pl), v[i]->name);
         instance_close(v[i]);
     }
 }

@@ -41,3 +41,18 @@ soak: core/collectord $(plugin_PROGRAMS)
 dist_noinst_SCRIPTS += tests/soak/soak.py
 EXTRA_DIST += tests/valgrind/demo-valgrind.sh
 EXTRA_DIST += tests/tools/waiting.py tests/tools/tap.py tests/tools/ports.py
+
+# One freshness rule: the host's answer and the instant sqlite_merge, energy
+# and bank act on (mqtt's in its own test, beside its fake Paho).
+check_PROGRAMS += tests/plugins/freshness/test_freshness
+TESTS += tests/plugins/freshness/test_freshness
+tests_plugins_freshness_test_freshness_SOURCES = tests/plugins/freshness/test_freshness.c
+tests_plugins_freshness_test_freshness_CFLAGS = $(TESTHOST_CFLAGS) $(SQLITE3_CFLAGS)
+tests_plugins_freshness_test_freshness_LDADD = $(TESTHOST_LIBS) $(SQLITE3_LIBS)
+# ... and the daemon's answers, asked by a test calculator
+check_PROGRAMS += tests/plugins/freshness/plugins/t_fresh.so
+tests_plugins_freshness_plugins_t_fresh_so_SOURCES = tests/plugins/freshness/t_fresh.c
+tests_plugins_freshness_plugins_t_fresh_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS)
+tests_plugins_freshness_plugins_t_fresh_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
+TESTS += tests/plugins/freshness/fresh_e2e.py
+dist_noinst_SCRIPTS += tests/plugins/freshness/fresh_e2e.py

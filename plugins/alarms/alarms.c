@@ -16,7 +16,7 @@
 
 #include <collector/plugin.h>
 
-#define MAX_BATTERIES 16
+#include "plugins/libplugkit/sources.h"
 
 enum measure { CELL_MIN, CELL_MAX, CELL_DELTA, TEMP_MIN, TEMP_MAX, SOC };
 enum hysteresis { HYST_V, HYST_TEMPERATURE, HYST_SOC, NHYST };
@@ -46,7 +46,7 @@ static const char *const hyst_settings[NHYST] = {"hysteresis_v", "hysteresis_tem
                                                  "hysteresis_soc"};
 
 struct battery {
-    char source[64];
+    const char *source; /* its name in alarms.src */
     unsigned active;    /* bit i: checks[i] (or BMS_ERROR) is on */
     int64_t bms_errors; /* the last errors_bitmask */
 };
@@ -58,33 +58,38 @@ struct alarms {
     unsigned configured; /* bit i: checks[i] has a threshold */
     double hyst[NHYST];
     int bms_errors;
-    struct battery bat[MAX_BATTERIES];
-    size_t nbat;
+    struct plugkit_sources src;
+    struct battery bat[PLUGKIT_SOURCES_MAX]; /* bat[i] is src's name i */
     int warned_full;
 };
 
 static const struct collector_setting_def setting_defs[] = {
-    {"cell_min_v", COLLECTOR_SETTING_DOUBLE, 0, NULL, 0, 0, NULL, "V",
-     "cell_low when the lowest cell is below this"},
-    {"cell_max_v", COLLECTOR_SETTING_DOUBLE, 0, NULL, 0, 0, NULL, "V",
-     "cell_high when the highest cell is above this"},
-    {"cell_delta_max_v", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN, NULL, 0, 0, NULL, "V",
-     "cell_delta_high when highest minus lowest cell is above this"},
-    {"temperature_min", COLLECTOR_SETTING_DOUBLE, 0, NULL, 0, 0, NULL, "C",
-     "temperature_low when a battery probe is below this"},
-    {"temperature_max", COLLECTOR_SETTING_DOUBLE, 0, NULL, 0, 0, NULL, "C",
-     "temperature_high when a battery probe is above this"},
-    {"soc_min", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, NULL, 0,
-     100, NULL, "%", "soc_low when battery_soc (else bms_soc) is below this"},
-    {"hysteresis_v", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN, "0.01", 0, 0, NULL, "V",
-     "a cell alarm clears this far back inside its threshold"},
-    {"hysteresis_temperature", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN, "2", 0, 0, NULL,
-     "C", "a temperature alarm clears this far back inside its threshold"},
-    {"hysteresis_soc", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN, "2", 0, 0, NULL, "%",
-     "soc_low clears this far above soc_min"},
-    {"bms_errors", COLLECTOR_SETTING_BOOL, 0, "true", 0, 0, NULL, NULL,
-     "bms_error while the BMS reports error bits (errors_bitmask)"},
-    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+    {.name = "cell_min_v", .type = COLLECTOR_SETTING_DOUBLE, .unit = "V",
+     .description = "cell_low when the lowest cell is below this"},
+    {.name = "cell_max_v", .type = COLLECTOR_SETTING_DOUBLE, .unit = "V",
+     .description = "cell_high when the highest cell is above this"},
+    {.name = "cell_delta_max_v", .type = COLLECTOR_SETTING_DOUBLE, .flags = COLLECTOR_SETTING_MIN,
+     .unit = "V",
+     .description = "cell_delta_high when highest minus lowest cell is above this"},
+    {.name = "temperature_min", .type = COLLECTOR_SETTING_DOUBLE, .unit = "C",
+     .description = "temperature_low when a battery probe is below this"},
+    {.name = "temperature_max", .type = COLLECTOR_SETTING_DOUBLE, .unit = "C",
+     .description = "temperature_high when a battery probe is above this"},
+    {.name = "soc_min", .type = COLLECTOR_SETTING_DOUBLE,
+     .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .max = 100, .unit = "%",
+     .description = "soc_low when battery_soc (else bms_soc) is below this"},
+    {.name = "hysteresis_v", .type = COLLECTOR_SETTING_DOUBLE, .flags = COLLECTOR_SETTING_MIN,
+     .default_value = "0.01", .unit = "V",
+     .description = "a cell alarm clears this far back inside its threshold"},
+    {.name = "hysteresis_temperature", .type = COLLECTOR_SETTING_DOUBLE,
+     .flags = COLLECTOR_SETTING_MIN, .default_value = "2", .unit = "C",
+     .description = "a temperature alarm clears this far back inside its threshold"},
+    {.name = "hysteresis_soc", .type = COLLECTOR_SETTING_DOUBLE, .flags = COLLECTOR_SETTING_MIN,
+     .default_value = "2", .unit = "%",
+     .description = "soc_low clears this far above soc_min"},
+    {.name = "bms_errors", .type = COLLECTOR_SETTING_BOOL, .default_value = "true",
+     .description = "bms_error while the BMS reports error bits (errors_bitmask)"},
+    {.name = NULL},
 };
 
 /* Two thresholds of one quantity that leave no room between them. */
@@ -194,17 +199,15 @@ static int measure(const struct collector_host_api *api, const collector_record 
 
 static struct battery *battery_for(struct alarms *a, const char *source)
 {
-    struct battery *b;
+    int added, i = plugkit_sources_get(&a->src, source, &added);
 
-    for (size_t i = 0; i < a->nbat; i++)
-        if (strcmp(a->bat[i].source, source) == 0)
-            return &a->bat[i];
-    if (a->nbat == MAX_BATTERIES)
+    if (i < 0)
         return NULL;
-    b = &a->bat[a->nbat++];
-    memset(b, 0, sizeof(*b));
-    snprintf(b->source, sizeof(b->source), "%s", source);
-    return b;
+    if (added) {
+        memset(&a->bat[i], 0, sizeof(a->bat[i]));
+        a->bat[i].source = plugkit_sources_name(&a->src, (size_t)i);
+    }
+    return &a->bat[i];
 }
 
 static void judge(struct alarms *a, struct battery *b, size_t i, double v)
@@ -275,7 +278,7 @@ static int alarms_process(void *state, collector_record *rec)
     if (b == NULL) {
         if (!a->warned_full++)
             a->api->log(a->host, COLLECTOR_LOG_WARNING,
-                        "more than %d batteries: record from %s not judged", MAX_BATTERIES,
+                        "more than %d batteries: record from %s not judged", PLUGKIT_SOURCES_MAX,
                         a->api->record_source(rec));
         return 0;
     }

@@ -4,6 +4,7 @@ plugin_PROGRAMS += plugins/alarms/alarms.so
 plugins_alarms_alarms_so_SOURCES = plugins/alarms/alarms.c
 plugins_alarms_alarms_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS)
 plugins_alarms_alarms_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
+plugins_alarms_alarms_so_LDADD = $(PLUGKIT_LIBS)
 
 check_PROGRAMS += tests/plugins/alarms/test_alarms
 TESTS += tests/plugins/alarms/test_alarms

@@ -4,7 +4,8 @@
  * instance name, stamped with the member record's time) from the members'
  * latest values: currents, powers and remaining capacities summed, the mean
  * voltage, the SOC weighted by capacity, cell extremes across all packs.
- * A member whose latest record is older than 3 x its source's interval is
+ * A member whose latest record is no longer fresh by the host's one rule
+ * (3 x its source's interval) at the time of the record being merged is
  * offline: left out, and counted in members_online / members_total. */
 #include "config.h"
 
@@ -16,9 +17,7 @@
 
 #include <collector/plugin.h>
 
-#define MAX_MEMBERS        16
-#define STALE_FACTOR       3.0
-#define DEFAULT_INTERVAL_S 30.0 /* when a member's interval is unknown */
+#include "plugins/libplugkit/sources.h"
 
 /* What a member's latest record had. */
 enum {
@@ -32,9 +31,9 @@ enum {
 };
 
 struct member {
-    char source[64];
+    const char *source; /* its name in bank.members */
     int seen, online; /* online: -1 until first judged */
-    double t, stale_s; /* s: its latest record's time; how old it may get */
+    int64_t t_ns, until_ns; /* its latest record's time and freshness (realtime ns) */
     unsigned has;
     double current, power, voltage, soc, capacity, remaining, cell_min, cell_max;
 };
@@ -42,15 +41,15 @@ struct member {
 struct bank {
     const struct collector_host_api *api;
     collector_host *host;
-    struct member m[MAX_MEMBERS];
-    size_t n;
+    struct plugkit_sources members; /* from the settings */
+    struct member m[PLUGKIT_SOURCES_MAX]; /* m[i] is members' name i */
 };
 
 static const struct collector_setting_def setting_defs[] = {
-    {"members", COLLECTOR_SETTING_LIST, COLLECTOR_SETTING_REQUIRED, NULL, 0, 0, NULL, NULL,
-     "the source instances of the packs in parallel, e.g. (\"battery1\", "
-     "\"battery2\")"},
-    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+    {.name = "members", .type = COLLECTOR_SETTING_LIST, .flags = COLLECTOR_SETTING_REQUIRED,
+     .description = "the source instances of the packs in parallel, e.g. (\"battery1\", "
+                    "\"battery2\")"},
+    {.name = NULL},
 };
 
 static int read_members(struct bank *b, const collector_settings *s)
@@ -58,11 +57,13 @@ static int read_members(struct bank *b, const collector_settings *s)
     const struct collector_host_api *api = b->api;
     const collector_settings *list = NULL;
     size_t count;
+    int k;
 
     api->setting_child(s, "members", &list);
     count = api->setting_count(list);
-    if (count == 0 || count > MAX_MEMBERS) {
-        api->setting_error(b->host, s, "members", "want 1 to %d source names", MAX_MEMBERS);
+    if (count == 0 || count > PLUGKIT_SOURCES_MAX) {
+        api->setting_error(b->host, s, "members", "want 1 to %d source names",
+                           PLUGKIT_SOURCES_MAX);
         return -EINVAL;
     }
     for (size_t i = 0; i < count; i++) {
@@ -71,7 +72,7 @@ static int read_members(struct bank *b, const collector_settings *s)
 
         api->setting_element(list, i, &el);
         if (api->setting_string(el, NULL, &name) != 0 || name[0] == '\0' ||
-            strlen(name) >= sizeof(b->m[0].source)) {
+            strlen(name) >= PLUGKIT_NAME_MAX) {
             api->setting_error(b->host, s, "members", "element %zu: want a source name", i + 1);
             return -EINVAL;
         }
@@ -79,13 +80,13 @@ static int read_members(struct bank *b, const collector_settings *s)
             api->setting_error(b->host, s, "members", "%s is the bank itself", name);
             return -EINVAL;
         }
-        for (size_t j = 0; j < b->n; j++)
-            if (strcmp(b->m[j].source, name) == 0) {
-                api->setting_error(b->host, s, "members", "%s is listed twice", name);
-                return -EINVAL;
-            }
-        b->m[b->n].online = -1;
-        snprintf(b->m[b->n++].source, sizeof(b->m[0].source), "%s", name);
+        k = plugkit_sources_add(&b->members, name); /* fits: count and length checked */
+        if (k < 0) {
+            api->setting_error(b->host, s, "members", "%s is listed twice", name);
+            return -EINVAL;
+        }
+        b->m[k].online = -1;
+        b->m[k].source = plugkit_sources_name(&b->members, (size_t)k);
     }
     return 0;
 }
@@ -141,12 +142,9 @@ static void cells_of(const struct collector_host_api *api, const collector_recor
 static void update(const struct collector_host_api *api, const collector_record *rec,
                    struct member *m)
 {
-    int64_t interval_ms = api->record_interval_ms(rec);
-
     m->seen = 1;
-    m->t = (double)api->record_time_ns(rec) / 1e9;
-    m->stale_s =
-        STALE_FACTOR * (interval_ms > 0 ? (double)interval_ms / 1000.0 : DEFAULT_INTERVAL_S);
+    m->t_ns = api->record_time_ns(rec);
+    m->until_ns = api->record_fresh_until_ns(rec);
     m->has = 0;
     if (api->get_double(rec, "battery_current", &m->current) == 0)
         m->has |= HAS_CURRENT;
@@ -180,15 +178,15 @@ struct totals {
     int has_cells;
 };
 
-static void mark_online(struct bank *b, struct member *m, double now)
+static void mark_online(struct bank *b, struct member *m, int64_t now_ns)
 {
-    int online = m->seen && now - m->t <= m->stale_s;
+    int online = m->seen && now_ns <= m->until_ns;
 
     if (online != m->online && m->online >= 0)
         b->api->log(b->host, online ? COLLECTOR_LOG_INFO : COLLECTOR_LOG_WARNING,
                     online ? "%s back in the bank"
                            : "%s offline (no record for %.1f s): left out of the bank",
-                    m->source, now - m->t);
+                    m->source, (double)(now_ns - m->t_ns) / 1e9);
     m->online = online;
 }
 
@@ -225,7 +223,7 @@ static int fill(struct bank *b, collector_record *out, const struct totals *s)
     int rc = api->set_int(out, "members_online", s->online);
 
     if (rc == 0)
-        rc = api->set_int(out, "members_total", (int64_t)b->n);
+        rc = api->set_int(out, "members_total", (int64_t)b->members.n);
     /* a sum is only a sum of the bank when every online pack reports it */
     if (rc == 0 && (s->all & HAS_CURRENT))
         rc = api->set_double(out, "battery_current", s->current);
@@ -255,22 +253,20 @@ static int bank_process(void *state, collector_record *rec)
 {
     struct bank *b = state;
     const struct collector_host_api *api = b->api;
-    const char *source = api->record_source(rec);
+    int k = plugkit_sources_find(&b->members, api->record_source(rec));
     struct totals s = {.all = ~0u, .soc_weighed = 1};
-    struct member *m = NULL;
+    struct member *m;
     collector_record *out = NULL;
-    double now;
+    int64_t now_ns;
     int rc;
 
-    for (size_t i = 0; i < b->n && m == NULL; i++)
-        if (strcmp(b->m[i].source, source) == 0)
-            m = &b->m[i];
-    if (m == NULL)
+    if (k < 0)
         return 0; /* not a member: passes unchanged */
+    m = &b->m[k];
     update(api, rec, m);
-    now = m->t;
-    for (size_t i = 0; i < b->n; i++) {
-        mark_online(b, &b->m[i], now);
+    now_ns = m->t_ns;
+    for (size_t i = 0; i < b->members.n; i++) {
+        mark_online(b, &b->m[i], now_ns);
         if (b->m[i].online)
             add(&s, &b->m[i]);
     }

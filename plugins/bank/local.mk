@@ -4,7 +4,7 @@ plugin_PROGRAMS += plugins/bank/bank.so
 plugins_bank_bank_so_SOURCES = plugins/bank/bank.c
 plugins_bank_bank_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS)
 plugins_bank_bank_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
-plugins_bank_bank_so_LDADD = -lm
+plugins_bank_bank_so_LDADD = $(PLUGKIT_LIBS) -lm
 
 check_PROGRAMS += tests/plugins/bank/test_bank
 TESTS += tests/plugins/bank/test_bank

@@ -3,7 +3,8 @@
  * the records' own timestamps (trapezoids, split where the power changes
  * sign) into two monotonic totals, energy_charged_kwh and
  * energy_discharged_kwh (charging = positive current, docs/records.md).
- * A gap longer than 3 x the source's interval is not integrated. The totals
+ * A gap past the previous record's freshness (the host's one rule, 3 x the
+ * source's interval) is not integrated. The totals
  * live in <state_dir>/<instance>.energy, written by a thread of the instance
  * (the write fsyncs; the pipeline thread must not wait on the disk) at most
  * once per save_interval and at stop(), and loaded by start(), so they
@@ -20,17 +21,14 @@
 
 #include <collector/plugin.h>
 
-#include "plugins/libstate/state_writer.h"
+#include "plugins/libplugkit/sources.h"
+#include "plugins/libplugkit/state.h"
 
-#define MAX_BATTERIES      16
-#define GAP_FACTOR         3.0
-#define DEFAULT_INTERVAL_S 30.0 /* when the source's interval is unknown */
 #define STATE_MAGIC        "collectord-energy 1"
-#define STATE_MAX          (64 + MAX_BATTERIES * 256)
+#define STATE_MAX          (64 + PLUGKIT_SOURCES_MAX * 256)
 #define STATE_LINE_FIELDS  8
 
-struct battery {
-    char source[64];
+struct battery { /* the source is its name in energy.src */
     double charged_kwh, discharged_kwh; /* monotonic totals */
     double today_charged_kwh, today_discharged_kwh;
     int day; /* local YYYYMMDD of the today counters */
@@ -46,32 +44,33 @@ struct energy {
     collector_host *host;
     double save_interval_s, window_s, min_current_a, capacity_ah; /* capacity 0: the record's */
     int daily;
-    char file[96]; /* <instance>.energy */
-    struct battery bat[MAX_BATTERIES];
-    size_t nbat;
-    struct state_writer *writer; /* from start() to stop() */
+    struct plugkit_state st; /* <instance>.energy */
+    struct plugkit_sources src;
+    struct battery bat[PLUGKIT_SOURCES_MAX]; /* bat[i] is src's name i */
     double last_save_t;
     int dirty;
     int warned_full, warned_power, warned_capacity, gap_logged;
 };
 
 static const struct collector_setting_def setting_defs[] = {
-    {"save_interval", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN, "60", 1, 0, NULL, "s",
-     "at most one state file write per this many seconds of records (and one "
-     "at stop)"},
-    {"daily", COLLECTOR_SETTING_BOOL, 0, "false", 0, 0, NULL, NULL,
-     "also energy_charged_today_kwh / energy_discharged_today_kwh, reset at "
-     "local midnight"},
-    {"capacity_ah", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN, NULL, 0.001, 0, NULL, "Ah",
-     "full capacity for time_to_*; default the record's capacity_total_ah, "
-     "else "
-     "capacity_nominal_ah"},
-    {"window", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN, "300", 0, 0, NULL, "s",
-     "time constant of the current's smoothing for time_to_* (0: none)"},
-    {"min_current", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN, "0.5", 0, 0, NULL, "A",
-     "below this smoothed |current| time_to_full_s and time_to_empty_s are "
-     "absent"},
-    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+    {.name = "save_interval", .type = COLLECTOR_SETTING_DOUBLE, .flags = COLLECTOR_SETTING_MIN,
+     .default_value = "60", .min = 1, .unit = "s",
+     .description = "at most one state file write per this many seconds of records (and one at "
+                    "stop)"},
+    {.name = "daily", .type = COLLECTOR_SETTING_BOOL, .default_value = "false",
+     .description = "also energy_charged_today_kwh / energy_discharged_today_kwh, reset at local "
+                    "midnight"},
+    {.name = "capacity_ah", .type = COLLECTOR_SETTING_DOUBLE, .flags = COLLECTOR_SETTING_MIN,
+     .min = 0.001, .unit = "Ah",
+     .description = "full capacity for time_to_*; default the record's capacity_total_ah, else "
+                    "capacity_nominal_ah"},
+    {.name = "window", .type = COLLECTOR_SETTING_DOUBLE, .flags = COLLECTOR_SETTING_MIN,
+     .default_value = "300", .unit = "s",
+     .description = "time constant of the current's smoothing for time_to_* (0: none)"},
+    {.name = "min_current", .type = COLLECTOR_SETTING_DOUBLE, .flags = COLLECTOR_SETTING_MIN,
+     .default_value = "0.5", .unit = "A",
+     .description = "below this smoothed |current| time_to_full_s and time_to_empty_s are absent"},
+    {.name = NULL},
 };
 
 /* ---- the state file: a header line, then one line per battery ---- */
@@ -86,11 +85,11 @@ static char *state_text(const struct energy *e, size_t *len)
         return NULL;
     n = snprintf(buf, STATE_MAX, "%s\n", STATE_MAGIC);
     used = (size_t)n;
-    for (size_t i = 0; i < e->nbat; i++) {
+    for (size_t i = 0; i < e->src.n; i++) {
         const struct battery *b = &e->bat[i];
         /* %.17g: a total read back is the very double written, never less */
         n = snprintf(buf + used, STATE_MAX - used, "%s %.17g %.17g %d %.17g %.17g %.6f %.17g\n",
-                     b->source, b->charged_kwh, b->discharged_kwh, b->day, b->today_charged_kwh,
+                     plugkit_sources_name(&e->src, i), b->charged_kwh, b->discharged_kwh, b->day, b->today_charged_kwh,
                      b->today_discharged_kwh, b->has_last ? b->last_t : 0.0,
                      b->has_last ? b->last_p : 0.0);
         if (n < 0 || (size_t)n >= STATE_MAX - used) {
@@ -103,10 +102,10 @@ static char *state_text(const struct energy *e, size_t *len)
     return buf;
 }
 
-static int state_line(const char *line, struct battery *b)
+static int state_line(const char *line, char source[PLUGKIT_NAME_MAX], struct battery *b)
 {
     memset(b, 0, sizeof(*b));
-    if (sscanf(line, "%63s %lf %lf %d %lf %lf %lf %lf", b->source, &b->charged_kwh,
+    if (sscanf(line, "%63s %lf %lf %d %lf %lf %lf %lf", source, &b->charged_kwh,
                &b->discharged_kwh, &b->day, &b->today_charged_kwh, &b->today_discharged_kwh,
                &b->last_t, &b->last_p) != STATE_LINE_FIELDS)
         return -EINVAL;
@@ -118,42 +117,28 @@ static int state_line(const char *line, struct battery *b)
     return 0;
 }
 
-static void load(struct energy *e)
+/* One line of the state file: the header, then a battery. */
+static int load_line(void *ctx, const char *line, unsigned number)
 {
-    char *buf = malloc(STATE_MAX + 1), *line, *next;
-    size_t len = 0;
-    unsigned n = 0;
-    int rc;
+    struct energy *e = ctx;
+    char source[PLUGKIT_NAME_MAX];
+    struct battery b;
+    int i;
 
-    if (buf == NULL)
-        return;
-    rc = e->api->state_read(e->host, e->file, buf, STATE_MAX, &len);
-    if (rc < 0 || len == STATE_MAX || len < sizeof(STATE_MAGIC) ||
-        strncmp(buf, STATE_MAGIC "\n", sizeof(STATE_MAGIC)) != 0) {
-        if (rc != -ENOENT)
-            e->api->log(e->host, COLLECTOR_LOG_WARNING, "%s/%s: %s: the energy totals start from 0",
-                        e->api->state_dir(e->host), e->file,
-                        rc < 0 ? strerror(-rc) : "not an energy state file");
-        free(buf);
-        return;
+    if (number == 1 && strcmp(line, STATE_MAGIC) != 0) {
+        e->api->log(e->host, COLLECTOR_LOG_WARNING,
+                    "%s/%s: not an energy state file: the energy totals start from 0",
+                    e->api->state_dir(e->host), e->st.file);
+        return -ECANCELED;
     }
-    buf[len] = '\0';
-    for (line = buf; line != NULL && *line != '\0'; line = next) {
-        next = strchr(line, '\n');
-        if (next != NULL)
-            *next++ = '\0';
-        if (n++ == 0)
-            continue; /* the header */
-        if (e->nbat == MAX_BATTERIES || state_line(line, &e->bat[e->nbat]) < 0) {
-            e->api->log(e->host, COLLECTOR_LOG_WARNING,
-                        "%s/%s:%u: unreadable line ignored: that battery's totals "
-                        "start from 0",
-                        e->api->state_dir(e->host), e->file, n);
-            continue;
-        }
-        e->nbat++;
-    }
-    free(buf);
+    if (number == 1)
+        return 0;
+    if (state_line(line, source, &b) < 0)
+        return -EINVAL;
+    i = plugkit_sources_add(&e->src, source);
+    if (i >= 0)
+        e->bat[i] = b;
+    return i < 0 ? -EINVAL : 0;
 }
 
 static void save(struct energy *e)
@@ -162,10 +147,11 @@ static void save(struct energy *e)
     char *text = state_text(e, &len);
 
     if (text == NULL) {
-        e->api->log(e->host, COLLECTOR_LOG_ERROR, "%s: out of memory: state not saved", e->file);
+        e->api->log(e->host, COLLECTOR_LOG_ERROR, "%s: out of memory: state not saved",
+                    e->st.file);
         return;
     }
-    state_writer_submit(e->writer, text, len);
+    plugkit_state_save(&e->st, text, len);
     e->dirty = 0;
 }
 
@@ -187,7 +173,9 @@ static int energy_create(const struct collector_host_api *api, collector_host *h
     api->setting_double(s, "min_current", &e->min_current_a);
     if (api->setting_double(s, "capacity_ah", &e->capacity_ah) != 0)
         e->capacity_ah = 0;
-    snprintf(e->file, sizeof(e->file), "%s.energy", api->instance_name(host));
+    e->st.api = api;
+    e->st.host = host;
+    snprintf(e->st.file, sizeof(e->st.file), "%s.energy", api->instance_name(host));
     *state_out = e;
     return 0;
 }
@@ -195,15 +183,17 @@ static int energy_create(const struct collector_host_api *api, collector_host *h
 static int energy_start(void *state)
 {
     struct energy *e = state;
+    char *buf = malloc(STATE_MAX + 1);
+    size_t len = 0;
     int rc;
 
-    e->nbat = 0;
+    if (buf == NULL)
+        return -ENOMEM;
+    plugkit_sources_clear(&e->src);
     e->last_save_t = 0;
-    load(e);
-    rc = state_writer_start(e->api, e->host, e->file, &e->writer);
-    if (rc < 0)
-        e->api->log(e->host, COLLECTOR_LOG_ERROR, "cannot start the state writer: %s",
-                    strerror(-rc));
+    rc = plugkit_state_start(&e->st, buf, STATE_MAX + 1, &len, "the energy totals start from 0");
+    plugkit_state_lines(&e->st, buf, load_line, e, "that battery's totals start from 0");
+    free(buf);
     return rc;
 }
 
@@ -211,20 +201,20 @@ static void energy_stop(void *state)
 {
     struct energy *e = state;
     unsigned long gaps = 0;
+    size_t len = 0;
+    char *text;
 
-    if (e->writer == NULL)
+    if (e->st.writer == NULL)
         return;
-    if (e->nbat > 0)
-        save(e);
-    state_writer_stop(e->writer);
-    e->writer = NULL;
-    for (size_t i = 0; i < e->nbat; i++)
+    text = e->src.n > 0 ? state_text(e, &len) : NULL;
+    plugkit_state_stop(&e->st, text, len);
+    for (size_t i = 0; i < e->src.n; i++)
         gaps += e->bat[i].gaps;
     if (gaps > 0)
         e->api->log(e->host, COLLECTOR_LOG_INFO,
-                    "%lu gap(s) longer than %.0f x the source's interval were not "
+                    "%lu gap(s) longer than %d x the source's interval were not "
                     "integrated",
-                    gaps, GAP_FACTOR);
+                    gaps, COLLECTOR_STALE_FACTOR);
 }
 
 static void energy_destroy(void *state)
@@ -233,25 +223,22 @@ static void energy_destroy(void *state)
 
     if (e == NULL)
         return;
-    state_writer_stop(e->writer); /* NULL after stop() */
+    plugkit_state_stop(&e->st, NULL, 0); /* nothing after stop() */
     free(e);
 }
 
 /* ---- integration ---- */
 
+/* The battery of `source`, new ones zeroed; NULL when the table is full. */
 static struct battery *battery_for(struct energy *e, const char *source)
 {
-    struct battery *b;
+    int added, i = plugkit_sources_get(&e->src, source, &added);
 
-    for (size_t i = 0; i < e->nbat; i++)
-        if (strcmp(e->bat[i].source, source) == 0)
-            return &e->bat[i];
-    if (e->nbat == MAX_BATTERIES)
+    if (i < 0)
         return NULL;
-    b = &e->bat[e->nbat++];
-    memset(b, 0, sizeof(*b));
-    snprintf(b->source, sizeof(b->source), "%s", source);
-    return b;
+    if (added)
+        memset(&e->bat[i], 0, sizeof(e->bat[i]));
+    return &e->bat[i];
 }
 
 /* The trapezoid from p0 to p1 (W) over dt (s), as charged and discharged
@@ -283,11 +270,12 @@ static int local_day(double t)
     return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 }
 
+/* The longest gap integrated: as long as a record of this source stays
+ * fresh by the host's rule, so a record is integrated exactly when the
+ * previous one was still fresh at its time. */
 static double max_gap_s(const struct energy *e, const collector_record *rec)
 {
-    int64_t ms = e->api->record_interval_ms(rec);
-
-    return GAP_FACTOR * (ms > 0 ? (double)ms / 1000.0 : DEFAULT_INTERVAL_S);
+    return (double)(e->api->record_fresh_until_ns(rec) - e->api->record_time_ns(rec)) / 1e9;
 }
 
 static int read_power(const struct collector_host_api *api, const collector_record *rec, double *p)
@@ -304,7 +292,8 @@ static int read_power(const struct collector_host_api *api, const collector_reco
     return -ENOENT;
 }
 
-static void integrate(struct energy *e, struct battery *b, double t, double p, double limit)
+static void integrate(struct energy *e, struct battery *b, const char *source, double t, double p,
+                      double limit)
 {
     double dt = t - b->last_t, in, out;
     int day = local_day(t);
@@ -324,9 +313,9 @@ static void integrate(struct energy *e, struct battery *b, double t, double p, d
         b->gaps++;
         if (!e->gap_logged++)
             e->api->log(e->host, COLLECTOR_LOG_WARNING,
-                        "%s: %.1f s without a record (more than %.0f x its interval): not "
+                        "%s: %.1f s without a record (more than %d x its interval): not "
                         "integrated; further gaps are only counted",
-                        b->source, dt, GAP_FACTOR);
+                        source, dt, COLLECTOR_STALE_FACTOR);
     }
     /* dt <= 0 (the clock stepped back, or a duplicate): start again from here */
     b->has_last = 1;
@@ -384,7 +373,7 @@ static int runtime(struct energy *e, struct battery *b, collector_record *rec, d
                      "record from %s has no capacity or remaining charge (set "
                      "capacity_ah): "
                      "time_to_full_s / time_to_empty_s not set",
-                     b->source);
+                     api->record_source(rec));
         return 0;
     }
     if (b->i_smooth > 0 && b->i_smooth >= e->min_current_a)
@@ -421,7 +410,7 @@ static int energy_process(void *state, collector_record *rec)
     if (b == NULL) {
         if (!e->warned_full++)
             api->log(e->host, COLLECTOR_LOG_WARNING,
-                     "more than %d batteries: record from %s not counted", MAX_BATTERIES,
+                     "more than %d batteries: record from %s not counted", PLUGKIT_SOURCES_MAX,
                      api->record_source(rec));
         return 0;
     }
@@ -430,10 +419,10 @@ static int energy_process(void *state, collector_record *rec)
             api->log(e->host, COLLECTOR_LOG_WARNING,
                      "record from %s has no battery_power (nor voltage and current): not "
                      "counted",
-                     b->source);
+                     api->record_source(rec));
         return 0;
     }
-    integrate(e, b, t, p, limit);
+    integrate(e, b, api->record_source(rec), t, p, limit);
     rc = set_totals(e, b, rec);
     if (rc == 0)
         rc = runtime(e, b, rec, t, limit);

@@ -4,7 +4,7 @@ plugin_PROGRAMS += plugins/energy/energy.so
 plugins_energy_energy_so_SOURCES = plugins/energy/energy.c
 plugins_energy_energy_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS)
 plugins_energy_energy_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
-plugins_energy_energy_so_LDADD = plugins/libstate/libstate.a -lm
+plugins_energy_energy_so_LDADD = $(PLUGKIT_LIBS) -lm
 
 check_PROGRAMS += tests/plugins/energy/test_energy
 TESTS += tests/plugins/energy/test_energy

@@ -14,14 +14,14 @@
 #include "plugins/libjkble/jk_session.h"
 #include "plugins/libble/transport.h"
 #include "plugins/libjk/jk_metrics.h"
+#include "plugins/libplugkit/complain.h"
 
 struct jkble {
     const struct collector_host_api *api;
     collector_host *host;
     int keep;
     struct jk_session s;
-    char last_error[300]; /* logged once per change */
-    int failing;
+    struct plugkit_complain failure; /* what goes wrong, said once per change */
     struct jk_plaus_tally plaus; /* implausible values of this battery */
     /* Found by name: with no address configured, a discovery at the first
      * poll finds the device advertising want_name; the address is kept in
@@ -189,10 +189,7 @@ static void say_implausible(void *user, const char *line)
 /* One line per change of what goes wrong (s.error), not one per attempt. */
 static int failed(struct jkble *b, int rc)
 {
-    if (!b->failing || strcmp(b->last_error, b->s.error) != 0)
-        b->api->log(b->host, COLLECTOR_LOG_WARNING, "%s", b->s.error);
-    snprintf(b->last_error, sizeof(b->last_error), "%s", b->s.error);
-    b->failing = 1;
+    plugkit_complain(&b->failure, b->api, b->host, COLLECTOR_LOG_WARNING, b->s.error);
     return rc;
 }
 
@@ -213,8 +210,7 @@ static int load_found(struct jkble *b)
     char buf[128], *type, *name, *end;
     size_t len = 0;
 
-    if (b->api->struct_size < COLLECTOR_API_HAS(state_read) ||
-        b->api->state_read(b->host, b->state_file, buf, sizeof(buf) - 1, &len) < 0)
+    if (b->api->state_read(b->host, b->state_file, buf, sizeof(buf) - 1, &len) < 0)
         return -ENOENT;
     buf[len] = '\0';
     end = strchr(buf, '\n');
@@ -239,9 +235,7 @@ static void save_found(struct jkble *b)
     char line[128];
     int n = snprintf(line, sizeof(line), "%s %s %s\n", b->s.address,
                      b->s.address_type == BLE_ADDR_RANDOM ? "random" : "public", b->want_name);
-    int rc = b->api->struct_size < COLLECTOR_API_HAS(state_write)
-                 ? -ENOSYS
-                 : b->api->state_write(b->host, b->state_file, line, (size_t)n);
+    int rc = b->api->state_write(b->host, b->state_file, line, (size_t)n);
 
     if (rc < 0)
         b->api->log(b->host, COLLECTOR_LOG_WARNING,
@@ -323,9 +317,8 @@ static int jkble_poll(void *state)
         return failed(b, rc);
     }
     b->misses = 0;
-    if (b->failing)
+    if (plugkit_complain_release(&b->failure))
         b->api->log(b->host, COLLECTOR_LOG_INFO, "%s: reading again", b->s.address);
-    b->failing = 0;
     jk_plaus_check(&ci, &pl);
     jk_plaus_tally(&b->plaus, &pl, say_implausible, b);
     if (pl.drop)

@@ -4,7 +4,7 @@ plugin_PROGRAMS += plugins/jk_ble/jk_ble.so
 plugins_jk_ble_jk_ble_so_SOURCES = plugins/jk_ble/jk_ble.c
 plugins_jk_ble_jk_ble_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS)
 plugins_jk_ble_jk_ble_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
-plugins_jk_ble_jk_ble_so_LDADD = $(JKBLE_LIBS)
+plugins_jk_ble_jk_ble_so_LDADD = $(JKBLE_LIBS) plugins/libplugkit/libplugkit.a
 
 TESTS += tests/plugins/jk_ble/jk_ble_e2e.py tests/plugins/jk_ble/jk_scan_e2e.py \
 	tests/plugins/jk_ble/jk_name_e2e.py tests/plugins/jk_ble/jk_adapters_e2e.py \

@@ -27,17 +27,26 @@ struct jk_serial {
 static const char *const protocols[] = {"modbus", "uart", NULL};
 
 static const struct collector_setting_def setting_defs[] = {
-    {"device", COLLECTOR_SETTING_STRING, COLLECTOR_SETTING_REQUIRED | COLLECTOR_SETTING_PATH, NULL,
-     0, 0, NULL, NULL, "the serial port, e.g. /dev/ttyUSB0 or a stable /dev/serial/by-id/... name"},
-    {"protocol", COLLECTOR_SETTING_STRING, 0, "modbus", 0, 0, protocols, NULL,
-     "modbus: RS485 Modbus RTU of the JK-PB series; uart: the 0x4E57 frames of older packs"},
-    {"slave", COLLECTOR_SETTING_INT, COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, "1", 1, 15,
-     NULL, NULL, "Modbus address set with the pack's DIP switches (modbus only)"},
-    {"baudrate", COLLECTOR_SETTING_INT, COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, "115200",
-     9600, 230400, NULL, "baud", "9600, 19200, 38400, 57600, 115200 or 230400 (8N1)"},
-    {"timeout", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, "1", 0.05,
-     30, NULL, "s", "how long to wait for one answer"},
-    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+    {.name = "device", .type = COLLECTOR_SETTING_STRING,
+     .flags = COLLECTOR_SETTING_REQUIRED | COLLECTOR_SETTING_PATH,
+     .description = "the serial port, e.g. /dev/ttyUSB0 or a stable /dev/serial/by-id/... name"},
+    {.name = "protocol", .type = COLLECTOR_SETTING_STRING, .default_value = "modbus",
+     .allowed = protocols,
+     .description = "modbus: RS485 Modbus RTU of the JK-PB series; uart: the 0x4E57 frames of "
+                    "older packs"},
+    {.name = "slave", .type = COLLECTOR_SETTING_INT,
+     .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .default_value = "1", .min = 1,
+     .max = 15,
+     .description = "Modbus address set with the pack's DIP switches (modbus only)"},
+    {.name = "baudrate", .type = COLLECTOR_SETTING_INT,
+     .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .default_value = "115200", .min = 9600,
+     .max = 230400, .unit = "baud",
+     .description = "9600, 19200, 38400, 57600, 115200 or 230400 (8N1)"},
+    {.name = "timeout", .type = COLLECTOR_SETTING_DOUBLE,
+     .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .default_value = "1", .min = 0.05,
+     .max = 30, .unit = "s",
+     .description = "how long to wait for one answer"},
+    {.name = NULL},
 };
 
 static int baud_supported(int64_t baud)
@@ -63,8 +72,6 @@ static int claim_bus(struct jk_serial *s, const collector_settings *set)
     const char *dev = realpath(w->device, real) != NULL ? real : w->device;
     const char *other = NULL;
 
-    if (api->struct_size < COLLECTOR_API_HAS(claim) || api->claim == NULL)
-        return 0;
     snprintf(mode, sizeof(mode), "jk_serial %s %d baud", jk_wire_protocol_name(w->protocol),
              w->baudrate);
     if (api->claim(s->host, dev, mode, &other) == -EBUSY) {

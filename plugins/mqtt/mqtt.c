@@ -32,8 +32,8 @@
 #include "plugins/mqtt/discovery.h"
 #include "plugins/mqtt/gate.h"
 #include "plugins/mqtt/window.h"
+#include "plugins/libplugkit/sources.h"
 
-#define MAX_DEVICES 16
 #define MAX_INFLIGHT 100 /* publishes Paho has at once */
 #define FLUSH_WAIT_MS 200
 
@@ -46,12 +46,11 @@ struct pending {
     unsigned gen; /* the connection it was sent on */
 };
 
-struct device {
-    char id[64];        /* discovery_device_id */
+struct device { /* its discovery_device_id is its name in mq.ids */
     char source[64];    /* the source instance: its state and availability topics */
     struct discovery_seen seen; /* what discovery covers on this connection */
-    int64_t last_ms;    /* monotonic ms of its newest record */
-    int64_t max_age_ms; /* silent longer: offline; 0: never */
+    int64_t offline_at_ms; /* monotonic ms its newest record stops being fresh */
+    int64_t max_age_ms;    /* how long its records stay fresh (discovery's expire_after) */
     int is_online;
     int avail_sent; /* availability queued on this connection: -1 none, 0 offline, 1 online */
 };
@@ -77,8 +76,8 @@ struct mq {
     int connected, online_due, stopping, said_unreachable, disconnect_done;
     int refused;         /* the broker's CONNACK refusal (4, 5) of the last try, else 0 */
     char tls_error[128]; /* OpenSSL's reason for the last failed handshake */
-    struct device dev[MAX_DEVICES];
-    size_t ndev;
+    struct plugkit_sources ids;
+    struct device dev[PLUGKIT_SOURCES_MAX]; /* dev[i] is ids' name i */
 };
 
 /* The clocks through the host, which checks the read and logs a failure. */
@@ -159,7 +158,7 @@ static void on_connected(void *ctx, char *cause)
     /* What was in flight on the old connection is sent again (at least once);
      * discovery and availability are announced again on a new connection. */
     window_resend_all(&m->win);
-    for (size_t i = 0; i < m->ndev; i++) {
+    for (size_t i = 0; i < m->ids.n; i++) {
         memset(&m->dev[i].seen, 0, sizeof(m->dev[i].seen));
         m->dev[i].avail_sent = -1;
     }
@@ -313,13 +312,13 @@ static void on_disconnect_failed(void *ctx, MQTTAsync_failureData *data)
 /* Availability of each battery as it is now, on this connection. Lock held. */
 static void update_availability(struct mq *m, int64_t now, int64_t *next_check_ms)
 {
-    for (size_t i = 0; i < m->ndev; i++) {
+    for (size_t i = 0; i < m->ids.n; i++) {
         struct device *d = &m->dev[i];
-        if (d->is_online && d->max_age_ms > 0) {
-            if (now - d->last_ms > d->max_age_ms)
-                d->is_online = 0; /* silent too long */
-            else if (*next_check_ms == 0 || d->last_ms + d->max_age_ms < *next_check_ms)
-                *next_check_ms = d->last_ms + d->max_age_ms + 1;
+        if (d->is_online) {
+            if (now > d->offline_at_ms)
+                d->is_online = 0; /* its newest record is stale */
+            else if (*next_check_ms == 0 || d->offline_at_ms < *next_check_ms)
+                *next_check_ms = d->offline_at_ms + 1;
         }
         if (!m->once && m->connected && d->avail_sent != d->is_online) {
             char *topic = topic_of(m, d->source, "availability");
@@ -422,8 +421,7 @@ int mqtt_new(const struct collector_host_api *api, collector_host *host,
     m->api = api;
     m->host = host;
     m->cfg = *cfg;
-    m->once = api->struct_size >= COLLECTOR_API_HAS(run_flags) &&
-              (api->run_flags(host) & COLLECTOR_RUN_ONCE) != 0;
+    m->once = (api->run_flags(host) & COLLECTOR_RUN_ONCE) != 0;
     m->pending.next = m->pending.prev = &m->pending;
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->changed, NULL);
@@ -461,7 +459,7 @@ static void say_goodbye(struct mq *m)
 
     pthread_mutex_lock(&m->lock);
     if (m->connected && !m->once) {
-        for (size_t i = 0; i < m->ndev; i++) /* this daemon goes: its batteries too */
+        for (size_t i = 0; i < m->ids.n; i++) /* this daemon goes: its batteries too */
             window_add(&m->win, topic_of(m, m->dev[i].source, "availability"),
                        strdup("offline"), 1, 0);
         window_add(&m->win, topic_of(m, NULL, "status"), strdup("offline"), 1, 0);
@@ -528,7 +526,7 @@ static void mq_stop(void *state)
     window_init(&m->win, m->cfg.window); /* empty again, for another start() */
     m->connected = m->stopping = m->disconnect_done = m->online_due = 0;
     m->inflight = 0;
-    m->ndev = 0;
+    plugkit_sources_clear(&m->ids);
     m->paho = NULL;
 }
 
@@ -637,31 +635,27 @@ static void mq_destroy(void *state)
 static struct device *device_of(struct mq *m, const collector_record *rec)
 {
     const struct collector_host_api *api = m->api;
-    const char *id = discovery_device_id(api, rec);
+    int added, k = plugkit_sources_get(&m->ids, discovery_device_id(api, rec), &added);
     struct device *d;
 
-    for (size_t i = 0; i < m->ndev; i++)
-        if (strcmp(m->dev[i].id, id) == 0)
-            return &m->dev[i];
-    if (m->ndev == MAX_DEVICES)
+    if (k < 0)
         return NULL;
-    d = &m->dev[m->ndev++];
+    d = &m->dev[k];
+    if (!added)
+        return d;
     memset(d, 0, sizeof(*d));
-    snprintf(d->id, sizeof(d->id), "%s", id);
     snprintf(d->source, sizeof(d->source), "%s", api->record_source(rec));
     d->avail_sent = -1;
     return d;
 }
 
-/* How long a battery may stay silent: max_age, else 3 x its source's
- * interval; 0 when neither is known. */
-static int64_t max_age_ms(const struct mq *m, const collector_record *rec)
+/* The instant (realtime ns) a battery's record stops being fresh: max_age
+ * after its time when set, else the host's one freshness rule. */
+static int64_t fresh_until_ns(const struct mq *m, const collector_record *rec)
 {
     if (m->cfg.max_age_ms > 0)
-        return m->cfg.max_age_ms;
-    if (m->api->struct_size >= COLLECTOR_API_HAS(record_interval_ms))
-        return 3 * m->api->record_interval_ms(rec);
-    return 0;
+        return m->api->record_time_ns(rec) + m->cfg.max_age_ms * 1000000;
+    return m->api->record_fresh_until_ns(rec);
 }
 
 static int mq_write(void *state, const collector_record *rec)
@@ -670,7 +664,11 @@ static int mq_write(void *state, const collector_record *rec)
     const struct collector_host_api *api = m->api;
     struct msg_batch b = {0};
     struct device *d;
-    int64_t age_ms = max_age_ms(m, rec);
+    int64_t until_ns = fresh_until_ns(m, rec);
+    int64_t age_ms = (until_ns - api->record_time_ns(rec)) / 1000000;
+    /* the same instant on the monotonic clock the sender watches */
+    int64_t left_ms = (until_ns - api->time_ns(m->host, COLLECTOR_CLOCK_REALTIME)) / 1000000;
+    int fresh = left_ms >= 0;
     struct discovery_seen seen = {0};
     int rc = 0;
 
@@ -690,7 +688,7 @@ static int mq_write(void *state, const collector_record *rec)
         if ((rc = discovery_configs(&names, api, rec, &seen, &b)) < 0)
             goto out;
     }
-    if (d != NULL && !m->once && d->avail_sent != 1)
+    if (d != NULL && fresh && !m->once && d->avail_sent != 1)
         msg_batch_add(&b, topic_of(m, api->record_source(rec), "availability"), strdup("online"),
                       1);
     if ((rc = msg_batch_add(&b, topic_of(m, api->record_source(rec), "state"),
@@ -707,10 +705,12 @@ static int mq_write(void *state, const collector_record *rec)
     if (d != NULL) {
         d->seen = seen;
         d->max_age_ms = age_ms;
-        d->last_ms = mono_ms(m);
-        d->is_online = 1;
-        if (!m->once)
-            d->avail_sent = 1;
+        d->offline_at_ms = mono_ms(m) + left_ms;
+        if (fresh) {
+            d->is_online = 1;
+            if (!m->once)
+                d->avail_sent = 1;
+        }
     }
     pthread_cond_broadcast(&m->changed);
 out:

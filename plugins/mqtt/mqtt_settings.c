@@ -8,41 +8,60 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MIN COLLECTOR_SETTING_MIN
-#define MAX COLLECTOR_SETTING_MAX
-#define PATH COLLECTOR_SETTING_PATH
-#define STR COLLECTOR_SETTING_STRING
-#define INT COLLECTOR_SETTING_INT
-#define DBL COLLECTOR_SETTING_DOUBLE
-#define BOOL COLLECTOR_SETTING_BOOL
-
 const struct collector_setting_def mqtt_setting_defs[] = {
-    {"host", STR, MIN, "127.0.0.1", 1, 0, NULL, NULL, "broker host name or address"},
-    {"port", INT, MIN | MAX, "1883", 1, 65535, NULL, NULL, "broker TCP port"},
-    {"client_id", STR, MIN | MAX, NULL, 1, 190, NULL, NULL,
-     "MQTT client id (default collectord-<hostname>-<instance>; --once adds -once-<pid>)"},
-    {"username", STR, MAX, NULL, 0, 127, NULL, NULL, "user name for the broker"},
-    {"password", STR, COLLECTOR_SETTING_SECRET | MAX, NULL, 0, 255, NULL, NULL,
-     "password for the broker (prefer password_file)"},
-    {"password_file", STR, PATH, NULL, 0, 0, NULL, NULL,
-     "file holding the password (first line)"},
-    {"cafile", STR, PATH, NULL, 0, 0, NULL, NULL,
-     "CA certificates (PEM) to verify the broker: turns TLS on"},
-    {"certfile", STR, PATH, NULL, 0, 0, NULL, NULL, "client certificate (PEM), with keyfile"},
-    {"keyfile", STR, PATH, NULL, 0, 0, NULL, NULL, "client private key (PEM), with certfile"},
-    {"qos", INT, MIN | MAX, "1", 0, 2, NULL, NULL, "QoS of what the sink publishes (the last will: 1)"},
-    {"retain", BOOL, 0, "false", 0, 0, NULL, NULL, "retain state messages"},
-    {"topic_prefix", STR, MIN | MAX, NULL, 1, 200, NULL, NULL,
-     "topics start here (default collectord/<hostname>)"},
-    {"keepalive", INT, MIN | MAX, "60", 5, 3600, NULL, "s", "MQTT keep-alive"},
-    {"discovery", BOOL, 0, "false", 0, 0, NULL, NULL, "publish Home Assistant discovery"},
-    {"discovery_prefix", STR, MIN | MAX, "homeassistant", 1, 100, NULL, NULL,
-     "Home Assistant discovery prefix"},
-    {"queue_size", INT, MIN | MAX, "100", 1, 1000000, NULL, NULL,
-     "messages handed to the broker and not yet acknowledged; the host keeps the rest"},
-    {"max_age", DBL, MIN | MAX, NULL, 1, 86400, NULL, "s",
-     "a battery silent this long shows offline (default 3 x its source's interval)"},
-    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+    {.name = "host", .type = COLLECTOR_SETTING_STRING, .flags = COLLECTOR_SETTING_MIN,
+     .default_value = "127.0.0.1", .min = 1,
+     .description = "broker host name or address"},
+    {.name = "port", .type = COLLECTOR_SETTING_INT,
+     .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .default_value = "1883", .min = 1,
+     .max = 65535,
+     .description = "broker TCP port"},
+    {.name = "client_id", .type = COLLECTOR_SETTING_STRING,
+     .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .min = 1, .max = 190,
+     .description = "MQTT client id (default collectord-<hostname>-<instance>; --once adds "
+                    "-once-<pid>)"},
+    {.name = "username", .type = COLLECTOR_SETTING_STRING, .flags = COLLECTOR_SETTING_MAX,
+     .max = 127,
+     .description = "user name for the broker"},
+    {.name = "password", .type = COLLECTOR_SETTING_STRING,
+     .flags = COLLECTOR_SETTING_SECRET | COLLECTOR_SETTING_MAX, .max = 255,
+     .description = "password for the broker (prefer password_file)"},
+    {.name = "password_file", .type = COLLECTOR_SETTING_STRING, .flags = COLLECTOR_SETTING_PATH,
+     .description = "file holding the password (first line)"},
+    {.name = "cafile", .type = COLLECTOR_SETTING_STRING, .flags = COLLECTOR_SETTING_PATH,
+     .description = "CA certificates (PEM) to verify the broker: turns TLS on"},
+    {.name = "certfile", .type = COLLECTOR_SETTING_STRING, .flags = COLLECTOR_SETTING_PATH,
+     .description = "client certificate (PEM), with keyfile"},
+    {.name = "keyfile", .type = COLLECTOR_SETTING_STRING, .flags = COLLECTOR_SETTING_PATH,
+     .description = "client private key (PEM), with certfile"},
+    {.name = "qos", .type = COLLECTOR_SETTING_INT,
+     .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .default_value = "1", .max = 2,
+     .description = "QoS of what the sink publishes (the last will: 1)"},
+    {.name = "retain", .type = COLLECTOR_SETTING_BOOL, .default_value = "false",
+     .description = "retain state messages"},
+    {.name = "topic_prefix", .type = COLLECTOR_SETTING_STRING,
+     .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .min = 1, .max = 200,
+     .description = "topics start here (default collectord/<hostname>)"},
+    {.name = "keepalive", .type = COLLECTOR_SETTING_INT,
+     .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .default_value = "60", .min = 5,
+     .max = 3600, .unit = "s",
+     .description = "MQTT keep-alive"},
+    {.name = "discovery", .type = COLLECTOR_SETTING_BOOL, .default_value = "false",
+     .description = "publish Home Assistant discovery"},
+    {.name = "discovery_prefix", .type = COLLECTOR_SETTING_STRING,
+     .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .default_value = "homeassistant",
+     .min = 1, .max = 100,
+     .description = "Home Assistant discovery prefix"},
+    {.name = "queue_size", .type = COLLECTOR_SETTING_INT,
+     .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .default_value = "100", .min = 1,
+     .max = 1000000,
+     .description = "messages handed to the broker and not yet acknowledged; the host keeps the "
+                    "rest"},
+    {.name = "max_age", .type = COLLECTOR_SETTING_DOUBLE,
+     .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .min = 1, .max = 86400, .unit = "s",
+     .description = "a battery's record counts this long after its time, then it shows offline "
+                    "(default: the host's rule, 3 x its source's interval)"},
+    {.name = NULL},
 };
 
 /* A declared string, copied; "" when absent. */

@@ -25,7 +25,7 @@ struct mqtt_settings {
     char discovery_prefix[128];
     int keepalive_s;
     unsigned window;  /* queue_size: messages handed over and not acknowledged */
-    int64_t max_age_ms; /* 0: 3 x each record's source interval */
+    int64_t max_age_ms; /* 0: the host's freshness rule */
 };
 
 /* Read and check the instance's settings into *out; each problem is reported

@@ -5,7 +5,7 @@ plugins_soc_coulomb_soc_coulomb_so_SOURCES = plugins/soc_coulomb/soc_coulomb.c
 plugins_soc_coulomb_soc_coulomb_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS)
 plugins_soc_coulomb_soc_coulomb_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
 plugins_soc_coulomb_soc_coulomb_so_LDADD = plugins/libsoccurve/libsoccurve.a \
-	plugins/libstate/libstate.a -lm
+	$(PLUGKIT_LIBS) -lm
 
 check_PROGRAMS += tests/plugins/soc/test_soc_coulomb
 TESTS += tests/plugins/soc/test_soc_coulomb

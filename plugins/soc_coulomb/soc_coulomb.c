@@ -19,15 +19,14 @@
 #include <collector/plugin.h>
 
 #include "plugins/libsoccurve/soc_curve.h"
-#include "plugins/libstate/state_writer.h"
+#include "plugins/libplugkit/sources.h"
+#include "plugins/libplugkit/state.h"
 
-#define MAX_DEVICES 16
 #define SAVE_EVERY_S 60.0
-#define STATE_MAX (MAX_DEVICES * 128)
+#define STATE_MAX (PLUGKIT_SOURCES_MAX * 128)
 #define MAX_GAP_S 3600.0 /* a longer gap is not integrated across */
 
-struct device {
-    char id[64];
+struct device { /* its id (device, else source) is its name in coulomb.ids */
     double soc;       /* % */
     double last_t;    /* s */
     double last_i;    /* A */
@@ -41,14 +40,12 @@ struct coulomb {
     struct soc_curve curve;
     double capacity_ah; /* 0: the record's capacity_nominal_ah */
     double full_voltage, full_seconds, rest_current, rest_seconds;
-    char file[80];      /* <instance>.soc in the state directory */
-    struct device dev[MAX_DEVICES];
-    size_t ndev;
+    struct plugkit_state st; /* <instance>.soc in the state directory */
+    struct plugkit_sources ids;
+    struct device dev[PLUGKIT_SOURCES_MAX]; /* dev[i] is ids' name i */
     double last_save;
     int dirty;
     int warned;
-
-    struct state_writer *writer; /* from start() to stop() */
 };
 
 static const char *const presets[] = {"default", "lifepo4_rest", NULL};
@@ -81,8 +78,9 @@ static size_t serialize(const struct coulomb *c, char *out, size_t size)
 {
     size_t used = 0;
 
-    for (size_t i = 0; i < c->ndev; i++) {
-        int n = snprintf(out + used, size - used, "%s %.6f %.3f %.4f\n", c->dev[i].id,
+    for (size_t i = 0; i < c->ids.n; i++) {
+        int n = snprintf(out + used, size - used, "%s %.6f %.3f %.4f\n",
+                         plugkit_sources_name(&c->ids, i),
                          c->dev[i].soc, c->dev[i].last_t, c->dev[i].last_i);
         if (n < 0 || (size_t)n >= size - used)
             break;
@@ -98,42 +96,26 @@ static void save_later(struct coulomb *c)
 
     if (text == NULL)
         return; /* still dirty: the next save or stop() tries again */
-    state_writer_submit(c->writer, text, serialize(c, text, STATE_MAX));
+    plugkit_state_save(&c->st, text, serialize(c, text, STATE_MAX));
     c->dirty = 0;
 }
 
-static void load(struct coulomb *c)
+/* One line of the state file: a battery. */
+static int load_line(void *ctx, const char *line, unsigned number)
 {
-    char buf[STATE_MAX + 1], *line, *next;
-    size_t len = 0;
-    unsigned n = 0;
-    int rc = c->api->state_read(c->host, c->file, buf, STATE_MAX, &len);
+    struct coulomb *c = ctx;
+    char id[PLUGKIT_NAME_MAX];
+    struct device d = {0};
+    int i;
 
-    if (rc == -ENOENT)
-        return; /* first start */
-    if (rc < 0) {
-        c->api->log(c->host, COLLECTOR_LOG_WARNING,
-                    "%s/%s: cannot read the state (%s): every battery starts from its voltage",
-                    c->api->state_dir(c->host), c->file, strerror(-rc));
-        return;
-    }
-    buf[len] = '\0';
-    for (line = buf; line != NULL && *line != '\0' && c->ndev < MAX_DEVICES; line = next) {
-        struct device d = {0};
-        next = strchr(line, '\n');
-        if (next != NULL)
-            *next++ = '\0';
-        n++;
-        if (sscanf(line, "%63s %lf %lf %lf", d.id, &d.soc, &d.last_t, &d.last_i) != 4 ||
-            !(d.soc >= 0 && d.soc <= 100) || !isfinite(d.last_t)) {
-            c->api->log(c->host, COLLECTOR_LOG_WARNING,
-                        "%s/%s:%u: unreadable state line ignored: that battery starts again "
-                        "from its voltage",
-                        c->api->state_dir(c->host), c->file, n);
-            continue;
-        }
-        c->dev[c->ndev++] = d;
-    }
+    (void)number;
+    if (sscanf(line, "%63s %lf %lf %lf", id, &d.soc, &d.last_t, &d.last_i) != 4 ||
+        !(d.soc >= 0 && d.soc <= 100) || !isfinite(d.last_t))
+        return -EINVAL;
+    i = plugkit_sources_add(&c->ids, id);
+    if (i >= 0)
+        c->dev[i] = d;
+    return i < 0 ? -EINVAL : 0;
 }
 
 static int coulomb_create(const struct collector_host_api *api, collector_host *host,
@@ -155,7 +137,9 @@ static int coulomb_create(const struct collector_host_api *api, collector_host *
         free(c);
         return -EINVAL;
     }
-    snprintf(c->file, sizeof(c->file), "%s.soc", api->instance_name(host));
+    c->st.api = api;
+    c->st.host = host;
+    snprintf(c->st.file, sizeof(c->st.file), "%s.soc", api->instance_name(host));
     *state_out = c;
     return 0;
 }
@@ -163,14 +147,14 @@ static int coulomb_create(const struct collector_host_api *api, collector_host *
 static int coulomb_start(void *state)
 {
     struct coulomb *c = state;
+    char buf[STATE_MAX + 1];
+    size_t len = 0;
     int rc;
 
-    c->ndev = 0;
-    load(c);
-    rc = state_writer_start(c->api, c->host, c->file, &c->writer);
-    if (rc < 0)
-        c->api->log(c->host, COLLECTOR_LOG_ERROR, "cannot start the state writer: %s",
-                    strerror(-rc));
+    plugkit_sources_clear(&c->ids);
+    rc = plugkit_state_start(&c->st, buf, sizeof(buf), &len,
+                             "every battery starts from its voltage");
+    plugkit_state_lines(&c->st, buf, load_line, c, "that battery starts again from its voltage");
     return rc;
 }
 
@@ -178,28 +162,25 @@ static int coulomb_start(void *state)
 static void coulomb_stop(void *state)
 {
     struct coulomb *c = state;
-    int rc;
+    char *text = c->dirty ? malloc(STATE_MAX) : NULL;
 
-    if (c->dirty)
-        save_later(c);
-    rc = state_writer_stop(c->writer);
-    c->writer = NULL;
-    if (rc < 0)
-        c->api->log(c->host, COLLECTOR_LOG_ERROR, "%s/%s: cannot save the state: %s",
-                    c->api->state_dir(c->host), c->file, strerror(-rc));
+    plugkit_state_stop(&c->st, text, text ? serialize(c, text, STATE_MAX) : 0);
+    if (text != NULL)
+        c->dirty = 0;
 }
 
+/* The battery `id`, a new one with its SOC not known yet; NULL when full. */
 static struct device *device_for(struct coulomb *c, const char *id)
 {
-    for (size_t i = 0; i < c->ndev; i++)
-        if (strcmp(c->dev[i].id, id) == 0)
-            return &c->dev[i];
-    if (c->ndev == MAX_DEVICES)
+    int added, i = plugkit_sources_get(&c->ids, id, &added);
+
+    if (i < 0)
         return NULL;
-    memset(&c->dev[c->ndev], 0, sizeof(c->dev[0]));
-    snprintf(c->dev[c->ndev].id, sizeof(c->dev[0].id), "%s", id);
-    c->dev[c->ndev].soc = -1; /* not known yet */
-    return &c->dev[c->ndev++];
+    if (added) {
+        memset(&c->dev[i], 0, sizeof(c->dev[i]));
+        c->dev[i].soc = -1; /* not known yet */
+    }
+    return &c->dev[i];
 }
 
 static int coulomb_process(void *state, collector_record *rec)
@@ -261,7 +242,12 @@ static int coulomb_process(void *state, collector_record *rec)
 
 static void coulomb_destroy(void *state)
 {
-    free(state);
+    struct coulomb *c = state;
+
+    if (c == NULL)
+        return;
+    plugkit_state_stop(&c->st, NULL, 0); /* nothing after stop() */
+    free(c);
 }
 
 static const struct collector_plugin plugin = {

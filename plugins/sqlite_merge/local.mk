@@ -7,7 +7,7 @@ plugins_sqlite_merge_sqlite_merge_so_SOURCES = plugins/sqlite_merge/sqlite_merge
 plugins_sqlite_merge_sqlite_merge_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(SQLITE3_CFLAGS) \
 	$(JANSSON_CFLAGS)
 plugins_sqlite_merge_sqlite_merge_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
-plugins_sqlite_merge_sqlite_merge_so_LDADD = $(RECJSON_LIBS) $(SQLITE3_LIBS)
+plugins_sqlite_merge_sqlite_merge_so_LDADD = $(RECJSON_LIBS) $(PLUGKIT_LIBS) $(SQLITE3_LIBS)
 
 check_PROGRAMS += tests/plugins/sqlite_merge/test_sqlite_merge
 TESTS += tests/plugins/sqlite_merge/test_sqlite_merge

@@ -206,10 +206,8 @@ static int failed(struct merge *m, const char *step, int rc)
                  "inverter.db?): record dropped", m->path, step, msg + 16);
     else
         snprintf(why, sizeof(why), "%s: %s: %s: record dropped", m->path, step, msg);
-    if (strcmp(why, m->last_error) != 0) {
-        m->api->log(m->host, busy ? COLLECTOR_LOG_WARNING : COLLECTOR_LOG_ERROR, "%s", why);
-        snprintf(m->last_error, sizeof(m->last_error), "%s", why);
-    }
+    plugkit_complain(&m->failure, m->api, m->host, busy ? COLLECTOR_LOG_WARNING : COLLECTOR_LOG_ERROR,
+                     why);
     return busy ? -EAGAIN : (rc & 0xff) == SQLITE_FULL ? -ENOSPC : -EIO;
 }
 
@@ -285,10 +283,8 @@ int sm_db_store(struct merge *m, const struct pending *p)
     rc = run(m, ST_COMMIT, "");
     if (rc != SQLITE_OK)
         goto fail;
-    if (m->last_error[0] != '\0') {
+    if (plugkit_complain_release(&m->failure))
         m->api->log(m->host, COLLECTOR_LOG_INFO, "%s: writing again", m->path);
-        m->last_error[0] = '\0';
-    }
     return 0;
 fail:
     rc = failed(m, step, rc); /* before ROLLBACK replaces the message */

@@ -135,8 +135,6 @@ static int claim_database(struct merge *m, const collector_settings *s)
     const char *slash = strrchr(m->path, '/'), *other = NULL;
     int rc;
 
-    if (api->struct_size < COLLECTOR_API_HAS(claim))
-        return 0;
     if (realpath(m->path, real) == NULL) {
         /* not there yet: its directory's real path and its name */
         snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - m->path) : 1,
@@ -165,8 +163,7 @@ static int check_batteries(struct merge *m, const collector_settings *s)
     const char *names[64];
     int n;
 
-    if (api->struct_size < COLLECTOR_API_HAS(producers) ||
-        (n = api->producers(m->host, names, 64)) < 0)
+    if ((n = api->producers(m->host, names, 64)) < 0)
         return 0; /* a host that cannot say */
     if (n > MAX_BATTERIES && m->fixed_index == 0) {
         api->setting_error(m->host, s, NULL,

@@ -52,16 +52,14 @@ static const struct collector_setting_def setting_defs[] = {
  * not config order). */
 static struct battery *battery_for(struct merge *m, const char *source)
 {
+    int added, k = plugkit_sources_get(&m->seen, source, &added), next;
     struct battery *b;
-    int next;
 
-    for (size_t i = 0; i < m->nbats; i++)
-        if (strcmp(m->bats[i].source, source) == 0)
-            return &m->bats[i];
-    if (m->nbats == MAX_BATTERIES)
+    if (k < 0)
         return NULL;
-    b = &m->bats[m->nbats++];
-    snprintf(b->source, sizeof(b->source), "%s", source);
+    b = &m->bats[k];
+    if (!added)
+        return b;
     b->index = m->fixed_index;
     for (size_t i = 0; i < m->norder && b->index == 0; i++)
         if (strcmp(m->order[i], source) == 0)
@@ -69,7 +67,7 @@ static struct battery *battery_for(struct merge *m, const char *source)
     if (b->index != 0)
         return b;
     next = (int)m->norder + 1;
-    for (size_t i = 0; i + 1 < m->nbats; i++)
+    for (size_t i = 0; i + 1 < m->seen.n; i++)
         if (m->bats[i].index >= next)
             next = m->bats[i].index + 1;
     b->index = next;
@@ -79,18 +77,15 @@ static struct battery *battery_for(struct merge *m, const char *source)
     return b;
 }
 
-/* How long a record's values count as current: max_age, else three of its
- * source's configured intervals, whatever gaps came before. */
+/* How long a record's values count as current: max_age, else the host's one
+ * freshness rule (COLLECTOR_STALE_FACTOR x its source's interval). */
 static double freshness_s(const struct merge *m, const collector_record *rec)
 {
     const struct collector_host_api *api = m->api;
-    int64_t ms = api->struct_size >= COLLECTOR_API_HAS(record_interval_ms)
-                     ? api->record_interval_ms(rec)
-                     : 0;
 
     if (m->max_age > 0)
         return m->max_age;
-    return ms > 0 ? 3.0 * (double)ms / 1000.0 : DEFAULT_MAX_AGE_S;
+    return (double)(api->record_fresh_until_ns(rec) - api->record_time_ns(rec)) / 1e9;
 }
 
 static void merge_destroy(void *state)

@@ -13,9 +13,11 @@
 
 #include <collector/plugin.h>
 
-#define MAX_BATTERIES 16
+#include "plugins/libplugkit/complain.h"
+#include "plugins/libplugkit/sources.h"
+
+#define MAX_BATTERIES PLUGKIT_SOURCES_MAX /* the per-source limit of every plugin */
 #define MAX_FIELDS 48
-#define DEFAULT_MAX_AGE_S 90.0 /* 3 x the default 30 s poll interval */
 
 enum { FMT_FIXED, FMT_INT, FMT_AS_IS };
 
@@ -25,8 +27,7 @@ struct field {
     int decimals;
 };
 
-struct battery {
-    char source[64];
+struct battery { /* its source is its name in merge.seen */
     int index; /* 1 = no prefix, N = "batteryN_" */
 };
 
@@ -49,7 +50,7 @@ struct merge {
     /* settings */
     char *path;
     int overlay;
-    double max_age; /* 0: 3 x the interval of the record's source */
+    double max_age; /* 0: the host's freshness rule */
     int fixed_index;
     char order[MAX_BATTERIES][64]; /* batteries = (...): source instance -> number */
     size_t norder;
@@ -65,12 +66,12 @@ struct merge {
     int ready;                    /* schema, pragmas and trigger in place */
     long long warned_row;         /* the newest row last reported as not an object */
     int warned_no_row;
-    char last_error[512];         /* logged once per change */
+    struct plugkit_complain failure; /* a failed write, said once per cause */
     char db_msg[256];             /* SQLite's message of a failed setup */
     double last_retention;
     /* batteries seen */
-    struct battery bats[MAX_BATTERIES];
-    size_t nbats;
+    struct plugkit_sources seen;
+    struct battery bats[MAX_BATTERIES]; /* bats[i] is seen's name i */
 };
 
 /* Read (as the host checked them against the table in sqlite_merge.c) and

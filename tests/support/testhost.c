@@ -13,6 +13,7 @@
 
 #include <libconfig.h>
 
+#include "core/fresh.h"
 #include "core/hostapi.h"
 #include "core/loader.h"
 #include "core/record.h"
@@ -29,6 +30,7 @@ struct testhost {
     collector_record **records;
     size_t nrecords, caprecords;
     const collector_record *current; /* the record inside process(), or NULL */
+    struct fresh_book *book; /* records seen, as the pipeline notes them */
     char *log;
     size_t loglen, logcap;
     char state_dir[256];
@@ -77,6 +79,7 @@ static int on_emit(void *ctx, struct collector_host *host, collector_record *rec
      * interval of the record it was processing */
     if (t->current != NULL)
         record_set_interval_ms(rec, record_interval_ms(t->current));
+    (void)fresh_book_note(t->book, rec);
     if (t->nrecords == t->caprecords) {
         size_t cap = t->caprecords ? t->caprecords * 2 : 16;
         collector_record **grown = realloc(t->records, cap * sizeof(*grown));
@@ -179,6 +182,11 @@ int testhost_open_flags(const char *name, const char *instance, int64_t interval
     rc = host_init(&t->host, instance ? instance : name, interval_ms, t->state_dir);
     if (rc < 0)
         goto fail;
+    rc = fresh_book_new(&t->book);
+    if (rc < 0)
+        goto fail;
+    t->host.book = t->book;
+    t->host.fallback_interval_ms = TESTHOST_COLLECTOR_INTERVAL_MS;
     t->host.emit = on_emit;
     t->host.emit_ctx = t;
     t->host.log_hook = on_log;
@@ -242,6 +250,7 @@ void testhost_close(struct testhost *t)
     testhost_clear_records(t);
     free(t->records);
     host_fini(&t->host);
+    fresh_book_free(t->book);
     if (t->cfg_ready)
         config_destroy(&t->cfg);
     loader_close(t->plugin);
@@ -273,6 +282,7 @@ int testhost_process(struct testhost *t, collector_record *rec)
 
     if (t->plugin->desc.process == NULL)
         return -ENOTSUP;
+    (void)fresh_book_note(t->book, rec);
     t->current = rec;
     rc = t->plugin->desc.process(t->state, rec);
     t->current = NULL;
@@ -281,7 +291,10 @@ int testhost_process(struct testhost *t, collector_record *rec)
 
 int testhost_write(struct testhost *t, const collector_record *rec)
 {
-    return t->plugin->desc.write ? t->plugin->desc.write(t->state, rec) : -ENOTSUP;
+    if (t->plugin->desc.write == NULL)
+        return -ENOTSUP;
+    (void)fresh_book_note(t->book, rec);
+    return t->plugin->desc.write(t->state, rec);
 }
 
 int testhost_flush(struct testhost *t)

@@ -56,6 +56,12 @@ const struct collector_host_api *testhost_api(const struct testhost *t);
 /* The instance's host handle, e.g. for api->record_new(). */
 collector_host *testhost_handle(struct testhost *t);
 
+/* The host's collector.interval as the test host answers it (the daemon's
+ * default): the freshness rule's fallback when a record's source interval is
+ * unknown. Records given to process/write and records emitted are noted as
+ * their source's newest (api->source_fresh_until_ns), as the pipeline does. */
+#define TESTHOST_COLLECTOR_INTERVAL_MS 30000
+
 /* Call the plugin's callbacks. poll: records it emits are collected (see
  * below). process/write: `rec` stays the caller's; records a calculator
  * emits inside process() are collected too, with `rec`'s interval (as the

@@ -18,7 +18,11 @@
  *    reordering, retyping a member, changing a signature, an ownership
  *    rule, a unit or a threading promise) needs a new major.
  *  - The host loads plugins of its own major and of any minor up to its
- *    own. A plugin using a host function newer than 1.0 checks first:
+ *    own, so a plugin never meets a host older than the abi_minor it
+ *    declares (COLLECTOR_PLUGIN_HEAD declares this header's): it calls every
+ *    member declared here without a check. Only a plugin that declares an
+ *    older minor on purpose, to load into older hosts too, checks a newer
+ *    member first:
  *        if (api->struct_size >= COLLECTOR_API_HAS(member)) ...
  *
  * Ownership words used below: "borrowed" (valid until the stated moment,
@@ -182,7 +186,7 @@ struct collector_host_api {
      * trailing slash; it exists. Borrowed for the instance's lifetime. */
     const char *(*state_dir)(const collector_host *host);
 
-    /* ---- ABI 1.1 (check api->struct_size >= COLLECTOR_API_HAS(member)) ---- */
+    /* ---- ABI 1.1 (a plugin declaring 1.0 checks struct_size first) ---- */
 
     /* The configured poll interval (ms) of the source that made `rec`, so a
      * sink or calculator can tell fresh from stale without guessing from the
@@ -218,7 +222,7 @@ struct collector_host_api {
      * of batteries against the sources that exist. */
     int (*producers)(collector_host *host, const char **names, size_t max);
 
-    /* ---- ABI 1.2 (check api->struct_size >= COLLECTOR_API_HAS(member)) ---- */
+    /* ---- ABI 1.2 (a plugin declaring 1.0 or 1.1 checks struct_size first) ---- */
 
     /* Freshness, one rule for every plugin: a record is live until its time
      * plus COLLECTOR_STALE_FACTOR times the configured interval of the source

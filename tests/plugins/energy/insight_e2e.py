@@ -29,12 +29,10 @@ LOAD = '{ plugin = "t_load"; current = -20.0; }, '  # the captures were taken at
 INTERVAL = 0.2
 sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
 from ports import free_port, port_open  # noqa: E402
+from tap import Tap  # noqa: E402
 from waiting import wait_for  # noqa: E402
-results = []
-
-
-def check(name, cond, detail=""):
-    results.append((name, bool(cond), detail))
+tap = Tap()
+check = tap.check
 
 
 class Broker:
@@ -235,21 +233,8 @@ def bank(tmp, broker):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         broker = Broker(tmp)
-        try:
-            energy(tmp, broker)
-            bank(tmp, broker)
-        finally:
-            broker.close()
-    print("1..%d" % len(results))
-    failed = 0
-    for i, (name, ok, detail) in enumerate(results, 1):
-        print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-        if not ok:
-            failed = 1
-            for line in str(detail).splitlines()[:10]:
-                print("# " + line)
-    return failed
+        tap.run(lambda: energy(tmp, broker), lambda: bank(tmp, broker), cleanup=[broker.close])
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

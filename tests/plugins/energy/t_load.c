@@ -14,8 +14,9 @@ struct load {
 };
 
 static const struct collector_setting_def setting_defs[] = {
-    {"current", COLLECTOR_SETTING_DOUBLE, 0, "-20", 0, 0, NULL, "A", "the load, + = charging"},
-    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+    {.name = "current", .type = COLLECTOR_SETTING_DOUBLE, .default_value = "-20", .unit = "A",
+     .description = "the load, + = charging"},
+    {.name = NULL},
 };
 
 static int load_create(const struct collector_host_api *api, collector_host *host,

@@ -21,17 +21,15 @@ UTIL = os.path.join(TOP_BUILD, "tools", "jkbms-util", "jkbms-util")
 DATA = os.path.join(TOP_SRC, "tests", "data", "jk")
 sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
 import eamoon_poller  # noqa: E402
+from tap import Tap  # noqa: E402
 
 # Every metric sqlite_merge can write for this battery, so absence is visible.
 EXTRA = ("+temperatures", "+mos_temperature", "+bms_soc", "+soh", "+cycle_count",
          "+capacity_remaining_ah", "+capacity_nominal_ah", "+cycle_capacity_ah",
          "+balance_current")
 
-results = []
-
-
-def check(name, cond, detail=""):
-    results.append((name, bool(cond), detail))
+tap = Tap()
+check = tap.check
 
 
 def load_hex(name):
@@ -147,7 +145,7 @@ with tempfile.TemporaryDirectory() as tmp:
     for name, fn, gone, line, field, raw in CASES:
         frame = bytearray(BASE)
         fn(frame)
-        r, row, ok, u = replay(tmp, "case%d" % len(results), seal(frame))
+        r, row, ok, u = replay(tmp, "case%d" % len(tap.results), seal(frame))
         missing = [k for k in good if k not in row]
         changed = [k for k in gone if row.get(k) != INVERTER.get(k)]
         if field == "temperatures":  # T3 and T4 (after it) left out, T1 still there
@@ -213,9 +211,4 @@ with tempfile.TemporaryDirectory() as tmp:
           err.count("soh = 255 % is outside") == 1
           and "5 implausible value(s) left out, 0 frame(s) dropped" in err, err)
 
-print("1..%d" % len(results))
-for i, (name, ok, detail) in enumerate(results, 1):
-    print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-    if not ok:
-        for ln in str(detail).splitlines()[:15]:
-            print("# " + ln)
+tap.finish()

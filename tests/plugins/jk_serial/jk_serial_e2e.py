@@ -21,15 +21,14 @@ UTIL = os.path.join(TOP_BUILD, "tools", "jkbms-util", "jkbms-util")
 DAEMON = os.path.join(TOP_BUILD, "core", "collectord")
 sys.path.insert(0, os.path.join(TOP_SRC, "tests", "plugins", "jk_serial"))
 import jk_serial_sim as sim  # noqa: E402
+sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
+from tap import Tap  # noqa: E402
 
 CELL = sim.read_hex(os.path.join(DATA, "jk02_32s_v11_cell_info.hex"))
 INFO = sim.read_hex(os.path.join(DATA, "jk02_32s_v11_device_info.hex"))
-results = []
+tap = Tap()
+check = tap.check
 tmp = tempfile.mkdtemp(prefix="jk-serial-")
-
-
-def check(name, cond, detail=""):
-    results.append((name, bool(cond), detail))
 
 
 def with_serial(frame, serial):
@@ -313,13 +312,4 @@ check("uart: silence is one line naming the device",
       r.stderr)
 bus.close()
 
-print("1..%d" % len(results))
-failed = 0
-for i, (name, ok, detail) in enumerate(results, 1):
-    print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-    if not ok:
-        failed += 1
-        for line in str(detail).splitlines()[:20]:
-            print("#   " + line)
-subprocess.run(["rm", "-rf", tmp])
-sys.exit(1 if failed else 0)
+tap.finish(cleanup=[lambda: subprocess.run(["rm", "-rf", tmp])])

@@ -70,6 +70,10 @@ check("state JSON on <prefix>/<instance>/state with the record's values",
       ok and s0.get("battery_voltage") == 51.689 and s0.get("bms_cell_count") == 16
       and len(s0.get("cells", [])) == 16 and s0.get("battery_soc") is not None
       and s0.get("time", "").endswith("Z") and s0.get("device") == "C8:47:8C:00:00:01", s0)
+# online once a record reaches the broker while still fresh (the host's rule:
+# 3 x 0.2 s; the records kept while the sink connected arrive stale)
+wait_for(lambda: "online" in [p for t, p in messages(subfile)
+                              if t == "test/site1/battery1/availability"], 20)
 avail = [p for t, p in messages(subfile) if t == "test/site1/battery1/availability"]
 status = [p for t, p in messages(subfile) if t == "test/site1/status"]
 check("availability online, daemon status online", "online" in avail and "online" in status,

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "core/record.h"
 #include "plugins/mqtt/mqtt.h"
 #include "testhost.h"
 
@@ -56,6 +57,7 @@ static struct fake {
     char client_id[256];
     int had_will;
     char topics[MAX_TOPICS][200];
+    char payloads[MAX_TOPICS][16]; /* the first bytes of each topic's payload */
     size_t ntopics;
     unsigned sends;
 } fk = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -145,10 +147,13 @@ static int f_connect(MQTTAsync h, const MQTTAsync_connectOptions *o)
 static int f_send(MQTTAsync h, const char *topic, const MQTTAsync_message *msg,
                   MQTTAsync_responseOptions *ro)
 {
-    (void)h, (void)msg;
+    (void)h;
     pthread_mutex_lock(&fk.lock);
-    if (fk.ntopics < MAX_TOPICS)
+    if (fk.ntopics < MAX_TOPICS) {
+        snprintf(fk.payloads[fk.ntopics], sizeof(fk.payloads[0]), "%.*s",
+                 msg->payloadlen < 15 ? msg->payloadlen : 15, (const char *)msg->payload);
         snprintf(fk.topics[fk.ntopics++], sizeof(fk.topics[0]), "%s", topic);
+    }
     fk.sends++;
     pthread_mutex_unlock(&fk.lock);
     if (!fk.hold_sends)
@@ -234,6 +239,18 @@ static int fake_saw(const char *suffix)
     }
     pthread_mutex_unlock(&fk.lock);
     return 0;
+}
+
+/* The payload last published on `topic`, or "" (copied into `out`). */
+static const char *fake_last(const char *topic, char *out, size_t size)
+{
+    out[0] = '\0';
+    pthread_mutex_lock(&fk.lock);
+    for (size_t i = 0; i < fk.ntopics; i++)
+        if (strcmp(fk.topics[i], topic) == 0)
+            snprintf(out, size, "%s", fk.payloads[i]);
+    pthread_mutex_unlock(&fk.lock);
+    return out;
 }
 
 /* ---- a host whose log can hold a callback inside the sink ---- */
@@ -437,6 +454,57 @@ static void test_refused_credentials_are_an_error(void **unused)
     sink_close(&s);
 }
 
+/* A record of `source` made `ago_ms` before now, as the host makes it (the
+ * host's collector.interval: 30 s). */
+static collector_record *aged_record(const char *source, int64_t ago_ms, int64_t interval_ms)
+{
+    collector_record *r;
+    int64_t now = real->time_ns(NULL, COLLECTOR_CLOCK_REALTIME);
+
+    assert_int_equal(record_new(source, now - ago_ms * 1000000, &r), 0);
+    record_set_interval_ms(r, interval_ms);
+    record_set_fallback_interval_ms(r, TESTHOST_COLLECTOR_INTERVAL_MS);
+    real->set_double(r, "battery_voltage", 13.2);
+    return r;
+}
+
+/* Availability turns at the host's freshness instant (record time + 3 x the
+ * source's interval, else 3 x collector.interval), not 3 intervals after the
+ * record arrived, and not never when the interval is unknown: a record
+ * already past it is never announced online. */
+static void test_availability_follows_the_freshness_instant(void **unused)
+{
+    struct sink s;
+    collector_record *r[4];
+    char got[16];
+    int done = 0;
+    (void)unused;
+
+    sink_open(&s, 1000, 0);
+    assert_int_equal(mqtt_start_with(s.m, &fake_paho), 0);
+    r[0] = aged_record("past", 30000 + 1000, 10000);  /* 1 s past T + 30 s */
+    r[1] = aged_record("past0", 90000 + 1000, 0);     /* 1 s past T + 3 x 30 s */
+    r[2] = aged_record("live", 0, 10000);             /* 30 s ahead */
+    r[3] = aged_record("live0", 60000, 0);            /* 30 s ahead */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(write_until(&s, r[i], 0, 2000), 0);
+    for (int i = 0; i < 10000 && !done; i++) {
+        done = strcmp(fake_last("p/past/availability", got, sizeof(got)), "offline") == 0 &&
+               strcmp(fake_last("p/past0/availability", got, sizeof(got)), "offline") == 0;
+        if (!done)
+            usleep(1000);
+    }
+    assert_true(done);
+    assert_string_equal(fake_last("p/live/availability", got, sizeof(got)), "online");
+    assert_string_equal(fake_last("p/live0/availability", got, sizeof(got)), "online");
+    for (size_t i = 0; i < fk.ntopics; i++) /* stale data is never served as live */
+        if (strncmp(fk.topics[i], "p/past", 6) == 0 && strstr(fk.topics[i], "/availability"))
+            assert_string_equal(fk.payloads[i], "offline");
+    for (int i = 0; i < 4; i++)
+        record_free(r[i]);
+    sink_close(&s);
+}
+
 /* stop() while a callback is inside the sink: it waits for it to leave
  * before anything is freed (without the gate, ASan reports the callback's
  * use of the freed sink). */
@@ -476,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_once_sets_no_will_and_no_availability),
         cmocka_unit_test(test_refused_credentials_are_an_error),
         cmocka_unit_test(test_stop_waits_for_callbacks_in_flight),
+        cmocka_unit_test(test_availability_follows_the_freshness_instant),
     };
     return cmocka_run_group_tests_name("mqtt sink with a fake Paho", tests, NULL, NULL);
 }

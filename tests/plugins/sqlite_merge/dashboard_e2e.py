@@ -18,13 +18,11 @@ TOP_BUILD = os.environ["top_builddir"]
 DAEMON = os.path.join(TOP_BUILD, "core", "collectord")
 sys.path.insert(0, os.path.join(TOP_SRC, "tests", "tools"))
 import eamoon_poller  # noqa: E402
+from tap import Tap  # noqa: E402
 from waiting import wait_for  # noqa: E402
 
-results = []
-
-
-def check(name, cond, detail=""):
-    results.append((name, bool(cond), detail))
+tap = Tap()
+check = tap.check
 
 
 def latest(db):
@@ -206,19 +204,9 @@ def kill_9(tmp):
 
 def main():
     with tempfile.TemporaryDirectory() as tmp:
-        one_and_two_batteries(tmp)
-        concurrent_writer(tmp)
-        kill_9(tmp)
-    print("1..%d" % len(results))
-    failed = 0
-    for i, (name, ok, detail) in enumerate(results, 1):
-        print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-        if not ok:
-            failed = 1
-            for line in str(detail).splitlines()[:10]:
-                print("# " + line)
-    return failed
+        tap.run(lambda: one_and_two_batteries(tmp), lambda: concurrent_writer(tmp),
+                lambda: kill_9(tmp))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

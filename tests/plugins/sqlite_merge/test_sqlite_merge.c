@@ -115,6 +115,8 @@ static collector_record *bms_record(const char *source, double volts, double age
     assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts), 0);
     assert_int_equal(record_new(source, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec -
                                             (int64_t)(age_s * 1e9), &r), 0);
+    /* as the host makes it: collector.interval, the freshness fallback */
+    record_set_fallback_interval_ms(r, TESTHOST_COLLECTOR_INTERVAL_MS);
     record_set_device(r, "C8:47:8C:00:00:01");
     record_set_doubles(r, "cells", cells, 4);
     record_set_int(r, "bms_cell_count", 16);
