@@ -27,7 +27,8 @@ struct jk_serial {
 static const char *const protocols[] = {"modbus", "uart", NULL};
 
 static const struct collector_setting_def setting_defs[] = {
-    {"device", COLLECTOR_SETTING_STRING, COLLECTOR_SETTING_REQUIRED | COLLECTOR_SETTING_PATH, NULL,
+    {"device", COLLECTOR_SETTING_STRING,
+     COLLECTOR_SETTING_REQUIRED | COLLECTOR_SETTING_PATH | COLLECTOR_SETTING_DEVICE, NULL,
      0, 0, NULL, NULL, "the serial port, e.g. /dev/ttyUSB0 or a stable /dev/serial/by-id/... name"},
     {"protocol", COLLECTOR_SETTING_STRING, 0, "modbus", 0, 0, protocols, NULL,
      "modbus: RS485 Modbus RTU of the JK-PB series; uart: the 0x4E57 frames of older packs"},

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <libconfig.h>
 
+#include "core/expand.h"
 #include "core/hostapi.h"
 #include "core/settings.h"
 
@@ -173,6 +174,39 @@ static void emit_without_pipeline_frees(void **state)
     host_fini(&host);
 }
 
+/* ${A:-${B}} takes the nested default, as the shell does (it kept the
+ * literal "${B" plus a stray "}" before). */
+static void nested_default_expands(void **state)
+{
+    char out[256], missing[64];
+    (void)state;
+
+    unsetenv("COLLECTOR_TEST_NOPE");
+    setenv("COLLECTOR_TEST_B", "bee", 1);
+    assert_int_equal(expand_env("${COLLECTOR_TEST_NOPE:-${COLLECTOR_TEST_B}}", out, sizeof(out),
+                                missing, sizeof(missing)),
+                     1);
+    assert_string_equal(out, "bee");
+    assert_int_equal(expand_env("x${COLLECTOR_TEST_NOPE:-a${COLLECTOR_TEST_NOPE:-b}c}y", out,
+                                sizeof(out), missing, sizeof(missing)),
+                     1);
+    assert_string_equal(out, "xabcy");
+    /* the variable set: the default is not looked at */
+    assert_int_equal(expand_env("${COLLECTOR_TEST_B:-${COLLECTOR_TEST_NOPE}}", out, sizeof(out),
+                                missing, sizeof(missing)),
+                     1);
+    assert_string_equal(out, "bee");
+    /* a nested reference without a default is still named */
+    assert_int_equal(expand_env("${COLLECTOR_TEST_NOPE:-${COLLECTOR_TEST_NOPE}}", out,
+                                sizeof(out), missing, sizeof(missing)),
+                     -ENOENT);
+    assert_string_equal(missing, "COLLECTOR_TEST_NOPE");
+    assert_int_equal(expand_env("${COLLECTOR_TEST_NOPE:-${B", out, sizeof(out), missing,
+                                sizeof(missing)),
+                     -EINVAL);
+    unsetenv("COLLECTOR_TEST_B");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +215,7 @@ int main(void)
         cmocka_unit_test(setting_error_names_file_and_line),
         cmocka_unit_test(stop_fd_becomes_readable),
         cmocka_unit_test(emit_without_pipeline_frees),
+        cmocka_unit_test(nested_default_expands),
     };
     return cmocka_run_group_tests_name("settings", tests, setup, teardown);
 }
