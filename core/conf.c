@@ -472,7 +472,11 @@ static int read_collector(struct daemon_cfg *c)
         cfg_error(c->path, config_setting_source_line(g), "collector: plugin path too long");
         return -EINVAL;
     }
-    if ((size_t)snprintf(c->state_dir, sizeof(c->state_dir), "%s", state_dir ? state_dir : "") >=
+    if (state_dir == NULL) { /* hostdefs: the default is not in the table */
+        const char *st = getenv("COLLECTOR_STATE_DIR");
+        state_dir = st && *st ? st : COLLECTOR_STATE_DIR;
+    }
+    if ((size_t)snprintf(c->state_dir, sizeof(c->state_dir), "%s", state_dir) >=
         sizeof(c->state_dir)) {
         cfg_error(c->path, config_setting_source_line(g), "collector.state_dir: too long");
         return -EINVAL;

@@ -24,7 +24,8 @@ const struct collector_setting_def hostdefs_collector[] = {
      .min = 0.001,
      .max = HOSTDEFS_SECONDS_MAX,
      .unit = "s",
-     .description = "how long the sinks get to deliver at a stop, a reload and --once"},
+     .description = "how long the sinks get to deliver what they hold at a stop, a reload or "
+                    "--once; what is left is counted in one log line"},
     {.name = "log_level",
      .type = COLLECTOR_SETTING_STRING,
      .default_value = "info",
@@ -36,12 +37,15 @@ const struct collector_setting_def hostdefs_collector[] = {
      .min = 1,
      .description = "a directory searched for plugins after $COLLECTOR_PLUGIN_PATH and "
                     "before the built-in one"},
+    /* No default_value: the built-in one depends on the configured prefix,
+     * and this table also makes collector.conf(5). conf.c supplies it. */
     {.name = "state_dir",
      .type = COLLECTOR_SETTING_STRING,
      .flags = COLLECTOR_SETTING_MIN,
      .min = 1,
-     .default_value = "${COLLECTOR_STATE_DIR:-" COLLECTOR_STATE_DIR "}",
-     .description = "where instances keep their state files (made 0750 at start)"},
+     .description = "where instances keep their state files (default: $COLLECTOR_STATE_DIR, "
+                    "else the built-in directory); made 0750 at start, it must belong to root "
+                    "or the daemon's user and not be writable by others"},
     {.name = NULL},
 };
 
@@ -57,7 +61,8 @@ const struct collector_setting_def hostdefs_entry[] = {
     {.name = "enabled",
      .type = COLLECTOR_SETTING_BOOL,
      .default_value = "true",
-     .description = "false: the entry is checked, but not run"},
+     .description = "false keeps the entry in the file, checked but not loaded: how a sink "
+                    "is switched off per deployment"},
     {.name = "interval",
      .type = COLLECTOR_SETTING_DOUBLE,
      .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX,
