@@ -3,6 +3,7 @@
 
 #include "core/conf.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -162,17 +163,6 @@ done:
     return rc;
 }
 
-static int hex_digit(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* The name between the quotes of an @include, with libconfig's escapes
  * (\\ \" \f \n \r \t \xHH) decoded as its scanner decodes them. `*p` points
  * after the opening quote and ends after the closing one. -EINVAL for an
@@ -186,7 +176,7 @@ static int include_name(const char **p, const char *end, char *out, size_t size)
         int ch = (unsigned char)*s++;
         if (ch == '\\') {
             char e = s < end ? *s++ : '\0';
-            int hi, lo;
+            char hex[3];
             switch (e) {
             case '\\':
             case '"':
@@ -204,12 +194,14 @@ static int include_name(const char **p, const char *end, char *out, size_t size)
             case 't':
                 ch = '\t';
                 break;
-            case 'x':
-                hi = s + 1 < end ? hex_digit(s[0]) : -1;
-                lo = s + 1 < end ? hex_digit(s[1]) : -1;
-                if (hi < 0 || lo < 0)
+            case 'x': /* exactly two hex digits, as libconfig's \\x[0-9A-Fa-f]{2} */
+                if (end - s < 2 || !isxdigit((unsigned char)s[0]) ||
+                    !isxdigit((unsigned char)s[1]))
                     return -EINVAL;
-                ch = hi * 16 + lo;
+                hex[0] = s[0];
+                hex[1] = s[1];
+                hex[2] = '\0';
+                ch = (int)strtol(hex, NULL, 16);
                 s += 2;
                 break;
             default:

@@ -6,27 +6,14 @@
 # file a setting or a variable names, SIGTERM while a config loads, overlong
 # strings, the interval limit, --describe of a path. Prints TAP.
 set -u
-: "${top_builddir:?}" "${top_srcdir:?}"
-D="$top_builddir/core/collectord"
-TP="$top_builddir/tests/abi/plugins"
-export COLLECTOR_PLUGIN_PATH="$TP:${COLLECTOR_PLUGIN_PATH:-}"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/config-XXXXXX")
-export COLLECTOR_STATE_DIR="$tmp/state"
+. "${top_srcdir:?}/tests/tools/daemon_test.sh"
+daemon_test_init config
 unset JK_DEVICES_FILE JK_BMS_ADDRESS
-pid=
-cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$tmp/err" 2>/dev/null | head -n 6; }
-check() { d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
-# wait_for SECONDS COMMAND...: poll until the command succeeds (a deadline, not a sleep)
-wait_for() { t=$(( $1 * 10 )); shift; while [ "$t" -gt 0 ]; do "$@" && return 0; sleep 0.1; t=$((t - 1)); done; return 1; }
-gone() { ! kill -0 "$1" 2>/dev/null; }
 # refused DESCRIPTION FIXED-STRING: --check of $tmp/c.conf exits 78 with one
-# line holding the string (timeout: a hang is a failure, not a stuck suite)
+# line holding the string (timeout: a hang is a failure, not a stuck suite;
+# -k: a daemon that ignores SIGTERM while it waits is killed)
 refused() {
-    timeout 20 "$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"; rc=$?
+    timeout -k 5 20 "$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"; rc=$?
     if [ "$rc" -eq 78 ] && grep -qF -- "$2" "$tmp/err" && [ "$(wc -l < "$tmp/err")" -eq 1 ]; then
         ok "$1"
     else

@@ -178,32 +178,28 @@ static void emit_without_pipeline_frees(void **state)
  * literal "${B" plus a stray "}" before). */
 static void nested_default_expands(void **state)
 {
+    static const struct {
+        const char *in;
+        int rc;
+        const char *out; /* the text, or the name in `missing` for -ENOENT */
+    } cases[] = {
+        {"${COLLECTOR_TEST_NOPE:-${COLLECTOR_TEST_B}}", 1, "bee"},
+        {"x${COLLECTOR_TEST_NOPE:-a${COLLECTOR_TEST_NOPE:-b}c}y", 1, "xabcy"},
+        {"${COLLECTOR_TEST_B:-${COLLECTOR_TEST_NOPE}}", 1, "bee"}, /* default not looked at */
+        {"${COLLECTOR_TEST_NOPE:-${COLLECTOR_TEST_NOPE}}", -ENOENT, "COLLECTOR_TEST_NOPE"},
+        {"${COLLECTOR_TEST_NOPE:-${B", -EINVAL, NULL},
+    };
     char out[256], missing[64];
     (void)state;
 
     unsetenv("COLLECTOR_TEST_NOPE");
     setenv("COLLECTOR_TEST_B", "bee", 1);
-    assert_int_equal(expand_env("${COLLECTOR_TEST_NOPE:-${COLLECTOR_TEST_B}}", out, sizeof(out),
-                                missing, sizeof(missing)),
-                     1);
-    assert_string_equal(out, "bee");
-    assert_int_equal(expand_env("x${COLLECTOR_TEST_NOPE:-a${COLLECTOR_TEST_NOPE:-b}c}y", out,
-                                sizeof(out), missing, sizeof(missing)),
-                     1);
-    assert_string_equal(out, "xabcy");
-    /* the variable set: the default is not looked at */
-    assert_int_equal(expand_env("${COLLECTOR_TEST_B:-${COLLECTOR_TEST_NOPE}}", out, sizeof(out),
-                                missing, sizeof(missing)),
-                     1);
-    assert_string_equal(out, "bee");
-    /* a nested reference without a default is still named */
-    assert_int_equal(expand_env("${COLLECTOR_TEST_NOPE:-${COLLECTOR_TEST_NOPE}}", out,
-                                sizeof(out), missing, sizeof(missing)),
-                     -ENOENT);
-    assert_string_equal(missing, "COLLECTOR_TEST_NOPE");
-    assert_int_equal(expand_env("${COLLECTOR_TEST_NOPE:-${B", out, sizeof(out), missing,
-                                sizeof(missing)),
-                     -EINVAL);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc = expand_env(cases[i].in, out, sizeof(out), missing, sizeof(missing));
+        assert_int_equal(rc, cases[i].rc);
+        if (cases[i].out != NULL)
+            assert_string_equal(rc == -ENOENT ? missing : out, cases[i].out);
+    }
     unsetenv("COLLECTOR_TEST_B");
 }
 
