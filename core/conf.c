@@ -30,9 +30,9 @@ static const struct {
     const char *list;
     uint32_t kind;
 } lists[] = {
-    {"sources", COLLECTOR_KIND_SOURCE},
-    {"calculators", COLLECTOR_KIND_CALCULATOR},
-    {"sinks", COLLECTOR_KIND_SINK},
+    {.list = "sources", .kind = COLLECTOR_KIND_SOURCE},
+    {.list = "calculators", .kind = COLLECTOR_KIND_CALCULATOR},
+    {.list = "sinks", .kind = COLLECTOR_KIND_SINK},
 };
 
 static void cfg_error(const char *file, unsigned line, const char *fmt, ...)

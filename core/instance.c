@@ -4,6 +4,7 @@
 #include "core/instance.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,7 +78,7 @@ int instance_open(const struct daemon_cfg *cfg, const struct instance_cfg *ic,
                   struct host_claims *claims, uint32_t run_flags, struct instance **out)
 {
     struct instance *in = calloc(1, sizeof(*in));
-    char file[4096], err[LOG_ERR_MAX];
+    char file[PATH_MAX], err[LOG_ERR_MAX];
     int rc;
 
     if (in == NULL)

@@ -51,7 +51,7 @@ static void usage(FILE *out)
 /* mkdir -p with mode 0750 for the missing parts. */
 static int make_dirs(const char *path)
 {
-    char buf[4096];
+    char buf[PATH_MAX];
     size_t n = strlen(path);
 
     if (n == 0 || n >= sizeof(buf))
@@ -216,13 +216,18 @@ static void reload_finish(struct runtime *rt, struct daemon_cfg **cfg, int verbo
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'C'},
-        {"once", no_argument, NULL, 'o'},         {"foreground", no_argument, NULL, 'f'},
-        {"verbose", no_argument, NULL, 'v'},      {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},         {"describe", required_argument, NULL, 'D'},
-        {"man", no_argument, NULL, 'M'},          {NULL, 0, NULL, 0},
+        {.name = "config", .has_arg = required_argument, .val = 'c'},
+        {.name = "check", .has_arg = no_argument, .val = 'C'},
+        {.name = "once", .has_arg = no_argument, .val = 'o'},
+        {.name = "foreground", .has_arg = no_argument, .val = 'f'},
+        {.name = "verbose", .has_arg = no_argument, .val = 'v'},
+        {.name = "version", .has_arg = no_argument, .val = 'V'},
+        {.name = "help", .has_arg = no_argument, .val = 'h'},
+        {.name = "describe", .has_arg = required_argument, .val = 'D'},
+        {.name = "man", .has_arg = no_argument, .val = 'M'},
+        {.name = NULL},
     };
-    char default_path[4096];
+    char default_path[PATH_MAX];
     const char *path = NULL, *describe_name = NULL;
     int check = 0, once = 0, verbose = 0, man = 0, c;
     uint32_t run_flags;
