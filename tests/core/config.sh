@@ -69,13 +69,14 @@ wait "$pid"; rc=$?; pid=
 check "and SIGTERM then ends it cleanly" test "$rc" -eq 0
 
 # --- every file a setting or a variable names: a FIFO is refused at once (25.2) ---
-printf 'sinks = ( { plugin = "influxdb"; token_file = "%s"; } );\n' "$tmp/fifo" > "$tmp/c.conf"
+# (each config is valid with a regular file there: only the FIFO is wrong)
+printf 'sinks = ( { plugin = "influxdb"; bucket = "b"; org = "o"; token_file = "%s"; } );\n' "$tmp/fifo" > "$tmp/c.conf"
 refused 'influxdb token_file a FIFO: refused by the PATH flag, one line' \
     "token_file: $tmp/fifo: a FIFO, not a regular file"
-printf 'sinks = ( { plugin = "mqtt"; password_file = "%s"; } );\n' "$tmp/fifo" > "$tmp/c.conf"
+printf 'sinks = ( { plugin = "mqtt"; username = "u"; password_file = "%s"; } );\n' "$tmp/fifo" > "$tmp/c.conf"
 refused 'mqtt password_file a FIFO: refused, one line' \
     "password_file: $tmp/fifo: a FIFO, not a regular file"
-printf 'sinks = ( { plugin = "influxdb"; password_file = "%s"; } );\n' "$tmp" > "$tmp/c.conf"
+printf 'sinks = ( { plugin = "influxdb"; database = "d"; username = "u"; password_file = "%s"; } );\n' "$tmp" > "$tmp/c.conf"
 refused 'influxdb password_file a directory: refused, one line' \
     "password_file: $tmp: a directory, not a regular file"
 printf 'sources = ( { plugin = "jk_replay"; file = "%s"; } );\n' "$tmp/fifo" > "$tmp/c.conf"
