@@ -24,7 +24,7 @@
 
 /* Settings (and list elements) in all files together: libconfig looks a
  * new member up among its siblings, so its parse is quadratic in this. */
-#define CONF_ITEMS_MAX 10000
+#define CONF_ITEMS_MAX 4096
 
 static const struct {
     const char *list;
