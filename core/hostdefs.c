@@ -5,7 +5,8 @@
 
 #include <string.h>
 
-static const char *const log_levels[] = {"error", "warning", "info", "debug", NULL};
+/* "warn": the old parser took it too */
+static const char *const log_levels[] = {"error", "warning", "warn", "info", "debug", NULL};
 
 const struct collector_setting_def hostdefs_collector[] = {
     {.name = "interval",
