@@ -70,6 +70,7 @@ struct build {
     struct line_src *map; /* map[i]: where line i + 1 of buf was written */
     size_t nlines, map_cap;
     size_t items;         /* '=', ':' and ',' outside strings and comments */
+    size_t total;         /* bytes read, every inclusion counted */
     const char *dir;      /* relative includes are taken from here */
 };
 
@@ -299,6 +300,13 @@ static int inline_file(struct build *b, const char *path, const char *name, cons
 
     if (rc < 0)
         return rc;
+    b->total += len;
+    if (b->total > CONF_TOTAL_MAX) {
+        cfg_error(from ? from : path, from_line,
+                  "the configuration and its includes exceed %d bytes: refused", CONF_TOTAL_MAX);
+        rc = -EFBIG;
+        goto done;
+    }
     rc = add_file(b->c, path, &idx);
     if (rc < 0)
         goto done;

@@ -15,6 +15,7 @@
  * at once instead of keeping --check busy (libconfig's flex scanner is
  * quadratic in the length of one token). */
 #define CONF_FILE_MAX      (1024 * 1024) /* bytes of one file (main or included) */
+#define CONF_TOTAL_MAX     (4 * CONF_FILE_MAX) /* bytes of all files, every inclusion counted */
 #define CONF_STRING_MAX    (64 * 1024)   /* bytes of one quoted string in the file */
 #define CONF_INCLUDE_DEPTH 10            /* @include nesting */
 /* COLLECTOR_PLUGIN_PATH, plugin_dir and the built-in directory, ':'-joined. */

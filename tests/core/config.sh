@@ -20,7 +20,7 @@ refused() {
         echo "# exit $rc" >> "$tmp/err"; not_ok "$1"
     fi
 }
-echo "1..22"
+echo "1..23"
 CAP="$top_srcdir/etc/demo/jk_pb2a16s15p.hex"
 mkfifo "$tmp/fifo"
 
@@ -118,6 +118,10 @@ kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=
 refused 'a 100 kB string: refused by its length, one line' 'c.conf:1: a string longer than 65536 bytes: refused'
 { printf 'x = "'; head -c 50000000 /dev/zero | tr '\0' a; printf '";\n'; } > "$tmp/c.conf"
 refused 'a 50 MB file: refused by its size, one line' 'larger than 1048576 bytes: not a configuration file'
+{ i=0; while [ $i -lt 9000 ]; do printf '# %0100d\n' 0; i=$((i + 1)); done; } > "$tmp/big.conf"
+for i in 1 2 3 4 5; do printf '@include "big.conf"\n'; done > "$tmp/c.conf"
+refused 'one 0.9 MB file included 5 times: refused by the total, one line' \
+    'c.conf:5: the configuration and its includes exceed 4194304 bytes: refused'
 printf 'collector = { interval = 2592000; };\n' > "$tmp/c.conf"
 refused 'interval = 2592000 (30 days) says the real limit' \
     'c.conf:1: collector: interval: out of range: want 0.001 to 604800 s (7 days)'
