@@ -9,7 +9,8 @@
  *                  busy_every = N to every Nth write (a window full a moment),
  *                  latency = true appends the ms from the record's time to its write;
  *                  it declares a settings table: password is a SECRET, and
- *                  create_ms = N makes create() take N ms (a config load that waits)
+ *                  create_ms = N makes create() take N ms (a config load that waits),
+ *                  fail_start = true makes start() fail
  *   -DTP_EVIL      also a constructor that creates $TP_EVIL_MARK (trust tests)
  * and broken ones: TP_MAJOR/TP_MINOR override the ABI numbers, TP_SHORT
  * shrinks struct_size, TP_NULL returns NULL, TP_NO_ENTRY exports nothing. */
@@ -53,6 +54,7 @@ struct tp {
     long long busy_every, writes; /* sink: -EAGAIN to every busy_every-th write */
     int latency;                  /* sink: append the record's age at write, ms */
     int fail;
+    int fail_start; /* sink: start() fails (-EIO) */
     FILE *out;
     char *path;
     char *buf;
@@ -85,6 +87,7 @@ static int tp_create(const struct collector_host_api *api, collector_host *host,
             ;
     }
     api->setting_bool(s, "fail", &t->fail);
+    api->setting_bool(s, "fail_start", &t->fail_start);
     api->setting_bool(s, "latency", &t->latency);
     if (api->setting_string(s, "file", &file) == 0) {
         /* lines are buffered here and go to the file on flush() */
@@ -171,6 +174,13 @@ static int tp_write(void *state, const collector_record *rec)
     return 0;
 }
 
+static int tp_start(void *state)
+{
+    const struct tp *t = state;
+
+    return t->fail_start ? -EIO : 0;
+}
+
 static int tp_flush(void *state)
 {
     struct tp *t = state;
@@ -198,7 +208,7 @@ static int tp_flush(void *state)
 
 static const char *const tp_settings[] = {"slow_ms", "fail_after", "file", "fail", "again",
                                           "busy_every", "latency", "password", "create_ms",
-                                          NULL};
+                                          "fail_start", NULL};
 #ifdef TP_FILESINK
 static const struct collector_setting_def tp_defs[] = {
     {.name = "slow_ms", .type = COLLECTOR_SETTING_INT},
@@ -210,6 +220,7 @@ static const struct collector_setting_def tp_defs[] = {
     {.name = "latency", .type = COLLECTOR_SETTING_BOOL},
     {.name = "password", .type = COLLECTOR_SETTING_STRING, .flags = COLLECTOR_SETTING_SECRET},
     {.name = "create_ms", .type = COLLECTOR_SETTING_INT},
+    {.name = "fail_start", .type = COLLECTOR_SETTING_BOOL},
     {.name = NULL},
 };
 #endif
@@ -244,6 +255,7 @@ static const struct collector_plugin tp_plugin = {
 #elif defined(TP_FILESINK)
     .kind = COLLECTOR_KIND_SINK,
     .setting_defs = tp_defs,
+    .start = tp_start,
     .write = tp_write,
     .flush = tp_flush,
 #endif

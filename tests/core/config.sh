@@ -20,7 +20,7 @@ refused() {
         echo "# exit $rc" >> "$tmp/err"; not_ok "$1"
     fi
 }
-echo "1..23"
+echo "1..25"
 CAP="$top_srcdir/etc/demo/jk_pb2a16s15p.hex"
 mkfifo "$tmp/fifo"
 
@@ -112,6 +112,40 @@ cp "$tmp/log" "$tmp/err"
 check "SIGTERM during a reload that waits ends the daemon within 2 s, saying so" \
     sh -c "! kill -0 $pid 2>/dev/null && grep -q 'SIGTERM during a reload: the new configuration is abandoned' '$tmp/log'"
 kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=
+
+# --- a reload whose new sink cannot start: it is left out, said once, the
+# rest runs from the new config (runtime_switch: one meaning per return) ---
+cat > "$tmp/run.conf" <<CONF
+collector = { interval = 0.05; };
+sources = ( { plugin = "t_counter"; name = "src"; } );
+sinks = ( { plugin = "t_filesink"; name = "out"; file = "$tmp/out.txt"; } );
+CONF
+"$D" -c "$tmp/run.conf" 2>"$tmp/log" &
+pid=$!
+wait_for 30 grep -q "running 2 instance" "$tmp/log"
+cat > "$tmp/run.conf" <<CONF
+collector = { interval = 0.05; };
+sources = ( { plugin = "t_counter"; name = "src"; } );
+sinks = ( { plugin = "t_filesink"; name = "out"; file = "$tmp/out.txt"; },
+          { plugin = "t_filesink"; name = "bad"; file = "$tmp/bad.txt"; fail_start = true; } );
+CONF
+kill -HUP "$pid"
+wait_for 20 grep -q "reloaded" "$tmp/log"
+cp "$tmp/log" "$tmp/err"
+check "SIGHUP onto a sink that cannot start: one line names it, the others keep running" \
+    sh -c "grep -q 'bad: plugin t_filesink could not start' '$tmp/log' &&
+           grep -q 'reloaded .*: 2 instance(s) kept, 0 started, some could not start' '$tmp/log' &&
+           ! grep -q 'reload failed' '$tmp/log' && kill -0 $pid"
+kill -HUP "$pid" # the next reload tries it again
+two_reloads() { [ "$(grep -c 'reloaded' "$tmp/log")" -ge 2 ]; }
+wait_for 20 two_reloads
+kill -TERM "$pid"
+wait_for 10 gone "$pid"
+wait "$pid"; rc=$?; pid=
+cp "$tmp/log" "$tmp/err"
+check "it is tried again at the next reload; SIGTERM then exits 0 and out got its records" \
+    sh -c "[ $rc -eq 0 ] && [ \$(grep -c 'bad: plugin t_filesink could not start' '$tmp/log') -eq 2 ] &&
+           grep -q '^src ' '$tmp/out.txt' && [ ! -e '$tmp/bad.txt' ]"
 
 # --- limits (25.14): a long string is refused by its length, not parsed for minutes ---
 { printf 'sources = ( { plugin = "t_counter"; name = "'; head -c 100000 /dev/zero | tr '\0' a; printf '"; } );\n'; } > "$tmp/c.conf"
