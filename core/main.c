@@ -190,6 +190,25 @@ static void reload_start(struct runtime *rt, const char *path, int verbose)
     reload.running = 1;
 }
 
+/* A stop during a reload: a worker already done is joined and its work
+ * freed; one still loading is left to end with the process. */
+static void reload_abandon(int sig)
+{
+    if (!reload.running)
+        return;
+    log_msg(LOG_CORE, COLLECTOR_LOG_WARNING,
+            "%s during a reload: the new configuration is abandoned",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    if (!atomic_load(&reload.done))
+        return;
+    pthread_join(reload.thread, NULL);
+    reload.running = 0;
+    runtime_next_free(reload.next);
+    config_free(reload.ncfg);
+    reload.next = NULL;
+    reload.ncfg = NULL;
+}
+
 /* The worker is done: switch to its config, or keep the running one. */
 static void reload_finish(struct runtime *rt, struct daemon_cfg **cfg, int verbose)
 {
@@ -352,10 +371,7 @@ int main(int argc, char **argv)
             reload_finish(rt, &cfg, verbose);
             continue;
         }
-        if (reload.running)
-            log_msg(LOG_CORE, COLLECTOR_LOG_WARNING,
-                    "%s during a reload: the new configuration is abandoned",
-                    sig == SIGINT ? "SIGINT" : "SIGTERM");
+        reload_abandon(sig);
         log_msg(LOG_CORE, COLLECTOR_LOG_INFO, "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
         break;
     }
