@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ${A:-${B:-${C}}} nests at most this deep. */
+#define EXPAND_DEPTH_MAX 8
+
 static int name_char(char c, int first)
 {
     return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
@@ -24,29 +27,54 @@ static int put(char *out, size_t out_size, size_t *used, const char *s, size_t n
     return 0;
 }
 
-int expand_env(const char *in, char *out, size_t out_size, char *missing, size_t missing_size)
+/* The '}' that closes a reference whose text goes on at `p`: the braces of
+ * a ${...} nested in its default are skipped, as the shell does. */
+static const char *closing(const char *p)
 {
-    size_t used = 0;
+    int depth = 0;
+
+    for (; *p != '\0'; p++) {
+        if (p[0] == '$' && p[1] == '{') {
+            depth++;
+            p++;
+        } else if (*p == '}') {
+            if (depth == 0)
+                return p;
+            depth--;
+        }
+    }
+    return NULL;
+}
+
+static int expand(const char *in, size_t in_len, char *out, size_t out_size, size_t *used,
+                  char *missing, size_t missing_size, int depth)
+{
+    const char *end = in + in_len;
     int expanded = 0;
 
-    if (out_size == 0)
-        return -ENAMETOOLONG;
-    out[0] = '\0';
-    while (*in != '\0') {
-        const char *dollar = strstr(in, "${");
-        const char *p, *close, *value, *dflt = NULL;
+    if (depth > EXPAND_DEPTH_MAX) {
+        snprintf(missing, missing_size, "%.40s", in);
+        return -EINVAL;
+    }
+    while (in < end) {
+        const char *dollar = in, *p, *close, *value, *dflt = NULL;
         char name[128];
         size_t n;
         int rc;
 
-        if (dollar == NULL)
-            return put(out, out_size, &used, in, strlen(in)) < 0 ? -ENAMETOOLONG : expanded;
-        if ((rc = put(out, out_size, &used, in, (size_t)(dollar - in))) < 0)
+        while (dollar + 1 < end && !(dollar[0] == '$' && dollar[1] == '{'))
+            dollar++;
+        if (dollar + 1 >= end)
+            return put(out, out_size, used, in, (size_t)(end - in)) < 0 ? -ENAMETOOLONG
+                                                                        : expanded;
+        if ((rc = put(out, out_size, used, in, (size_t)(dollar - in))) < 0)
             return rc;
         p = dollar + 2;
-        for (n = 0; name_char(p[n], n == 0); n++)
+        for (n = 0; p + n < end && name_char(p[n], n == 0); n++)
             ;
-        close = strchr(p, '}');
+        close = closing(p);
+        if (close != NULL && close >= end)
+            close = NULL;
         if (n == 0 || n >= sizeof(name) || close == NULL ||
             !(p[n] == '}' || (p[n] == ':' && p[n + 1] == '-'))) {
             snprintf(missing, missing_size, "%.*s", close ? (int)(close - dollar + 1) : 40,
@@ -63,9 +91,10 @@ int expand_env(const char *in, char *out, size_t out_size, char *missing, size_t
                 snprintf(missing, missing_size, "%s", name);
                 return -ENOENT;
             }
-            rc = put(out, out_size, &used, dflt, (size_t)(close - dflt));
+            rc = expand(dflt, (size_t)(close - dflt), out, out_size, used, missing,
+                        missing_size, depth + 1);
         } else {
-            rc = put(out, out_size, &used, value, strlen(value));
+            rc = put(out, out_size, used, value, strlen(value));
         }
         if (rc < 0)
             return rc;
@@ -73,4 +102,14 @@ int expand_env(const char *in, char *out, size_t out_size, char *missing, size_t
         in = close + 1;
     }
     return expanded;
+}
+
+int expand_env(const char *in, char *out, size_t out_size, char *missing, size_t missing_size)
+{
+    size_t used = 0;
+
+    if (out_size == 0)
+        return -ENAMETOOLONG;
+    out[0] = '\0';
+    return expand(in, strlen(in), out, out_size, &used, missing, missing_size, 0);
 }

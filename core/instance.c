@@ -4,17 +4,19 @@
 #include "core/instance.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/log.h"
 #include "core/record.h"
+#include "core/fingerprint.h"
 #include "core/setdefs.h"
 #include "core/settings.h"
 
-#define CORE "collectord"
 #define INTERVAL_FLOOR_MS 1000
 
 struct instance *instance_of(struct collector_host *host)
@@ -43,7 +45,7 @@ static int64_t interval_floor_ms(const struct loaded_plugin *lp)
 
 static char *make_fingerprint(const struct instance *in, const config_setting_t *group)
 {
-    char *settings = setdefs_fingerprint(group), *fp = NULL;
+    char *settings = fingerprint_group(group), *fp = NULL;
 
     if (settings != NULL &&
         asprintf(&fp, "%s|%u|%lld|%s", in->plugin, (unsigned)in->kind, (long long)in->interval_ms,
@@ -53,11 +55,30 @@ static char *make_fingerprint(const struct instance *in, const config_setting_t 
     return fp;
 }
 
+/* A secret written into a file others may read: say so, once per instance
+ * (the SECRET flag decides what is a secret, not the word "password"). */
+static void warn_readable_secret(const struct instance_cfg *ic, const struct loaded_plugin *lp)
+{
+    const config_setting_t *m = NULL;
+    const char *file;
+    struct stat st;
+
+    if (!setdefs_literal_secret(ic->group, lp->desc.setting_defs, &m))
+        return;
+    file = config_setting_source_file(m);
+    if (file == NULL || stat(file, &st) != 0 || !(st.st_mode & S_IROTH))
+        return;
+    log_msg(LOG_CORE, COLLECTOR_LOG_WARNING,
+            "%s:%u: %s: %s is a secret, and %s is readable by other users: chmod o-r %s (or "
+            "give it through a file or ${VARIABLE})",
+            file, config_setting_source_line(m), ic->name, config_setting_name(m), file, file);
+}
+
 int instance_open(const struct daemon_cfg *cfg, const struct instance_cfg *ic,
                   struct host_claims *claims, uint32_t run_flags, struct instance **out)
 {
     struct instance *in = calloc(1, sizeof(*in));
-    char file[4096], err[9300];
+    char file[PATH_MAX], err[LOG_ERR_MAX];
     int rc;
 
     if (in == NULL)
@@ -83,17 +104,17 @@ int instance_open(const struct daemon_cfg *cfg, const struct instance_cfg *ic,
     }
     rc = loader_find(ic->plugin, cfg->plugin_path, file, sizeof(file));
     if (rc < 0) {
-        log_msg(CORE, COLLECTOR_LOG_ERROR, "%s:%u: plugin \"%s\": no %s.so in %s", ic->file,
+        log_msg(LOG_CORE, COLLECTOR_LOG_ERROR, "%s:%u: plugin \"%s\": no %s.so in %s", ic->file,
                 ic->line, ic->plugin, ic->plugin, cfg->plugin_path);
         goto fail;
     }
     rc = loader_open(file, ic->kind, &in->lp, err, sizeof(err));
     if (rc < 0) {
-        log_msg(CORE, COLLECTOR_LOG_ERROR, "%s:%u: %s", ic->file, ic->line, err);
+        log_msg(LOG_CORE, COLLECTOR_LOG_ERROR, "%s:%u: %s", ic->file, ic->line, err);
         goto fail;
     }
     if (in->kind == COLLECTOR_KIND_SOURCE && in->interval_ms < interval_floor_ms(in->lp)) {
-        log_msg(CORE, COLLECTOR_LOG_ERROR,
+        log_msg(LOG_CORE, COLLECTOR_LOG_ERROR,
                 "%s:%u: %s: interval: %.3g s is below the floor of %.3g s for plugin %s",
                 ic->file, ic->line, ic->name, (double)in->interval_ms / 1000.0,
                 (double)interval_floor_ms(in->lp) / 1000.0, ic->plugin);
@@ -107,9 +128,10 @@ int instance_open(const struct daemon_cfg *cfg, const struct instance_cfg *ic,
                             (in->lp->desc.flags & COLLECTOR_PLUGIN_EMITS))) &&
         (rc = host_claims_add_producer(claims, ic->name)) < 0)
         goto fail;
+    warn_readable_secret(ic, in->lp);
     rc = setdefs_apply(ic->group, &in->lp->desc, ic->name, err, sizeof(err));
     if (rc < 0) {
-        log_msg(CORE, COLLECTOR_LOG_ERROR, "%s", err);
+        log_msg(LOG_CORE, COLLECTOR_LOG_ERROR, "%s", err);
         goto fail;
     }
     in->fingerprint = make_fingerprint(in, ic->group);
@@ -127,7 +149,7 @@ int instance_open(const struct daemon_cfg *cfg, const struct instance_cfg *ic,
     in->host.claims = NULL; /* claims are for create() only */
     if (rc != 0) {
         if (in->host.setting_errors == 0) /* else its own line named the setting */
-            log_msg(CORE, COLLECTOR_LOG_ERROR, "%s:%u: %s: plugin %s refused to start: %s",
+            log_msg(LOG_CORE, COLLECTOR_LOG_ERROR, "%s:%u: %s: plugin %s refused to start: %s",
                     ic->file, ic->line, ic->name, ic->plugin,
                     rc < 0 ? strerror(-rc) : "see above");
         rc = rc < 0 ? rc : -EINVAL;
@@ -150,7 +172,7 @@ int instance_start(struct instance *in)
     if (in->lp->desc.start != NULL) {
         rc = in->lp->desc.start(in->state);
         if (rc != 0) {
-            log_msg(CORE, COLLECTOR_LOG_ERROR, "%s:%u: %s: plugin %s could not start: %s",
+            log_msg(LOG_CORE, COLLECTOR_LOG_ERROR, "%s:%u: %s: plugin %s could not start: %s",
                     in->file, in->line, in->name, in->plugin,
                     rc < 0 ? strerror(-rc) : "see above");
             return rc < 0 ? rc : -EIO;

@@ -42,13 +42,22 @@ struct instance {
     int stop;
     pthread_t thread;
     int thread_started;
+    /* Sources: touched only by the source's own thread (sched.c), or by the
+     * main thread under --once, when no source thread runs. */
     unsigned long polls_ok, polls_failed, failures;
-    _Atomic int64_t poll_since_ms; /* inside poll() since (monotonic), 0 when not */
-    unsigned long records; /* emitted (sources, calculators that emit) */
+    _Atomic int64_t poll_since_ms; /* inside poll() since (monotonic), 0 when not; the
+                                      main thread reads it for the watchdog */
+    unsigned long records; /* emitted: by the source's thread, or by the pipeline's
+                              thread for a calculator that emits */
 
-    /* Calculators and sinks: touched only by the pipeline's thread. */
+    /* Calculators and sinks: touched only by the pipeline's thread (and by
+     * the main thread once that thread is paused or stopped: retire). */
     struct sink_queue q;
     unsigned long written, dropped, process_failures;
+    /* "Say it once" state of the one thread that calls this instance: the
+     * source's thread for a source (sched_poll), the pipeline's thread for
+     * a calculator or a sink (pipeline.c). An instance has one kind, so
+     * one writer. */
     int failing, last_rc;
 };
 

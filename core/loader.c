@@ -45,6 +45,8 @@ int loader_find(const char *name, const char *path, char *out, size_t out_size)
 
     if (name == NULL || path == NULL)
         return -ENOENT;
+    if (!names_is_symbol(name))
+        return -EINVAL; /* no '/', no "..": only a name is looked up */
     while (dir != NULL && *dir != '\0') {
         const char *end = strchr(dir, ':');
         int dlen = (int)(end ? (size_t)(end - dir) : strlen(dir));

@@ -18,7 +18,8 @@ struct loaded_plugin {
 
 /* Search `name`.so, then `name`/`name`.so in each directory of the
  * colon-separated `path` (first match wins). Fills `out` with the full path.
- * -ENOENT when none exists, -ENAMETOOLONG. */
+ * -EINVAL when `name` is not a plugin name ([a-z0-9_]+: no path gets
+ * through), -ENOENT when none exists, -ENAMETOOLONG. */
 int loader_find(const char *name, const char *path, char *out, size_t out_size);
 
 /*

@@ -9,7 +9,10 @@ core_libcollector_core_a_SOURCES = \
 	core/record.c core/record.h \
 	core/fresh.c core/fresh.h \
 	core/settings.c core/settings.h \
+	core/hostdefs.c core/hostdefs.h \
 	core/setdefs.c core/setdefs.h \
+	core/describe.c core/describe.h \
+	core/fingerprint.c core/fingerprint.h \
 	core/statefile.c core/statefile.h \
 	core/hostapi.c core/hostapi.h \
 	core/loader.c core/loader.h \
@@ -17,7 +20,8 @@ core_libcollector_core_a_SOURCES = \
 	core/instance.c core/instance.h \
 	core/pipeline.c core/pipeline.h \
 	core/sched.c core/sched.h \
-	core/runtime.c core/runtime.h
+	core/runtime.c core/runtime.h \
+	plugins/libsafeopen/safe_open.c plugins/libsafeopen/safe_open.h
 core_libcollector_core_a_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS)
 
 sbin_PROGRAMS += core/collectord

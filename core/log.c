@@ -83,7 +83,7 @@ int log_format(char *buf, size_t cap, const char *instance, int level, const cha
     else if (localtime_r(&ts.tv_sec, &tm) == NULL ||
              strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm) == 0)
         snprintf(stamp, sizeof(stamp), "(no date for %lld s)", (long long)ts.tv_sec);
-    n = snprintf(buf, cap, "%s - %s - %s - ", stamp, instance ? instance : "collectord",
+    n = snprintf(buf, cap, "%s - %s - %s - ", stamp, instance ? instance : LOG_CORE,
                  log_level_name(level));
     if (n < 0) {
         buf[0] = '\0';

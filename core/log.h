@@ -3,8 +3,15 @@
 #ifndef COLLECTORD_CORE_LOG_H
 #define COLLECTORD_CORE_LOG_H
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
+
+/* The name the daemon's own lines carry where a plugin's carry its instance. */
+#define LOG_CORE "collectord"
+/* One error line that names up to two paths (a file and the directory that
+ * refused it) and a reason: what loader and setdefs errors are written into. */
+#define LOG_ERR_MAX (2 * PATH_MAX + 1024)
 
 /* Messages above `level` (a COLLECTOR_LOG_* number) are dropped. Default INFO. */
 void log_set_level(int level);

@@ -4,8 +4,11 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,19 +24,19 @@
 #include "core/log.h"
 #include "core/notify.h"
 #include "core/runtime.h"
-#include "core/setdefs.h"
-
-#define CORE "collectord"
+#include "core/describe.h"
+#include "core/names.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: collectord [-c FILE] [--check | --once] [-f] [-v]\n"
-            "       collectord --describe PLUGIN [--man]\n"
+            "       collectord --describe PLUGIN|collector [--man]\n"
             "  -c, --config FILE  configuration (default %s/collector.conf)\n"
             "      --check        validate everything, then exit (0 or 78); creates no file,\n"
             "                     opens no socket, starts no thread\n"
-            "      --describe P   print plugin P's settings table (--man: as groff)\n"
+            "      --describe P   print plugin P's settings table, or the daemon's own for\n"
+            "                     P = collector (--man: as groff)\n"
             "      --once         poll every source once, run the pipeline, exit\n"
             "  -f, --foreground   stay in the foreground (always: use systemd Type=simple)\n"
             "  -v, --verbose      log debug messages\n"
@@ -48,7 +51,7 @@ static void usage(FILE *out)
 /* mkdir -p with mode 0750 for the missing parts. */
 static int make_dirs(const char *path)
 {
-    char buf[4096];
+    char buf[PATH_MAX];
     size_t n = strlen(path);
 
     if (n == 0 || n >= sizeof(buf))
@@ -66,37 +69,6 @@ static int make_dirs(const char *path)
     return 0;
 }
 
-/* Warn when a config that holds a password can be read by other users. */
-static void check_config_secrecy(const char *path)
-{
-    struct stat st;
-    char line[1024];
-    FILE *fp;
-    int has_password = 0;
-
-    if (stat(path, &st) != 0 || !(st.st_mode & S_IROTH))
-        return;
-    fp = fopen(path, "r");
-    if (fp == NULL)
-        return;
-    while (!has_password && fgets(line, sizeof(line), fp) != NULL) {
-        /* a `password = ...` setting anywhere on the line (not password_file) */
-        for (const char *p = strstr(line, "password"); p != NULL && !has_password;
-             p = strstr(p + 1, "password")) {
-            const char *after = p + 8;
-            int at_word = p == line || !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z'));
-            after += strspn(after, " \t");
-            has_password = at_word && (*after == '=' || *after == ':');
-        }
-    }
-    fclose(fp);
-    if (has_password)
-        log_msg(CORE, COLLECTOR_LOG_WARNING,
-                "%s holds a password and is readable by other users: chmod o-r %s (or use "
-                "password_file)",
-                path, path);
-}
-
 /* Load a config (and, unless --check, make its state directory). */
 static int load(const char *path, uint32_t run_flags, int verbose, struct daemon_cfg **cfg_out)
 {
@@ -106,21 +78,20 @@ static int load(const char *path, uint32_t run_flags, int verbose, struct daemon
     if (rc < 0)
         return rc;
     log_set_level(verbose ? COLLECTOR_LOG_DEBUG : cfg->log_level);
-    check_config_secrecy(path);
     if (!(run_flags & COLLECTOR_RUN_CHECK)) {
         rc = make_dirs(cfg->state_dir);
         if (rc < 0)
-            log_msg(CORE, COLLECTOR_LOG_WARNING, "state directory %s: %s", cfg->state_dir,
+            log_msg(LOG_CORE, COLLECTOR_LOG_WARNING, "state directory %s: %s", cfg->state_dir,
                     strerror(-rc));
     }
     /* State files are written as root: the directory must be as trusted as
      * the plugins (--check checks it when it exists). */
     {
         struct stat st;
-        char err[9300];
+        char err[LOG_ERR_MAX];
         if (stat(cfg->state_dir, &st) == 0 &&
             loader_check_trust_dir(cfg->state_dir, err, sizeof(err)) < 0) {
-            log_msg(CORE, COLLECTOR_LOG_ERROR, "state_dir %s", err);
+            log_msg(LOG_CORE, COLLECTOR_LOG_ERROR, "state_dir %s", err);
             config_free(cfg);
             return -EPERM;
         }
@@ -129,39 +100,153 @@ static int load(const char *path, uint32_t run_flags, int verbose, struct daemon
     return 0;
 }
 
-/* --describe: load one plugin (trust-checked like the daemon does) and print
- * its settings table. */
+/* --describe: the host's own settings (`collector`), or one plugin's,
+ * loaded trust-checked like the daemon does. The name is checked before
+ * anything is looked up, so no path reaches dlopen. */
 static int describe(const char *name, int man)
 {
     const char *env = getenv("COLLECTOR_PLUGIN_PATH");
-    char path[8192], file[4096], err[9300];
+    char path[CONF_PLUGIN_PATH_MAX], file[PATH_MAX], err[LOG_ERR_MAX];
     struct loaded_plugin *lp = NULL;
 
+    if (strcmp(name, "collector") == 0) {
+        describe_host(stdout, man);
+        return 0;
+    }
+    if (!names_is_symbol(name)) {
+        log_msg(LOG_CORE, COLLECTOR_LOG_ERROR,
+                "--describe: \"%.64s\" is not a plugin name ([a-z0-9_]+, or collector)", name);
+        return EX_USAGE;
+    }
     snprintf(path, sizeof(path), "%s%s%s", env ? env : "", env && *env ? ":" : "",
              COLLECTOR_PLUGIN_DIR);
     if (loader_find(name, path, file, sizeof(file)) < 0) {
-        log_msg(CORE, COLLECTOR_LOG_ERROR, "plugin \"%s\": no %s.so in %s", name, name, path);
+        log_msg(LOG_CORE, COLLECTOR_LOG_ERROR, "plugin \"%s\": no %s.so in %s", name, name, path);
         return EX_CONFIG;
     }
     if (loader_open(file, 0, &lp, err, sizeof(err)) < 0) {
-        log_msg(CORE, COLLECTOR_LOG_ERROR, "%s", err);
+        log_msg(LOG_CORE, COLLECTOR_LOG_ERROR, "%s", err);
         return EX_CONFIG;
     }
-    setdefs_describe(stdout, &lp->desc, man);
+    describe_plugin(stdout, &lp->desc, man);
     loader_close(lp);
     return 0;
+}
+
+/*
+ * A reload runs off the main thread: loading a config runs every plugin's
+ * create(), which may wait on what a setting names, and the main thread
+ * must go on answering SIGTERM meanwhile. The worker touches nothing the
+ * running instances use (runtime_prepare), and says it is done with
+ * SIGUSR1. Static: a worker abandoned at a stop still reaches it.
+ */
+static struct reload {
+    pthread_t thread, main;
+    const char *path;
+    int verbose;
+    int running;               /* main thread only: a worker exists */
+    struct daemon_cfg *ncfg;   /* the worker's, until it is done */
+    struct runtime_next *next;
+    int rc;
+    atomic_int done;
+} reload;
+
+static void *reload_main(void *arg)
+{
+    struct reload *r = arg;
+
+    r->rc = load(r->path, 0, r->verbose, &r->ncfg);
+    if (r->rc == 0)
+        r->rc = runtime_prepare(r->next, r->ncfg);
+    atomic_store(&r->done, 1);
+    pthread_kill(r->main, SIGUSR1);
+    return NULL;
+}
+
+static void reload_start(struct runtime *rt, const char *path, int verbose)
+{
+    int rc;
+
+    if (reload.running) {
+        log_msg(LOG_CORE, COLLECTOR_LOG_WARNING, "SIGHUP: a reload is still under way");
+        return;
+    }
+    log_msg(LOG_CORE, COLLECTOR_LOG_INFO, "SIGHUP: reloading %s", path);
+    notify_reloading();
+    memset(&reload, 0, sizeof(reload));
+    reload.main = pthread_self();
+    reload.path = path;
+    reload.verbose = verbose;
+    rc = runtime_next_new(rt, &reload.next);
+    if (rc == 0)
+        rc = -pthread_create(&reload.thread, NULL, reload_main, &reload);
+    if (rc < 0) {
+        runtime_next_free(reload.next);
+        log_msg(LOG_CORE, COLLECTOR_LOG_ERROR, "reload failed (%s): keeping the running "
+                "configuration", strerror(-rc));
+        notify_send("READY=1\nSTATUS=running");
+        return;
+    }
+    reload.running = 1;
+}
+
+/* A stop during a reload: a worker already done is joined and its work
+ * freed; one still loading is left to end with the process. */
+static void reload_abandon(int sig)
+{
+    if (!reload.running)
+        return;
+    log_msg(LOG_CORE, COLLECTOR_LOG_WARNING,
+            "%s during a reload: the new configuration is abandoned",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    if (!atomic_load(&reload.done))
+        return;
+    pthread_join(reload.thread, NULL);
+    reload.running = 0;
+    runtime_next_free(reload.next);
+    config_free(reload.ncfg);
+    reload.next = NULL;
+    reload.ncfg = NULL;
+}
+
+/* The worker is done: switch to its config, or keep the running one. */
+static void reload_finish(struct runtime *rt, struct daemon_cfg **cfg, int verbose)
+{
+    if (!reload.running || !atomic_load(&reload.done))
+        return;
+    pthread_join(reload.thread, NULL);
+    reload.running = 0;
+    if (reload.rc < 0) {
+        runtime_next_free(reload.next);
+        config_free(reload.ncfg);
+        log_set_level(verbose ? COLLECTOR_LOG_DEBUG : (*cfg)->log_level);
+        log_msg(LOG_CORE, COLLECTOR_LOG_ERROR,
+                "reload failed: keeping the running configuration");
+    } else {
+        runtime_switch(rt, reload.next); /* runs from the new config now */
+        config_free(*cfg);
+        *cfg = reload.ncfg;
+    }
+    reload.next = NULL;
+    reload.ncfg = NULL;
+    notify_send("READY=1\nSTATUS=running");
 }
 
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'C'},
-        {"once", no_argument, NULL, 'o'},         {"foreground", no_argument, NULL, 'f'},
-        {"verbose", no_argument, NULL, 'v'},      {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},         {"describe", required_argument, NULL, 'D'},
-        {"man", no_argument, NULL, 'M'},          {NULL, 0, NULL, 0},
+        {.name = "config", .has_arg = required_argument, .val = 'c'},
+        {.name = "check", .has_arg = no_argument, .val = 'C'},
+        {.name = "once", .has_arg = no_argument, .val = 'o'},
+        {.name = "foreground", .has_arg = no_argument, .val = 'f'},
+        {.name = "verbose", .has_arg = no_argument, .val = 'v'},
+        {.name = "version", .has_arg = no_argument, .val = 'V'},
+        {.name = "help", .has_arg = no_argument, .val = 'h'},
+        {.name = "describe", .has_arg = required_argument, .val = 'D'},
+        {.name = "man", .has_arg = no_argument, .val = 'M'},
+        {.name = NULL},
     };
-    char default_path[4096];
+    char default_path[PATH_MAX];
     const char *path = NULL, *describe_name = NULL;
     int check = 0, once = 0, verbose = 0, man = 0, c;
     uint32_t run_flags;
@@ -222,12 +307,16 @@ int main(int argc, char **argv)
     mallopt(M_ARENA_MAX, 2);
 
     /* Signals are taken synchronously by the main thread; every thread the
-     * runtime starts inherits this mask. */
+     * runtime starts inherits this mask. SIGHUP waits from the start (its
+     * default would end the process). SIGTERM and SIGINT keep their default
+     * while the config loads, so they end a load that waits on something;
+     * they are blocked before any thread starts. */
     sigemptyset(&sigs);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     run_flags = check ? COLLECTOR_RUN_CHECK : once ? COLLECTOR_RUN_ONCE : 0;
@@ -237,6 +326,7 @@ int main(int argc, char **argv)
         config_free(cfg);
         return EX_CONFIG;
     }
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     if (check) {
         printf("%s: configuration OK, %zu instance(s)\n", path, runtime_count(rt));
         runtime_destroy(rt);
@@ -274,34 +364,22 @@ int main(int argc, char **argv)
             continue; /* EAGAIN (the timeout) or EINTR */
         }
         if (sig == SIGHUP) {
-            struct daemon_cfg *ncfg = NULL;
-            log_msg(CORE, COLLECTOR_LOG_INFO, "SIGHUP: reloading %s", path);
-            notify_reloading();
-            if (load(path, 0, verbose, &ncfg) < 0 || runtime_reload(rt, ncfg) < 0) {
-                if (ncfg != NULL && runtime_uses(rt, ncfg)) {
-                    /* swapped, but an instance could not start: keep running */
-                    config_free(cfg);
-                    cfg = ncfg;
-                } else {
-                    config_free(ncfg);
-                    log_set_level(verbose ? COLLECTOR_LOG_DEBUG : cfg->log_level);
-                    log_msg(CORE, COLLECTOR_LOG_ERROR,
-                            "reload failed: keeping the running configuration");
-                }
-                notify_send("READY=1\nSTATUS=running");
-                continue;
-            }
-            config_free(cfg);
-            cfg = ncfg;
-            notify_send("READY=1\nSTATUS=running");
+            reload_start(rt, path, verbose);
             continue;
         }
-        log_msg(CORE, COLLECTOR_LOG_INFO, "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        if (sig == SIGUSR1) {
+            reload_finish(rt, &cfg, verbose);
+            continue;
+        }
+        reload_abandon(sig);
+        log_msg(LOG_CORE, COLLECTOR_LOG_INFO, "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
         break;
     }
     notify_send("STOPPING=1");
     runtime_destroy(rt);
+    /* A worker still loading is abandoned: it touches nothing of the
+     * runtime or of `cfg`, and it ends with the process. */
     config_free(cfg);
-    log_msg(CORE, COLLECTOR_LOG_INFO, "stopped");
+    log_msg(LOG_CORE, COLLECTOR_LOG_INFO, "stopped");
     return status;
 }

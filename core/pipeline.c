@@ -14,7 +14,6 @@
 #include "core/log.h"
 #include "core/record.h"
 
-#define CORE "collectord"
 #define QUEUE_MAX 1024      /* records between the sources and the dispatcher */
 #define SINKQ_MAX 1024      /* records one sink asked the host to keep */
 #define RETRY_FIRST_MS 1000
@@ -277,7 +276,7 @@ void pipeline_submit(struct pipeline *pl, struct instance *from, collector_recor
         pl->qhead = (pl->qhead + 1) % QUEUE_MAX;
         pl->qlen--;
         if (pl->dropped++ % 100 == 0)
-            log_msg(CORE, COLLECTOR_LOG_WARNING,
+            log_msg(LOG_CORE, COLLECTOR_LOG_WARNING,
                     "pipeline queue full: dropped %lu oldest record(s) so far", pl->dropped);
     }
     pl->queue[(pl->qhead + pl->qlen) % QUEUE_MAX] = rec;

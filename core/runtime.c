@@ -17,8 +17,6 @@
 #include "core/pipeline.h"
 #include "core/sched.h"
 
-#define CORE "collectord"
-
 struct runtime {
     const struct daemon_cfg *cfg;
     uint32_t run_flags;
@@ -54,7 +52,7 @@ static int open_all(const struct daemon_cfg *cfg, uint32_t run_flags, struct pip
     for (size_t i = 0; i < cfg->ninst; i++) {
         const struct instance_cfg *ic = &cfg->inst[i];
         if (!ic->enabled) {
-            log_msg(CORE, COLLECTOR_LOG_DEBUG, "%s: disabled in %s:%u", ic->name, ic->file,
+            log_msg(LOG_CORE, COLLECTOR_LOG_DEBUG, "%s: disabled in %s:%u", ic->name, ic->file,
                     ic->line);
             continue;
         }
@@ -154,7 +152,7 @@ int runtime_start(struct runtime *rt)
     if (rc < 0)
         return rc;
     rt->started = 1;
-    log_msg(CORE, COLLECTOR_LOG_INFO, "running %zu instance(s) from %s", rt->n, rt->cfg->path);
+    log_msg(LOG_CORE, COLLECTOR_LOG_INFO, "running %zu instance(s) from %s", rt->n, rt->cfg->path);
     return 0;
 }
 
@@ -187,23 +185,53 @@ static void retire(struct runtime *rt, struct instance **v, size_t n)
     }
 }
 
-int runtime_reload(struct runtime *rt, const struct daemon_cfg *ncfg)
-{
-    struct instance **nv = NULL, **old = NULL;
-    size_t nn = 0, nold = 0;
-    unsigned kept = 0, started = 0;
-    int rc = open_all(ncfg, rt->run_flags, rt->pl, &nv, &nn);
+struct runtime_next {
+    uint32_t run_flags;
+    struct pipeline *pl; /* only stored into the new instances (emit_ctx) */
+    const struct daemon_cfg *cfg;
+    struct instance **inst;
+    size_t n;
+};
 
-    if (rc < 0)
-        return rc;
-    old = calloc(rt->n ? rt->n : 1, sizeof(*old));
-    if (old == NULL) {
-        while (nn > 0)
-            instance_close(nv[--nn]);
-        free(nv);
+int runtime_next_new(const struct runtime *rt, struct runtime_next **out)
+{
+    struct runtime_next *next = calloc(1, sizeof(*next));
+
+    if (next == NULL)
         return -ENOMEM;
-    }
-    /* Unchanged instances stay; their freshly created twins go unstarted. */
+    next->run_flags = rt->run_flags;
+    next->pl = rt->pl;
+    *out = next;
+    return 0;
+}
+
+int runtime_prepare(struct runtime_next *next, const struct daemon_cfg *ncfg)
+{
+    int rc = open_all(ncfg, next->run_flags, next->pl, &next->inst, &next->n);
+
+    if (rc == 0)
+        next->cfg = ncfg;
+    return rc;
+}
+
+void runtime_next_free(struct runtime_next *next)
+{
+    if (next == NULL)
+        return;
+    while (next->n > 0)
+        instance_close(next->inst[--next->n]);
+    free(next->inst);
+    free(next);
+}
+
+unsigned runtime_switch(struct runtime *rt, struct runtime_next *next)
+{
+    struct instance **nv = next->inst;
+    size_t nn = next->n, live = 0;
+    unsigned kept = 0, started = 0, failed = 0;
+
+    /* Unchanged instances stay; their freshly created twins go unstarted.
+     * What is left in rt->inst afterwards is retired. */
     for (size_t j = 0; j < nn; j++) {
         for (size_t i = 0; i < rt->n; i++) {
             struct instance *o = rt->inst[i];
@@ -217,34 +245,44 @@ int runtime_reload(struct runtime *rt, const struct daemon_cfg *ncfg)
             break;
         }
     }
+    pipeline_pause(rt->pl);
     for (size_t i = 0; i < rt->n; i++)
         if (rt->inst[i] != NULL)
-            old[nold++] = rt->inst[i];
-
-    pipeline_pause(rt->pl);
-    retire(rt, old, nold);
+            rt->inst[live++] = rt->inst[i];
+    retire(rt, rt->inst, live);
     /* ABI 1.0 promises a flush on SIGHUP; a kept sink gets it too. */
     for (size_t j = 0; j < nn; j++)
         if (nv[j]->started && nv[j]->kind == COLLECTOR_KIND_SINK && nv[j]->lp->desc.flush)
             nv[j]->lp->desc.flush(nv[j]->state);
-    free(old);
     free(rt->inst);
     rt->inst = nv;
     rt->n = nn;
-    rt->cfg = ncfg;
-    rc = set_stages(rt);
-    for (size_t k = nn; rc == 0 && k-- > 0;) {
-        if (nv[k]->started)
+    rt->cfg = next->cfg;
+    next->inst = NULL;
+    next->n = 0;
+    runtime_next_free(next);
+    /* Start the new ones, sinks first; one that cannot start is closed and
+     * left out (it is tried again at the next reload). */
+    for (size_t k = nn; k-- > 0;) {
+        if (rt->inst[k]->started)
             continue;
-        rc = instance_start(nv[k]);
-        started++;
+        if (instance_start(rt->inst[k]) == 0) {
+            started++;
+            continue;
+        }
+        failed++;
+        instance_close(rt->inst[k]);
+        memmove(&rt->inst[k], &rt->inst[k + 1], (rt->n - k - 1) * sizeof(*rt->inst));
+        rt->n--;
     }
+    if (set_stages(rt) < 0)
+        failed++; /* out of memory: the old stages stay */
     pipeline_resume(rt->pl);
-    if (rc == 0)
-        rc = start_threads(rt);
-    log_msg(CORE, COLLECTOR_LOG_INFO, "reloaded %s: %u instance(s) kept, %u started", ncfg->path,
-            kept, started);
-    return rc < 0 ? rc : 0;
+    if (start_threads(rt) < 0)
+        failed++; /* said by sched_start */
+    log_msg(LOG_CORE, COLLECTOR_LOG_INFO, "reloaded %s: %u instance(s) kept, %u started%s",
+            rt->cfg->path, kept, started, failed ? ", some could not start" : "");
+    return failed;
 }
 
 int runtime_once(struct runtime *rt)
@@ -305,7 +343,7 @@ void runtime_destroy(struct runtime *rt)
     pipeline_stop(rt->pl);
     dropped = rt->pl ? pipeline_dropped(rt->pl) : 0;
     if (dropped > 0)
-        log_msg(CORE, COLLECTOR_LOG_WARNING, "%lu record(s) dropped: the sinks were too slow",
+        log_msg(LOG_CORE, COLLECTOR_LOG_WARNING, "%lu record(s) dropped: the sinks were too slow",
                 dropped);
     /* 3. sinks deliver (bounded), then everything stops in reverse order */
     if (rt->pl != NULL)
@@ -316,9 +354,4 @@ void runtime_destroy(struct runtime *rt)
     free(rt->inst);
     pipeline_free(rt->pl);
     free(rt);
-}
-
-int runtime_uses(const struct runtime *rt, const struct daemon_cfg *cfg)
-{
-    return rt != NULL && rt->cfg == cfg;
 }

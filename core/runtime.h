@@ -21,14 +21,28 @@ int runtime_create(const struct daemon_cfg *cfg, uint32_t run_flags, struct runt
 /* start() every instance, then the dispatcher and one thread per source. */
 int runtime_start(struct runtime *rt);
 /*
- * Move to `ncfg` (borrowed from now on; the caller frees the old one after
- * success). Every new instance is created and checked first: on any error
- * nothing changes and a negative errno comes back. Then instances whose
- * plugin, interval and settings are unchanged keep running untouched; the
- * others are stopped (sinks flushed, state saved) and their replacements
- * started.
+ * A reload in two halves, so that the slow one can run off the main thread.
+ * runtime_next_new (main thread) takes what the new instances need from
+ * `rt` (0, or -ENOMEM); runtime_prepare (any thread) creates and checks
+ * every instance of `ncfg` and touches nothing of `rt`: 0, or a negative
+ * errno when `ncfg` cannot run, each reason logged, nothing changed.
+ * `ncfg` is borrowed from then on.
  */
-int runtime_reload(struct runtime *rt, const struct daemon_cfg *ncfg);
+struct runtime_next;
+int runtime_next_new(const struct runtime *rt, struct runtime_next **out);
+int runtime_prepare(struct runtime_next *next, const struct daemon_cfg *ncfg);
+/* An abandoned or failed reload: close what prepare made. NULL-safe. */
+void runtime_next_free(struct runtime_next *next);
+/*
+ * The second half, after a prepare that returned 0 (main thread): `rt` runs
+ * from the new config from now on, whatever happens (the caller frees the
+ * old one). Instances whose plugin, interval and settings are unchanged
+ * keep running untouched; the others are stopped (sinks flushed, state
+ * saved) and their replacements started. Returns how many of those could
+ * not start (each named in a line; they stay stopped until the next
+ * reload): 0 when all did. Takes `next`.
+ */
+unsigned runtime_switch(struct runtime *rt, struct runtime_next *next);
 /* --once: poll every source once, run the pipeline, wait (bounded) for
  * every sink to deliver. 0 when every source produced a record and every
  * sink delivered everything; 1 otherwise (each culprit named in a line). */
@@ -36,9 +50,6 @@ int runtime_once(struct runtime *rt);
 /* Stop sources, drain the queue, flush sinks (bounded), stop and destroy
  * instances in reverse order, log the totals. NULL-safe. */
 void runtime_destroy(struct runtime *rt);
-/* 1 when `rt` runs from `cfg` (a reload that swapped but could not start
- * everything still uses the new config). */
-int runtime_uses(const struct runtime *rt, const struct daemon_cfg *cfg);
 /* Number of enabled instances. */
 size_t runtime_count(const struct runtime *rt);
 /* 1 while every thread makes progress (for the systemd watchdog): no poll

@@ -11,22 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "core/expand.h"
+#include "core/hostdefs.h"
+#include "core/names.h"
+#include "plugins/libsafeopen/safe_open.h"
 
+/* The longest string a setting holds after ${VAR} expansion. */
 #define TEXT_MAX 4096
 
-static const char *const host_keys[] = {"plugin", "name", "enabled", "interval", NULL};
-
-static int is_host_key(const char *key)
-{
-    for (const char *const *k = host_keys; *k; k++)
-        if (strcmp(*k, key) == 0)
-            return 1;
-    return 0;
-}
-
-static const char *type_name(uint32_t type)
+const char *setdefs_type_name(uint32_t type)
 {
     switch (type) {
     case COLLECTOR_SETTING_STRING:
@@ -78,9 +73,8 @@ static const struct collector_setting_def *find_def(const struct collector_setti
     return NULL;
 }
 
-/* "a, b, c" from a NULL-terminated list or a table's names. */
-static void join(char *out, size_t size, const char *const *list,
-                 const struct collector_setting_def *defs)
+void setdefs_join(char *out, size_t size, const char *const *list,
+                  const struct collector_setting_def *defs)
 {
     size_t used = 0;
 
@@ -190,7 +184,7 @@ static int parse_bool(const char *s, int *out)
     return 0;
 }
 
-static void fmt_num(char *out, size_t size, double v, uint32_t type)
+void setdefs_format_number(char *out, size_t size, double v, uint32_t type)
 {
     if (type == COLLECTOR_SETTING_INT)
         snprintf(out, size, "%" PRId64, (int64_t)v);
@@ -198,25 +192,57 @@ static void fmt_num(char *out, size_t size, double v, uint32_t type)
         snprintf(out, size, "%g", v);
 }
 
+/* " s (7 days)": a bound in seconds that is a whole number of days says so. */
+static void bound_unit(char *out, size_t size, const char *unit, double v)
+{
+    if (unit == NULL || *unit == '\0')
+        out[0] = '\0';
+    else if (strcmp(unit, "s") == 0 && v >= 86400.0 && fmod(v, 86400.0) == 0.0)
+        snprintf(out, size, " s (%g day%s)", v / 86400.0, v == 86400.0 ? "" : "s");
+    else
+        snprintf(out, size, " %s", unit);
+}
+
 static int check_range(const struct where *w, const config_setting_t *m,
                        const struct collector_setting_def *d, double v)
 {
-    char lo[32], hi[32];
+    char lo[32], hi[32], hi_unit[64], lo_unit[64];
 
-    fmt_num(lo, sizeof(lo), d->min, d->type);
-    fmt_num(hi, sizeof(hi), d->max, d->type);
+    setdefs_format_number(lo, sizeof(lo), d->min, d->type);
+    setdefs_format_number(hi, sizeof(hi), d->max, d->type);
+    bound_unit(lo_unit, sizeof(lo_unit), d->unit, d->min);
+    bound_unit(hi_unit, sizeof(hi_unit), d->unit, d->max);
     if (((d->flags & COLLECTOR_SETTING_MIN) && v < d->min) ||
         ((d->flags & COLLECTOR_SETTING_MAX) && v > d->max)) {
-        const char *unit = d->unit ? d->unit : "";
         if ((d->flags & COLLECTOR_SETTING_MIN) && (d->flags & COLLECTOR_SETTING_MAX))
-            return fail(w, m, d->name, "out of range: want %s to %s%s%s", lo, hi,
-                        *unit ? " " : "", unit);
+            return fail(w, m, d->name, "out of range: want %s to %s%s", lo, hi, hi_unit);
         if (d->flags & COLLECTOR_SETTING_MIN)
-            return fail(w, m, d->name, "too small: want at least %s%s%s", lo, *unit ? " " : "",
-                        unit);
-        return fail(w, m, d->name, "too large: want at most %s%s%s", hi, *unit ? " " : "",
-                    unit);
+            return fail(w, m, d->name, "too small: want at least %s%s", lo, lo_unit);
+        return fail(w, m, d->name, "too large: want at most %s%s", hi, hi_unit);
     }
+    return 0;
+}
+
+/* A PATH setting names a file the instance reads: when it exists it must be
+ * a regular file (stat never waits; a FIFO, a device, a directory or a
+ * socket is refused here, before any plugin opens it). DEVICE: a character
+ * device is expected instead (a serial port). */
+static int check_path(const struct where *w, const config_setting_t *m,
+                      const struct collector_setting_def *d, const char *s)
+{
+    struct stat st;
+
+    if (s[0] != '/')
+        return fail(w, m, d->name, "want an absolute path (starting with /)");
+    if (stat(s, &st) != 0)
+        return 0; /* missing: the plugin says whether that matters */
+    if (d->flags & COLLECTOR_SETTING_DEVICE) {
+        if (!S_ISCHR(st.st_mode))
+            return fail(w, m, d->name, "%s: %s, not a device", s, safe_open_kind(st.st_mode));
+        return 0;
+    }
+    if (!S_ISREG(st.st_mode))
+        return fail(w, m, d->name, "%s: %s, not a regular file", s, safe_open_kind(st.st_mode));
     return 0;
 }
 
@@ -235,7 +261,7 @@ static int check_string(const struct where *w, const config_setting_t *m,
         for (const char *const *a = d->allowed; *a && !ok; a++)
             ok = strcmp(*a, s) == 0;
         if (!ok) {
-            join(list, sizeof(list), d->allowed, NULL);
+            setdefs_join(list, sizeof(list), d->allowed, NULL);
             if (secret)
                 return fail(w, m, d->name, "not an allowed value (want one of: %s)", list);
             return fail(w, m, d->name, "\"%s\" is not one of: %s", s, list);
@@ -245,8 +271,8 @@ static int check_string(const struct where *w, const config_setting_t *m,
         return fail(w, m, d->name, "too short: want at least %g character(s)", d->min);
     if ((d->flags & COLLECTOR_SETTING_MAX) && (double)n > d->max)
         return fail(w, m, d->name, "too long: want at most %g character(s)", d->max);
-    if ((d->flags & COLLECTOR_SETTING_PATH) && n > 0 && s[0] != '/')
-        return fail(w, m, d->name, "want an absolute path (starting with /)");
+    if ((d->flags & COLLECTOR_SETTING_PATH) && n > 0)
+        return check_path(w, m, d, s);
     return 0;
 }
 
@@ -344,7 +370,7 @@ static int add_default(const struct where *w, config_setting_t *g,
     int ok = 0;
 
     if (d->type < COLLECTOR_SETTING_STRING || d->type > COLLECTOR_SETTING_BOOL)
-        return fail(w, g, d->name, "the plugin declares a default for a %s", type_name(d->type));
+        return fail(w, g, d->name, "the plugin declares a default for a %s", setdefs_type_name(d->type));
     n = config_setting_add(g, d->name, types[d->type]);
     if (n == NULL)
         return fail(w, g, d->name, "cannot add the default");
@@ -384,10 +410,10 @@ static int add_default(const struct where *w, config_setting_t *g,
     return 0;
 }
 
-int setdefs_apply(config_setting_t *g, const struct collector_plugin *desc, const char *instance,
+int setdefs_check(config_setting_t *g, const struct setdefs_table *t, const char *instance,
                   char *err, size_t err_size)
 {
-    const struct collector_setting_def *defs = desc->setting_defs;
+    const struct collector_setting_def *defs = t->defs;
     struct where w = {instance, err, err_size};
     char list[1024];
     int rc;
@@ -409,25 +435,23 @@ int setdefs_apply(config_setting_t *g, const struct collector_plugin *desc, cons
         for (int i = 0; i < n && rc == 0; i++) {
             config_setting_t *m = config_setting_get_member(g, names[i]);
             const struct collector_setting_def *d;
-            if (m == NULL || is_host_key(names[i]))
+            if (m == NULL || (t->skip != NULL && t->skip(names[i])))
                 continue;
             if (defs != NULL) {
                 d = find_def(defs, names[i]);
-                if (d == NULL) {
-                    join(list, sizeof(list), NULL, defs);
-                    rc = fail(&w, m, names[i], "unknown setting (plugin %s knows: %s)",
-                              desc->name, list);
-                } else {
+                if (d != NULL) {
                     rc = check_member(&w, g, m, d);
+                } else if (!t->others_ok) {
+                    setdefs_join(list, sizeof(list), NULL, defs);
+                    rc = fail(&w, m, names[i], "unknown setting (%s knows: %s)", t->owner, list);
                 }
             } else {
-                int known = desc->settings == NULL;
-                for (const char *const *k = desc->settings; k && *k && !known; k++)
+                int known = t->names == NULL;
+                for (const char *const *k = t->names; k && *k && !known; k++)
                     known = strcmp(*k, names[i]) == 0;
                 if (!known) {
-                    join(list, sizeof(list), desc->settings, NULL);
-                    rc = fail(&w, m, names[i], "unknown setting (plugin %s knows: %s)",
-                              desc->name, list);
+                    setdefs_join(list, sizeof(list), t->names, NULL);
+                    rc = fail(&w, m, names[i], "unknown setting (%s knows: %s)", t->owner, list);
                 } else {
                     rc = expand_tree(&w, m, names[i], 0);
                 }
@@ -443,7 +467,7 @@ int setdefs_apply(config_setting_t *g, const struct collector_plugin *desc, cons
             continue;
         if (d->flags & COLLECTOR_SETTING_REQUIRED)
             return fail(&w, g, NULL, "missing required setting \"%s\" (%s%s%s)", d->name,
-                        type_name(d->type), d->description ? ": " : "",
+                        setdefs_type_name(d->type), d->description ? ": " : "",
                         d->description ? d->description : "");
         if (d->default_value != NULL && (rc = add_default(&w, g, d)) < 0)
             return rc;
@@ -451,189 +475,35 @@ int setdefs_apply(config_setting_t *g, const struct collector_plugin *desc, cons
     return 0;
 }
 
-static void describe_range(char *out, size_t size, const struct collector_setting_def *d)
+int setdefs_apply(config_setting_t *g, const struct collector_plugin *desc, const char *instance,
+                  char *err, size_t err_size)
 {
-    char lo[32], hi[32];
+    char owner[sizeof("plugin ") + NAMES_MAX];
+    struct setdefs_table t = {
+        .defs = desc->setting_defs,
+        .names = desc->settings,
+        .owner = owner,
+        .skip = hostdefs_is_entry_key,
+    };
 
-    out[0] = '\0';
-    fmt_num(lo, sizeof(lo), d->min, d->type == COLLECTOR_SETTING_STRING ? 1 : d->type);
-    fmt_num(hi, sizeof(hi), d->max, d->type == COLLECTOR_SETTING_STRING ? 1 : d->type);
-    if (d->type == COLLECTOR_SETTING_STRING) {
-        if (d->flags & (COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX))
-            snprintf(out, size, "%s%s%s characters", (d->flags & COLLECTOR_SETTING_MIN) ? lo : "0",
-                     " to ", (d->flags & COLLECTOR_SETTING_MAX) ? hi : "any");
-        if (d->allowed != NULL) {
-            char list[512];
-            join(list, sizeof(list), d->allowed, NULL);
-            snprintf(out, size, "one of: %s", list);
-        }
-        return;
-    }
-    if ((d->flags & COLLECTOR_SETTING_MIN) && (d->flags & COLLECTOR_SETTING_MAX))
-        snprintf(out, size, "%s to %s", lo, hi);
-    else if (d->flags & COLLECTOR_SETTING_MIN)
-        snprintf(out, size, "at least %s", lo);
-    else if (d->flags & COLLECTOR_SETTING_MAX)
-        snprintf(out, size, "at most %s", hi);
+    snprintf(owner, sizeof(owner), "plugin %s", desc->name);
+    return setdefs_check(g, &t, instance, err, err_size);
 }
 
-/* groff needs a backslash doubled and a leading dot or quote escaped. */
-static void man_text(FILE *out, const char *s)
+int setdefs_literal_secret(const config_setting_t *g, const struct collector_setting_def *defs,
+                           const config_setting_t **where)
 {
-    if (*s == '.' || *s == '\'')
-        fputs("\\&", out);
-    for (; *s; s++) {
-        if (*s == '\\')
-            fputs("\\e", out);
-        else if (*s == '-')
-            fputs("\\-", out);
-        else
-            fputc(*s, out);
-    }
-}
-
-void setdefs_describe(FILE *out, const struct collector_plugin *desc, int man)
-{
-    const struct collector_setting_def *d = desc->setting_defs;
-    const char *kind = desc->kind == COLLECTOR_KIND_SOURCE       ? "source"
-                       : desc->kind == COLLECTOR_KIND_CALCULATOR ? "calculator"
-                                                                 : "sink";
-
-    if (man) {
-        fprintf(out, ".SS %s (%s)\n", desc->name, kind);
-        man_text(out, desc->description ? desc->description : "");
-        fputc('\n', out);
-    } else {
-        fprintf(out, "%s %s (%s): %s\n", desc->name, desc->version ? desc->version : "", kind,
-                desc->description ? desc->description : "");
-    }
-    if (d == NULL) {
-        fprintf(out, man ? ".PP\nThis plugin declares no settings table.\n"
-                         : "  (no settings table: a plugin built for ABI 1.0)\n");
-        return;
-    }
-    for (; d->name != NULL; d++) {
-        char range[600], dflt[300] = "";
-        const char *flags[4];
-        size_t nf = 0;
-
-        describe_range(range, sizeof(range), d);
-        if (d->flags & COLLECTOR_SETTING_REQUIRED)
-            flags[nf++] = "required";
-        if (d->flags & COLLECTOR_SETTING_SECRET)
-            flags[nf++] = "secret";
-        if (d->flags & COLLECTOR_SETTING_PATH)
-            flags[nf++] = "path";
-        if (d->default_value != NULL && !(d->flags & COLLECTOR_SETTING_SECRET))
-            snprintf(dflt, sizeof(dflt), "%s%s%s", d->type == COLLECTOR_SETTING_STRING ? "\"" : "",
-                     d->default_value, d->type == COLLECTOR_SETTING_STRING ? "\"" : "");
-        if (strcmp(dflt, "\"\"") == 0)
-            snprintf(dflt, sizeof(dflt), "empty");
-        if (man) {
-            fprintf(out, ".TP\n.BR %s \" (%s", d->name, type_name(d->type));
-            if (d->unit)
-                fprintf(out, ", %s", d->unit);
-            for (size_t i = 0; i < nf; i++)
-                fprintf(out, ", %s", flags[i]);
-            fputs(")\"\n", out);
-            man_text(out, d->description ? d->description : "");
-            if (d->description && *d->description &&
-                d->description[strlen(d->description) - 1] != '.')
-                fputc('.', out);
-            if (range[0]) {
-                fputs(d->allowed ? " Values: " : " Range: ", out);
-                man_text(out, d->allowed ? range + strlen("one of: ") : range);
-                fputc('.', out);
-            }
-            if (dflt[0]) {
-                fputs(" Default: ", out);
-                man_text(out, dflt);
-                fputc('.', out);
-            }
-            fputc('\n', out);
-        } else {
-            fprintf(out, "  %-18s %-8s", d->name, type_name(d->type));
-            if (d->unit)
-                fprintf(out, " [%s]", d->unit);
-            for (size_t i = 0; i < nf; i++)
-                fprintf(out, " %s", flags[i]);
-            if (dflt[0])
-                fprintf(out, " default %s", dflt);
-            if (range[0])
-                fprintf(out, " (%s)", range);
-            fprintf(out, "\n      %s\n", d->description ? d->description : "");
+    for (; defs != NULL && defs->name != NULL; defs++) {
+        const config_setting_t *m;
+        const char *v;
+        if (!(defs->flags & COLLECTOR_SETTING_SECRET) || defs->type != COLLECTOR_SETTING_STRING)
+            continue;
+        m = config_setting_get_member(g, defs->name);
+        v = m != NULL ? config_setting_get_string(m) : NULL;
+        if (v != NULL && *v != '\0' && strstr(v, "${") == NULL) {
+            *where = m;
+            return 1;
         }
     }
-}
-
-/* Append to a growing buffer; -ENOMEM on failure. */
-struct buf {
-    char *s;
-    size_t len, cap;
-};
-
-static int buf_add(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int buf_add(struct buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-            return -EINVAL;
-        if (b->s != NULL && (size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return 0;
-        }
-        {
-            size_t cap = (b->cap ? b->cap : 256) * 2 + (size_t)n;
-            char *s = realloc(b->s, cap);
-            if (s == NULL)
-                return -ENOMEM;
-            b->s = s;
-            b->cap = cap;
-        }
-    }
-}
-
-static int fingerprint(struct buf *b, const config_setting_t *s)
-{
-    const char *name = config_setting_name(s);
-    int rc = buf_add(b, "%s:%d=", name ? name : "", config_setting_type(s));
-
-    if (rc < 0)
-        return rc;
-    switch (config_setting_type(s)) {
-    case CONFIG_TYPE_INT:
-    case CONFIG_TYPE_INT64:
-        return buf_add(b, "%lld;", (long long)config_setting_get_int64(s));
-    case CONFIG_TYPE_FLOAT:
-        return buf_add(b, "%a;", config_setting_get_float(s));
-    case CONFIG_TYPE_BOOL:
-        return buf_add(b, "%d;", config_setting_get_bool(s));
-    case CONFIG_TYPE_STRING: {
-        const char *v = config_setting_get_string(s);
-        return buf_add(b, "%zu'%s;", strlen(v ? v : ""), v ? v : "");
-    }
-    default:
-        rc = buf_add(b, "{");
-        for (int i = 0; rc == 0 && i < config_setting_length(s); i++)
-            rc = fingerprint(b, config_setting_get_elem(s, (unsigned)i));
-        return rc < 0 ? rc : buf_add(b, "}");
-    }
-}
-
-char *setdefs_fingerprint(const config_setting_t *g)
-{
-    struct buf b = {NULL, 0, 0};
-
-    if (fingerprint(&b, g) < 0) {
-        free(b.s);
-        return NULL;
-    }
-    return b.s;
+    return 0;
 }

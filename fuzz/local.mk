@@ -18,16 +18,19 @@ fuzz_influx_line_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_sqlite_merge_SOURCES = fuzz/sqlite_merge.c plugins/sqlite_merge/sqlite_merge.c \
 	plugins/sqlite_merge/sm_settings.c plugins/sqlite_merge/sm_patch.c \
 	plugins/sqlite_merge/sm_db.c plugins/librecjson/record_json.c core/record.c \
-	core/hostapi.c core/settings.c core/setdefs.c core/expand.c core/statefile.c core/log.c
+	core/hostapi.c core/settings.c core/setdefs.c core/hostdefs.c core/expand.c \
+	core/statefile.c core/log.c plugins/libsafeopen/safe_open.c
 fuzz_sqlite_merge_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS) $(LIBCONFIG_CFLAGS) \
 	$(SQLITE3_CFLAGS) $(JANSSON_CFLAGS)
 fuzz_sqlite_merge_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_sqlite_merge_LDADD = $(LIBCONFIG_LIBS) $(SQLITE3_LIBS) $(JANSSON_LIBS) -lm
-fuzz_config_SOURCES = fuzz/config.c core/conf.c core/expand.c core/names.c core/log.c
+fuzz_config_SOURCES = fuzz/config.c core/conf.c core/expand.c core/names.c core/log.c \
+	core/setdefs.c core/hostdefs.c core/settings.c plugins/libsafeopen/safe_open.c
 fuzz_config_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS) $(LIBCONFIG_CFLAGS)
 fuzz_config_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_config_LDADD = $(LIBCONFIG_LIBS)
 fuzz_jk_devices_SOURCES = fuzz/jk_devices.c plugins/libjkble/jk_devices.c plugins/libble/transport.c \
+	plugins/libsafeopen/safe_open.c \
 	plugins/libble/gatt.c plugins/libble/att.c
 fuzz_jk_devices_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS) $(YAML_CFLAGS) $(BLUEZ_CFLAGS)
 fuzz_jk_devices_LDFLAGS = $(FUZZ_FLAGS)
@@ -48,7 +51,7 @@ fuzz_jk_uart_SOURCES = fuzz/jk_uart.c plugins/libjk/jk_uart.c plugins/libjk/jk_d
 fuzz_jk_uart_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_jk_uart_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_jk_uart_LDADD = -lm
-fuzz_jk_capture_SOURCES = fuzz/jk_capture.c plugins/libjk/jk_capture.c
+fuzz_jk_capture_SOURCES = fuzz/jk_capture.c plugins/libjk/jk_capture.c plugins/libsafeopen/safe_open.c
 fuzz_jk_capture_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_jk_capture_LDFLAGS = $(FUZZ_FLAGS)
 endif

@@ -40,7 +40,8 @@ soak: core/collectord $(plugin_PROGRAMS)
 .PHONY: soak
 dist_noinst_SCRIPTS += tests/soak/soak.py
 EXTRA_DIST += tests/valgrind/demo-valgrind.sh
-EXTRA_DIST += tests/tools/waiting.py tests/tools/tap.py tests/tools/ports.py
+EXTRA_DIST += tests/tools/waiting.py tests/tools/tap.py tests/tools/ports.py \
+	tests/tools/daemon_test.sh
 
 # One freshness rule: the host's answer and the instant sqlite_merge, energy
 # and bank act on (mqtt's in its own test, beside its fake Paho).

@@ -9,6 +9,14 @@
 set -eu
 b=${1:?usage: plugin-sections.sh BUILDDIR}
 echo '.\" Made by docs/man/plugin-sections.sh from the plugins'"'"' settings tables: do not edit.'
+echo '.SH THE HOST'"'"'S SETTINGS'
+echo 'The daemon declares its own settings the way a plugin does, and the same code checks'
+echo 'them (type, range, allowed values;'
+echo '.BR ${VAR} " and " ${VAR:\-default}'
+echo 'expand in strings);'
+echo '.B collectord \-\-describe collector'
+echo 'prints this table.'
+COLLECTOR_PLUGIN_PATH="$b/plugins" "$b/core/collectord" --describe collector --man
 echo '.SH PLUGINS'
 echo 'Each plugin declares its settings; collectord checks every one before the plugin'
 echo 'starts (type, range, allowed values, required ones) and names the file and line of'

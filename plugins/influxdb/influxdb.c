@@ -26,6 +26,7 @@
 
 #include "plugins/influxdb/influx_send.h"
 #include "plugins/influxdb/line_protocol.h"
+#include "plugins/libsafeopen/safe_open.h"
 
 #define SECRET_MAX 4096
 #define FIXED_TAGS 3 /* battery, address, model */
@@ -107,15 +108,17 @@ static const char *opt(const struct collector_host_api *api, const collector_set
     return v;
 }
 
-/* A secret from a one-line file, trailing newline removed. */
+/* A secret from a one-line file, trailing newline removed. A FIFO or a
+ * device is refused (-EINVAL), never waited on. */
 static int read_secret(const char *path, char *out, size_t cap)
 {
-    FILE *fp = fopen(path, "r");
+    char why[256];
+    FILE *fp = NULL;
     size_t n;
-    int err;
+    int err = safe_fopen_read(path, 0, &fp, why, sizeof(why));
 
-    if (fp == NULL)
-        return -errno;
+    if (err < 0)
+        return err;
     n = fread(out, 1, cap - 1, fp);
     err = ferror(fp);
     fclose(fp);
@@ -145,7 +148,9 @@ static int secret(const struct collector_host_api *api, collector_host *host,
     rc = read_secret(file, buf, cap);
     if (rc < 0) {
         api->setting_error(host, s, file_key, "%s: %s", file,
-                           rc == -ENODATA ? "empty" : strerror(-rc));
+                           rc == -ENODATA  ? "empty"
+                           : rc == -EINVAL ? "not a regular file (a FIFO, device or socket)"
+                                           : strerror(-rc));
         return rc;
     }
     *out = buf;

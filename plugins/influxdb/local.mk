@@ -10,8 +10,8 @@ plugins_influxdb_influxdb_so_SOURCES = plugins/influxdb/influxdb.c \
 	plugins/influxdb/influx_send.c plugins/influxdb/influx_send.h
 plugins_influxdb_influxdb_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(LIBCURL_CFLAGS) $(JANSSON_CFLAGS)
 plugins_influxdb_influxdb_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
-plugins_influxdb_influxdb_so_LDADD = plugins/influxdb/liblineproto.a $(LIBCURL_LIBS) \
-	$(JANSSON_LIBS)
+plugins_influxdb_influxdb_so_LDADD = plugins/influxdb/liblineproto.a $(SAFEOPEN_LIBS) \
+	$(LIBCURL_LIBS) $(JANSSON_LIBS)
 
 check_PROGRAMS += tests/plugins/influxdb/test_line_protocol
 TESTS += tests/plugins/influxdb/test_line_protocol

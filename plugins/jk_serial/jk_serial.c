@@ -28,7 +28,7 @@ static const char *const protocols[] = {"modbus", "uart", NULL};
 
 static const struct collector_setting_def setting_defs[] = {
     {.name = "device", .type = COLLECTOR_SETTING_STRING,
-     .flags = COLLECTOR_SETTING_REQUIRED | COLLECTOR_SETTING_PATH,
+     .flags = COLLECTOR_SETTING_REQUIRED | COLLECTOR_SETTING_PATH | COLLECTOR_SETTING_DEVICE,
      .description = "the serial port, e.g. /dev/ttyUSB0 or a stable /dev/serial/by-id/... name"},
     {.name = "protocol", .type = COLLECTOR_SETTING_STRING, .default_value = "modbus",
      .allowed = protocols,

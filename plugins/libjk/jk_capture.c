@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "plugins/libjk/jk_bytes.h"
+#include "plugins/libsafeopen/safe_open.h"
 
 #define MAX_CAPTURE (64u * 1024u * 1024u) /* refuse larger files */
 #define MAX_LINKS 8
@@ -341,16 +342,15 @@ int jk_capture_parse_btsnoop(const uint8_t *buf, size_t len, struct jk_capture *
 
 int jk_capture_load(const char *path, struct jk_capture *out, char *err, size_t err_size)
 {
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = NULL;
     uint8_t *buf = NULL;
     size_t len = 0, cap = 0;
     char inner[256] = "";
-    int rc;
+    /* a FIFO or a device named as the capture is refused, not waited on */
+    int rc = safe_fopen_read(path, 0, &fp, err, err_size);
 
-    if (fp == NULL) {
-        set_err(err, err_size, "%s: %s", path, strerror(errno));
-        return -errno;
-    }
+    if (rc < 0)
+        return rc;
     for (;;) {
         size_t got;
         if (len == cap) {

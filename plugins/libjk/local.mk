@@ -13,7 +13,7 @@ plugins_libjk_libjk_a_SOURCES = \
 	plugins/libjk/jk_report.c plugins/libjk/jk_report.h \
 	plugins/libjk/jk_uart.c plugins/libjk/jk_uart.h
 plugins_libjk_libjk_a_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(JANSSON_CFLAGS)
-LIBJK_LIBS = plugins/libjk/libjk.a $(JANSSON_LIBS) -lm
+LIBJK_LIBS = plugins/libjk/libjk.a $(SAFEOPEN_LIBS) $(JANSSON_LIBS) -lm
 
 check_PROGRAMS += tests/plugins/libjk/test_libjk
 TESTS += tests/plugins/libjk/test_libjk

@@ -16,6 +16,7 @@
 #include <yaml.h>
 
 #include "plugins/libble/transport.h"
+#include "plugins/libsafeopen/safe_open.h"
 
 int jk_devices_first(const char *path, struct jk_device *out, char *err, size_t err_size)
 {
@@ -63,7 +64,7 @@ int jk_devices_address_type(const char *path, const char *address, char *err, si
 int jk_devices_load(const char *path, struct jk_device *out, size_t cap, char *err,
                     size_t err_size)
 {
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = NULL;
     yaml_parser_t parser;
     yaml_event_t ev;
     int depth = 0, done = 0, rc = 0, want_value = 0;
@@ -71,8 +72,13 @@ int jk_devices_load(const char *path, struct jk_device *out, size_t cap, char *e
     char key[64] = "";
     struct jk_device cur;
 
-    if (fp == NULL)
+    /* Named by a setting or by $JK_DEVICES_FILE (eamoon's .env): a FIFO or
+     * a device is refused at once, never waited on. No file: no devices. */
+    rc = safe_fopen_read(path, 0, &fp, err, err_size);
+    if (rc == -ENOENT)
         return 0;
+    if (rc < 0)
+        return -EINVAL;
     if (!yaml_parser_initialize(&parser)) {
         fclose(fp);
         return -ENOMEM;

@@ -27,7 +27,8 @@ int jk_devices_by_name(const char *path, const char *name, struct jk_device *out
 int jk_devices_address_type(const char *path, const char *address, char *err, size_t err_size);
 
 /* Every device of `path` in file order (at most cap): the count, 0 when the
- * file is missing, -EINVAL with "path:line: ..." in err. */
+ * file is missing, -EINVAL with "path:line: ..." in err (also for a FIFO, a
+ * device or a directory, refused without waiting on it). */
 int jk_devices_load(const char *path, struct jk_device *out, size_t cap, char *err,
                     size_t err_size);
 /* Write devices in the seed's format (address -> address, last_seen, name),

@@ -6,4 +6,4 @@ plugins_libjkble_libjkble_a_SOURCES = plugins/libjkble/jk_session.c plugins/libj
 	plugins/libjkble/jk_devices.c plugins/libjkble/jk_devices.h \
 	plugins/libjkble/jk_scan.c plugins/libjkble/jk_scan.h
 plugins_libjkble_libjkble_a_CFLAGS = $(PLUGIN_COMPILE_FLAGS) $(BLUEZ_CFLAGS) $(YAML_CFLAGS)
-JKBLE_LIBS = plugins/libjkble/libjkble.a $(LIBBLE_LIBS) $(YAML_LIBS) $(LIBJK_LIBS)
+JKBLE_LIBS = plugins/libjkble/libjkble.a $(LIBBLE_LIBS) $(YAML_LIBS) $(LIBJK_LIBS) $(SAFEOPEN_LIBS)

@@ -14,7 +14,7 @@ plugin_PROGRAMS += plugins/mqtt/mqtt.so
 plugins_mqtt_mqtt_so_SOURCES = plugins/mqtt/mqtt.c plugins/mqtt/mqtt.h
 plugins_mqtt_mqtt_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS)
 plugins_mqtt_mqtt_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
-MQTTSINK_LIBS = plugins/mqtt/libmqttsink.a $(RECJSON_LIBS) plugins/libplugkit/libplugkit.a
+MQTTSINK_LIBS = plugins/mqtt/libmqttsink.a $(RECJSON_LIBS) plugins/libplugkit/libplugkit.a $(SAFEOPEN_LIBS)
 plugins_mqtt_mqtt_so_LDADD = $(MQTTSINK_LIBS)
 
 TESTS += tests/plugins/mqtt/mqtt_e2e.py

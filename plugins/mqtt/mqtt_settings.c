@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "plugins/libsafeopen/safe_open.h"
+
 const struct collector_setting_def mqtt_setting_defs[] = {
     {.name = "host", .type = COLLECTOR_SETTING_STRING, .flags = COLLECTOR_SETTING_MIN,
      .default_value = "127.0.0.1", .min = 1,
@@ -93,13 +95,16 @@ static int readable(const struct collector_host_api *api, collector_host *host,
     return 0;
 }
 
+/* A FIFO or a device is refused (-EINVAL), never waited on. */
 static int read_password_file(const char *path, char *out, size_t cap)
 {
-    FILE *fp = fopen(path, "r");
+    char why[256];
+    FILE *fp = NULL;
     size_t n;
+    int rc = safe_fopen_read(path, 0, &fp, why, sizeof(why));
 
-    if (fp == NULL)
-        return -errno;
+    if (rc < 0)
+        return rc;
     n = fread(out, 1, cap - 1, fp);
     fclose(fp);
     out[n] = '\0';
@@ -166,7 +171,9 @@ int mqtt_settings_read(const struct collector_host_api *api, collector_host *hos
         !readable(api, host, s, "keyfile", out->keyfile))
         return -EINVAL;
     if (pfile[0] && (rc = read_password_file(pfile, out->password, sizeof(out->password))) < 0) {
-        api->setting_error(host, s, "password_file", "%s: %s", pfile, strerror(-rc));
+        api->setting_error(host, s, "password_file", "%s: %s", pfile,
+                           rc == -EINVAL ? "not a regular file (a FIFO, device or socket)"
+                                         : strerror(-rc));
         return -EINVAL;
     }
     return 0;

@@ -98,7 +98,8 @@ static const char *const sign_names[] = {"negative", "positive", NULL};
 static const struct collector_setting_def setting_defs[] = {
     {.name = "link", .type = COLLECTOR_SETTING_STRING, .flags = COLLECTOR_SETTING_REQUIRED,
      .allowed = link_names, .description = "rs485 (a serial port) or can (SocketCAN)"},
-    {.name = "device", .type = COLLECTOR_SETTING_STRING, .flags = COLLECTOR_SETTING_PATH,
+    {.name = "device", .type = COLLECTOR_SETTING_STRING,
+     .flags = COLLECTOR_SETTING_PATH | COLLECTOR_SETTING_DEVICE,
      .default_value = "", .description = "rs485: the serial port, e.g. /dev/ttyUSB0"},
     {.name = "baudrate", .type = COLLECTOR_SETTING_INT, .default_value = "9600",
      .unit = "bit/s",

@@ -7,7 +7,10 @@
  *                  until flush(); fail = true makes every write fail,
  *                  again = N answers -EAGAIN to the first N writes,
  *                  busy_every = N to every Nth write (a window full a moment),
- *                  latency = true appends the ms from the record's time to its write
+ *                  latency = true appends the ms from the record's time to its write;
+ *                  it declares a settings table: password is a SECRET, and
+ *                  create_ms = N makes create() take N ms (a config load that waits),
+ *                  fail_start = true makes start() fail
  *   -DTP_EVIL      also a constructor that creates $TP_EVIL_MARK (trust tests)
  * and broken ones: TP_MAJOR/TP_MINOR override the ABI numbers, TP_SHORT
  * shrinks struct_size, TP_NULL returns NULL, TP_NO_ENTRY exports nothing. */
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <collector/plugin.h>
 
@@ -50,6 +54,7 @@ struct tp {
     long long busy_every, writes; /* sink: -EAGAIN to every busy_every-th write */
     int latency;                  /* sink: append the record's age at write, ms */
     int fail;
+    int fail_start; /* sink: start() fails (-EIO) */
     FILE *out;
     char *path;
     char *buf;
@@ -76,7 +81,13 @@ static int tp_create(const struct collector_host_api *api, collector_host *host,
         t->again = v;
     if (api->setting_int(s, "busy_every", &v) == 0)
         t->busy_every = v;
+    if (api->setting_int(s, "create_ms", &v) == 0 && v > 0) {
+        struct timespec ts = {(time_t)(v / 1000), (long)(v % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+    }
     api->setting_bool(s, "fail", &t->fail);
+    api->setting_bool(s, "fail_start", &t->fail_start);
     api->setting_bool(s, "latency", &t->latency);
     if (api->setting_string(s, "file", &file) == 0) {
         /* lines are buffered here and go to the file on flush() */
@@ -163,6 +174,13 @@ static int tp_write(void *state, const collector_record *rec)
     return 0;
 }
 
+static int tp_start(void *state)
+{
+    const struct tp *t = state;
+
+    return t->fail_start ? -EIO : 0;
+}
+
 static int tp_flush(void *state)
 {
     struct tp *t = state;
@@ -189,7 +207,23 @@ static int tp_flush(void *state)
 #endif
 
 static const char *const tp_settings[] = {"slow_ms", "fail_after", "file", "fail", "again",
-                                          "busy_every", "latency", "password", NULL};
+                                          "busy_every", "latency", "password", "create_ms",
+                                          "fail_start", NULL};
+#ifdef TP_FILESINK
+static const struct collector_setting_def tp_defs[] = {
+    {.name = "slow_ms", .type = COLLECTOR_SETTING_INT},
+    {.name = "fail_after", .type = COLLECTOR_SETTING_INT},
+    {.name = "file", .type = COLLECTOR_SETTING_STRING},
+    {.name = "fail", .type = COLLECTOR_SETTING_BOOL},
+    {.name = "again", .type = COLLECTOR_SETTING_INT},
+    {.name = "busy_every", .type = COLLECTOR_SETTING_INT},
+    {.name = "latency", .type = COLLECTOR_SETTING_BOOL},
+    {.name = "password", .type = COLLECTOR_SETTING_STRING, .flags = COLLECTOR_SETTING_SECRET},
+    {.name = "create_ms", .type = COLLECTOR_SETTING_INT},
+    {.name = "fail_start", .type = COLLECTOR_SETTING_BOOL},
+    {.name = NULL},
+};
+#endif
 
 static const struct collector_plugin tp_plugin = {
 #ifdef TP_MAJOR
@@ -220,6 +254,8 @@ static const struct collector_plugin tp_plugin = {
     .process = tp_process,
 #elif defined(TP_FILESINK)
     .kind = COLLECTOR_KIND_SINK,
+    .setting_defs = tp_defs,
+    .start = tp_start,
     .write = tp_write,
     .flush = tp_flush,
 #endif

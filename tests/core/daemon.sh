@@ -58,8 +58,8 @@ expect78 "struct_size too small" "bad_size.so: descriptor struct_size 12" 'sourc
 expect78 "NULL descriptor" "bad_null.so: collector_plugin_entry returned NULL" 'sources = ( { plugin = "bad_null"; } );'
 expect78 "no entry symbol" "bad_entry.so: no collector_plugin_entry symbol" 'sources = ( { plugin = "bad_entry"; } );'
 expect78 "kind does not fit the section" "is a sink, but the config lists it under sources" 'sources = ( { plugin = "t_filesink"; } );'
-expect78 "bad interval" "c.conf:1: interval: want a positive" 'sources = ( { plugin = "t_counter"; interval = -1; } );'
-expect78 "an interval from a variable that is not a number" "c.conf:1: interval: want" 'sources = ( { plugin = "t_counter"; interval = "${COLLECTOR_TEST_IVL}"; } );'
+expect78 "bad interval" "c.conf:1: t_counter: interval: out of range: want 0.001 to 604800 s (7 days)" 'sources = ( { plugin = "t_counter"; interval = -1; } );'
+expect78 "an interval from a variable that is not a number" "c.conf:1: t_counter: interval: want a number" 'sources = ( { plugin = "t_counter"; interval = "${COLLECTOR_TEST_IVL}"; } );'
 
 mkdir -p "$tmp/fake"
 echo "not an ELF file" > "$tmp/fake/textfile.so"
@@ -154,10 +154,11 @@ check "log lines have the documented format" \
 printf 'sinks = ( { plugin = "t_filesink"; file = "%s/p.txt"; password = "secret"; } );\n' "$tmp" > "$tmp/pw.conf"
 chmod 644 "$tmp/pw.conf"
 "$D" -c "$tmp/pw.conf" --check >/dev/null 2>"$tmp/err"
-check "a world-readable config holding a password is warned about" grep -q "holds a password and is readable by other users" "$tmp/err"
+check "a world-readable config holding a secret (the SECRET flag) is warned about" \
+    grep -q "pw.conf:1: t_filesink: password is a secret, and .*pw.conf is readable by other users" "$tmp/err"
 chmod 600 "$tmp/pw.conf"
 "$D" -c "$tmp/pw.conf" --check >/dev/null 2>"$tmp/err"
-check "no warning once it is private (or for password_file)" sh -c "! grep -q 'holds a password' '$tmp/err'"
+check "no warning once it is private (or for password_file)" sh -c "! grep -q 'is a secret' '$tmp/err'"
 # --- a sink whose window is full for a moment (-EAGAIN, then it takes more)
 # is working: the host retries it soon, not with a backoff that doubles to a
 # minute while records pile up behind it. Every 10th write is refused; 20

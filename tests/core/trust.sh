@@ -17,10 +17,10 @@ trap 'rm -rf "$tmp"' EXIT
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$tmp/err" 2>/dev/null | head -n 4; }
-echo "1..7"
+echo "1..9"
 if [ "$(id -u)" != 0 ] || ! command -v runuser >/dev/null || ! runuser -u nobody true 2>/dev/null; then
     # CI runs as root; a developer's own account cannot play another user
-    for i in 1 2 3 4 5 6 7; do echo "ok $i # SKIP needs root and runuser"; done
+    for i in 1 2 3 4 5 6 7 8 9; do echo "ok $i # SKIP needs root and runuser"; done
     exit 0
 fi
 conf() { printf 'collector = { plugin_dir = "%s"; };\nsources = ( { plugin = "t_evil"; } );\n' "$1" > "$tmp/c.conf"; }
@@ -87,3 +87,30 @@ printf 'collector = { state_dir = "%s"; plugin_dir = "%s"; };\nsources = ( { plu
 if [ "$rc" -eq 78 ] && grep -q "state_dir $tmp/state-open: $tmp/state-open is writable by group or others" "$tmp/err"; then
     ok "a state directory others may write to is refused"
 else not_ok "a state directory others may write to is refused"; fi
+
+# Issue 25.2: eamoon's .env (JK_DEVICES_FILE) and its directory belong to
+# another user, who puts a FIFO where jk_devices.yaml should be. --check
+# refuses it at once with one line (before: it waited for a writer, deaf
+# to SIGTERM). timeout -k: a daemon deaf to SIGTERM is killed, and fails.
+mkdir -p "$tmp/eamoon"; chown nobody "$tmp/eamoon"
+runuser -u nobody -- mkfifo "$tmp/eamoon/jk_devices.yaml"
+printf 'sources = ( { plugin = "jk_ble"; } );\n' > "$tmp/c.conf"
+JK_DEVICES_FILE="$tmp/eamoon/jk_devices.yaml" COLLECTOR_PLUGIN_PATH="$top_builddir/plugins" \
+    timeout -k 5 20 "$D" -c "$tmp/c.conf" --check \
+    >/dev/null 2>"$tmp/err"; rc=$?
+if [ "$rc" -eq 78 ] && [ "$(wc -l < "$tmp/err")" -eq 1 ] &&
+   grep -q "jk_devices.yaml: a FIFO, not a regular file" "$tmp/err"; then
+    ok "another user's FIFO as JK_DEVICES_FILE: refused at once, one line"
+else echo "exit $rc" >> "$tmp/err"; not_ok "another user's FIFO as JK_DEVICES_FILE: refused at once, one line"; fi
+
+# Issue 25.1: a config directory another user may write to gets an
+# @include "d\\e": libconfig reads d\e, which that user made a directory
+# (beside a regular file named d\\e). One line, exit 78, never flex's exit 2.
+runuser -u nobody -- mkdir "$tmp/eamoon/d\\e"
+runuser -u nobody -- sh -c "printf 'sources = ( );\n' > '$tmp/eamoon/d\\\\e'"
+printf '@include "d\\\\e"\n' > "$tmp/eamoon/c.conf"
+timeout -k 5 20 "$D" -c "$tmp/eamoon/c.conf" --check >/dev/null 2>"$tmp/err"; rc=$?
+if [ "$rc" -eq 78 ] && [ "$(wc -l < "$tmp/err")" -eq 1 ] &&
+   grep -q 'a directory, not a regular file' "$tmp/err"; then
+    ok "another user's @include escape trick: exit 78 and one line, not exit 2"
+else echo "exit $rc" >> "$tmp/err"; not_ok "another user's @include escape trick: exit 78 and one line, not exit 2"; fi

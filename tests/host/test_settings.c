@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <libconfig.h>
 
+#include "core/expand.h"
 #include "core/hostapi.h"
 #include "core/settings.h"
 
@@ -173,6 +174,35 @@ static void emit_without_pipeline_frees(void **state)
     host_fini(&host);
 }
 
+/* ${A:-${B}} takes the nested default, as the shell does (it kept the
+ * literal "${B" plus a stray "}" before). */
+static void nested_default_expands(void **state)
+{
+    static const struct {
+        const char *in;
+        int rc;
+        const char *out; /* the text, or the name in `missing` for -ENOENT */
+    } cases[] = {
+        {"${COLLECTOR_TEST_NOPE:-${COLLECTOR_TEST_B}}", 1, "bee"},
+        {"x${COLLECTOR_TEST_NOPE:-a${COLLECTOR_TEST_NOPE:-b}c}y", 1, "xabcy"},
+        {"${COLLECTOR_TEST_B:-${COLLECTOR_TEST_NOPE}}", 1, "bee"}, /* default not looked at */
+        {"${COLLECTOR_TEST_NOPE:-${COLLECTOR_TEST_NOPE}}", -ENOENT, "COLLECTOR_TEST_NOPE"},
+        {"${COLLECTOR_TEST_NOPE:-${B", -EINVAL, NULL},
+    };
+    char out[256], missing[64];
+    (void)state;
+
+    unsetenv("COLLECTOR_TEST_NOPE");
+    setenv("COLLECTOR_TEST_B", "bee", 1);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc = expand_env(cases[i].in, out, sizeof(out), missing, sizeof(missing));
+        assert_int_equal(rc, cases[i].rc);
+        if (cases[i].out != NULL)
+            assert_string_equal(rc == -ENOENT ? missing : out, cases[i].out);
+    }
+    unsetenv("COLLECTOR_TEST_B");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +211,7 @@ int main(void)
         cmocka_unit_test(setting_error_names_file_and_line),
         cmocka_unit_test(stop_fd_becomes_readable),
         cmocka_unit_test(emit_without_pipeline_frees),
+        cmocka_unit_test(nested_default_expands),
     };
     return cmocka_run_group_tests_name("settings", tests, setup, teardown);
 }

@@ -380,9 +380,14 @@ struct collector_plugin {
 /* Setting flags for collector_setting_def.flags. */
 #define COLLECTOR_SETTING_REQUIRED 0x01u /* must be present (a default makes no sense) */
 #define COLLECTOR_SETTING_SECRET   0x02u /* never logged or shown; --describe hides the default */
-#define COLLECTOR_SETTING_PATH     0x04u /* a file system path: must be absolute or "" */
+/* A file the instance reads: absolute or "", and when it exists a regular
+ * file (the host refuses a FIFO, device, directory or socket before create()). */
+#define COLLECTOR_SETTING_PATH     0x04u
 #define COLLECTOR_SETTING_MIN      0x08u /* `min` applies (INT, DOUBLE; STRING: min length) */
 #define COLLECTOR_SETTING_MAX      0x10u /* `max` applies (INT, DOUBLE; STRING: max length) */
+/* ABI 1.2, with PATH: a device node (a serial port), so a character device
+ * is required instead of a regular file. An older host ignores it. */
+#define COLLECTOR_SETTING_DEVICE   0x20u
 
 /* One declared setting. */
 struct collector_setting_def {

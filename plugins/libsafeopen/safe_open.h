@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* safe_open: open a file named by a setting or a variable to read it,
+ * without waiting on whatever is behind the name. A FIFO blocks open(2)
+ * until a writer comes; a device or /dev/zero never ends; a directory makes
+ * stdio and flex fail late and vaguely. Used by the core (the config file
+ * and its includes) and by every plugin that reads a file a setting names. */
+#ifndef COLLECTORD_PLUGINS_LIBSAFEOPEN_SAFE_OPEN_H
+#define COLLECTORD_PLUGINS_LIBSAFEOPEN_SAFE_OPEN_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* Refuse a symbolic link as the last component (O_NOFOLLOW): for a name in
+ * a directory another user may write to. */
+#define SAFE_OPEN_NOFOLLOW 0x1u
+
+/*
+ * Open `path` read-only with O_NONBLOCK (so a FIFO or a device answers at
+ * once), check with fstat that it is a regular file, then clear O_NONBLOCK.
+ * 0 and *fd_out (owned by the caller: close) or a negative errno and one
+ * line in `err`: "<path>: <reason>" (-EISDIR a directory, -EINVAL a FIFO,
+ * socket or device, -ELOOP a symlink refused by SAFE_OPEN_NOFOLLOW, else
+ * open's own errno).
+ */
+int safe_open_read(const char *path, unsigned flags, int *fd_out, char *err, size_t err_size);
+/* The same as a stdio stream (owned by the caller: fclose). */
+int safe_fopen_read(const char *path, unsigned flags, FILE **out, char *err, size_t err_size);
+/* What a file of this st_mode is, for an error line: "a directory",
+ * "a FIFO", "a device", "a socket", "a regular file", ... */
+const char *safe_open_kind(mode_t mode);
+
+#endif
