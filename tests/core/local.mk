@@ -14,3 +14,7 @@ TESTS += tests/core/trust.sh
 dist_noinst_SCRIPTS += tests/core/trust.sh
 TESTS += tests/core/notify.py
 dist_noinst_SCRIPTS += tests/core/notify.py
+TESTS += tests/core/fdlimit.sh
+dist_noinst_SCRIPTS += tests/core/fdlimit.sh
+TESTS += tests/core/idle.py
+dist_noinst_SCRIPTS += tests/core/idle.py
