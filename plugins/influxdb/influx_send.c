@@ -534,8 +534,10 @@ int sender_flush(struct influx_sender *s)
         if (pthread_cond_timedwait(&s->idle, &s->lock, &ts) != 0)
             break;
     rc = s->filling.points > 0 || s->out.points > 0 ? -EAGAIN : 0;
-    if (rc == 0 && s->dropped > s->dropped_told) {
-        /* Refused points were not delivered: --once must not say it ran. */
+    if (rc == 0 && s->dropped > s->dropped_told &&
+        (s->api->run_flags(s->host) & COLLECTOR_RUN_ONCE)) {
+        /* Refused points were not delivered: --once must not say it ran.
+         * (At a stop or reload the refusal was said already, once.) */
         s->dropped_told = s->dropped;
         rc = -EREMOTEIO;
     }

@@ -55,9 +55,9 @@ void sender_free(struct influx_sender *s);
  * or -ENOMEM. Never blocks on the network. */
 int sender_push(struct influx_sender *s, const char *text, size_t len, size_t npoints);
 /* Send what is filling now, and wait up to about a second for everything
- * to be delivered: 0 when nothing is left, -EAGAIN otherwise, and
- * -EREMOTEIO (once) when the server refused points since the last flush
- * that said so: they were dropped, not delivered. */
+ * to be delivered: 0 when nothing is left, -EAGAIN otherwise; under
+ * --once, -EREMOTEIO (once) when the server refused points since the last
+ * flush that said so: they were dropped, not delivered. */
 int sender_flush(struct influx_sender *s);
 
 #endif
