@@ -12,6 +12,7 @@
 
 #include <collector/plugin.h>
 
+#include "core/envfile.h"
 #include "core/expand.h"
 #include "core/log.h"
 #include "core/names.h"
@@ -79,6 +80,30 @@ static int read_interval(const config_setting_t *s, int64_t *ms)
     return *ms > 0 ? 0 : -EINVAL;
 }
 
+/* collector.env_file: eamoon's .env, of which only the documented names are
+ * taken (core/envfile.h). A missing file is said and skipped, as the
+ * unit's EnvironmentFile=- did; anything else wrong with it is an error. */
+static int read_env_file(const char *file, const config_setting_t *m)
+{
+    const char *path = config_setting_get_string(m);
+    char err[1024];
+    int rc;
+
+    if (path == NULL || path[0] != '/') {
+        cfg_error(file, config_setting_source_line(m), "collector.env_file: want an absolute path");
+        return -EINVAL;
+    }
+    rc = envfile_import(path, err, sizeof(err));
+    if (rc == -ENOENT) {
+        log_msg(CORE, COLLECTOR_LOG_WARNING, "%s:%u: collector.env_file %s: no such file (skipped)",
+                file, config_setting_source_line(m), path);
+        rc = 0;
+    } else if (rc < 0) {
+        cfg_error(file, config_setting_source_line(m), "collector.env_file: %s", err);
+    }
+    return rc;
+}
+
 static int read_collector(struct daemon_cfg *c)
 {
     const config_setting_t *g = config_lookup(&c->cfg, "collector");
@@ -96,6 +121,10 @@ static int read_collector(struct daemon_cfg *c)
         cfg_error(file, config_setting_source_line(g), "collector: must be a group { ... }");
         return -EINVAL;
     }
+    /* First: the variables it imports are for the settings below too. */
+    if (g != NULL && (m = config_setting_get_member(g, "env_file")) != NULL &&
+        read_env_file(file, m) < 0)
+        return -EINVAL;
     for (unsigned i = 0; g != NULL && i < (unsigned)config_setting_length(g); i++) {
         const char *key;
         m = config_setting_get_elem(g, i);
@@ -120,6 +149,8 @@ static int read_collector(struct daemon_cfg *c)
                           "\"debug\"");
                 return -EINVAL;
             }
+        } else if (strcmp(key, "env_file") == 0) {
+            continue; /* read first */
         } else if (strcmp(key, "plugin_dir") == 0 || strcmp(key, "state_dir") == 0) {
             s = config_setting_get_string(m);
             if (s == NULL || *s == '\0') {
@@ -133,7 +164,7 @@ static int read_collector(struct daemon_cfg *c)
         } else {
             cfg_error(file, config_setting_source_line(m),
                       "collector.%s: unknown setting (known: interval, flush_timeout, log_level, "
-                      "plugin_dir, state_dir)",
+                      "plugin_dir, state_dir, env_file)",
                       key);
             return -EINVAL;
         }

@@ -82,12 +82,24 @@ static const struct collector_setting_def setting_defs[] = {
      "PEM file of the CA(s) that sign the server's certificate (https)"},
     {"tls_verify", COLLECTOR_SETTING_BOOL, 0, "true", 0, 0, NULL, NULL,
      "check the server's certificate and name (https)"},
+    {"proxy", COLLECTOR_SETTING_STRING, 0, NULL, 0, 0, NULL, NULL,
+     "a proxy to reach the server through (http://host:port); none by default: http_proxy and "
+     "the like in the environment are never used"},
     {"timeout", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, "10", 0.1,
      300, NULL, "s", "the longest one write request may take; then it is retried"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
 
 /* ---- create ---- */
+
+/* 1 when `v` holds a control character (a header or URL could be forged). */
+static int has_control(const char *v)
+{
+    for (; *v != '\0'; v++)
+        if ((unsigned char)*v < 0x20 || *v == 0x7f)
+            return 1;
+    return 0;
+}
 
 /* An optional string setting: NULL when absent or "". */
 static const char *opt(const struct collector_host_api *api, const collector_settings *s,
@@ -365,6 +377,12 @@ static int influx_create(const struct collector_host_api *api, collector_host *h
     t.base_url = base;
     t.write_url = url.data;
     t.cafile = opt(api, s, "cafile");
+    t.proxy = opt(api, s, "proxy");
+    if (t.proxy != NULL && (strstr(t.proxy, "://") == NULL || has_control(t.proxy))) {
+        api->setting_error(host, s, "proxy", "want scheme://host:port, without control characters");
+        rc = -EINVAL;
+        goto fail;
+    }
     t.timeout_ms = (int64_t)(timeout_s * 1000);
     t.batch_size = (size_t)batch;
     t.flush_interval_ms = (int64_t)(flush_s * 1000);
