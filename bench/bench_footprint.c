@@ -33,59 +33,56 @@ static void figure(const char *name, long kb)
     printf("{\"bench\": \"%s\", \"value\": %ld, \"unit\": \"kB\"}\n", name, kb);
 }
 
-static int floor_write(const char *dir)
+/* Run `sql` on the SQLite file dir/name: 0 or -1. */
+static int run_sql(const char *dir, const char *name, const char *sql)
 {
     char path[512];
     sqlite3 *db;
     int rc;
 
-    snprintf(path, sizeof(path), "%s/floor.db", dir);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (sqlite3_open(path, &db) != SQLITE_OK)
         return -1;
-    rc = sqlite3_exec(db,
-                      "PRAGMA journal_mode=WAL;"
-                      "CREATE TABLE readings (id INTEGER PRIMARY KEY, ts TEXT, data TEXT);"
-                      "INSERT INTO readings (ts, data) VALUES (datetime('now'), '{\"pv\": 512}');"
-                      "UPDATE readings SET data = json_patch(data, '{\"battery_soc\": 46}')"
-                      " WHERE id = (SELECT max(id) FROM readings);",
-                      NULL, NULL, NULL);
+    rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
     sqlite3_close(db);
     return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int floor_write(const char *dir)
+{
+    return run_sql(dir, "floor.db",
+                   "PRAGMA journal_mode=WAL;"
+                   "CREATE TABLE readings (id INTEGER PRIMARY KEY, ts TEXT, data TEXT);"
+                   "INSERT INTO readings (ts, data) VALUES (datetime('now'), '{\"pv\": 512}');"
+                   "UPDATE readings SET data = json_patch(data, '{\"battery_soc\": 46}')"
+                   " WHERE id = (SELECT max(id) FROM readings);");
 }
 
 /* The demo as `make demo` runs it, in `dir` (etc/ linked to the sources,
  * an inverter.db with one row of eamoon's): the child's peak RSS, or -1. */
 static long demo_peak_kb(const char *dir, const char *src, const char *build)
 {
-    char path[600], etc[600], plugins[600], daemon[600];
-    struct rusage ru;
-    sqlite3 *db;
-    int status, rc;
-    pid_t pid;
-
+    char etc[600], plugins[600], daemon[600];
     char *asrc = realpath(src, NULL), *abuild = realpath(build, NULL);
+    struct rusage ru;
+    int status;
+    pid_t pid;
 
     if (asrc == NULL || abuild == NULL) { /* the child runs in `dir` */
         free(asrc);
         free(abuild);
         return -1;
     }
-    snprintf(path, sizeof(path), "%s/inverter.db", dir);
     snprintf(etc, sizeof(etc), "%s/etc", asrc);
     snprintf(plugins, sizeof(plugins), "%s/plugins", abuild);
     snprintf(daemon, sizeof(daemon), "%s/core/collectord", abuild);
     free(asrc);
     free(abuild);
-    if (sqlite3_open(path, &db) != SQLITE_OK)
-        return -1;
-    rc = sqlite3_exec(db,
-                      "CREATE TABLE readings (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at "
-                      "TEXT NOT NULL, payload TEXT, error TEXT);"
-                      "INSERT INTO readings (created_at, payload) VALUES (datetime('now'),"
-                      " '{\"battery_voltage\": \"52.6\", \"battery_soc\": \"87\"}');",
-                      NULL, NULL, NULL);
-    sqlite3_close(db);
-    if (rc != SQLITE_OK)
+    if (run_sql(dir, "inverter.db",
+                "CREATE TABLE readings (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at "
+                "TEXT NOT NULL, payload TEXT, error TEXT);"
+                "INSERT INTO readings (created_at, payload) VALUES (datetime('now'),"
+                " '{\"battery_voltage\": \"52.6\", \"battery_soc\": \"87\"}');") != 0)
         return -1;
     pid = fork();
     if (pid == 0) {

@@ -36,16 +36,20 @@ if os.geteuid() == 0:
 
 
 def conf(name, sink_extra="", env_file=env_path):
+    """The replay source takes its interval, address and (were LD_AUDIT
+    imported) its file from the variables."""
+    lines = [
+        'collector = { state_dir = "%s"; %s };' % (
+            tmp, 'env_file = "%s";' % env_file if env_file else ""),
+        'sources = ( { plugin = "jk_replay"; name = "battery1"; loop = false;',
+        '  interval = "${JK_BMS_POLL_INTERVAL:-30}"; file = "${LD_AUDIT:-%s}";' % CAPTURE,
+        '  address = "${JK_BMS_ADDRESS:-00:00:00:00:00:00}"; } );',
+        'sinks = ( { plugin = "influxdb"; name = "influx"; url = "%s"; database = "db";' % server.url,
+        '  batch_size = 1; flush_interval = 0.1; timeout = 3; %s } );' % sink_extra,
+    ]
     path = os.path.join(tmp, name + ".conf")
     with open(path, "w") as f:
-        f.write('collector = { state_dir = "%s"; %s };\n'
-                'sources = ( { plugin = "jk_replay"; name = "battery1"; loop = false;\n'
-                '  interval = "${JK_BMS_POLL_INTERVAL:-30}"; file = "${LD_AUDIT:-%s}";\n'
-                '  address = "${JK_BMS_ADDRESS:-00:00:00:00:00:00}"; } );\n'
-                'sinks = ( { plugin = "influxdb"; name = "influx"; url = "%s"; database = "db";\n'
-                '  batch_size = 1; flush_interval = 0.1; timeout = 3; %s } );\n'
-                % (tmp, 'env_file = "%s";' % env_file if env_file else "", CAPTURE,
-                   server.url, sink_extra))
+        f.write("\n".join(lines) + "\n")
     os.chmod(path, 0o600)
     return path
 
