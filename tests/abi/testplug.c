@@ -7,7 +7,9 @@
  *                  until flush(); fail = true makes every write fail,
  *                  again = N answers -EAGAIN to the first N writes,
  *                  busy_every = N to every Nth write (a window full a moment),
- *                  latency = true appends the ms from the record's time to its write
+ *                  latency = true appends the ms from the record's time to its write,
+ *                  refuse = true takes every write and refuses them at flush()
+ *                  (-EREMOTEIO, as a server that answers 404 does)
  *   -DTP_EVIL      also a constructor that creates $TP_EVIL_MARK (trust tests)
  * and broken ones: TP_MAJOR/TP_MINOR override the ABI numbers, TP_SHORT
  * shrinks struct_size, TP_NULL returns NULL, TP_NO_ENTRY exports nothing. */
@@ -49,6 +51,7 @@ struct tp {
     long long again; /* sink: answer -EAGAIN this many times first */
     long long busy_every, writes; /* sink: -EAGAIN to every busy_every-th write */
     int latency;                  /* sink: append the record's age at write, ms */
+    int refuse;                   /* sink: drop what was written at flush, -EREMOTEIO */
     int fail;
     FILE *out;
     char *path;
@@ -78,6 +81,7 @@ static int tp_create(const struct collector_host_api *api, collector_host *host,
         t->busy_every = v;
     api->setting_bool(s, "fail", &t->fail);
     api->setting_bool(s, "latency", &t->latency);
+    api->setting_bool(s, "refuse", &t->refuse);
     if (api->setting_string(s, "file", &file) == 0) {
         /* lines are buffered here and go to the file on flush() */
         t->out = open_memstream(&t->buf, &t->buflen);
@@ -173,6 +177,10 @@ static int tp_flush(void *state)
     fflush(t->out);
     if (t->buflen == 0)
         return 0;
+    if (t->refuse) {
+        rewind(t->out); /* dropped, as a server refusing the batch */
+        return -EREMOTEIO;
+    }
     fp = fopen(t->path, "a");
     if (fp == NULL)
         return -errno;
@@ -189,7 +197,7 @@ static int tp_flush(void *state)
 #endif
 
 static const char *const tp_settings[] = {"slow_ms", "fail_after", "file", "fail", "again",
-                                          "busy_every", "latency", "password", NULL};
+                                          "busy_every", "latency", "refuse", "password", NULL};
 
 static const struct collector_plugin tp_plugin = {
 #ifdef TP_MAJOR
