@@ -7,6 +7,10 @@
  * count in RSS, so no process that writes inverter.db through libsqlite3 can
  * go below this figure on the machine it runs on.
  *
+ * The README's demo: `collectord -c etc/demo.conf --once` (one replayed
+ * battery, soc_lifepo4, sqlite_merge overlay onto one inverter row), its
+ * peak RSS (the kernel's maxrss of the child).
+ *
  * Then collectord itself with 4 replayed batteries (0.1 s apart), soc_lifepo4,
  * sqlite_merge with history and mqtt to a local mosquitto with discovery,
  * after 15 s: its peak RSS, the pages that are its own (USS: private clean
@@ -18,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,24 +33,71 @@ static void figure(const char *name, long kb)
     printf("{\"bench\": \"%s\", \"value\": %ld, \"unit\": \"kB\"}\n", name, kb);
 }
 
-static int floor_write(const char *dir)
+/* Run `sql` on the SQLite file dir/name: 0 or -1. */
+static int run_sql(const char *dir, const char *name, const char *sql)
 {
     char path[512];
     sqlite3 *db;
     int rc;
 
-    snprintf(path, sizeof(path), "%s/floor.db", dir);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (sqlite3_open(path, &db) != SQLITE_OK)
         return -1;
-    rc = sqlite3_exec(db,
-                      "PRAGMA journal_mode=WAL;"
-                      "CREATE TABLE readings (id INTEGER PRIMARY KEY, ts TEXT, data TEXT);"
-                      "INSERT INTO readings (ts, data) VALUES (datetime('now'), '{\"pv\": 512}');"
-                      "UPDATE readings SET data = json_patch(data, '{\"battery_soc\": 46}')"
-                      " WHERE id = (SELECT max(id) FROM readings);",
-                      NULL, NULL, NULL);
+    rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
     sqlite3_close(db);
     return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int floor_write(const char *dir)
+{
+    return run_sql(dir, "floor.db",
+                   "PRAGMA journal_mode=WAL;"
+                   "CREATE TABLE readings (id INTEGER PRIMARY KEY, ts TEXT, data TEXT);"
+                   "INSERT INTO readings (ts, data) VALUES (datetime('now'), '{\"pv\": 512}');"
+                   "UPDATE readings SET data = json_patch(data, '{\"battery_soc\": 46}')"
+                   " WHERE id = (SELECT max(id) FROM readings);");
+}
+
+/* The demo as `make demo` runs it, in `dir` (etc/ linked to the sources,
+ * an inverter.db with one row of eamoon's): the child's peak RSS, or -1. */
+static long demo_peak_kb(const char *dir, const char *src, const char *build)
+{
+    char etc[600], plugins[600], daemon[600];
+    char *asrc = realpath(src, NULL), *abuild = realpath(build, NULL);
+    struct rusage ru;
+    int status;
+    pid_t pid;
+
+    if (asrc == NULL || abuild == NULL) { /* the child runs in `dir` */
+        free(asrc);
+        free(abuild);
+        return -1;
+    }
+    snprintf(etc, sizeof(etc), "%s/etc", asrc);
+    snprintf(plugins, sizeof(plugins), "%s/plugins", abuild);
+    snprintf(daemon, sizeof(daemon), "%s/core/collectord", abuild);
+    free(asrc);
+    free(abuild);
+    if (run_sql(dir, "inverter.db",
+                "CREATE TABLE readings (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at "
+                "TEXT NOT NULL, payload TEXT, error TEXT);"
+                "INSERT INTO readings (created_at, payload) VALUES (datetime('now'),"
+                " '{\"battery_voltage\": \"52.6\", \"battery_soc\": \"87\"}');") != 0)
+        return -1;
+    pid = fork();
+    if (pid == 0) {
+        char link[600];
+        snprintf(link, sizeof(link), "%s/etc", dir);
+        if (symlink(etc, link) != 0 || chdir(dir) != 0 ||
+            setenv("COLLECTOR_PLUGIN_PATH", plugins, 1) != 0 || freopen("/dev/null", "w", stderr) == NULL)
+            _exit(126);
+        execl(daemon, daemon, "-c", "etc/demo.conf", "--once", (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0 || wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0)
+        return -1;
+    return ru.ru_maxrss;
 }
 
 static int write_conf(const char *path, const char *src, const char *dir, int port)
@@ -86,6 +138,7 @@ int main(void)
         return 1;
     }
     figure("rss_floor_sqlite_write_kb", bench_proc_kb(0, "status", "VmHWM"));
+    figure("demo_peak_rss_kb", demo_peak_kb(dir, src, build));
 
     snprintf(conf, sizeof(conf), "%s/footprint.conf", dir);
     snprintf(daemon, sizeof(daemon), "%s/core/collectord", build);

@@ -14,6 +14,7 @@
 
 #include <collector/plugin.h>
 
+#include "core/envfile.h"
 #include "core/expand.h"
 #include "core/hostdefs.h"
 #include "core/log.h"
@@ -438,6 +439,30 @@ static int64_t seconds_ms(const config_setting_t *g, const char *key, int64_t df
     return (int64_t)llround(v * 1000.0);
 }
 
+/* collector.env_file: eamoon's .env, of which only the documented names are
+ * taken (core/envfile.h). A missing file is said and skipped, as the
+ * unit's EnvironmentFile=- did; anything else wrong with it is an error. */
+static int read_env_file(const char *file, const config_setting_t *m)
+{
+    const char *path = config_setting_get_string(m);
+    char err[1024];
+    int rc;
+
+    if (path == NULL || path[0] != '/') {
+        cfg_error(file, config_setting_source_line(m), "collector.env_file: want an absolute path");
+        return -EINVAL;
+    }
+    rc = envfile_import(path, err, sizeof(err));
+    if (rc == -ENOENT) {
+        log_msg(LOG_CORE, COLLECTOR_LOG_WARNING, "%s:%u: collector.env_file %s: no such file (skipped)",
+                file, config_setting_source_line(m), path);
+        rc = 0;
+    } else if (rc < 0) {
+        cfg_error(file, config_setting_source_line(m), "collector.env_file: %s", err);
+    }
+    return rc;
+}
+
 static int read_collector(struct daemon_cfg *c)
 {
     static const struct setdefs_table table = {.defs = hostdefs_collector, .owner = "collector"};
@@ -445,6 +470,7 @@ static int read_collector(struct daemon_cfg *c)
     config_setting_t *g = config_setting_get_member(root, "collector");
     const char *env = getenv("COLLECTOR_PLUGIN_PATH");
     const char *plugin_dir = NULL, *state_dir = NULL, *level = NULL;
+    config_setting_t *m;
     char err[LOG_ERR_MAX];
     int n;
 
@@ -453,6 +479,12 @@ static int read_collector(struct daemon_cfg *c)
         if (g == NULL)
             return -ENOMEM;
         g->file = c->files[0]; /* where its defaults are said to come from */
+    }
+    /* First: the variables env_file imports serve ${VAR} in every setting. */
+    if ((m = config_setting_get_member(g, "env_file")) != NULL) {
+        const char *where = config_setting_source_file(m);
+        if (read_env_file(where != NULL ? where : c->path, m) < 0)
+            return -EINVAL;
     }
     if (setdefs_check(g, &table, "collector", err, sizeof(err)) < 0) {
         log_msg(LOG_CORE, COLLECTOR_LOG_ERROR, "%s", err);

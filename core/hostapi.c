@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -133,7 +134,12 @@ static int host_is_stopping(const collector_host *host)
 
 static int host_stop_fd(const collector_host *host)
 {
-    return host->stop_pipe[0];
+    collector_host *h = (collector_host *)(uintptr_t)host;
+
+    /* --check starts nothing, so nothing needs stopping: no fd for it. */
+    if (!(h->run_flags & COLLECTOR_RUN_CHECK))
+        (void)host_stop_open(h);
+    return h->stop_pipe[0];
 }
 
 static const char *host_state_dir(const collector_host *host)
@@ -343,10 +349,37 @@ int host_init(struct collector_host *host, const char *name, int64_t interval_ms
     host->interval_ms = interval_ms;
     host->state_dir = state_dir;
     atomic_init(&host->stopping, 0);
-    if (pipe2(host->stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+    return 0;
+}
+
+int host_stop_open(struct collector_host *host)
+{
+    static const char byte = 1;
+    int fds[2];
+
+    if (host->stop_pipe[0] >= 0)
+        return 0;
+    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
         int rc = -errno;
-        host->stop_pipe[0] = host->stop_pipe[1] = -1;
+        struct rlimit rl;
+        if (!host->stop_pipe_failed && rc == -EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+            log_msg(host->name, COLLECTOR_LOG_ERROR,
+                    "cannot open its stop pipe: the process's limit of %llu open files is "
+                    "reached (ulimit -n, or LimitNOFILE= in the unit): raise it or run fewer "
+                    "instances",
+                    (unsigned long long)rl.rlim_cur);
+        else if (!host->stop_pipe_failed)
+            log_msg(host->name, COLLECTOR_LOG_ERROR, "cannot open its stop pipe: %s",
+                    strerror(-rc));
+        host->stop_pipe_failed = 1;
         return rc;
+    }
+    host->stop_pipe[1] = fds[1];
+    host->stop_pipe[0] = fds[0];
+    /* A stop asked before the pipe existed: readable from the start. */
+    if (atomic_load(&host->stopping)) {
+        ssize_t w = write(fds[1], &byte, 1);
+        (void)w;
     }
     return 0;
 }

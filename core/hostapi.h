@@ -31,7 +31,8 @@ struct collector_host {
     int64_t interval_ms;  /* sources: poll interval */
     const char *state_dir; /* borrowed, outlives the instance */
     atomic_int stopping;  /* set by host_request_stop */
-    int stop_pipe[2];     /* [0] becomes readable on stop; -1 when closed */
+    int stop_pipe[2];     /* [0] becomes readable on stop; -1 until host_stop_open */
+    int stop_pipe_failed; /* host_stop_open said why once */
     host_emit_fn emit;    /* NULL: emit() frees the record and fails with -ENOTSUP */
     void *emit_ctx;
     host_log_fn log_hook; /* NULL: log to stderr through log.c */
@@ -46,10 +47,15 @@ struct collector_host {
 /* The table plugins see (static, same for all instances). */
 const struct collector_host_api *hostapi_table(void);
 
-/* Set up / tear down a host handle: copies `name` (truncated to 63 bytes),
- * creates the stop pipe. host_fini is NULL-safe and idempotent. */
+/* Set up / tear down a host handle: copies `name` (truncated to 63 bytes);
+ * opens no fd. host_fini is NULL-safe and idempotent. */
 int host_init(struct collector_host *host, const char *name, int64_t interval_ms,
               const char *state_dir);
+/* Open the stop pipe if it is not open yet: at start, or when a plugin asks
+ * for stop_fd() outside --check (which gets -1 and holds no fd). 0 or a
+ * negative errno, said once in one line (naming the open-file limit when
+ * that is the cause). Main thread, or after start. */
+int host_stop_open(struct collector_host *host);
 void host_fini(struct collector_host *host);
 /* is_stopping() turns 1 and the stop fd becomes readable. Async-signal-safe. */
 void host_request_stop(struct collector_host *host);

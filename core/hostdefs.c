@@ -47,6 +47,12 @@ const struct collector_setting_def hostdefs_collector[] = {
      .description = "where instances keep their state files (default: $COLLECTOR_STATE_DIR, "
                     "else the built-in directory); made 0750 at start, it must belong to root "
                     "or the daemon's user and not be writable by others"},
+    {.name = "env_file",
+     .type = COLLECTOR_SETTING_STRING,
+     .flags = COLLECTOR_SETTING_PATH,
+     .description = "eamoon's .env: only the variables collectord documents are taken from it "
+                    "(JK_BMS_ADDRESS, JK_DEVICES_FILE, JK_BMS_POLL_INTERVAL, DB_PATH); a "
+                    "missing file is one warning"},
     {.name = NULL},
 };
 

@@ -169,6 +169,9 @@ int instance_start(struct instance *in)
 
     if (in->started)
         return 0;
+    rc = host_stop_open(&in->host);
+    if (rc < 0)
+        return rc;
     if (in->lp->desc.start != NULL) {
         rc = in->lp->desc.start(in->state);
         if (rc != 0) {

@@ -6,6 +6,7 @@ core_libcollector_core_a_SOURCES = \
 	core/names.c core/names.h \
 	core/clock.c core/clock.h \
 	core/expand.c core/expand.h \
+	core/envfile.c core/envfile.h \
 	core/record.c core/record.h \
 	core/fresh.c core/fresh.h \
 	core/settings.c core/settings.h \
@@ -26,6 +27,6 @@ core_libcollector_core_a_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS)
 
 sbin_PROGRAMS += core/collectord
 core_collectord_SOURCES = core/main.c core/notify.c core/notify.h
-core_collectord_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+core_collectord_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS)
 core_collectord_LDFLAGS = $(AM_LDFLAGS) -Wl,-z,relro,-z,now
-core_collectord_LDADD = core/libcollector_core.a $(LIBCONFIG_LIBS) $(LIBSYSTEMD_LIBS) $(LIBS)
+core_collectord_LDADD = core/libcollector_core.a $(LIBCONFIG_LIBS) $(LIBS)

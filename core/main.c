@@ -44,7 +44,7 @@ static void usage(FILE *out)
             "  -h, --help         this text\n"
             "Environment: COLLECTOR_PLUGIN_PATH (extra plugin directories, colon-separated),\n"
             "COLLECTOR_STATE_DIR (state files, when collector.state_dir is not set),\n"
-            "NOTIFY_SOCKET and WATCHDOG_USEC (set by systemd for Type=notify).\n",
+            "NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID (set by systemd for Type=notify).\n",
             COLLECTOR_SYSCONF_DIR);
 }
 
@@ -348,20 +348,25 @@ int main(int argc, char **argv)
     watchdog_ms = notify_watchdog_ms();
     for (;;) {
         siginfo_t si;
-        struct timespec wait = {1, 0};
         int sig;
 
         if (watchdog_ms > 0) {
             /* Feed it at half its period, and only while no poll and no
              * record is stuck for longer than the period itself. */
-            wait.tv_sec = (time_t)(watchdog_ms / 2000);
-            wait.tv_nsec = (long)(watchdog_ms / 2 % 1000) * 1000000L;
-        }
-        sig = sigtimedwait(&sigs, &si, &wait);
-        if (sig < 0) {
-            if (watchdog_ms > 0 && runtime_healthy(rt, watchdog_ms))
-                notify_send("WATCHDOG=1");
-            continue; /* EAGAIN (the timeout) or EINTR */
+            struct timespec wait = {(time_t)(watchdog_ms / 2000),
+                                    (long)(watchdog_ms / 2 % 1000) * 1000000L};
+            sig = sigtimedwait(&sigs, &si, &wait);
+            if (sig < 0) {
+                if (errno == EAGAIN && runtime_healthy(rt, watchdog_ms))
+                    notify_send("WATCHDOG=1");
+                continue;
+            }
+        } else {
+            /* No watchdog: nothing to do until a signal comes (the source
+             * threads sleep until their own next poll). */
+            sig = sigwaitinfo(&sigs, &si);
+            if (sig < 0)
+                continue; /* EINTR */
         }
         if (sig == SIGHUP) {
             reload_start(rt, path, verbose);

@@ -10,6 +10,7 @@
 
 #include <collector/plugin.h>
 
+#include "core/clock.h"
 #include "core/fresh.h"
 #include "core/hostapi.h"
 #include "core/instance.h"
@@ -176,7 +177,9 @@ static void retire(struct runtime *rt, struct instance **v, size_t n)
             sched_stop(v[i]);
     pipeline_flush(v, n, rt->cfg->flush_timeout_ms);
     for (size_t i = n; i-- > 0;) {
-        if (!(rt->run_flags & (COLLECTOR_RUN_ONCE | COLLECTOR_RUN_CHECK)) || v[i]->dropped > 0)
+        /* (an instance that never started has nothing to say) */
+        if (v[i]->started &&
+            (!(rt->run_flags & (COLLECTOR_RUN_ONCE | COLLECTOR_RUN_CHECK)) || v[i]->dropped > 0))
             log_totals(v[i]);
         instance_stop(v[i]);
         /* its records' freshness does not answer for a successor */
@@ -287,6 +290,9 @@ unsigned runtime_switch(struct runtime *rt, struct runtime_next *next)
 
 int runtime_once(struct runtime *rt)
 {
+    char failed[512] = "";
+    int64_t deadline;
+    size_t n;
     int ok = 1;
 
     if (start_instances(rt) < 0)
@@ -307,15 +313,26 @@ int runtime_once(struct runtime *rt)
             ok = 0;
         }
     }
-    if (pipeline_flush(rt->inst, rt->n, rt->cfg->flush_timeout_ms) > 0)
-        ok = 0;
+    /* One sink at a time within one deadline (as pipeline_flush does), so
+     * the exit can name the sinks that did not deliver. */
+    deadline = clock_mono_ms() + rt->cfg->flush_timeout_ms;
     for (size_t i = 0; i < rt->n; i++) {
-        const struct instance *in = rt->inst[i];
-        if (in->kind == COLLECTOR_KIND_SINK && in->dropped > 0) {
+        struct instance *in = rt->inst[i];
+        int64_t left = deadline - clock_mono_ms();
+        int undelivered;
+        if (in->kind != COLLECTOR_KIND_SINK)
+            continue;
+        undelivered = pipeline_flush(&rt->inst[i], 1, left > 0 ? left : 0) > 0;
+        if (in->dropped > 0)
             log_msg(in->name, COLLECTOR_LOG_ERROR, "did not deliver %lu record(s)", in->dropped);
+        if (undelivered || in->dropped > 0) {
+            n = strlen(failed);
+            snprintf(failed + n, sizeof(failed) - n, "%s%s", n ? ", " : "", in->name);
             ok = 0;
         }
     }
+    if (failed[0] != '\0')
+        log_msg(LOG_CORE, COLLECTOR_LOG_ERROR, "--once: not delivered by sink(s): %s", failed);
     return ok ? 0 : 1;
 }
 

@@ -50,6 +50,7 @@ struct influx_sender {
     unsigned attempts;         /* failed attempts of `out` */
     int flush_due, stopping;
     unsigned long sent, dropped;
+    unsigned long dropped_told; /* of `dropped`, what a flush already answered */
     char cause[256]; /* the last reported failure: a new cause is reported again */
 };
 
@@ -178,6 +179,14 @@ static int curl_setup(struct influx_sender *s)
     bad |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, s->t.tls_verify ? 2L : 0L) != CURLE_OK;
     if (s->t.cafile != NULL)
         bad |= curl_easy_setopt(c, CURLOPT_CAINFO, s->t.cafile) != CURLE_OK;
+    /* The proxy setting, or none: the environment's http_proxy and the
+     * like are never used (they may come from a file another user owns). */
+    if (s->t.proxy != NULL) {
+        bad |= curl_easy_setopt(c, CURLOPT_PROXY, s->t.proxy) != CURLE_OK;
+    } else {
+        bad |= curl_easy_setopt(c, CURLOPT_PROXY, "") != CURLE_OK;
+        bad |= curl_easy_setopt(c, CURLOPT_NOPROXY, "*") != CURLE_OK;
+    }
     if (s->t.username != NULL) {
         bad |= curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) != CURLE_OK;
         bad |= curl_easy_setopt(c, CURLOPT_USERNAME, s->t.username) != CURLE_OK;
@@ -375,8 +384,8 @@ int sender_new(const struct collector_host_api *api, collector_host *host,
     struct influx_sender *s = calloc(1, sizeof(*s));
     pthread_condattr_t ca;
     int failed = 0;
-    const char **fields[] = {&s->t.base_url, &s->t.write_url, &s->t.token,
-                             &s->t.username, &s->t.password,  &s->t.cafile};
+    const char **fields[] = {&s->t.base_url, &s->t.write_url, &s->t.token, &s->t.username,
+                             &s->t.password, &s->t.cafile,    &s->t.proxy};
 
     if (s == NULL)
         return -ENOMEM;
@@ -525,6 +534,13 @@ int sender_flush(struct influx_sender *s)
         if (pthread_cond_timedwait(&s->idle, &s->lock, &ts) != 0)
             break;
     rc = s->filling.points > 0 || s->out.points > 0 ? -EAGAIN : 0;
+    if (rc == 0 && s->dropped > s->dropped_told &&
+        (s->api->run_flags(s->host) & COLLECTOR_RUN_ONCE)) {
+        /* Refused points were not delivered: --once must not say it ran.
+         * (At a stop or reload the refusal was said already, once.) */
+        s->dropped_told = s->dropped;
+        rc = -EREMOTEIO;
+    }
     pthread_mutex_unlock(&s->lock);
     return rc;
 }

@@ -29,6 +29,7 @@ struct influx_target {
     const char *username;  /* 1.x: HTTP basic auth when set */
     const char *password;
     const char *cafile;        /* NULL: the system's CA store */
+    const char *proxy;         /* NULL: none (never the environment's http_proxy ...) */
     int tls_verify;            /* check the server's certificate and name (default 1) */
     int64_t timeout_ms;        /* a whole request */
     size_t batch_size;         /* points per request */
@@ -54,7 +55,9 @@ void sender_free(struct influx_sender *s);
  * or -ENOMEM. Never blocks on the network. */
 int sender_push(struct influx_sender *s, const char *text, size_t len, size_t npoints);
 /* Send what is filling now, and wait up to about a second for everything
- * to be delivered: 0 when nothing is left, -EAGAIN otherwise. */
+ * to be delivered: 0 when nothing is left, -EAGAIN otherwise; under
+ * --once, -EREMOTEIO (once) when the server refused points since the last
+ * flush that said so: they were dropped, not delivered. */
 int sender_flush(struct influx_sender *s);
 
 #endif

@@ -89,6 +89,9 @@ static const struct collector_setting_def setting_defs[] = {
      .description = "PEM file of the CA(s) that sign the server's certificate (https)"},
     {.name = "tls_verify", .type = COLLECTOR_SETTING_BOOL, .default_value = "true",
      .description = "check the server's certificate and name (https)"},
+    {.name = "proxy", .type = COLLECTOR_SETTING_STRING,
+     .description = "a proxy to reach the server through (http://host:port); none by default: "
+                    "http_proxy and the like in the environment are never used"},
     {.name = "timeout", .type = COLLECTOR_SETTING_DOUBLE,
      .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .default_value = "10", .min = 0.1,
      .max = 300, .unit = "s",
@@ -97,6 +100,15 @@ static const struct collector_setting_def setting_defs[] = {
 };
 
 /* ---- create ---- */
+
+/* 1 when `v` holds a control character (a header or URL could be forged). */
+static int has_control(const char *v)
+{
+    for (; *v != '\0'; v++)
+        if ((unsigned char)*v < 0x20 || *v == 0x7f)
+            return 1;
+    return 0;
+}
 
 /* An optional string setting: NULL when absent or "". */
 static const char *opt(const struct collector_host_api *api, const collector_settings *s,
@@ -378,6 +390,12 @@ static int influx_create(const struct collector_host_api *api, collector_host *h
     t.base_url = base;
     t.write_url = url.data;
     t.cafile = opt(api, s, "cafile");
+    t.proxy = opt(api, s, "proxy");
+    if (t.proxy != NULL && (strstr(t.proxy, "://") == NULL || has_control(t.proxy))) {
+        api->setting_error(host, s, "proxy", "want scheme://host:port, without control characters");
+        rc = -EINVAL;
+        goto fail;
+    }
     t.timeout_ms = (int64_t)(timeout_s * 1000);
     t.batch_size = (size_t)batch;
     t.flush_interval_ms = (int64_t)(flush_s * 1000);

@@ -20,8 +20,9 @@ tests_plugins_influxdb_test_line_protocol_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_plugins_influxdb_test_line_protocol_LDADD = plugins/influxdb/liblineproto.a $(CMOCKA_LIBS) -lm
 
 # against a real influxd (Debian's influxdb) and a listener of the test's own
-TESTS += tests/plugins/influxdb/influxdb_e2e.py tests/plugins/influxdb/influxdb_http.py
+TESTS += tests/plugins/influxdb/influxdb_e2e.py tests/plugins/influxdb/influxdb_http.py \
+	tests/plugins/influxdb/influxdb_env.py
 dist_noinst_SCRIPTS += tests/plugins/influxdb/influxdb_e2e.py \
-	tests/plugins/influxdb/influxdb_http.py
+	tests/plugins/influxdb/influxdb_http.py tests/plugins/influxdb/influxdb_env.py
 dist_noinst_DATA += tests/plugins/influxdb/influx_fixtures.py
 EXTRA_DIST += etc/grafana/collectord.json

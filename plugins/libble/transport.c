@@ -196,7 +196,9 @@ int ble_unix_open(const char *path, char *err, size_t err_size)
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
     if (strlen(path) >= sizeof(sa.sun_path)) {
-        snprintf(err, err_size, "unix:%s: path too long", path);
+        /* (a path this long is not worth quoting whole) */
+        snprintf(err, err_size, "unix:%.40s...: path too long (%zu bytes, at most %zu)", path,
+                 strlen(path), sizeof(sa.sun_path) - 1);
         return -ENAMETOOLONG;
     }
     memcpy(sa.sun_path, path, strlen(path) + 1);

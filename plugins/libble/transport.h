@@ -1,7 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Opening the ATT channel to a peer: an LE L2CAP socket on fixed channel 4
  * (libbluetooth), or "unix:PATH", an AF_UNIX SOCK_SEQPACKET socket to a
- * simulated peripheral speaking the same ATT, one PDU per packet. */
+ * simulator, one packet per PDU.
+ *
+ * The unix transport opens with a link-setup packet, the stand-in for the
+ * kernel's part of an LE connect (the address and its type):
+ *   we send    00 <type: 01 public, 02 random> <address: 17 ASCII characters>
+ *   answer     00 <errno, LE16> (0: connected; else the connect's errno)
+ *   or silence, as the kernel gives for a peer that never shows up (a wrong
+ *   address type): the connect times out.
+ * Then ATT PDUs as over L2CAP (0x00 is no ATT opcode). The simulators:
+ * tests/plugins/jk_ble/jk_sim.py (a BMS) and mgmt_sim.py (the kernel's
+ * management socket, which relays a link setup to a BMS simulator). */
 #ifndef COLLECTORD_PLUGINS_LIBBLE_TRANSPORT_H
 #define COLLECTORD_PLUGINS_LIBBLE_TRANSPORT_H
 

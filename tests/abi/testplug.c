@@ -11,6 +11,8 @@
  *                  it declares a settings table: password is a SECRET, and
  *                  create_ms = N makes create() take N ms (a config load that waits),
  *                  fail_start = true makes start() fail
+ *                  refuse = true takes every write and refuses them at flush()
+ *                  (-EREMOTEIO, as a server that answers 404 does)
  *   -DTP_EVIL      also a constructor that creates $TP_EVIL_MARK (trust tests)
  * and broken ones: TP_MAJOR/TP_MINOR override the ABI numbers, TP_SHORT
  * shrinks struct_size, TP_NULL returns NULL, TP_NO_ENTRY exports nothing. */
@@ -53,6 +55,7 @@ struct tp {
     long long again; /* sink: answer -EAGAIN this many times first */
     long long busy_every, writes; /* sink: -EAGAIN to every busy_every-th write */
     int latency;                  /* sink: append the record's age at write, ms */
+    int refuse;                   /* sink: drop what was written at flush, -EREMOTEIO */
     int fail;
     int fail_start; /* sink: start() fails (-EIO) */
     FILE *out;
@@ -89,6 +92,7 @@ static int tp_create(const struct collector_host_api *api, collector_host *host,
     api->setting_bool(s, "fail", &t->fail);
     api->setting_bool(s, "fail_start", &t->fail_start);
     api->setting_bool(s, "latency", &t->latency);
+    api->setting_bool(s, "refuse", &t->refuse);
     if (api->setting_string(s, "file", &file) == 0) {
         /* lines are buffered here and go to the file on flush() */
         t->out = open_memstream(&t->buf, &t->buflen);
@@ -191,6 +195,10 @@ static int tp_flush(void *state)
     fflush(t->out);
     if (t->buflen == 0)
         return 0;
+    if (t->refuse) {
+        rewind(t->out); /* dropped, as a server refusing the batch */
+        return -EREMOTEIO;
+    }
     fp = fopen(t->path, "a");
     if (fp == NULL)
         return -errno;
@@ -207,7 +215,7 @@ static int tp_flush(void *state)
 #endif
 
 static const char *const tp_settings[] = {"slow_ms", "fail_after", "file", "fail", "again",
-                                          "busy_every", "latency", "password", "create_ms",
+                                          "busy_every", "latency", "refuse", "password", "create_ms",
                                           "fail_start", NULL};
 #ifdef TP_FILESINK
 static const struct collector_setting_def tp_defs[] = {
@@ -218,6 +226,7 @@ static const struct collector_setting_def tp_defs[] = {
     {.name = "again", .type = COLLECTOR_SETTING_INT},
     {.name = "busy_every", .type = COLLECTOR_SETTING_INT},
     {.name = "latency", .type = COLLECTOR_SETTING_BOOL},
+    {.name = "refuse", .type = COLLECTOR_SETTING_BOOL},
     {.name = "password", .type = COLLECTOR_SETTING_STRING, .flags = COLLECTOR_SETTING_SECRET},
     {.name = "create_ms", .type = COLLECTOR_SETTING_INT},
     {.name = "fail_start", .type = COLLECTOR_SETTING_BOOL},

@@ -29,7 +29,7 @@ expect78() { # DESCRIPTION FIXED-STRING CONFIG
         echo "# exit $rc" >> "$tmp/err"; not_ok "$1"
     fi
 }
-echo "1..15"
+echo "1..16"
 
 # --- --describe ---
 "$D" --describe soc_lifepo4 >"$tmp/out" 2>"$tmp/err"; rc=$?
@@ -96,3 +96,14 @@ sed -i 's/again = 3;/again = 1000000;/; s/flush_timeout = 5;/flush_timeout = 1;/
 "$D" -c "$tmp/once.conf" --once 2>"$tmp/err"; rc=$?
 check "--once: a sink that never delivers is named, the record counted as dropped, exit 1" \
     sh -c "[ $rc -eq 1 ] && grep -q 'out - ERROR - 1 record(s) dropped: not delivered within 1 s' '$tmp/err' && grep -q 'out - ERROR - did not deliver 1 record(s)' '$tmp/err'"
+# A sink that takes every write and has it refused at flush (an InfluxDB
+# answering 404): the run did not deliver, and the last line names the sink.
+cat > "$tmp/refuse.conf" <<CONF
+collector = { interval = 1; flush_timeout = 1; };
+sources = ( { plugin = "t_counter"; name = "src"; } );
+sinks = ( { plugin = "t_filesink"; name = "good"; file = "$tmp/good.txt"; },
+          { plugin = "t_filesink"; name = "refusing"; file = "$tmp/refused.txt"; refuse = true; } );
+CONF
+"$D" -c "$tmp/refuse.conf" --once 2>"$tmp/err"; rc=$?
+check "--once: a sink whose flush refuses what it took: exit 1, the sink named, the other delivered" \
+    sh -c "[ $rc -eq 1 ] && [ \"\$(tail -n 1 '$tmp/err' | sed 's/.* - //')\" = '--once: not delivered by sink(s): refusing' ] && [ \"\$(cat '$tmp/good.txt' 2>/dev/null)\" = 'src 1 ' ]"

@@ -16,3 +16,7 @@ TESTS += tests/core/notify.py
 dist_noinst_SCRIPTS += tests/core/notify.py
 TESTS += tests/core/config.sh
 dist_noinst_SCRIPTS += tests/core/config.sh
+TESTS += tests/core/fdlimit.sh
+dist_noinst_SCRIPTS += tests/core/fdlimit.sh
+TESTS += tests/core/idle.py
+dist_noinst_SCRIPTS += tests/core/idle.py

@@ -13,7 +13,12 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/trust-XXXXXX")
 chmod 755 "$tmp"
 export COLLECTOR_STATE_DIR="$tmp/state"
 export TP_EVIL_MARK="$tmp/mark"
-trap 'rm -rf "$tmp"' EXIT
+# What nobody must reach (a copy of the plugin, the sticky directory) lives
+# under /tmp, in a directory anyone can enter: the build tree may sit in a
+# 0700 home (/root) that nobody cannot enter.
+ntmp=$(mktemp -d /tmp/trust-nobody-XXXXXX)
+chmod 755 "$ntmp"
+trap 'rm -rf "$tmp" "$ntmp"' EXIT
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$tmp/err" 2>/dev/null | head -n 4; }
@@ -45,18 +50,19 @@ else not_ok "control: a trusted plugin loads (its constructor ran)"; fi
 
 # a root-owned plugin dir whose t_evil.so is a symlink into a sticky
 # world-writable directory, where nobody wrote the file
-mkdir -p "$tmp/sticky" "$tmp/plugins"; chmod 1777 "$tmp/sticky"; chmod 755 "$tmp/plugins"
-runuser -u nobody -- cp "$EVIL" "$tmp/sticky/t_evil.so"
-runuser -u nobody -- chmod 644 "$tmp/sticky/t_evil.so"
-ln -sf "$tmp/sticky/t_evil.so" "$tmp/plugins/t_evil.so"
+mkdir -p "$ntmp/sticky" "$tmp/plugins"; chmod 1777 "$ntmp/sticky"; chmod 755 "$tmp/plugins"
+cp "$EVIL" "$ntmp/t_evil.so"; chmod 644 "$ntmp/t_evil.so"
+runuser -u nobody -- cp "$ntmp/t_evil.so" "$ntmp/sticky/t_evil.so"
+runuser -u nobody -- chmod 644 "$ntmp/sticky/t_evil.so"
+ln -sf "$ntmp/sticky/t_evil.so" "$tmp/plugins/t_evil.so"
 conf "$tmp/plugins"
 refused "a symlink to a file nobody wrote in a sticky world-writable dir is refused" \
-    "$tmp/sticky/t_evil.so is owned by uid [0-9]*, not by root or this daemon's user"
+    "$ntmp/sticky/t_evil.so is owned by uid [0-9]*, not by root or this daemon's user"
 
 # the same file, made root's: the sticky world-writable directory is refused
-chown root "$tmp/sticky/t_evil.so"
+chown root "$ntmp/sticky/t_evil.so"
 refused "a root-owned file in a sticky world-writable directory is refused too" \
-    "$tmp/sticky is writable by group or others"
+    "$ntmp/sticky is writable by group or others"
 
 # a directory nobody owns (0755), named through COLLECTOR_PLUGIN_PATH
 mkdir -p "$tmp/theirs"; cp "$EVIL" "$tmp/theirs/"; chmod 644 "$tmp/theirs/t_evil.so"

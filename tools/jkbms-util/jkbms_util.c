@@ -45,7 +45,8 @@ static void usage(FILE *out)
 }
 
 /* The seed's --scan: list JK devices, add them to ./jk_devices.yaml (keeping
- * the entries already there), and return the first one found. */
+ * the entries already there), and return the first one found: 1 when the
+ * file was saved, 0 when it was not (said why), or a negative errno. */
 static int scan_devices(const char *transport, const char *adapter, int seconds, int stop_fd,
                         struct jk_device *first)
 {
@@ -54,7 +55,7 @@ static int scan_devices(const char *transport, const char *adapter, int seconds,
     char err[512], stamp[40], frac[16];
     struct timespec ts;
     struct tm tm;
-    int n, ndev, clock_err = 0;
+    int n, ndev, clock_err = 0, saved = 0;
 
     printf("Scanning for JK BMS devices for %d seconds...\n", seconds);
     fflush(stdout);
@@ -108,10 +109,13 @@ static int scan_devices(const char *transport, const char *adapter, int seconds,
     }
     if (ndev > 0 && jk_devices_save("jk_devices.yaml", devs, (size_t)ndev, err, sizeof(err)) < 0)
         fprintf(stderr, "jkbms-util: %s\n", err);
-    else if (ndev > 0)
+    else if (ndev > 0) {
         printf("\nSaved %d device(s) to jk_devices.yaml\n", ndev);
+        saved = 1;
+    }
+    fflush(stdout);
     *first = found[0].dev;
-    return 0;
+    return saved;
 }
 
 /* SIGINT and SIGTERM become a readable fd (the stop fd of the scan and the
@@ -237,7 +241,7 @@ int main(int argc, char **argv)
     struct jk_device dev;
     char err[512];
     FILE *hexfp = NULL;
-    int stop_fd;
+    int stop_fd, scan_saved = 0;
     char *end;
     struct serial_opts serial = {NULL, JK_WIRE_MODBUS, 1, 115200};
     int timeout_set = 0;
@@ -347,6 +351,7 @@ int main(int argc, char **argv)
         rc = scan_devices(transport, adapter, (int)seconds, stop_fd, &dev);
         if (rc < 0)
             return rc == -ECANCELED ? 130 : 1;
+        scan_saved = rc > 0;
         address = dev.address;
         if (type == BLE_ADDR_AUTO)
             type = dev.address_type; /* as the scan saw it */
@@ -394,5 +399,15 @@ int main(int argc, char **argv)
         s.raw_user = hexfp;
     }
     rc = jk_session_read(&s, &ci, 0);
+    if (scan_saved && rc < 0 && rc != -ECANCELED) {
+        /* The scan did its job; the read of the first device is a bonus. */
+        if (hexfp != NULL)
+            fclose(hexfp);
+        fprintf(stderr,
+                "jkbms-util: saved; a first read of %s failed (%s): a BMS takes one connection "
+                "at a time, so if collectord or an app holds it, stop that to read it here\n",
+                address, s.error);
+        return 0;
+    }
     return finish_read(rc, s.error, hexfp, &ci, jk_stream_device_info(&s.stream), address, json);
 }

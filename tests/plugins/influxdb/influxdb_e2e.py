@@ -8,11 +8,12 @@ every query of the Grafana dashboard returns data. TAP."""
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from influx_fixtures import (TOP_SRC, Daemon, FakeServer, Influxd, Tap,  # noqa: E402
+from influx_fixtures import (DAEMON, TOP_SRC, Daemon, FakeServer, Influxd, Tap,  # noqa: E402
                              capture_records, make_tmp, parse_line, wait_for)
 
 tap = Tap()
@@ -104,6 +105,16 @@ tap.check("a wrong database is one clear error with the server's message, points
           rc == 0 and len(errors) == 1 and 'database not found: "nope"' in errors[0]
           and "HTTP 404" in errors[0] and m is not None and int(m.group(1)) > 2
           and "cannot write yet" not in log, log[-800:])
+
+# 3b. --once against that database: the run did not deliver, so it says
+# which sink and exits non-zero (it exited 0 with every point refused)
+d = Daemon(tmp, "wrongdb_once", ['name = "influx_nope"; url = "%s"; database = "nope"; '
+                                 'batch_size = 1; flush_interval = 0.1;' % db.url])
+r = subprocess.run([DAEMON, "-c", d.conf, "--once"], stderr=subprocess.PIPE, text=True,
+                   timeout=120)
+tap.check("--once with no such database: exit non-zero, one line naming the sink",
+          r.returncode != 0 and "not delivered by sink(s): influx_nope" in r.stderr
+          and 'database not found: "nope"' in r.stderr, (r.returncode, r.stderr[-800:]))
 
 # 4. every query of the Grafana dashboard, $variables filled in, returns data
 dash = json.load(open(os.path.join(TOP_SRC, "etc", "grafana", "collectord.json")))

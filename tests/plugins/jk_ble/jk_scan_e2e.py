@@ -73,6 +73,18 @@ check("the read after the scan connects with the type the scan saw (random, no p
       and [l for l in lines(log) if l.startswith("connect")] == ["connect random 20:21:11:AA:BB:CC"],
       r.stderr + str(lines(log)))
 
+# Found and saved, but no BMS answers the read that follows (the daemon
+# holds its one connection, say): exit 0, the devices saved, one line of advice.
+k, sock, log = start("nobms", "--device", JK_RANDOM)
+r, cwd = scan(sock)
+stop(k)
+yaml = open(os.path.join(cwd, "jk_devices.yaml")).read() if os.path.exists(
+    os.path.join(cwd, "jk_devices.yaml")) else ""
+advice = [l for l in r.stderr.splitlines() if l.startswith("jkbms-util:")]
+check("no BMS behind the device found: exit 0, jk_devices.yaml saved, one line of advice",
+      r.returncode == 0 and "address: 20:21:11:AA:BB:CC" in yaml and len(advice) == 1
+      and "one connection at a time" in advice[0], (r.returncode, r.stdout, r.stderr, yaml))
+
 # Busy: someone else discovers; listen to its results, never stop it.
 k, sock, log = start("busy", "--start-status", "busy", "--device", JK_PUBLIC)
 r, cwd = scan(sock)

@@ -23,7 +23,8 @@ PORT = free_port()
 
 def broker():
     # persistence keeps the durable test subscription across a restart
-    return mqttlib.broker(run, PORT, "persistence true\npersistence_location %s/" % tmp)
+    return mqttlib.broker(run, PORT, "persistence true\npersistence_location %s/"
+                          % os.path.dirname(run.broker_path("mosquitto.db")))
 
 
 def subscribe(name, topic="#", retained_only=False, durable=False):
@@ -171,8 +172,12 @@ check("broker away at SIGTERM: the records not delivered are counted in one line
 
 # TLS: a CA and a certificate for 127.0.0.1 made here, a TLS listener, and a
 # sink that verifies the broker against the CA file.
+# The files live where mosquitto, dropped to its own user, can read them.
+tls = os.path.dirname(run.broker_path("ca.pem"))
+
+
 def openssl(*args):
-    subprocess.run(["openssl"] + list(args), check=True, cwd=tmp,
+    subprocess.run(["openssl"] + list(args), check=True, cwd=tls,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -182,28 +187,27 @@ openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", 
         "-keyout", "other.key", "-out", "other.pem")
 openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
         "-keyout", "server.key", "-out", "server.csr")
-with open(os.path.join(tmp, "san.ext"), "w") as f:
+with open(os.path.join(tls, "san.ext"), "w") as f:
     f.write("subjectAltName = IP:127.0.0.1\n")
 openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
         "-days", "2", "-extfile", "san.ext", "-out", "server.pem")
 # mosquitto started as root reads these after it drops to its own user
-os.chmod(tmp, 0o755)
 for name in ("ca.pem", "server.pem", "server.key"):
-    os.chmod(os.path.join(tmp, name), 0o644)
+    os.chmod(os.path.join(tls, name), 0o644)
 TLS_PORT = free_port()
 tconf = os.path.join(tmp, "tls.conf")
 with open(tconf, "w") as f:
     f.write("listener %d 127.0.0.1\nallow_anonymous true\ncafile %s/ca.pem\ncertfile %s/server.pem\n"
-            "keyfile %s/server.key\n" % (TLS_PORT, tmp, tmp, tmp))
+            "keyfile %s/server.key\n" % (TLS_PORT, tls, tls, tls))
 tb = subprocess.Popen([MOSQUITTO, "-c", tconf], stdout=open(os.path.join(tmp, "tls-broker.log"), "a"),
                       stderr=subprocess.STDOUT)
 wait_for(lambda: port_open(TLS_PORT), 10)
 tls_out = os.path.join(tmp, "tls-sub")
 tsub = subprocess.Popen(["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", str(TLS_PORT),
-                         "--cafile", os.path.join(tmp, "ca.pem"), "-v", "-t", "test/site1/#"],
+                         "--cafile", os.path.join(tls, "ca.pem"), "-v", "-t", "test/site1/#"],
                         stdout=open(tls_out, "a"), stderr=subprocess.DEVNULL)
 time.sleep(0.3)
-d = start_daemon("tls", 'port = %d; cafile = "%s/ca.pem";' % (TLS_PORT, tmp))
+d = start_daemon("tls", 'port = %d; cafile = "%s/ca.pem";' % (TLS_PORT, tls))
 ok = wait_for(lambda: sum(1 for t, _ in messages(tls_out) if t == "test/site1/battery1/state") >= 2, 20)
 libs = mapped(d.pid)
 d.terminate()
@@ -212,7 +216,7 @@ check("TLS: records reach a broker verified by cafile, over Paho's OpenSSL build
       ok and d.returncode == 0 and any(x.startswith("libpaho-mqtt3as.so") for x in libs)
       and any(x.startswith("libssl") for x in libs), daemon_log("tls")[-400:])
 states_before = sum(1 for t, _ in messages(tls_out) if t == "test/site1/battery1/state")
-d = start_daemon("tls-wrong-ca", 'port = %d; cafile = "%s/other.pem";' % (TLS_PORT, tmp))
+d = start_daemon("tls-wrong-ca", 'port = %d; cafile = "%s/other.pem";' % (TLS_PORT, tls))
 wait_for(lambda: "certificate verify failed" in daemon_log("tls-wrong-ca"), 30)
 d.terminate()
 d.wait(timeout=30)

@@ -235,18 +235,18 @@ check("real energy, bank and alarms calculators: energy and alarm entities per b
       (sorted(k for k in cfg if "rbank" in k or "energy" in k)[:8], mqttlib.daemon_log(run, "real")[-400:]))
 
 # credentials: a broker with a password file and an acl
-pw = run.path("passwd")
+# (where mosquitto, dropped to its own user, can read them)
+pw, acl = run.broker_path("passwd"), run.broker_path("acl")
 with open(pw, "w") as f:
     f.write("")
 subprocess.run(["mosquitto_passwd", "-b", pw, "sink", "right"], check=True)
-with open(run.path("acl"), "w") as f:
+with open(acl, "w") as f:
     f.write("user sink\ntopic readwrite life/#\ntopic readwrite homeassistant/#\n")
-os.chmod(run.tmp, 0o755)
-for name in ("passwd", "acl"):
-    os.chmod(run.path(name), 0o644)
+for name in (pw, acl):
+    os.chmod(name, 0o644)
 APORT = free_port()
 ab = mqttlib.broker(run, APORT, "allow_anonymous false\npassword_file %s\nacl_file %s"
-                    % (pw, run.path("acl")), name="auth-broker")
+                    % (pw, acl), name="auth-broker")
 with open(run.path("secret"), "w") as f:
     f.write("right\n")
 asub, afile = mqttlib.subscribe(run, APORT, "auth-sub", "life/#", auth=("-u", "sink", "-P", "right"))

@@ -3,6 +3,7 @@
 free ports, a broker started here, subscribers writing to files, the daemon
 with its log in a file, and TAP output."""
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -25,13 +26,33 @@ class Run(Tap):
 
     def __init__(self, prefix):
         super().__init__()
+        self.prefix = prefix
         self.tmp = tempfile.mkdtemp(prefix=prefix)
+        self._broker_dir = None
 
     def path(self, name):
         return os.path.join(self.tmp, name)
 
+    def broker_path(self, name):
+        """A path for what mosquitto itself opens after it has dropped to its
+        own user when started as root (certificates, password and acl files,
+        persistence): in a directory under /tmp it can enter, not in the build
+        tree, which may sit in a 0700 home (/root). Owned by that user, so
+        its persistence file can be written there."""
+        if self._broker_dir is None:
+            self._broker_dir = tempfile.mkdtemp(prefix=self.prefix, dir="/tmp")
+            os.chmod(self._broker_dir, 0o755)
+            if os.geteuid() == 0:
+                try:
+                    pw = pwd.getpwnam("mosquitto")
+                    os.chown(self._broker_dir, pw.pw_uid, pw.pw_gid)
+                except KeyError:
+                    pass
+        return os.path.join(self._broker_dir, name)
+
     def finish(self):
-        super().finish(cleanup=[lambda: shutil.rmtree(self.tmp, ignore_errors=True)])
+        dirs = [self.tmp] + ([self._broker_dir] if self._broker_dir else [])
+        super().finish(cleanup=[lambda: [shutil.rmtree(d, ignore_errors=True) for d in dirs]])
 
 
 def broker(run, port, extra="", name="broker"):
