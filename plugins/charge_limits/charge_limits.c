@@ -268,16 +268,17 @@ static int publish(const struct charge_limits *cl, collector_record *rec,
     const struct collector_host_api *api = cl->api;
     int rc = 0;
 
-    /* volts to the mV, amperes to the 0.1 A the inverter protocols carry */
+    /* already in the mV and 0.1 A steps of the inverter protocols, rounded
+     * to the safe side (limits.c settle()) */
     if (r->cvl_v > 0) {
-        rc = api->set_double(rec, "charge_voltage_limit_v", round(r->cvl_v * 1000) / 1000);
+        rc = api->set_double(rec, "charge_voltage_limit_v", r->cvl_v);
         if (rc == 0)
-            rc = api->set_double(rec, "discharge_voltage_limit_v", round(r->dvl_v * 1000) / 1000);
+            rc = api->set_double(rec, "discharge_voltage_limit_v", r->dvl_v);
     }
     if (rc == 0)
-        rc = api->set_double(rec, "charge_current_limit_a", round(r->ccl_a * 10) / 10);
+        rc = api->set_double(rec, "charge_current_limit_a", r->ccl_a);
     if (rc == 0)
-        rc = api->set_double(rec, "discharge_current_limit_a", round(r->dcl_a * 10) / 10);
+        rc = api->set_double(rec, "discharge_current_limit_a", r->dcl_a);
     if (rc == 0)
         rc = api->set_bool(rec, "charge_enable", r->charge_enable);
     if (rc == 0)

@@ -290,6 +290,17 @@ static uint32_t mv(double v)
     return v > 0 && isfinite(v) ? (uint32_t)llround(v * 1000.0) : 0;
 }
 
+/* A limit in the protocol's steps (`scale` per unit), never past what the
+ * record allows: down for CVL and the currents, up (`up`) for DVL; the 1e-6
+ * absorbs binary fractions (55.2 V is 55200 mV, not 55199). */
+static int64_t limit_steps(double v, double scale, int up, double max)
+{
+    if (!(v > 0) || !isfinite(v))
+        return 0;
+    v = fmin(v, max) * scale;
+    return up ? (int64_t)ceil(v - 1e-6) : (int64_t)floor(v + 1e-6);
+}
+
 static int16_t dc(double c)
 {
     if (!isfinite(c))
@@ -397,15 +408,17 @@ static void read_record(const struct pylontech *p, const collector_record *rec,
 
     out->has_limits = api->get_double(rec, "charge_voltage_limit_v", &d) == 0;
     if (out->has_limits) {
-        l->cvl_mv = mv(d);
+        l->cvl_mv = (uint32_t)limit_steps(d, 1000.0, 0, 1e6);
         if (api->get_double(rec, "discharge_voltage_limit_v", &d) == 0)
-            l->dvl_mv = mv(d);
-        if (api->get_double(rec, "charge_current_limit_a", &d) == 0 && d > 0)
-            l->ccl_da = (int32_t)llround(fmin(d, 3276.0) * 10.0);
-        if (api->get_double(rec, "discharge_current_limit_a", &d) == 0 && d > 0)
-            l->dcl_da = (int32_t)llround(fmin(d, 3276.0) * 10.0);
-        l->charge_enable = api->get_bool(rec, "charge_enable", &b) == 0 && b;
-        l->discharge_enable = api->get_bool(rec, "discharge_enable", &b) == 0 && b;
+            l->dvl_mv = (uint32_t)limit_steps(d, 1000.0, 1, 1e6);
+        if (api->get_double(rec, "charge_current_limit_a", &d) == 0)
+            l->ccl_da = (int32_t)limit_steps(d, 10.0, 0, 3276.0);
+        if (api->get_double(rec, "discharge_current_limit_a", &d) == 0)
+            l->dcl_da = (int32_t)limit_steps(d, 10.0, 0, 3276.0);
+        /* an enable with no current to go with it is not sent */
+        l->charge_enable = api->get_bool(rec, "charge_enable", &b) == 0 && b && l->ccl_da > 0;
+        l->discharge_enable =
+            api->get_bool(rec, "discharge_enable", &b) == 0 && b && l->dcl_da > 0;
         l->force_charge = api->get_bool(rec, "force_charge", &b) == 0 && b;
     }
     out->seen = 1;

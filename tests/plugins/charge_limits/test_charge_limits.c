@@ -60,6 +60,10 @@ static void rules_table(void **state)
         {3.20, 3.30, 25, 30, 1, 0, 100.0, 0.0, CL_MAX_CURRENT, CL_MOSFET_OFF},
         /* the smallest wins: cold and high cell, cold reported (smaller) */
         {3.20, 3.40, 2, 30, 1, 1, 25.0, 35.0, CL_CELL_HIGH, CL_TEMPERATURE},
+        /* 0.5506 x 100 A = 55.06 A goes out as 55.0, never 55.1 */
+        {3.20, 3.38998, 25, 30, 1, 1, 55.0, 100.0, CL_CELL_HIGH, CL_MAX_CURRENT},
+        /* 0.004 A is 0.0 A as sent: charging off, not on at 0 A */
+        {3.20, 3.4996, 25, 30, 1, 1, 0.0, 100.0, CL_CELL_HIGH, CL_MAX_CURRENT},
     };
     struct cl_config c;
     (void)state;
@@ -112,6 +116,47 @@ static void missing_data_is_no_current(void **state)
     in.charge_fet = 0;
     cl_pack(&c, &in, &r);
     assert_false(r.force_charge);
+}
+
+/* What goes out is never past what the rules allow: CVL and the currents
+ * rounded down to the protocols' 1 mV / 0.1 A, DVL up; a number that is
+ * not one (NaN) allows nothing. */
+static void rounding_to_the_safe_side(void **state)
+{
+    struct cl_config c;
+    struct cl_input in = pack16(3.2, 3.3, 25);
+    struct cl_result r;
+    (void)state;
+
+    cl_config_default(&c);
+    c.cell_charge_v = 3.4437;    /* x 16 = 55.0992 V */
+    c.cell_discharge_v = 3.0001; /* x 16 = 48.0016 V */
+    c.max_charge_a = 33.37;
+    c.max_discharge_a = 33.37;
+    cl_pack(&c, &in, &r);
+    NEAR(r.cvl_v, 55.099);
+    NEAR(r.dvl_v, 48.002);
+    NEAR(r.ccl_a, 33.3);
+    NEAR(r.dcl_a, 33.3);
+    /* the default 16 x 3.45 stays 55.2 V, not 55.199 */
+    cl_config_default(&c);
+    cl_pack(&c, &in, &r);
+    NEAR(r.cvl_v, 55.2);
+    NEAR(r.dvl_v, 48.0);
+    /* NaN cells or probes: no current, never the table's far end */
+    in = pack16(NAN, 3.3, 25);
+    cl_pack(&c, &in, &r);
+    NEAR(r.dcl_a, 0);
+    NEAR(r.ccl_a, 0);
+    assert_string_equal(r.discharge_reason, CL_NO_CELLS);
+    assert_false(r.charge_enable || r.discharge_enable);
+    in = pack16(3.2, 3.3, 25);
+    in.temps[1] = NAN;
+    cl_pack(&c, &in, &r);
+    NEAR(r.ccl_a, 0);
+    NEAR(r.dcl_a, 0);
+    assert_string_equal(r.charge_reason, CL_TEMPERATURE);
+    assert_true(cl_table_eval(&c.discharge_cell, NAN) == 0.0);
 }
 
 static struct cl_member member(const struct cl_config *c, const char *name, int fresh,
@@ -250,7 +295,8 @@ static void plugin_records(void **state)
     assert_int_equal(record_new("bank", (int64_t)(1015.5 * 1e9), &bank), 0);
     record_set_int(bank, "members_total", 2);
     assert_int_equal(testhost_process(t, bank), 0);
-    NEAR(dbl(bank, "charge_current_limit_a"), 11.3); /* 0.9 x 12.5, to 0.1 A */
+    /* 0.9 x 12.5 = 11.25 A: 11.2 as sent, never rounded up to 11.3 */
+    NEAR(dbl(bank, "charge_current_limit_a"), 11.2);
     record_free(bank);
     /* 20 s: none fresh */
     assert_int_equal(record_new("bank", (int64_t)(1020 * 1e9), &bank), 0);
@@ -288,6 +334,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rules_table),      cmocka_unit_test(missing_data_is_no_current),
+        cmocka_unit_test(rounding_to_the_safe_side),
         cmocka_unit_test(bank_combination), cmocka_unit_test(plugin_records),
         cmocka_unit_test(plugin_settings),
     };
