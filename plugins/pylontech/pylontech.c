@@ -720,7 +720,10 @@ static void answer(struct pylontech *p, const struct pylon_frame *rq, int stale)
         reply(p, rq, PYLON_RTN_CID2, NULL, 0);
         return;
     }
-    reply(p, rq, PYLON_RTN_OK, info, n);
+    /* only 0x4F answers with no INFO: an empty "RTN 00" is never sent for
+     * data that did not fit */
+    reply(p, rq, n > 0 || rq->cid2 == PYLON_CMD_VERSION ? PYLON_RTN_OK : PYLON_RTN_INTERNAL,
+          info, n);
 }
 
 /* One complete frame between '~' and CR. */
