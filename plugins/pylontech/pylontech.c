@@ -631,11 +631,12 @@ static void answer(struct pylontech *p, const struct pylon_frame *rq, int stale)
         n = pylon_info_sys_info(&p->id, p->npacks, info, sizeof(info));
         break;
     case PYLON_CMD_SYSPARAM: {
+        /* its current limits are the served ones: blocked when stale */
+        struct pylon_limits now = stale ? blocked(&p->system) : p->system.limits;
         struct pylon_sysparam sp = {
             .cell_high_mv = 3650, .cell_low_mv = 3000, .cell_under_mv = 2800,
-            .charge_high_dc = 550, .charge_low_dc = 0, .ccl_da = p->system.limits.ccl_da,
-            .discharge_high_dc = 550, .discharge_low_dc = -100,
-            .dcl_da = p->system.limits.dcl_da};
+            .charge_high_dc = 550, .charge_low_dc = 0, .ccl_da = now.ccl_da,
+            .discharge_high_dc = 550, .discharge_low_dc = -100, .dcl_da = now.dcl_da};
         unsigned cells = p->system.pack.ncells ? p->system.pack.ncells
                          : p->npacks && p->packs[0].pack.ncells ? p->packs[0].pack.ncells
                                                                 : 16;

@@ -233,9 +233,13 @@ def stale(mode):
         rep = port.ask(pc.request(0x92), 1.0)
         m = pc.parse_management(pc.decode(rep)[4]) if rep else {}
         r42 = port.ask(pc.request(0x42), 1.0)
+        r47 = port.ask(pc.request(0x47), 1.0)
         check("block: 0x92 answers with charge and discharge disabled, 0.1 A",
               gone and m.get("charge_enable") is False and m.get("discharge_enable") is False
               and m.get("ccl") == 0.1, m)
+        s = pc.parse_sysparam(pc.decode(r47)[4]) if r47 else {}
+        check("block: 0x47's current limits are the blocked 0.1 A, not the last live ones",
+              s.get("ccl") == 0.1 and s.get("dcl") == 0.1, s)
         check("block: 0x42 is refused (RTN 91), stale values never served as live",
               r42 is not None and pc.decode(r42)[3] == 0x91, r42)
     check("%s: stale within 3 x interval (+ scheduling slack)" % (mode or "silent"),
