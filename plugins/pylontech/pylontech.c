@@ -36,6 +36,7 @@
 #define NAME_LEN 64
 #define KEEPALIVE_TIMEOUT_NS (10LL * 1000000000LL)
 #define NS_PER_MS 1000000LL
+#define TX_WAIT_MS 500 /* a peer that reads nothing: how long one transmit waits */
 
 enum link_kind { LINK_RS485, LINK_CAN };
 enum on_stale { STALE_SILENT, STALE_BLOCK };
@@ -87,6 +88,9 @@ struct pylontech {
     char rx[PYLON_FRAME_MAX];
     size_t rx_len;
     int in_frame;
+    char tx[PYLON_FRAME_MAX]; /* the answer, built under the lock, sent after it */
+    size_t tx_len;
+    int tx_failing; /* "takes no more" said; until a write goes through */
     struct pylon_limits last_observed;
     int observed_once;
 };
@@ -545,29 +549,56 @@ static void observe_limits(struct pylontech *p, const struct pylon_limits *l)
                 l->force_charge ? ", force charge" : "");
 }
 
-static void transmit(struct pylontech *p, const void *buf, size_t len)
+/* Write all of buf. A peer that reads nothing gets TX_WAIT_MS in all, then
+ * the rest is dropped (a late answer is no answer; CAN sends again next
+ * period); stop() ends the wait at once. Called without the lock, so write()
+ * (the pipeline's thread) never waits on the wire. 0 or -errno; one line
+ * when writes start failing, one when they go through again. */
+static int transmit(struct pylontech *p, const void *buf, size_t len)
 {
     const uint8_t *b = buf;
+    const char *name = p->link == LINK_CAN ? "CAN" : "RS485";
+    int64_t deadline = mono_ns(p) + TX_WAIT_MS * NS_PER_MS;
     size_t off = 0;
-    int spins = 0;
+    int rc = 0;
 
-    while (off < len) {
+    while (off < len && rc == 0) {
         ssize_t w = write(p->fd, b + off, len - off);
+        int64_t left;
         if (w > 0) {
             off += (size_t)w;
             continue;
         }
         if (w < 0 && errno == EINTR)
             continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && spins++ < 200) {
-            struct pollfd pfd = {.fd = p->fd, .events = POLLOUT};
-            poll(&pfd, 1, 10);
-            continue;
+        if (w == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+            rc = w < 0 ? -errno : -EIO;
+            break;
         }
-        p->api->log(p->host, COLLECTOR_LOG_WARNING, "write to the %s link failed: %s",
-                    p->link == LINK_CAN ? "CAN" : "RS485", strerror(w < 0 ? errno : EIO));
-        return;
+        left = deadline - mono_ns(p);
+        if (left <= 0) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+        {
+            struct pollfd pfd[2] = {{.fd = p->fd, .events = POLLOUT},
+                                    {.fd = p->wake[0], .events = POLLIN}};
+            if (poll(pfd, 2, (int)((left + NS_PER_MS - 1) / NS_PER_MS)) > 0 &&
+                pfd[1].revents != 0)
+                rc = -ECANCELED; /* stop(): the wake byte stays for serve() */
+        }
     }
+    if (rc < 0 && rc != -ECANCELED && !p->tx_failing) {
+        p->api->log(p->host, COLLECTOR_LOG_WARNING,
+                    "the %s link takes no more (%s): dropped, and said once until a write "
+                    "goes through",
+                    name, rc == -ETIMEDOUT ? "the other end reads nothing" : strerror(-rc));
+        p->tx_failing = 1;
+    } else if (rc == 0 && p->tx_failing) {
+        p->api->log(p->host, COLLECTOR_LOG_INFO, "writes to the %s link go through again", name);
+        p->tx_failing = 0;
+    }
+    return rc;
 }
 
 /* ---- RS485 ---- */
@@ -580,21 +611,21 @@ static int pack_index(const struct pylontech *p, uint8_t adr)
     return adr - p->base_adr;
 }
 
+/* Build the answer into p->tx; frame_in() sends it once the lock is let go. */
 static void reply(struct pylontech *p, const struct pylon_frame *req, uint8_t rtn,
                   const uint8_t *info, size_t info_len)
 {
-    char out[PYLON_FRAME_MAX];
     size_t n = pylon_frame_encode(req->ver, req->adr, PYLON_CID1_BATTERY, rtn, info, info_len,
-                                  out, sizeof(out));
+                                  p->tx, sizeof(p->tx));
 
     if (n == 0)
         return;
     if (p->observe) {
         p->api->log(p->host, COLLECTOR_LOG_DEBUG, "observe: would answer %.*s", (int)n - 1,
-                    out);
+                    p->tx);
         return;
     }
-    transmit(p, out, n);
+    p->tx_len = n;
 }
 
 /* Answer one request. Called with the lock held. */
@@ -756,6 +787,9 @@ static void frame_in(struct pylontech *p, const char *text, size_t len)
     else
         answer(p, &rq, stale);
     pthread_mutex_unlock(&p->lock);
+    if (p->tx_len > 0)
+        transmit(p, p->tx, p->tx_len);
+    p->tx_len = 0;
 }
 
 static void rs485_bytes(struct pylontech *p, const char *buf, size_t n)
@@ -827,7 +861,8 @@ static void can_send(struct pylontech *p)
         if (stale && (f[i].id == 0x355 || f[i].id == 0x356))
             continue;
         pylon_can_pack(&f[i], wire);
-        transmit(p, wire, sizeof(wire));
+        if (transmit(p, wire, sizeof(wire)) < 0)
+            break; /* the rest of this period goes too: the next one sends again */
     }
 }
 

@@ -259,6 +259,54 @@ def stale(mode):
     os.close(slave)
 
 
+def never_reads():
+    """An inverter that floods requests and reads no answer: the sink drops
+    what the port takes no more of (one line), the pipeline never waits on
+    the wire, and SIGTERM stops the daemon within flush_timeout (2 s), not
+    after one 2 s wait per queued request."""
+    master, path, slave = pty_pair()
+    port = pc.Port(master)
+    d = Daemon(write_conf("never-reads", 'link = "rs485"; device = "%s";' % path))
+    first = alive_reply(port, pc.request(0x4F))
+    os.set_blocking(master, False)
+    burst = pc.request(0x42) * 20
+    end = time.monotonic() + 20
+    while time.monotonic() < end and "takes no more" not in d.text():
+        try:
+            os.write(master, burst)
+        except BlockingIOError:
+            time.sleep(0.05)
+    check("never reads: the full port is said once, the answers dropped",
+          first is not None and d.text().count("RS485 link takes no more") == 1, d.text()[-400:])
+    t0 = time.monotonic()
+    rc = d.stop()
+    took = time.monotonic() - t0
+    check("never reads: SIGTERM stops the daemon cleanly within flush_timeout + 3 s",
+          rc == 0 and took < 5, (rc, took))
+    os.close(master)
+    os.close(slave)
+
+
+def can_never_reads():
+    """A CAN bridge that accepts and reads nothing: once the socket's
+    buffer is full, each period is dropped (one line) and SIGTERM stops the
+    daemon at once; it used to wait 2 s for each of the period's frames."""
+    srv, path = can_server()
+    d = Daemon(write_conf("can-never-reads", 'link = "can"; interface = "unix:%s"; '
+                                             'period = 0.1;' % path))
+    srv.settimeout(10)
+    conn, _ = srv.accept()
+    full = wait_for(lambda: "CAN link takes no more" in d.text() or
+                    "write to the CAN link failed" in d.text(), 30)
+    t0 = time.monotonic()
+    rc = d.stop()
+    took = time.monotonic() - t0
+    check("CAN never read: SIGTERM stops the daemon cleanly within flush_timeout + 3 s",
+          full and rc == 0 and took < 5, (full, rc, took, d.text()[-300:]))
+    conn.close()
+    srv.close()
+
+
 def can_server():
     path = os.path.join(tmp, "can-%d.sock" % len(daemons))
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -400,6 +448,7 @@ def epilogue():
     return "\n".join(d.text()[-1500:] for d in daemons[-2:])
 
 
-tap.run(check_only, rs485, bank, lambda: stale(None), lambda: stale("block"), can,
+tap.run(check_only, rs485, bank, lambda: stale(None), lambda: stale("block"), never_reads,
+        can_never_reads, can,
         can_stale_and_observe, cleanup=[lambda: [d.stop() for d in daemons]],
         epilogue=epilogue)
