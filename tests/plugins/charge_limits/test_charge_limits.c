@@ -310,6 +310,59 @@ static void plugin_records(void **state)
     testhost_close(t);
 }
 
+static collector_record *bank_rec(const char *source, double t)
+{
+    collector_record *r;
+
+    assert_int_equal(record_new(source, (int64_t)(t * 1e9), &r), 0);
+    record_set_int(r, "members_total", 2);
+    return r;
+}
+
+static void process_free(struct testhost *t, collector_record *r)
+{
+    assert_int_equal(testhost_process(t, r), 0);
+    record_free(r);
+}
+
+/* Without `members`, a bank counts only its own packs: those whose record
+ * its record followed (the bank emits right after a member's record, with
+ * its time). It used to count every battery seen: a bank of two 100 A packs
+ * next to a third battery asked for 270 A, not 180. */
+static void learned_members(void **state)
+{
+    struct testhost *t;
+    collector_record *r;
+    (void)state;
+
+    if (testhost_open_ex("charge_limits", "limits", 0, "", &t) != 0)
+        fail_msg("open: %s", testhost_last_log());
+    process_free(t, battery("b1", 1000, 3.30, 25));
+    process_free(t, bank_rec("bankA", 1000));
+    process_free(t, battery("b3", 1000.5, 3.30, 25)); /* in no bank, or in bankB */
+    process_free(t, battery("b2", 1001, 3.30, 25));
+    r = bank_rec("bankA", 1001);
+    assert_int_equal(testhost_process(t, r), 0);
+    NEAR(dbl(r, "charge_current_limit_a"), 180.0); /* min(0.9 x 200, 2 x 100, 300) */
+    NEAR(dbl(r, "discharge_current_limit_a"), 180.0);
+    record_free(r);
+    /* a second bank of b3 alone */
+    process_free(t, battery("b3", 1002, 3.30, 25));
+    r = bank_rec("bankB", 1002);
+    assert_int_equal(testhost_process(t, r), 0);
+    NEAR(dbl(r, "charge_current_limit_a"), 90.0);
+    record_free(r);
+    /* b3's high cell does not touch bankA; b2's does */
+    process_free(t, battery("b3", 1003, 3.40, 25));
+    process_free(t, battery("b2", 1004, 3.40, 25));
+    r = bank_rec("bankA", 1004);
+    assert_int_equal(testhost_process(t, r), 0);
+    NEAR(dbl(r, "charge_current_limit_a"), 50.0); /* 2 x 25 A, b2's cell_high */
+    assert_string_equal(str(r, "charge_limit_reason"), "b2: cell_high");
+    record_free(r);
+    testhost_close(t);
+}
+
 static void plugin_settings(void **state)
 {
     struct testhost *t = NULL;
@@ -336,6 +389,7 @@ int main(void)
         cmocka_unit_test(rules_table),      cmocka_unit_test(missing_data_is_no_current),
         cmocka_unit_test(rounding_to_the_safe_side),
         cmocka_unit_test(bank_combination), cmocka_unit_test(plugin_records),
+        cmocka_unit_test(learned_members),
         cmocka_unit_test(plugin_settings),
     };
     return cmocka_run_group_tests_name("charge_limits", tests, NULL, NULL);
