@@ -401,8 +401,10 @@ static int cl_process(void *state, collector_record *rec)
     read_input(cl, rec, &in);
     cl_pack(&cl->cfg, &in, &r);
     p = pack_of(cl, api->record_source(rec));
-    cl->last_pack = p != NULL ? (int)(p - cl->packs) : -1;
-    cl->last_pack_time = api->record_time_ns(rec);
+    if (in.has_cells || in.ncells > 0) { /* a battery's: a record of anything else is no member */
+        cl->last_pack = p != NULL ? (int)(p - cl->packs) : -1;
+        cl->last_pack_time = api->record_time_ns(rec);
+    }
     if (p != NULL) {
         p->fresh_until_ns = api->record_fresh_until_ns(rec);
         p->charge_fet = in.charge_fet;

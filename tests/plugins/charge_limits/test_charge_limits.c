@@ -341,6 +341,10 @@ static void learned_members(void **state)
     process_free(t, bank_rec("bankA", 1000));
     process_free(t, battery("b3", 1000.5, 3.30, 25)); /* in no bank, or in bankB */
     process_free(t, battery("b2", 1001, 3.30, 25));
+    /* a record of something else, in between: not a member */
+    assert_int_equal(record_new("meter", (int64_t)(1001 * 1e9), &r), 0);
+    record_set_double(r, "grid_power_w", 500);
+    process_free(t, r);
     r = bank_rec("bankA", 1001);
     assert_int_equal(testhost_process(t, r), 0);
     NEAR(dbl(r, "charge_current_limit_a"), 180.0); /* min(0.9 x 200, 2 x 100, 300) */
