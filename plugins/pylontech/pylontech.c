@@ -866,7 +866,9 @@ static void can_send(struct pylontech *p)
     }
 }
 
-static void can_read(struct pylontech *p)
+/* Read what the inverter sent: 0, or -1 when the other end is gone (the
+ * unix stand-in closed: poll() says POLLHUP from now on). */
+static int can_read(struct pylontech *p)
 {
     uint8_t wire[64];
     struct pylon_can_frame f;
@@ -881,6 +883,7 @@ static void can_read(struct pylontech *p)
         p->keepalive_ns = mono_ns(p);
         p->keepalive_lost = 0;
     }
+    return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ? -1 : 0;
 }
 
 static void keepalive_check(struct pylontech *p)
@@ -926,18 +929,21 @@ static void *serve(void *arg)
         if (pfd[1].revents & (POLLERR | POLLNVAL))
             break;
         if (pfd[1].revents & (POLLIN | POLLHUP)) {
+            int gone = 0;
             if (p->link == LINK_CAN)
-                can_read(p);
+                gone = can_read(p) < 0;
             else {
                 char buf[256];
                 ssize_t n = read(p->fd, buf, sizeof(buf));
                 if (n > 0)
                     rs485_bytes(p, buf, (size_t)n);
-                else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-                    struct pollfd w = {.fd = p->wake[0], .events = POLLIN};
-                    if (poll(&w, 1, 100) > 0)
-                        break; /* nobody on the other end: wait, do not spin */
-                }
+                else
+                    gone = n == 0 || (errno != EAGAIN && errno != EINTR);
+            }
+            if (gone) {
+                struct pollfd w = {.fd = p->wake[0], .events = POLLIN};
+                if (poll(&w, 1, 100) > 0)
+                    break; /* nobody on the other end: wait, do not spin */
             }
         }
         if (p->link == LINK_CAN && mono_ns(p) >= next_can) {

@@ -307,6 +307,33 @@ def can_never_reads():
     srv.close()
 
 
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def can_peer_gone():
+    """The CAN bridge closes its end: the serving thread waits instead of
+    spinning on POLLHUP (it used to burn a core until the daemon stopped)."""
+    srv, path = can_server()
+    d = Daemon(write_conf("can-gone", 'link = "can"; interface = "unix:%s"; period = 0.5;'
+                                      % path, interval=1))
+    srv.settimeout(10)
+    conn, _ = srv.accept()
+    got = []
+    wait_for(lambda: got.extend(can_period(conn, 0.2)) or got, 10)
+    conn.close()
+    srv.close()
+    wait_for(lambda: "CAN link takes no more" in d.text(), 5)
+    before = cpu_seconds(d.p.pid)
+    time.sleep(2)
+    used = cpu_seconds(d.p.pid) - before
+    check("CAN bridge gone: said once, and the daemon idles (%.2f s CPU in 2 s)" % used,
+          got and d.text().count("CAN link takes no more") == 1 and used < 0.5, d.text()[-300:])
+    check("CAN bridge gone: SIGTERM still stops it cleanly", d.stop() == 0)
+
+
 def can_server():
     path = os.path.join(tmp, "can-%d.sock" % len(daemons))
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -449,6 +476,6 @@ def epilogue():
 
 
 tap.run(check_only, rs485, bank, lambda: stale(None), lambda: stale("block"), never_reads,
-        can_never_reads, can,
+        can_never_reads, can_peer_gone, can,
         can_stale_and_observe, cleanup=[lambda: [d.stop() for d in daemons]],
         epilogue=epilogue)
