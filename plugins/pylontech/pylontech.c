@@ -826,10 +826,11 @@ static void can_send(struct pylontech *p)
     struct pylon_pack bank;
     struct pylon_limits l;
     int stale, hottest = 0;
-    size_t n;
+    size_t n, npacks;
 
     pthread_mutex_lock(&p->lock);
     stale = judge(p, now_ns(p));
+    npacks = p->npacks; /* write() sets it */
     bank = p->system.pack;
     l = stale ? blocked(&p->system) : p->system.limits;
     /* 0x356's one temperature: the hottest probe of the fresh packs */
@@ -850,7 +851,7 @@ static void can_send(struct pylontech *p)
         return;
     if (stale)
         bank.alarm_bits = PYLON_ALARM_SYSTEM;
-    n = pylon_can_frames(&bank, &l, (unsigned)(p->npacks ? p->npacks : 1), p->manufacturer, f);
+    n = pylon_can_frames(&bank, &l, (unsigned)(npacks ? npacks : 1), p->manufacturer, f);
     if (p->observe) {
         observe_limits(p, &l);
         return;
