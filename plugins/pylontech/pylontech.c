@@ -76,6 +76,11 @@ struct pylontech {
     size_t npacks;
     int auto_packs;
     int said_no_limits;
+    /* a bank's members as its records show them: the bank emits its record
+     * right after a member's, with that record's time */
+    unsigned members;      /* bits over producers[] */
+    struct served last;    /* the newest battery record (one with cells) */
+    int64_t last_time_ns;
 
     /* the link's thread */
     pthread_t thread;
@@ -437,19 +442,52 @@ static struct served *pack_slot(struct pylontech *p, const char *source)
     return NULL;
 }
 
-/* Auto packs: the source itself when it is a battery; a bank's batteries
- * in configuration order (the producers other than the bank). */
+/* Auto packs: the source itself when it is a battery; a bank's members
+ * (learned, see `members`) in configuration order, each keeping its
+ * values when the list grows. */
 static void auto_packs(struct pylontech *p, int source_is_bank)
 {
+    struct served old[MAX_PACKS];
+    size_t nold = p->npacks;
+
+    memcpy(old, p->packs, nold * sizeof(old[0]));
     p->npacks = 0;
     if (!source_is_bank) {
         snprintf(p->packs[0].name, NAME_LEN, "%s", p->source);
         p->npacks = 1;
         return;
     }
-    for (size_t i = 0; i < p->nproducers && p->npacks < MAX_PACKS; i++)
-        if (strcmp(p->producers[i], p->source) != 0)
-            snprintf(p->packs[p->npacks++].name, NAME_LEN, "%s", p->producers[i]);
+    for (size_t i = 0; i < p->nproducers && p->npacks < MAX_PACKS; i++) {
+        struct served *s = &p->packs[p->npacks];
+        if (strcmp(p->producers[i], p->source) == 0 || !(p->members & (1u << i)))
+            continue;
+        memset(s, 0, sizeof(*s));
+        snprintf(s->name, NAME_LEN, "%s", p->producers[i]);
+        for (size_t k = 0; k < nold; k++)
+            if (strcmp(old[k].name, s->name) == 0)
+                *s = old[k];
+        p->npacks++;
+    }
+}
+
+/* The bank's record follows the member record it was made from: learn that
+ * member; a new one joins the auto packs with the values just read. */
+static void learn_member(struct pylontech *p, int64_t t)
+{
+    for (size_t i = 0; i < p->nproducers && i < 32; i++) {
+        struct served *slot;
+        if (t != p->last_time_ns || strcmp(p->producers[i], p->last.name) != 0 ||
+            (p->members & (1u << i)))
+            continue;
+        p->members |= 1u << i;
+        if (!p->auto_packs)
+            return;
+        auto_packs(p, 1);
+        slot = pack_slot(p, p->last.name);
+        if (slot != NULL)
+            *slot = p->last;
+        return;
+    }
 }
 
 static int py_write(void *state, const collector_record *rec)
@@ -460,6 +498,8 @@ static int py_write(void *state, const collector_record *rec)
     int64_t members;
     int is_bank;
     struct served *slot;
+    const double *cells;
+    size_t ncells;
 
     if (api->record_kind(rec) != COLLECTOR_RECORD_MEASUREMENT)
         return 0;
@@ -469,9 +509,16 @@ static int py_write(void *state, const collector_record *rec)
         snprintf(p->source, sizeof(p->source), "%s", source);
         api->log(p->host, COLLECTOR_LOG_INFO, "serving the bank %s", source);
     }
+    if (!is_bank && api->get_doubles(rec, "cells", &cells, &ncells) == 0) {
+        read_record(p, rec, &p->last); /* perhaps a bank member: see learn_member() */
+        snprintf(p->last.name, NAME_LEN, "%s", source);
+        p->last_time_ns = api->record_time_ns(rec);
+    }
     if (strcmp(source, p->source) == 0) {
-        if (p->auto_packs && p->npacks == 0)
-            auto_packs(p, is_bank);
+        if (is_bank)
+            learn_member(p, api->record_time_ns(rec));
+        else if (p->auto_packs && p->npacks == 0)
+            auto_packs(p, 0);
         read_record(p, rec, &p->system);
         snprintf(p->system.name, NAME_LEN, "%s", source);
         if (!p->system.has_limits && !p->said_no_limits) {

@@ -169,9 +169,9 @@ def rs485():
 
 
 def bank():
-    """Two packs in parallel behind a bank: the sink serves the bank by
-    default, each pack at its own address, and the bank's limits at the
-    first address."""
+    """Two packs in parallel behind a bank, a third battery beside it: the
+    sink serves the bank by default, each of its packs at its own address
+    (the third at none), and the bank's limits at the first address."""
     master, path, slave = pty_pair()
     port = pc.Port(master)
     conf = os.path.join(tmp, "bank.conf")
@@ -182,11 +182,13 @@ sources = (
   { plugin = "jk_replay"; name = "battery1"; file = "%s"; protocol = "JK02_32S"; loop = true;
     interval = 0.2; },
   { plugin = "jk_replay"; name = "battery2"; file = "%s"; protocol = "JK02_32S"; loop = true;
+    interval = 0.2; },
+  { plugin = "jk_replay"; name = "battery3"; file = "%s"; protocol = "JK02_32S"; loop = true;
     interval = 0.2; } );
 calculators = ( { plugin = "bank"; members = ("battery1", "battery2"); },
                 { plugin = "charge_limits"; } );
 sinks = ( { plugin = "pylontech"; link = "rs485"; device = "%s"; } );
-""" % (tmp, CAPTURE, CAPTURE, path))
+""" % (tmp, CAPTURE, CAPTURE, CAPTURE, path))
     d = Daemon(conf)
     both = alive_reply(port, pc.request(0x42, 2, info=b"\xff"), 10,
                        lambda r: len(pc.parse_analog_group(pc.decode(r)[4])) == 2)
@@ -196,8 +198,12 @@ sinks = ( { plugin = "pylontech"; link = "rs485"; device = "%s"; } );
     r3 = port.ask(pc.request(0x42, 3))
     check("bank: the second pack answers at ADR 3",
           r3 is not None and pc.parse_analog(pc.decode(r3)[4])["adr"] == 3, r3)
+    time.sleep(0.5)  # every battery has reported since
     r4 = port.ask(pc.request(0x42, 4), 0.7)
-    check("bank: no third pack, no answer at ADR 4", r4 is None, r4)
+    grp = port.ask(pc.request(0x42, 2, info=b"\xff"))
+    check("bank: the battery outside the bank has no address (none at ADR 4), and is not in "
+          "the group", r4 is None and grp is not None and
+          len(pc.parse_analog_group(pc.decode(grp)[4])) == 2, (r4, grp))
     m2 = pc.parse_management(pc.decode(port.ask(pc.request(0x92, 2)))[4])
     m3 = pc.parse_management(pc.decode(port.ask(pc.request(0x92, 3)))[4])
     # two packs of 100 A: min(0.9 x 200, 2 x 100, 300) = 180 A for the bank
