@@ -310,13 +310,20 @@ static void plugin_records(void **state)
     testhost_close(t);
 }
 
-static collector_record *bank_rec(const char *source, double t)
+/* A bank's record at `t` through the plugin: the charge current it got,
+ * and its reason in `why` (80 bytes). */
+static double bank_charge(struct testhost *t, const char *bank, double at, char *why)
 {
     collector_record *r;
+    double ccl;
 
-    assert_int_equal(record_new(source, (int64_t)(t * 1e9), &r), 0);
+    assert_int_equal(record_new(bank, (int64_t)(at * 1e9), &r), 0);
     record_set_int(r, "members_total", 2);
-    return r;
+    assert_int_equal(testhost_process(t, r), 0);
+    ccl = dbl(r, "charge_current_limit_a");
+    snprintf(why, 80, "%s", str(r, "charge_limit_reason"));
+    record_free(r);
+    return ccl;
 }
 
 static void process_free(struct testhost *t, collector_record *r)
@@ -333,37 +340,28 @@ static void learned_members(void **state)
 {
     struct testhost *t;
     collector_record *r;
+    char why[80];
     (void)state;
 
     if (testhost_open_ex("charge_limits", "limits", 0, "", &t) != 0)
         fail_msg("open: %s", testhost_last_log());
     process_free(t, battery("b1", 1000, 3.30, 25));
-    process_free(t, bank_rec("bankA", 1000));
+    NEAR(bank_charge(t, "bankA", 1000, why), 90.0);
     process_free(t, battery("b3", 1000.5, 3.30, 25)); /* in no bank, or in bankB */
     process_free(t, battery("b2", 1001, 3.30, 25));
     /* a record of something else, in between: not a member */
     assert_int_equal(record_new("meter", (int64_t)(1001 * 1e9), &r), 0);
     record_set_double(r, "grid_power_w", 500);
     process_free(t, r);
-    r = bank_rec("bankA", 1001);
-    assert_int_equal(testhost_process(t, r), 0);
-    NEAR(dbl(r, "charge_current_limit_a"), 180.0); /* min(0.9 x 200, 2 x 100, 300) */
-    NEAR(dbl(r, "discharge_current_limit_a"), 180.0);
-    record_free(r);
+    NEAR(bank_charge(t, "bankA", 1001, why), 180.0); /* min(0.9 x 200, 2 x 100, 300) */
     /* a second bank of b3 alone */
     process_free(t, battery("b3", 1002, 3.30, 25));
-    r = bank_rec("bankB", 1002);
-    assert_int_equal(testhost_process(t, r), 0);
-    NEAR(dbl(r, "charge_current_limit_a"), 90.0);
-    record_free(r);
-    /* b3's high cell does not touch bankA; b2's does */
+    NEAR(bank_charge(t, "bankB", 1002, why), 90.0);
+    /* b3's high cell does not touch bankA; b2's does: 2 x 25 A */
     process_free(t, battery("b3", 1003, 3.40, 25));
     process_free(t, battery("b2", 1004, 3.40, 25));
-    r = bank_rec("bankA", 1004);
-    assert_int_equal(testhost_process(t, r), 0);
-    NEAR(dbl(r, "charge_current_limit_a"), 50.0); /* 2 x 25 A, b2's cell_high */
-    assert_string_equal(str(r, "charge_limit_reason"), "b2: cell_high");
-    record_free(r);
+    NEAR(bank_charge(t, "bankA", 1004, why), 50.0);
+    assert_string_equal(why, "b2: cell_high");
     testhost_close(t);
 }
 
