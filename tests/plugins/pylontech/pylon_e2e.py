@@ -163,6 +163,28 @@ def rs485():
     rep = port.ask(b"~2002464\r" + pc.request(0x4F))
     check("line noise before a frame does not stop the next answer",
           rep is not None and pc.decode(rep)[3] == 0, rep)
+
+    # What the wire may bring: a request in pieces, a line longer than any
+    # frame, and requests faster than the answers.
+    def answers(data, seconds):
+        os.write(master, data)
+        got = port.drain(seconds)
+        return [f + b"\r" for f in got.split(b"\r") if f]
+
+    req = pc.request(0x92)
+    os.write(master, req[:5])
+    time.sleep(0.2)
+    os.write(master, req[5:11])
+    time.sleep(0.2)
+    got = answers(req[11:], 1.0)
+    check("a request split across reads is answered once, whole",
+          len(got) == 1 and pc.decode(got[0])[3] == 0, got)
+    got = answers(b"~" + b"2" * 10000 + b"\r" + b"\xff\x00garbage" + req, 1.0)
+    check("a 10000-character line is dropped unanswered, the request after it answered",
+          len(got) == 1 and pc.parse_management(pc.decode(got[0])[4])["cvl"] == 55.2, got)
+    got = answers(req * 30, 2.0)
+    check("30 requests in one write: 30 answers, each whole",
+          len(got) == 30 and all(pc.decode(f)[3] == 0 for f in got), len(got))
     d.stop()
     os.close(master)
     os.close(slave)
