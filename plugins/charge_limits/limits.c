@@ -185,6 +185,8 @@ static void bank_dir(const struct cl_config *c, const struct cl_member *m, size_
                  dir ? weakest->r.discharge_reason : weakest->r.charge_reason);
     else if (*limit >= cap - 1e-9)
         snprintf(reason, size, "%s", CL_BANK_MAX);
+    else if (*limit < (double)on * min - 1e-9)
+        snprintf(reason, size, "%s", CL_BANK_FACTOR); /* below every pack's: the factor */
     else
         snprintf(reason, size, "%s", CL_MAX_CURRENT);
 }

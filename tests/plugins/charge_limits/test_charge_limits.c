@@ -193,7 +193,7 @@ static void bank_combination(void **state)
     m[1] = member(&c, "b2", 0, pack16(3.2, 3.4, 25));
     cl_bank(&c, m, 3, &r);
     NEAR(r.ccl_a, 180);
-    assert_string_equal(r.charge_reason, CL_MAX_CURRENT);
+    assert_string_equal(r.charge_reason, CL_BANK_FACTOR); /* 0.9 x the sum, not "max_current" */
     /* a fresh pack at 0 C with its charge MOSFET still on stops the bank */
     m[1] = member(&c, "b2", 1, pack16(3.2, 3.3, -1));
     cl_bank(&c, m, 3, &r);
