@@ -236,6 +236,43 @@ sinks = ( { plugin = "pylontech"; link = "rs485"; device = "%s"; } );
     os.close(slave)
 
 
+def bank_member_stops():
+    """A pack of the bank stops (a one-frame capture, no loop) while the
+    other goes on: its address refuses its data (RTN 91) and blocks its
+    0x92, and the bank's limits count only the pack still fresh."""
+    master, path, slave = pty_pair()
+    port = pc.Port(master)
+    conf = os.path.join(tmp, "bank-stops.conf")
+    with open(conf, "w") as f:
+        f.write("""
+collector = { interval = 5; log_level = "debug"; state_dir = "%s"; flush_timeout = 2; };
+sources = (
+  { plugin = "jk_replay"; name = "battery1"; file = "%s"; protocol = "JK02_32S"; loop = true;
+    interval = 0.2; },
+  { plugin = "jk_replay"; name = "battery2"; file = "%s"; protocol = "JK02_32S"; loop = false;
+    interval = 0.3; } );
+calculators = ( { plugin = "bank"; members = ("battery1", "battery2"); },
+                { plugin = "charge_limits"; } );
+sinks = ( { plugin = "pylontech"; link = "rs485"; device = "%s"; } );
+""" % (tmp, CAPTURE, CAPTURE, path))
+    d = Daemon(conf)
+    alive_reply(port, pc.request(0x92, 2), 10)
+    gone = wait_for(lambda: "battery2 offline" in d.text(), 10)
+    time.sleep(0.3)
+    r42 = port.ask(pc.request(0x42, 3))
+    m3 = pc.parse_management(pc.decode(port.ask(pc.request(0x92, 3)))[4])
+    m2 = pc.parse_management(pc.decode(port.ask(pc.request(0x92, 2)))[4])
+    check("a bank member stops: 0x42 at its address is refused (RTN 91)",
+          gone and r42 is not None and pc.decode(r42)[3] == 0x91, r42)
+    check("a bank member stops: 0x92 at its address is blocked (0.1 A, both off)",
+          m3["ccl"] == 0.1 and not m3["charge_enable"] and not m3["discharge_enable"], m3)
+    check("a bank member stops: the bank's limits count the other pack only (0.9 x 100 A)",
+          m2["ccl"] == 90.0 and m2["dcl"] == -90.0 and m2["charge_enable"], m2)
+    d.stop()
+    os.close(master)
+    os.close(slave)
+
+
 def stale(mode):
     """The source stops (a one-frame capture without loop): within 3 x the
     interval the link goes silent (default) or blocks; a reload with a
@@ -503,7 +540,7 @@ def epilogue():
     return "\n".join(d.text()[-1500:] for d in daemons[-2:])
 
 
-tap.run(check_only, rs485, bank, lambda: stale(None), lambda: stale("block"), never_reads,
+tap.run(check_only, rs485, bank, bank_member_stops, lambda: stale(None), lambda: stale("block"), never_reads,
         can_never_reads, can_peer_gone, can,
         can_stale_and_observe, cleanup=[lambda: [d.stop() for d in daemons]],
         epilogue=epilogue)
