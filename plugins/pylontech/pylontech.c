@@ -500,6 +500,7 @@ static int py_write(void *state, const collector_record *rec)
     struct served *slot;
     const double *cells;
     size_t ncells;
+    double cell_min;
 
     if (api->record_kind(rec) != COLLECTOR_RECORD_MEASUREMENT)
         return 0;
@@ -509,7 +510,8 @@ static int py_write(void *state, const collector_record *rec)
         snprintf(p->source, sizeof(p->source), "%s", source);
         api->log(p->host, COLLECTOR_LOG_INFO, "serving the bank %s", source);
     }
-    if (!is_bank && api->get_doubles(rec, "cells", &cells, &ncells) == 0) {
+    if (!is_bank && (api->get_doubles(rec, "cells", &cells, &ncells) == 0 ||
+                     api->get_double(rec, "bms_cell_min_v", &cell_min) == 0)) {
         read_record(p, rec, &p->last); /* perhaps a bank member: see learn_member() */
         snprintf(p->last.name, NAME_LEN, "%s", source);
         p->last_time_ns = api->record_time_ns(rec);
