@@ -972,12 +972,16 @@ static void *serve(void *arg)
                 timeout_ms = (int)(until / NS_PER_MS + 1);
         }
         rc = poll(pfd, 2, timeout_ms);
-        if (rc < 0 && errno != EINTR)
-            break;
         if (pfd[0].revents != 0)
             break; /* stop() */
-        if (pfd[1].revents & (POLLERR | POLLNVAL))
+        if ((rc < 0 && errno != EINTR) || (pfd[1].revents & (POLLERR | POLLNVAL))) {
+            /* the inverter sees silence: lost communication, its own settings */
+            p->api->log(p->host, COLLECTOR_LOG_ERROR,
+                        "the %s link failed (%s): nothing more is sent until a restart",
+                        p->link == LINK_CAN ? "CAN" : "RS485",
+                        rc < 0 ? strerror(errno) : "poll: error on the device");
             break;
+        }
         if (pfd[1].revents & (POLLIN | POLLHUP)) {
             int gone = 0;
             if (p->link == LINK_CAN)
