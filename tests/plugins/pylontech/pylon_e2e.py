@@ -236,6 +236,37 @@ sinks = ( { plugin = "pylontech"; link = "rs485"; device = "%s"; } );
     os.close(slave)
 
 
+def rounding_on_the_wire():
+    """Limits that are no whole step (16 x 3.4437 V = 55.0992 V, 33.37 A,
+    16 x 3.0001 V = 48.0016 V) reach the inverter rounded to the safe side:
+    CVL and the currents down, DVL up. The currents used to go out rounded
+    half-up (33.4 A)."""
+    master, path, slave = pty_pair()
+    port = pc.Port(master)
+    conf = write_conf("rounding", 'link = "rs485"; device = "%s";' % path)
+    with open(conf) as f:
+        text = f.read()
+    with open(conf, "w") as f:
+        f.write(text.replace('{ plugin = "charge_limits"; }',
+                             '{ plugin = "charge_limits"; cell_charge_voltage = 3.4437; '
+                             'cell_discharge_voltage = 3.0001; max_charge_current = 33.37; '
+                             'max_discharge_current = 33.37; }'))
+    d = Daemon(conf)
+    rep = alive_reply(port, pc.request(0x92), 10)
+    m = pc.parse_management(pc.decode(rep)[4]) if rep else {}
+    rep63 = port.ask(pc.request(0x63))
+    info = pc.decode(rep63)[4] if rep63 else b""
+    check("rounding: 0x92 CVL 55.099 V, DVL 48.002 V, 33.3 A each way",
+          m.get("cvl") == 55.099 and m.get("dvl") == 48.002 and m.get("ccl") == 33.3
+          and m.get("dcl") == -33.3, m)
+    check("rounding: 0x63 the same in 10 mA (3330)",
+          len(info) == 9 and pc.u16(info, 0) == 55099 and pc.u16(info, 2) == 48002
+          and pc.s16(info, 4) == 3330 and pc.s16(info, 6) == 3330, info.hex())
+    d.stop()
+    os.close(master)
+    os.close(slave)
+
+
 def bank_member_stops():
     """A pack of the bank stops (a one-frame capture, no loop) while the
     other goes on: its address refuses its data (RTN 91) and blocks its
@@ -540,7 +571,7 @@ def epilogue():
     return "\n".join(d.text()[-1500:] for d in daemons[-2:])
 
 
-tap.run(check_only, rs485, bank, bank_member_stops, lambda: stale(None), lambda: stale("block"), never_reads,
+tap.run(check_only, rs485, rounding_on_the_wire, bank, bank_member_stops, lambda: stale(None), lambda: stale("block"), never_reads,
         can_never_reads, can_peer_gone, can,
         can_stale_and_observe, cleanup=[lambda: [d.stop() for d in daemons]],
         epilogue=epilogue)
