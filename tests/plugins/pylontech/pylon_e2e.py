@@ -190,28 +190,34 @@ def rs485():
     os.close(slave)
 
 
+def bank_conf(name, path, batteries):
+    """A bank of battery1 and battery2 served over RS485 on `path`;
+    `batteries`: (name, loop, interval) of each jk_replay source."""
+    conf = os.path.join(tmp, name + ".conf")
+    sources = ",\n".join(
+        '  { plugin = "jk_replay"; name = "%s"; file = "%s"; protocol = "JK02_32S"; '
+        'loop = %s; interval = %s; }' % (b, CAPTURE, "true" if loop else "false", iv)
+        for b, loop, iv in batteries)
+    with open(conf, "w") as f:
+        f.write("""
+collector = { interval = 5; log_level = "debug"; state_dir = "%s"; flush_timeout = 2; };
+sources = (
+%s );
+calculators = ( { plugin = "bank"; members = ("battery1", "battery2"); },
+                { plugin = "charge_limits"; } );
+sinks = ( { plugin = "pylontech"; link = "rs485"; device = "%s"; } );
+""" % (tmp, sources, path))
+    return conf
+
+
 def bank():
     """Two packs in parallel behind a bank, a third battery beside it: the
     sink serves the bank by default, each of its packs at its own address
     (the third at none), and the bank's limits at the first address."""
     master, path, slave = pty_pair()
     port = pc.Port(master)
-    conf = os.path.join(tmp, "bank.conf")
-    with open(conf, "w") as f:
-        f.write("""
-collector = { interval = 5; log_level = "debug"; state_dir = "%s"; flush_timeout = 2; };
-sources = (
-  { plugin = "jk_replay"; name = "battery1"; file = "%s"; protocol = "JK02_32S"; loop = true;
-    interval = 0.2; },
-  { plugin = "jk_replay"; name = "battery2"; file = "%s"; protocol = "JK02_32S"; loop = true;
-    interval = 0.2; },
-  { plugin = "jk_replay"; name = "battery3"; file = "%s"; protocol = "JK02_32S"; loop = true;
-    interval = 0.2; } );
-calculators = ( { plugin = "bank"; members = ("battery1", "battery2"); },
-                { plugin = "charge_limits"; } );
-sinks = ( { plugin = "pylontech"; link = "rs485"; device = "%s"; } );
-""" % (tmp, CAPTURE, CAPTURE, CAPTURE, path))
-    d = Daemon(conf)
+    d = Daemon(bank_conf("bank", path, [("battery1", True, 0.2), ("battery2", True, 0.2),
+                                         ("battery3", True, 0.2)]))
     both = alive_reply(port, pc.request(0x42, 2, info=b"\xff"), 10,
                        lambda r: len(pc.parse_analog_group(pc.decode(r)[4])) == 2)
     check("bank: the default source is the bank, its packs in configuration order",
@@ -273,20 +279,8 @@ def bank_member_stops():
     0x92, and the bank's limits count only the pack still fresh."""
     master, path, slave = pty_pair()
     port = pc.Port(master)
-    conf = os.path.join(tmp, "bank-stops.conf")
-    with open(conf, "w") as f:
-        f.write("""
-collector = { interval = 5; log_level = "debug"; state_dir = "%s"; flush_timeout = 2; };
-sources = (
-  { plugin = "jk_replay"; name = "battery1"; file = "%s"; protocol = "JK02_32S"; loop = true;
-    interval = 0.2; },
-  { plugin = "jk_replay"; name = "battery2"; file = "%s"; protocol = "JK02_32S"; loop = false;
-    interval = 0.3; } );
-calculators = ( { plugin = "bank"; members = ("battery1", "battery2"); },
-                { plugin = "charge_limits"; } );
-sinks = ( { plugin = "pylontech"; link = "rs485"; device = "%s"; } );
-""" % (tmp, CAPTURE, CAPTURE, path))
-    d = Daemon(conf)
+    d = Daemon(bank_conf("bank-stops", path, [("battery1", True, 0.2),
+                                               ("battery2", False, 0.3)]))
     alive_reply(port, pc.request(0x92, 2), 10)
     gone = wait_for(lambda: "battery2 offline" in d.text(), 10)
     time.sleep(0.3)
