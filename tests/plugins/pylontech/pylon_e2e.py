@@ -182,7 +182,7 @@ def rs485():
     got = answers(b"~" + b"2" * 10000 + b"\r" + b"\xff\x00garbage" + req, 1.0)
     check("a 10000-character line is dropped unanswered, the request after it answered",
           len(got) == 1 and pc.parse_management(pc.decode(got[0])[4])["cvl"] == 55.2, got)
-    got = answers(req * 30, 2.0)
+    got = answers(req * 30, 3.0)
     check("30 requests in one write: 30 answers, each whole",
           len(got) == 30 and all(pc.decode(f)[3] == 0 for f in got), len(got))
     d.stop()
@@ -407,8 +407,9 @@ def can_peer_gone():
     """The CAN bridge closes its end: the serving thread waits instead of
     spinning on POLLHUP (it used to burn a core until the daemon stopped)."""
     srv, path = can_server()
+    # one record every 5 s (fresh for 15): the daemon has little else to do
     d = Daemon(write_conf("can-gone", 'link = "can"; interface = "unix:%s"; period = 0.5;'
-                                      % path, interval=1))
+                                      % path, interval=5))
     srv.settimeout(10)
     conn, _ = srv.accept()
     got = []
@@ -420,7 +421,7 @@ def can_peer_gone():
     time.sleep(2)
     used = cpu_seconds(d.p.pid) - before
     check("CAN bridge gone: said once, and the daemon idles (%.2f s CPU in 2 s)" % used,
-          got and d.text().count("CAN link takes no more") == 1 and used < 0.5, d.text()[-300:])
+          got and d.text().count("CAN link takes no more") == 1 and used < 1.0, d.text()[-300:])
     check("CAN bridge gone: SIGTERM still stops it cleanly", d.stop() == 0)
 
 
