@@ -20,6 +20,7 @@
 #include "plugins/charge_limits/limits.h"
 
 #define MAX_PACKS 16
+#define MAX_BANKS 4
 #define NAME_MAX_LEN 64
 
 struct pack_state {
@@ -27,6 +28,16 @@ struct pack_state {
     int64_t fresh_until_ns;
     int charge_fet, discharge_fet;
     struct cl_result r;
+};
+
+/* A bank's members as its records show them: the bank emits its record
+ * right after the member record it was made from (the pipeline runs a
+ * derived record after the one that caused it), stamped with that record's
+ * time, so the pack record just before a bank record of the same time is
+ * one of its members. */
+struct bank_state {
+    char name[NAME_MAX_LEN];
+    unsigned members; /* bits over packs[] */
 };
 
 struct charge_limits {
@@ -40,6 +51,11 @@ struct charge_limits {
     struct pack_state packs[MAX_PACKS];
     size_t npacks;
     int full_said; /* "more than MAX_PACKS batteries" said once */
+    struct bank_state banks[MAX_BANKS];
+    size_t nbanks;
+    int banks_said; /* "more than MAX_BANKS banks" said once */
+    int last_pack;          /* packs[] index of the newest pack record, -1 none */
+    int64_t last_pack_time; /* its time */
 };
 
 static const struct collector_setting_def setting_defs[] = {
@@ -87,7 +103,8 @@ static const struct collector_setting_def setting_defs[] = {
      .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .default_value = "0", .min = 0,
      .max = 32, .description = "cells in series; 0: as the BMS reports"},
     {.name = "members", .type = COLLECTOR_SETTING_LIST,
-     .description = "the batteries of the bank (default: every battery seen)"},
+     .description = "the batteries of the bank (default: the bank's own members, as its "
+                    "records show them)"},
     {.name = NULL},
 };
 
@@ -172,6 +189,7 @@ static int cl_create(const struct collector_host_api *api, collector_host *host,
         return -ENOMEM;
     cl->api = api;
     cl->host = host;
+    cl->last_pack = -1;
     cl_config_default(&cl->cfg);
     api->setting_double(s, "cell_charge_voltage", &cl->cfg.cell_charge_v);
     api->setting_double(s, "cell_discharge_voltage", &cl->cfg.cell_discharge_v);
@@ -268,16 +286,17 @@ static int publish(const struct charge_limits *cl, collector_record *rec,
     const struct collector_host_api *api = cl->api;
     int rc = 0;
 
-    /* volts to the mV, amperes to the 0.1 A the inverter protocols carry */
+    /* already in the mV and 0.1 A steps of the inverter protocols, rounded
+     * to the safe side (limits.c settle()) */
     if (r->cvl_v > 0) {
-        rc = api->set_double(rec, "charge_voltage_limit_v", round(r->cvl_v * 1000) / 1000);
+        rc = api->set_double(rec, "charge_voltage_limit_v", r->cvl_v);
         if (rc == 0)
-            rc = api->set_double(rec, "discharge_voltage_limit_v", round(r->dvl_v * 1000) / 1000);
+            rc = api->set_double(rec, "discharge_voltage_limit_v", r->dvl_v);
     }
     if (rc == 0)
-        rc = api->set_double(rec, "charge_current_limit_a", round(r->ccl_a * 10) / 10);
+        rc = api->set_double(rec, "charge_current_limit_a", r->ccl_a);
     if (rc == 0)
-        rc = api->set_double(rec, "discharge_current_limit_a", round(r->dcl_a * 10) / 10);
+        rc = api->set_double(rec, "discharge_current_limit_a", r->dcl_a);
     if (rc == 0)
         rc = api->set_bool(rec, "charge_enable", r->charge_enable);
     if (rc == 0)
@@ -308,12 +327,37 @@ static struct pack_state *pack_of(struct charge_limits *cl, const char *source)
     return &cl->packs[cl->npacks++];
 }
 
-static int is_member(const struct charge_limits *cl, const char *name)
+/* The bank `name`'s state, learning the member its record was made from. */
+static struct bank_state *bank_of(struct charge_limits *cl, const char *name, int64_t t)
+{
+    struct bank_state *b = NULL;
+
+    for (size_t i = 0; i < cl->nbanks && b == NULL; i++)
+        if (strcmp(cl->banks[i].name, name) == 0)
+            b = &cl->banks[i];
+    if (b == NULL && cl->nbanks < MAX_BANKS && strlen(name) < NAME_MAX_LEN) {
+        b = &cl->banks[cl->nbanks++];
+        snprintf(b->name, NAME_MAX_LEN, "%s", name);
+    }
+    if (b == NULL && !cl->banks_said) {
+        cl->api->log(cl->host, COLLECTOR_LOG_WARNING,
+                     "more than %d banks: %s's members are not known, it gets no current",
+                     MAX_BANKS, name);
+        cl->banks_said = 1;
+    }
+    if (b != NULL && cl->last_pack >= 0 && cl->last_pack_time == t)
+        b->members |= 1u << cl->last_pack;
+    cl->last_pack = -1;
+    return b;
+}
+
+/* A member of the bank: one of `members` when set, else one it showed. */
+static int is_member(const struct charge_limits *cl, const struct bank_state *b, size_t pack)
 {
     if (cl->nmembers == 0)
-        return 1;
+        return b != NULL && (b->members & (1u << pack)) != 0;
     for (size_t i = 0; i < cl->nmembers; i++)
-        if (strcmp(cl->members[i], name) == 0)
+        if (strcmp(cl->members[i], cl->packs[pack].name) == 0)
             return 1;
     return 0;
 }
@@ -321,13 +365,14 @@ static int is_member(const struct charge_limits *cl, const char *name)
 static int bank_record(struct charge_limits *cl, collector_record *rec)
 {
     int64_t now = cl->api->record_time_ns(rec);
+    const struct bank_state *b = bank_of(cl, cl->api->record_source(rec), now);
     struct cl_member m[MAX_PACKS];
     struct cl_result r;
     size_t n = 0;
 
     for (size_t i = 0; i < cl->npacks; i++) {
         const struct pack_state *p = &cl->packs[i];
-        if (!is_member(cl, p->name))
+        if (!is_member(cl, b, i))
             continue;
         m[n].name = p->name;
         m[n].fresh = now <= p->fresh_until_ns;
@@ -356,6 +401,10 @@ static int cl_process(void *state, collector_record *rec)
     read_input(cl, rec, &in);
     cl_pack(&cl->cfg, &in, &r);
     p = pack_of(cl, api->record_source(rec));
+    if (in.has_cells || in.ncells > 0) { /* a battery's: a record of anything else is no member */
+        cl->last_pack = p != NULL ? (int)(p - cl->packs) : -1;
+        cl->last_pack_time = api->record_time_ns(rec);
+    }
     if (p != NULL) {
         p->fresh_until_ns = api->record_fresh_until_ns(rec);
         p->charge_fet = in.charge_fet;

@@ -10,6 +10,8 @@
 
 double cl_table_eval(const struct cl_table *t, double x)
 {
+    if (isnan(x))
+        return 0.0; /* a reading that is no number allows nothing */
     if (t->n == 0)
         return 1.0;
     if (x <= t->x[0])
@@ -89,6 +91,21 @@ static void say(char *dst, size_t size, const char *why)
     snprintf(dst, size, "%s", why);
 }
 
+/* The limits go out in 1 mV and 0.1 A steps: CVL and the currents rounded
+ * down, DVL up, so no step is past what the rules allow (the 1e-6 absorbs
+ * binary fractions: 16 x 3.45 is 55.2, not 55.199). An enable follows the
+ * current as sent: 0.04 A is 0.0 A and charging off. */
+static void settle(struct cl_result *r)
+{
+    r->cvl_v = floor(r->cvl_v * 1000.0 + 1e-6) / 1000.0;
+    r->dvl_v = ceil(r->dvl_v * 1000.0 - 1e-6) / 1000.0;
+    r->ccl_a = floor(r->ccl_a * 10.0 + 1e-6) / 10.0;
+    r->dcl_a = floor(r->dcl_a * 10.0 + 1e-6) / 10.0;
+    r->charge_enable = r->ccl_a > 0;
+    r->discharge_enable = r->dcl_a > 0;
+    r->force_charge = r->force_charge && r->charge_enable;
+}
+
 void cl_pack(const struct cl_config *c, const struct cl_input *in, struct cl_result *out)
 {
     struct pick ch = {1.0, CL_MAX_CURRENT}, dis = {1.0, CL_MAX_CURRENT};
@@ -96,7 +113,8 @@ void cl_pack(const struct cl_config *c, const struct cl_input *in, struct cl_res
     memset(out, 0, sizeof(*out));
     out->cvl_v = in->ncells > 0 ? in->ncells * c->cell_charge_v : 0;
     out->dvl_v = in->ncells > 0 ? in->ncells * c->cell_discharge_v : 0;
-    if (!in->has_cells || in->ncells <= 0) {
+    if (!in->has_cells || in->ncells <= 0 || !isfinite(in->cell_min) ||
+        !isfinite(in->cell_max)) {
         consider(&ch, 0.0, CL_NO_CELLS);
         consider(&dis, 0.0, CL_NO_CELLS);
     } else {
@@ -120,9 +138,8 @@ void cl_pack(const struct cl_config *c, const struct cl_input *in, struct cl_res
         consider(&dis, -1.0, CL_MOSFET_OFF);
     out->ccl_a = fmax(0.0, ch.f) * c->max_charge_a;
     out->dcl_a = fmax(0.0, dis.f) * c->max_discharge_a;
-    out->charge_enable = out->ccl_a > 0;
-    out->discharge_enable = out->dcl_a > 0;
-    out->force_charge = out->charge_enable && in->has_soc && in->soc <= c->force_charge_soc;
+    out->force_charge = in->has_soc && in->soc <= c->force_charge_soc;
+    settle(out);
     say(out->charge_reason, sizeof(out->charge_reason), ch.why);
     say(out->discharge_reason, sizeof(out->discharge_reason), dis.why);
 }
@@ -168,6 +185,8 @@ static void bank_dir(const struct cl_config *c, const struct cl_member *m, size_
                  dir ? weakest->r.discharge_reason : weakest->r.charge_reason);
     else if (*limit >= cap - 1e-9)
         snprintf(reason, size, "%s", CL_BANK_MAX);
+    else if (*limit < (double)on * min - 1e-9)
+        snprintf(reason, size, "%s", CL_BANK_FACTOR); /* below every pack's: the factor */
     else
         snprintf(reason, size, "%s", CL_MAX_CURRENT);
 }
@@ -189,7 +208,6 @@ void cl_bank(const struct cl_config *c, const struct cl_member *m, size_t n,
         force |= m[i].r.force_charge;
         counted = 1;
     }
-    out->charge_enable = out->ccl_a > 0;
-    out->discharge_enable = out->dcl_a > 0;
-    out->force_charge = out->charge_enable && force;
+    out->force_charge = force;
+    settle(out);
 }

@@ -61,6 +61,7 @@ struct cl_input {
 #define CL_NO_TEMP       "no_temperature"
 #define CL_STALE         "stale"
 #define CL_BANK_MAX      "bank_max_current"
+#define CL_BANK_FACTOR   "bank_factor" /* bank_factor x the sum of the packs' */
 
 struct cl_result {
     double cvl_v, dvl_v, ccl_a, dcl_a;

@@ -22,7 +22,10 @@
 #define PYLON_SOI 0x7E /* '~' */
 #define PYLON_EOI 0x0D /* CR */
 #define PYLON_CID1_BATTERY 0x46
-#define PYLON_INFO_MAX 256      /* bytes of INFO (512 ASCII characters) */
+/* Bytes of INFO: LENID's 12 bits count up to 4095 ASCII characters, so
+ * 2047 bytes; a group answer (0x42 INFO 0xFF) for 12 packs of 32 cells needs
+ * 1118 of them. */
+#define PYLON_INFO_MAX 2047
 #define PYLON_FRAME_MAX (1 + 12 + 2 * PYLON_INFO_MAX + 4 + 1)
 
 /* Return codes (RTN, in a reply's CID2). */

@@ -36,6 +36,7 @@
 #define NAME_LEN 64
 #define KEEPALIVE_TIMEOUT_NS (10LL * 1000000000LL)
 #define NS_PER_MS 1000000LL
+#define TX_WAIT_MS 500 /* a peer that reads nothing: how long one transmit waits */
 
 enum link_kind { LINK_RS485, LINK_CAN };
 enum on_stale { STALE_SILENT, STALE_BLOCK };
@@ -75,6 +76,11 @@ struct pylontech {
     size_t npacks;
     int auto_packs;
     int said_no_limits;
+    /* a bank's members as its records show them: the bank emits its record
+     * right after a member's, with that record's time */
+    unsigned members;      /* bits over producers[] */
+    struct served last;    /* the newest battery record (one with cells) */
+    int64_t last_time_ns;
 
     /* the link's thread */
     pthread_t thread;
@@ -87,6 +93,9 @@ struct pylontech {
     char rx[PYLON_FRAME_MAX];
     size_t rx_len;
     int in_frame;
+    char tx[PYLON_FRAME_MAX]; /* the answer, built under the lock, sent after it */
+    size_t tx_len;
+    int tx_failing; /* "takes no more" said; until a write goes through */
     struct pylon_limits last_observed;
     int observed_once;
 };
@@ -291,6 +300,17 @@ static uint32_t mv(double v)
     return v > 0 && isfinite(v) ? (uint32_t)llround(v * 1000.0) : 0;
 }
 
+/* A limit in the protocol's steps (`scale` per unit), never past what the
+ * record allows: down for CVL and the currents, up (`up`) for DVL; the 1e-6
+ * absorbs binary fractions (55.2 V is 55200 mV, not 55199). */
+static int64_t limit_steps(double v, double scale, int up, double max)
+{
+    if (!(v > 0) || !isfinite(v))
+        return 0;
+    v = fmin(v, max) * scale;
+    return up ? (int64_t)ceil(v - 1e-6) : (int64_t)floor(v + 1e-6);
+}
+
 static int16_t dc(double c)
 {
     if (!isfinite(c))
@@ -398,15 +418,17 @@ static void read_record(const struct pylontech *p, const collector_record *rec,
 
     out->has_limits = api->get_double(rec, "charge_voltage_limit_v", &d) == 0;
     if (out->has_limits) {
-        l->cvl_mv = mv(d);
+        l->cvl_mv = (uint32_t)limit_steps(d, 1000.0, 0, 1e6);
         if (api->get_double(rec, "discharge_voltage_limit_v", &d) == 0)
-            l->dvl_mv = mv(d);
-        if (api->get_double(rec, "charge_current_limit_a", &d) == 0 && d > 0)
-            l->ccl_da = (int32_t)llround(fmin(d, 3276.0) * 10.0);
-        if (api->get_double(rec, "discharge_current_limit_a", &d) == 0 && d > 0)
-            l->dcl_da = (int32_t)llround(fmin(d, 3276.0) * 10.0);
-        l->charge_enable = api->get_bool(rec, "charge_enable", &b) == 0 && b;
-        l->discharge_enable = api->get_bool(rec, "discharge_enable", &b) == 0 && b;
+            l->dvl_mv = (uint32_t)limit_steps(d, 1000.0, 1, 1e6);
+        if (api->get_double(rec, "charge_current_limit_a", &d) == 0)
+            l->ccl_da = (int32_t)limit_steps(d, 10.0, 0, 3276.0);
+        if (api->get_double(rec, "discharge_current_limit_a", &d) == 0)
+            l->dcl_da = (int32_t)limit_steps(d, 10.0, 0, 3276.0);
+        /* an enable with no current to go with it is not sent */
+        l->charge_enable = api->get_bool(rec, "charge_enable", &b) == 0 && b && l->ccl_da > 0;
+        l->discharge_enable =
+            api->get_bool(rec, "discharge_enable", &b) == 0 && b && l->dcl_da > 0;
         l->force_charge = api->get_bool(rec, "force_charge", &b) == 0 && b;
     }
     out->seen = 1;
@@ -421,19 +443,52 @@ static struct served *pack_slot(struct pylontech *p, const char *source)
     return NULL;
 }
 
-/* Auto packs: the source itself when it is a battery; a bank's batteries
- * in configuration order (the producers other than the bank). */
+/* Auto packs: the source itself when it is a battery; a bank's members
+ * (learned, see `members`) in configuration order, each keeping its
+ * values when the list grows. */
 static void auto_packs(struct pylontech *p, int source_is_bank)
 {
+    struct served old[MAX_PACKS];
+    size_t nold = p->npacks;
+
+    memcpy(old, p->packs, nold * sizeof(old[0]));
     p->npacks = 0;
     if (!source_is_bank) {
         snprintf(p->packs[0].name, NAME_LEN, "%s", p->source);
         p->npacks = 1;
         return;
     }
-    for (size_t i = 0; i < p->nproducers && p->npacks < MAX_PACKS; i++)
-        if (strcmp(p->producers[i], p->source) != 0)
-            snprintf(p->packs[p->npacks++].name, NAME_LEN, "%s", p->producers[i]);
+    for (size_t i = 0; i < p->nproducers && p->npacks < MAX_PACKS; i++) {
+        struct served *s = &p->packs[p->npacks];
+        if (strcmp(p->producers[i], p->source) == 0 || !(p->members & (1u << i)))
+            continue;
+        memset(s, 0, sizeof(*s));
+        snprintf(s->name, NAME_LEN, "%s", p->producers[i]);
+        for (size_t k = 0; k < nold; k++)
+            if (strcmp(old[k].name, s->name) == 0)
+                *s = old[k];
+        p->npacks++;
+    }
+}
+
+/* The bank's record follows the member record it was made from: learn that
+ * member; a new one joins the auto packs with the values just read. */
+static void learn_member(struct pylontech *p, int64_t t)
+{
+    for (size_t i = 0; i < p->nproducers && i < 32; i++) {
+        struct served *slot;
+        if (t != p->last_time_ns || strcmp(p->producers[i], p->last.name) != 0 ||
+            (p->members & (1u << i)))
+            continue;
+        p->members |= 1u << i;
+        if (!p->auto_packs)
+            return;
+        auto_packs(p, 1);
+        slot = pack_slot(p, p->last.name);
+        if (slot != NULL)
+            *slot = p->last;
+        return;
+    }
 }
 
 static int py_write(void *state, const collector_record *rec)
@@ -444,6 +499,9 @@ static int py_write(void *state, const collector_record *rec)
     int64_t members;
     int is_bank;
     struct served *slot;
+    const double *cells;
+    size_t ncells;
+    double cell_min;
 
     if (api->record_kind(rec) != COLLECTOR_RECORD_MEASUREMENT)
         return 0;
@@ -453,9 +511,17 @@ static int py_write(void *state, const collector_record *rec)
         snprintf(p->source, sizeof(p->source), "%s", source);
         api->log(p->host, COLLECTOR_LOG_INFO, "serving the bank %s", source);
     }
+    if (!is_bank && (api->get_doubles(rec, "cells", &cells, &ncells) == 0 ||
+                     api->get_double(rec, "bms_cell_min_v", &cell_min) == 0)) {
+        read_record(p, rec, &p->last); /* perhaps a bank member: see learn_member() */
+        snprintf(p->last.name, NAME_LEN, "%s", source);
+        p->last_time_ns = api->record_time_ns(rec);
+    }
     if (strcmp(source, p->source) == 0) {
-        if (p->auto_packs && p->npacks == 0)
-            auto_packs(p, is_bank);
+        if (is_bank)
+            learn_member(p, api->record_time_ns(rec));
+        else if (p->auto_packs && p->npacks == 0)
+            auto_packs(p, 0);
         read_record(p, rec, &p->system);
         snprintf(p->system.name, NAME_LEN, "%s", source);
         if (!p->system.has_limits && !p->said_no_limits) {
@@ -533,29 +599,56 @@ static void observe_limits(struct pylontech *p, const struct pylon_limits *l)
                 l->force_charge ? ", force charge" : "");
 }
 
-static void transmit(struct pylontech *p, const void *buf, size_t len)
+/* Write all of buf. A peer that reads nothing gets TX_WAIT_MS in all, then
+ * the rest is dropped (a late answer is no answer; CAN sends again next
+ * period); stop() ends the wait at once. Called without the lock, so write()
+ * (the pipeline's thread) never waits on the wire. 0 or -errno; one line
+ * when writes start failing, one when they go through again. */
+static int transmit(struct pylontech *p, const void *buf, size_t len)
 {
     const uint8_t *b = buf;
+    const char *name = p->link == LINK_CAN ? "CAN" : "RS485";
+    int64_t deadline = mono_ns(p) + TX_WAIT_MS * NS_PER_MS;
     size_t off = 0;
-    int spins = 0;
+    int rc = 0;
 
-    while (off < len) {
+    while (off < len && rc == 0) {
         ssize_t w = write(p->fd, b + off, len - off);
+        int64_t left;
         if (w > 0) {
             off += (size_t)w;
             continue;
         }
         if (w < 0 && errno == EINTR)
             continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && spins++ < 200) {
-            struct pollfd pfd = {.fd = p->fd, .events = POLLOUT};
-            poll(&pfd, 1, 10);
-            continue;
+        if (w == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+            rc = w < 0 ? -errno : -EIO;
+            break;
         }
-        p->api->log(p->host, COLLECTOR_LOG_WARNING, "write to the %s link failed: %s",
-                    p->link == LINK_CAN ? "CAN" : "RS485", strerror(w < 0 ? errno : EIO));
-        return;
+        left = deadline - mono_ns(p);
+        if (left <= 0) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+        {
+            struct pollfd pfd[2] = {{.fd = p->fd, .events = POLLOUT},
+                                    {.fd = p->wake[0], .events = POLLIN}};
+            if (poll(pfd, 2, (int)((left + NS_PER_MS - 1) / NS_PER_MS)) > 0 &&
+                pfd[1].revents != 0)
+                rc = -ECANCELED; /* stop(): the wake byte stays for serve() */
+        }
     }
+    if (rc < 0 && rc != -ECANCELED && !p->tx_failing) {
+        p->api->log(p->host, COLLECTOR_LOG_WARNING,
+                    "the %s link takes no more (%s): dropped, and said once until a write "
+                    "goes through",
+                    name, rc == -ETIMEDOUT ? "the other end reads nothing" : strerror(-rc));
+        p->tx_failing = 1;
+    } else if (rc == 0 && p->tx_failing) {
+        p->api->log(p->host, COLLECTOR_LOG_INFO, "writes to the %s link go through again", name);
+        p->tx_failing = 0;
+    }
+    return rc;
 }
 
 /* ---- RS485 ---- */
@@ -568,21 +661,21 @@ static int pack_index(const struct pylontech *p, uint8_t adr)
     return adr - p->base_adr;
 }
 
+/* Build the answer into p->tx; frame_in() sends it once the lock is let go. */
 static void reply(struct pylontech *p, const struct pylon_frame *req, uint8_t rtn,
                   const uint8_t *info, size_t info_len)
 {
-    char out[PYLON_FRAME_MAX];
     size_t n = pylon_frame_encode(req->ver, req->adr, PYLON_CID1_BATTERY, rtn, info, info_len,
-                                  out, sizeof(out));
+                                  p->tx, sizeof(p->tx));
 
     if (n == 0)
         return;
     if (p->observe) {
         p->api->log(p->host, COLLECTOR_LOG_DEBUG, "observe: would answer %.*s", (int)n - 1,
-                    out);
+                    p->tx);
         return;
     }
-    transmit(p, out, n);
+    p->tx_len = n;
 }
 
 /* Answer one request. Called with the lock held. */
@@ -619,11 +712,12 @@ static void answer(struct pylontech *p, const struct pylon_frame *rq, int stale)
         n = pylon_info_sys_info(&p->id, p->npacks, info, sizeof(info));
         break;
     case PYLON_CMD_SYSPARAM: {
+        /* its current limits are the served ones: blocked when stale */
+        struct pylon_limits now = stale ? blocked(&p->system) : p->system.limits;
         struct pylon_sysparam sp = {
             .cell_high_mv = 3650, .cell_low_mv = 3000, .cell_under_mv = 2800,
-            .charge_high_dc = 550, .charge_low_dc = 0, .ccl_da = p->system.limits.ccl_da,
-            .discharge_high_dc = 550, .discharge_low_dc = -100,
-            .dcl_da = p->system.limits.dcl_da};
+            .charge_high_dc = 550, .charge_low_dc = 0, .ccl_da = now.ccl_da,
+            .discharge_high_dc = 550, .discharge_low_dc = -100, .dcl_da = now.dcl_da};
         unsigned cells = p->system.pack.ncells ? p->system.pack.ncells
                          : p->npacks && p->packs[0].pack.ncells ? p->packs[0].pack.ncells
                                                                 : 16;
@@ -708,7 +802,10 @@ static void answer(struct pylontech *p, const struct pylon_frame *rq, int stale)
         reply(p, rq, PYLON_RTN_CID2, NULL, 0);
         return;
     }
-    reply(p, rq, PYLON_RTN_OK, info, n);
+    /* only 0x4F answers with no INFO: an empty "RTN 00" is never sent for
+     * data that did not fit */
+    reply(p, rq, n > 0 || rq->cid2 == PYLON_CMD_VERSION ? PYLON_RTN_OK : PYLON_RTN_INTERNAL,
+          info, n);
 }
 
 /* One complete frame between '~' and CR. */
@@ -740,6 +837,9 @@ static void frame_in(struct pylontech *p, const char *text, size_t len)
     else
         answer(p, &rq, stale);
     pthread_mutex_unlock(&p->lock);
+    if (p->tx_len > 0)
+        transmit(p, p->tx, p->tx_len);
+    p->tx_len = 0;
 }
 
 static void rs485_bytes(struct pylontech *p, const char *buf, size_t n)
@@ -776,10 +876,11 @@ static void can_send(struct pylontech *p)
     struct pylon_pack bank;
     struct pylon_limits l;
     int stale, hottest = 0;
-    size_t n;
+    size_t n, npacks;
 
     pthread_mutex_lock(&p->lock);
     stale = judge(p, now_ns(p));
+    npacks = p->npacks; /* write() sets it */
     bank = p->system.pack;
     l = stale ? blocked(&p->system) : p->system.limits;
     /* 0x356's one temperature: the hottest probe of the fresh packs */
@@ -800,7 +901,7 @@ static void can_send(struct pylontech *p)
         return;
     if (stale)
         bank.alarm_bits = PYLON_ALARM_SYSTEM;
-    n = pylon_can_frames(&bank, &l, (unsigned)(p->npacks ? p->npacks : 1), p->manufacturer, f);
+    n = pylon_can_frames(&bank, &l, (unsigned)(npacks ? npacks : 1), p->manufacturer, f);
     if (p->observe) {
         observe_limits(p, &l);
         return;
@@ -811,11 +912,14 @@ static void can_send(struct pylontech *p)
         if (stale && (f[i].id == 0x355 || f[i].id == 0x356))
             continue;
         pylon_can_pack(&f[i], wire);
-        transmit(p, wire, sizeof(wire));
+        if (transmit(p, wire, sizeof(wire)) < 0)
+            break; /* the rest of this period goes too: the next one sends again */
     }
 }
 
-static void can_read(struct pylontech *p)
+/* Read what the inverter sent: 0, or -1 when the other end is gone (the
+ * unix stand-in closed: poll() says POLLHUP from now on). */
+static int can_read(struct pylontech *p)
 {
     uint8_t wire[64];
     struct pylon_can_frame f;
@@ -830,6 +934,7 @@ static void can_read(struct pylontech *p)
         p->keepalive_ns = mono_ns(p);
         p->keepalive_lost = 0;
     }
+    return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ? -1 : 0;
 }
 
 static void keepalive_check(struct pylontech *p)
@@ -868,25 +973,32 @@ static void *serve(void *arg)
                 timeout_ms = (int)(until / NS_PER_MS + 1);
         }
         rc = poll(pfd, 2, timeout_ms);
-        if (rc < 0 && errno != EINTR)
-            break;
         if (pfd[0].revents != 0)
             break; /* stop() */
-        if (pfd[1].revents & (POLLERR | POLLNVAL))
+        if ((rc < 0 && errno != EINTR) || (pfd[1].revents & (POLLERR | POLLNVAL))) {
+            /* the inverter sees silence: lost communication, its own settings */
+            p->api->log(p->host, COLLECTOR_LOG_ERROR,
+                        "the %s link failed (%s): nothing more is sent until a restart",
+                        p->link == LINK_CAN ? "CAN" : "RS485",
+                        rc < 0 ? strerror(errno) : "poll: error on the device");
             break;
+        }
         if (pfd[1].revents & (POLLIN | POLLHUP)) {
+            int gone = 0;
             if (p->link == LINK_CAN)
-                can_read(p);
+                gone = can_read(p) < 0;
             else {
                 char buf[256];
                 ssize_t n = read(p->fd, buf, sizeof(buf));
                 if (n > 0)
                     rs485_bytes(p, buf, (size_t)n);
-                else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-                    struct pollfd w = {.fd = p->wake[0], .events = POLLIN};
-                    if (poll(&w, 1, 100) > 0)
-                        break; /* nobody on the other end: wait, do not spin */
-                }
+                else
+                    gone = n == 0 || (errno != EAGAIN && errno != EINTR);
+            }
+            if (gone) {
+                struct pollfd w = {.fd = p->wake[0], .events = POLLIN};
+                if (poll(&w, 1, 100) > 0)
+                    break; /* nobody on the other end: wait, do not spin */
             }
         }
         if (p->link == LINK_CAN && mono_ns(p) >= next_can) {

@@ -60,6 +60,10 @@ static void rules_table(void **state)
         {3.20, 3.30, 25, 30, 1, 0, 100.0, 0.0, CL_MAX_CURRENT, CL_MOSFET_OFF},
         /* the smallest wins: cold and high cell, cold reported (smaller) */
         {3.20, 3.40, 2, 30, 1, 1, 25.0, 35.0, CL_CELL_HIGH, CL_TEMPERATURE},
+        /* 0.5506 x 100 A = 55.06 A goes out as 55.0, never 55.1 */
+        {3.20, 3.38998, 25, 30, 1, 1, 55.0, 100.0, CL_CELL_HIGH, CL_MAX_CURRENT},
+        /* 0.004 A is 0.0 A as sent: charging off, not on at 0 A */
+        {3.20, 3.4996, 25, 30, 1, 1, 0.0, 100.0, CL_CELL_HIGH, CL_MAX_CURRENT},
     };
     struct cl_config c;
     (void)state;
@@ -114,6 +118,47 @@ static void missing_data_is_no_current(void **state)
     assert_false(r.force_charge);
 }
 
+/* What goes out is never past what the rules allow: CVL and the currents
+ * rounded down to the protocols' 1 mV / 0.1 A, DVL up; a number that is
+ * not one (NaN) allows nothing. */
+static void rounding_to_the_safe_side(void **state)
+{
+    struct cl_config c;
+    struct cl_input in = pack16(3.2, 3.3, 25);
+    struct cl_result r;
+    (void)state;
+
+    cl_config_default(&c);
+    c.cell_charge_v = 3.4437;    /* x 16 = 55.0992 V */
+    c.cell_discharge_v = 3.0001; /* x 16 = 48.0016 V */
+    c.max_charge_a = 33.37;
+    c.max_discharge_a = 33.37;
+    cl_pack(&c, &in, &r);
+    NEAR(r.cvl_v, 55.099);
+    NEAR(r.dvl_v, 48.002);
+    NEAR(r.ccl_a, 33.3);
+    NEAR(r.dcl_a, 33.3);
+    /* the default 16 x 3.45 stays 55.2 V, not 55.199 */
+    cl_config_default(&c);
+    cl_pack(&c, &in, &r);
+    NEAR(r.cvl_v, 55.2);
+    NEAR(r.dvl_v, 48.0);
+    /* NaN cells or probes: no current, never the table's far end */
+    in = pack16(NAN, 3.3, 25);
+    cl_pack(&c, &in, &r);
+    NEAR(r.dcl_a, 0);
+    NEAR(r.ccl_a, 0);
+    assert_string_equal(r.discharge_reason, CL_NO_CELLS);
+    assert_false(r.charge_enable || r.discharge_enable);
+    in = pack16(3.2, 3.3, 25);
+    in.temps[1] = NAN;
+    cl_pack(&c, &in, &r);
+    NEAR(r.ccl_a, 0);
+    NEAR(r.dcl_a, 0);
+    assert_string_equal(r.charge_reason, CL_TEMPERATURE);
+    assert_true(cl_table_eval(&c.discharge_cell, NAN) == 0.0);
+}
+
 static struct cl_member member(const struct cl_config *c, const char *name, int fresh,
                                struct cl_input in)
 {
@@ -148,7 +193,7 @@ static void bank_combination(void **state)
     m[1] = member(&c, "b2", 0, pack16(3.2, 3.4, 25));
     cl_bank(&c, m, 3, &r);
     NEAR(r.ccl_a, 180);
-    assert_string_equal(r.charge_reason, CL_MAX_CURRENT);
+    assert_string_equal(r.charge_reason, CL_BANK_FACTOR); /* 0.9 x the sum, not "max_current" */
     /* a fresh pack at 0 C with its charge MOSFET still on stops the bank */
     m[1] = member(&c, "b2", 1, pack16(3.2, 3.3, -1));
     cl_bank(&c, m, 3, &r);
@@ -250,7 +295,8 @@ static void plugin_records(void **state)
     assert_int_equal(record_new("bank", (int64_t)(1015.5 * 1e9), &bank), 0);
     record_set_int(bank, "members_total", 2);
     assert_int_equal(testhost_process(t, bank), 0);
-    NEAR(dbl(bank, "charge_current_limit_a"), 11.3); /* 0.9 x 12.5, to 0.1 A */
+    /* 0.9 x 12.5 = 11.25 A: 11.2 as sent, never rounded up to 11.3 */
+    NEAR(dbl(bank, "charge_current_limit_a"), 11.2);
     record_free(bank);
     /* 20 s: none fresh */
     assert_int_equal(record_new("bank", (int64_t)(1020 * 1e9), &bank), 0);
@@ -261,6 +307,61 @@ static void plugin_records(void **state)
     assert_int_equal(record_get_bool(bank, "discharge_enable", &b), 0);
     assert_int_equal(b, 0);
     record_free(bank);
+    testhost_close(t);
+}
+
+/* A bank's record at `t` through the plugin: the charge current it got,
+ * and its reason in `why` (80 bytes). */
+static double bank_charge(struct testhost *t, const char *bank, double at, char *why)
+{
+    collector_record *r;
+    double ccl;
+
+    assert_int_equal(record_new(bank, (int64_t)(at * 1e9), &r), 0);
+    record_set_int(r, "members_total", 2);
+    assert_int_equal(testhost_process(t, r), 0);
+    ccl = dbl(r, "charge_current_limit_a");
+    snprintf(why, 80, "%s", str(r, "charge_limit_reason"));
+    record_free(r);
+    return ccl;
+}
+
+static void process_free(struct testhost *t, collector_record *r)
+{
+    assert_int_equal(testhost_process(t, r), 0);
+    record_free(r);
+}
+
+/* Without `members`, a bank counts only its own packs: those whose record
+ * its record followed (the bank emits right after a member's record, with
+ * its time). It used to count every battery seen: a bank of two 100 A packs
+ * next to a third battery asked for 270 A, not 180. */
+static void learned_members(void **state)
+{
+    struct testhost *t;
+    collector_record *r;
+    char why[80];
+    (void)state;
+
+    if (testhost_open_ex("charge_limits", "limits", 0, "", &t) != 0)
+        fail_msg("open: %s", testhost_last_log());
+    process_free(t, battery("b1", 1000, 3.30, 25));
+    NEAR(bank_charge(t, "bankA", 1000, why), 90.0);
+    process_free(t, battery("b3", 1000.5, 3.30, 25)); /* in no bank, or in bankB */
+    process_free(t, battery("b2", 1001, 3.30, 25));
+    /* a record of something else, in between: not a member */
+    assert_int_equal(record_new("meter", (int64_t)(1001 * 1e9), &r), 0);
+    record_set_double(r, "grid_power_w", 500);
+    process_free(t, r);
+    NEAR(bank_charge(t, "bankA", 1001, why), 180.0); /* min(0.9 x 200, 2 x 100, 300) */
+    /* a second bank of b3 alone */
+    process_free(t, battery("b3", 1002, 3.30, 25));
+    NEAR(bank_charge(t, "bankB", 1002, why), 90.0);
+    /* b3's high cell does not touch bankA; b2's does: 2 x 25 A */
+    process_free(t, battery("b3", 1003, 3.40, 25));
+    process_free(t, battery("b2", 1004, 3.40, 25));
+    NEAR(bank_charge(t, "bankA", 1004, why), 50.0);
+    assert_string_equal(why, "b2: cell_high");
     testhost_close(t);
 }
 
@@ -288,7 +389,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rules_table),      cmocka_unit_test(missing_data_is_no_current),
+        cmocka_unit_test(rounding_to_the_safe_side),
         cmocka_unit_test(bank_combination), cmocka_unit_test(plugin_records),
+        cmocka_unit_test(learned_members),
         cmocka_unit_test(plugin_settings),
     };
     return cmocka_run_group_tests_name("charge_limits", tests, NULL, NULL);

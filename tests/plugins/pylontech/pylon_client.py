@@ -121,6 +121,16 @@ def parse_management(info):
             "force_charge": bool(st & 0x20)}
 
 
+def parse_sysparam(info):
+    """0x47: 12 values of 2 bytes; the current limits signed, 0.1 A."""
+    if len(info) != 24:
+        raise BadReply("0x47: %d bytes" % len(info))
+    return {"cell_high": u16(info, 0) / 1000.0, "cell_low": u16(info, 2) / 1000.0,
+            "cell_under": u16(info, 4) / 1000.0, "ccl": s16(info, 10) / 10.0,
+            "module_high": u16(info, 12) / 1000.0, "module_low": u16(info, 14) / 1000.0,
+            "module_under": u16(info, 16) / 1000.0, "dcl": s16(info, 22) / 10.0}
+
+
 def can_fields(frames):
     """{id: data} of one period -> the values, little-endian as V1.2 says."""
     out = {}

@@ -163,31 +163,61 @@ def rs485():
     rep = port.ask(b"~2002464\r" + pc.request(0x4F))
     check("line noise before a frame does not stop the next answer",
           rep is not None and pc.decode(rep)[3] == 0, rep)
+
+    # What the wire may bring: a request in pieces, a line longer than any
+    # frame, and requests faster than the answers.
+    def answers(data, seconds):
+        os.write(master, data)
+        got = port.drain(seconds)
+        return [f + b"\r" for f in got.split(b"\r") if f]
+
+    req = pc.request(0x92)
+    os.write(master, req[:5])
+    time.sleep(0.2)
+    os.write(master, req[5:11])
+    time.sleep(0.2)
+    got = answers(req[11:], 1.0)
+    check("a request split across reads is answered once, whole",
+          len(got) == 1 and pc.decode(got[0])[3] == 0, got)
+    got = answers(b"~" + b"2" * 10000 + b"\r" + b"\xff\x00garbage" + req, 1.0)
+    check("a 10000-character line is dropped unanswered, the request after it answered",
+          len(got) == 1 and pc.parse_management(pc.decode(got[0])[4])["cvl"] == 55.2, got)
+    got = answers(req * 30, 3.0)
+    check("30 requests in one write: 30 answers, each whole",
+          len(got) == 30 and all(pc.decode(f)[3] == 0 for f in got), len(got))
     d.stop()
     os.close(master)
     os.close(slave)
 
 
-def bank():
-    """Two packs in parallel behind a bank: the sink serves the bank by
-    default, each pack at its own address, and the bank's limits at the
-    first address."""
-    master, path, slave = pty_pair()
-    port = pc.Port(master)
-    conf = os.path.join(tmp, "bank.conf")
+def bank_conf(name, path, batteries):
+    """A bank of battery1 and battery2 served over RS485 on `path`;
+    `batteries`: (name, loop, interval) of each jk_replay source."""
+    conf = os.path.join(tmp, name + ".conf")
+    sources = ",\n".join(
+        '  { plugin = "jk_replay"; name = "%s"; file = "%s"; protocol = "JK02_32S"; '
+        'loop = %s; interval = %s; }' % (b, CAPTURE, "true" if loop else "false", iv)
+        for b, loop, iv in batteries)
     with open(conf, "w") as f:
         f.write("""
 collector = { interval = 5; log_level = "debug"; state_dir = "%s"; flush_timeout = 2; };
 sources = (
-  { plugin = "jk_replay"; name = "battery1"; file = "%s"; protocol = "JK02_32S"; loop = true;
-    interval = 0.2; },
-  { plugin = "jk_replay"; name = "battery2"; file = "%s"; protocol = "JK02_32S"; loop = true;
-    interval = 0.2; } );
+%s );
 calculators = ( { plugin = "bank"; members = ("battery1", "battery2"); },
                 { plugin = "charge_limits"; } );
 sinks = ( { plugin = "pylontech"; link = "rs485"; device = "%s"; } );
-""" % (tmp, CAPTURE, CAPTURE, path))
-    d = Daemon(conf)
+""" % (tmp, sources, path))
+    return conf
+
+
+def bank():
+    """Two packs in parallel behind a bank, a third battery beside it: the
+    sink serves the bank by default, each of its packs at its own address
+    (the third at none), and the bank's limits at the first address."""
+    master, path, slave = pty_pair()
+    port = pc.Port(master)
+    d = Daemon(bank_conf("bank", path, [("battery1", True, 0.2), ("battery2", True, 0.2),
+                                         ("battery3", True, 0.2)]))
     both = alive_reply(port, pc.request(0x42, 2, info=b"\xff"), 10,
                        lambda r: len(pc.parse_analog_group(pc.decode(r)[4])) == 2)
     check("bank: the default source is the bank, its packs in configuration order",
@@ -196,13 +226,73 @@ sinks = ( { plugin = "pylontech"; link = "rs485"; device = "%s"; } );
     r3 = port.ask(pc.request(0x42, 3))
     check("bank: the second pack answers at ADR 3",
           r3 is not None and pc.parse_analog(pc.decode(r3)[4])["adr"] == 3, r3)
+    time.sleep(0.5)  # every battery has reported since
     r4 = port.ask(pc.request(0x42, 4), 0.7)
-    check("bank: no third pack, no answer at ADR 4", r4 is None, r4)
+    grp = port.ask(pc.request(0x42, 2, info=b"\xff"))
+    check("bank: the battery outside the bank has no address (none at ADR 4), and is not in "
+          "the group", r4 is None and grp is not None and
+          len(pc.parse_analog_group(pc.decode(grp)[4])) == 2, (r4, grp))
     m2 = pc.parse_management(pc.decode(port.ask(pc.request(0x92, 2)))[4])
     m3 = pc.parse_management(pc.decode(port.ask(pc.request(0x92, 3)))[4])
     # two packs of 100 A: min(0.9 x 200, 2 x 100, 300) = 180 A for the bank
     check("bank: 0x92 at ADR 2 is the bank's (180 A), at ADR 3 the pack's own (100 A)",
           m2["ccl"] == 180.0 and m2["dcl"] == -180.0 and m3["ccl"] == 100.0, (m2, m3))
+    d.stop()
+    os.close(master)
+    os.close(slave)
+
+
+def rounding_on_the_wire():
+    """Limits that are no whole step (16 x 3.4437 V = 55.0992 V, 33.37 A,
+    16 x 3.0001 V = 48.0016 V) reach the inverter rounded to the safe side:
+    CVL and the currents down, DVL up. The currents used to go out rounded
+    half-up (33.4 A)."""
+    master, path, slave = pty_pair()
+    port = pc.Port(master)
+    conf = write_conf("rounding", 'link = "rs485"; device = "%s";' % path)
+    with open(conf) as f:
+        text = f.read()
+    with open(conf, "w") as f:
+        f.write(text.replace('{ plugin = "charge_limits"; }',
+                             '{ plugin = "charge_limits"; cell_charge_voltage = 3.4437; '
+                             'cell_discharge_voltage = 3.0001; max_charge_current = 33.37; '
+                             'max_discharge_current = 33.37; }'))
+    d = Daemon(conf)
+    rep = alive_reply(port, pc.request(0x92), 10)
+    m = pc.parse_management(pc.decode(rep)[4]) if rep else {}
+    rep63 = port.ask(pc.request(0x63))
+    info = pc.decode(rep63)[4] if rep63 else b""
+    check("rounding: 0x92 CVL 55.099 V, DVL 48.002 V, 33.3 A each way",
+          m.get("cvl") == 55.099 and m.get("dvl") == 48.002 and m.get("ccl") == 33.3
+          and m.get("dcl") == -33.3, m)
+    check("rounding: 0x63 the same in 10 mA (3330)",
+          len(info) == 9 and pc.u16(info, 0) == 55099 and pc.u16(info, 2) == 48002
+          and pc.s16(info, 4) == 3330 and pc.s16(info, 6) == 3330, info.hex())
+    d.stop()
+    os.close(master)
+    os.close(slave)
+
+
+def bank_member_stops():
+    """A pack of the bank stops (a one-frame capture, no loop) while the
+    other goes on: its address refuses its data (RTN 91) and blocks its
+    0x92, and the bank's limits count only the pack still fresh."""
+    master, path, slave = pty_pair()
+    port = pc.Port(master)
+    d = Daemon(bank_conf("bank-stops", path, [("battery1", True, 0.2),
+                                               ("battery2", False, 0.3)]))
+    alive_reply(port, pc.request(0x92, 2), 10)
+    gone = wait_for(lambda: "battery2 offline" in d.text(), 10)
+    time.sleep(0.3)
+    r42 = port.ask(pc.request(0x42, 3))
+    m3 = pc.parse_management(pc.decode(port.ask(pc.request(0x92, 3)))[4])
+    m2 = pc.parse_management(pc.decode(port.ask(pc.request(0x92, 2)))[4])
+    check("a bank member stops: 0x42 at its address is refused (RTN 91)",
+          gone and r42 is not None and pc.decode(r42)[3] == 0x91, r42)
+    check("a bank member stops: 0x92 at its address is blocked (0.1 A, both off)",
+          m3["ccl"] == 0.1 and not m3["charge_enable"] and not m3["discharge_enable"], m3)
+    check("a bank member stops: the bank's limits count the other pack only (0.9 x 100 A)",
+          m2["ccl"] == 90.0 and m2["dcl"] == -90.0 and m2["charge_enable"], m2)
     d.stop()
     os.close(master)
     os.close(slave)
@@ -233,9 +323,13 @@ def stale(mode):
         rep = port.ask(pc.request(0x92), 1.0)
         m = pc.parse_management(pc.decode(rep)[4]) if rep else {}
         r42 = port.ask(pc.request(0x42), 1.0)
+        r47 = port.ask(pc.request(0x47), 1.0)
         check("block: 0x92 answers with charge and discharge disabled, 0.1 A",
               gone and m.get("charge_enable") is False and m.get("discharge_enable") is False
               and m.get("ccl") == 0.1, m)
+        s = pc.parse_sysparam(pc.decode(r47)[4]) if r47 else {}
+        check("block: 0x47's current limits are the blocked 0.1 A, not the last live ones",
+              s.get("ccl") == 0.1 and s.get("dcl") == 0.1, s)
         check("block: 0x42 is refused (RTN 91), stale values never served as live",
               r42 is not None and pc.decode(r42)[3] == 0x91, r42)
     check("%s: stale within 3 x interval (+ scheduling slack)" % (mode or "silent"),
@@ -253,6 +347,82 @@ def stale(mode):
     d.stop()
     os.close(master)
     os.close(slave)
+
+
+def never_reads():
+    """An inverter that floods requests and reads no answer: the sink drops
+    what the port takes no more of (one line), the pipeline never waits on
+    the wire, and SIGTERM stops the daemon within flush_timeout (2 s), not
+    after one 2 s wait per queued request."""
+    master, path, slave = pty_pair()
+    port = pc.Port(master)
+    d = Daemon(write_conf("never-reads", 'link = "rs485"; device = "%s";' % path))
+    first = alive_reply(port, pc.request(0x4F))
+    os.set_blocking(master, False)
+    burst = pc.request(0x42) * 20
+    end = time.monotonic() + 20
+    while time.monotonic() < end and "takes no more" not in d.text():
+        try:
+            os.write(master, burst)
+        except BlockingIOError:
+            time.sleep(0.05)
+    check("never reads: the full port is said once, the answers dropped",
+          first is not None and d.text().count("RS485 link takes no more") == 1, d.text()[-400:])
+    t0 = time.monotonic()
+    rc = d.stop()
+    took = time.monotonic() - t0
+    check("never reads: SIGTERM stops the daemon cleanly within flush_timeout + 3 s",
+          rc == 0 and took < 5, (rc, took))
+    os.close(master)
+    os.close(slave)
+
+
+def can_never_reads():
+    """A CAN bridge that accepts and reads nothing: once the socket's
+    buffer is full, each period is dropped (one line) and SIGTERM stops the
+    daemon at once; it used to wait 2 s for each of the period's frames."""
+    srv, path = can_server()
+    d = Daemon(write_conf("can-never-reads", 'link = "can"; interface = "unix:%s"; '
+                                             'period = 0.1;' % path))
+    srv.settimeout(10)
+    conn, _ = srv.accept()
+    full = wait_for(lambda: "CAN link takes no more" in d.text() or
+                    "write to the CAN link failed" in d.text(), 30)
+    t0 = time.monotonic()
+    rc = d.stop()
+    took = time.monotonic() - t0
+    check("CAN never read: SIGTERM stops the daemon cleanly within flush_timeout + 3 s",
+          full and rc == 0 and took < 5, (full, rc, took, d.text()[-300:]))
+    conn.close()
+    srv.close()
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def can_peer_gone():
+    """The CAN bridge closes its end: the serving thread waits instead of
+    spinning on POLLHUP (it used to burn a core until the daemon stopped)."""
+    srv, path = can_server()
+    # one record every 5 s (fresh for 15): the daemon has little else to do
+    d = Daemon(write_conf("can-gone", 'link = "can"; interface = "unix:%s"; period = 0.5;'
+                                      % path, interval=5))
+    srv.settimeout(10)
+    conn, _ = srv.accept()
+    got = []
+    wait_for(lambda: got.extend(can_period(conn, 0.2)) or got, 10)
+    conn.close()
+    srv.close()
+    wait_for(lambda: "CAN link takes no more" in d.text(), 5)
+    before = cpu_seconds(d.p.pid)
+    time.sleep(2)
+    used = cpu_seconds(d.p.pid) - before
+    check("CAN bridge gone: said once, and the daemon idles (%.2f s CPU in 2 s)" % used,
+          got and d.text().count("CAN link takes no more") == 1 and used < 1.0, d.text()[-300:])
+    check("CAN bridge gone: SIGTERM still stops it cleanly", d.stop() == 0)
 
 
 def can_server():
@@ -396,6 +566,7 @@ def epilogue():
     return "\n".join(d.text()[-1500:] for d in daemons[-2:])
 
 
-tap.run(check_only, rs485, bank, lambda: stale(None), lambda: stale("block"), can,
+tap.run(check_only, rs485, rounding_on_the_wire, bank, bank_member_stops, lambda: stale(None), lambda: stale("block"), never_reads,
+        can_never_reads, can_peer_gone, can,
         can_stale_and_observe, cleanup=[lambda: [d.stop() for d in daemons]],
         epilogue=epilogue)

@@ -254,6 +254,41 @@ static void group_reply(void **state)
     assert_int_equal(info[2], 16);
 }
 
+/* A group of twelve packs (the sink's most, ADR 2..13) of 32 cells fits
+ * one frame: LENID counts to 4095 characters. 256 bytes of INFO did not
+ * hold five 16-cell packs, and the sink sent an empty "RTN 00". */
+static void group_of_twelve(void **state)
+{
+    static struct pylon_pack p[12];
+    static uint8_t info[PYLON_INFO_MAX];
+    static char frame[PYLON_FRAME_MAX];
+    static struct pylon_frame back;
+    size_t n, len;
+    (void)state;
+
+    for (size_t i = 0; i < 12; i++) {
+        example_pack(&p[i]);
+        p[i].ncells = 32;
+        for (size_t c = 16; c < 32; c++)
+            p[i].cell_mv[c] = 3300;
+    }
+    /* a block: M, 32 cells, N, 5 probes, current, voltage, remaining,
+     * items, total, cycles, the 3-byte capacities: 93 bytes */
+    n = pylon_info_analog_group(p, 5, info, sizeof(info));
+    assert_int_equal(n, 2 + 5 * 93);
+    n = pylon_info_analog_group(p, 12, info, sizeof(info));
+    assert_int_equal(n, 2 + 12 * 93);
+    assert_int_equal(info[1], 12);
+    len = pylon_frame_encode(0x20, 0x02, PYLON_CID1_BATTERY, 0x00, info, n, frame, sizeof(frame));
+    assert_int_equal(len, 1 + 12 + 2 * n + 4 + 1);
+    /* and it reads back: LENGTH's checksum and CHKSUM over 2200+ characters */
+    assert_int_equal(pylon_frame_decode(frame + 1, len - 2, &back), 0);
+    assert_int_equal(back.info_len, n);
+    assert_memory_equal(back.info, info, n);
+    n = pylon_info_alarm_group(p, 12, info, sizeof(info));
+    assert_true(n > 256);
+}
+
 static void can_frames(void **state)
 {
     struct pylon_pack p;
@@ -306,6 +341,7 @@ int main(void)
         cmocka_unit_test(malformed_requests), cmocka_unit_test(analog_reply),
         cmocka_unit_test(management_reply),  cmocka_unit_test(error_replies),
         cmocka_unit_test(other_replies),     cmocka_unit_test(group_reply),
+        cmocka_unit_test(group_of_twelve),
         cmocka_unit_test(can_frames),
     };
     return cmocka_run_group_tests_name("libpylon", tests, NULL, NULL);
