@@ -54,39 +54,13 @@ static const struct collector_setting_def setting_defs[] = {
 
 static int read_members(struct bank *b, const collector_settings *s)
 {
-    const struct collector_host_api *api = b->api;
-    const collector_settings *list = NULL;
-    size_t count;
-    int k;
-
-    api->setting_child(s, "members", &list);
-    count = api->setting_count(list);
-    if (count == 0 || count > PLUGKIT_SOURCES_MAX) {
-        api->setting_error(b->host, s, "members", "want 1 to %d source names",
-                           PLUGKIT_SOURCES_MAX);
+    /* required: the host said so if it is absent */
+    if (plugkit_sources_from_list(b->api, b->host, s, "members", PLUGKIT_SOURCES_MAX,
+                                  &b->members) < 0)
         return -EINVAL;
-    }
-    for (size_t i = 0; i < count; i++) {
-        const collector_settings *el = NULL;
-        const char *name = NULL;
-
-        api->setting_element(list, i, &el);
-        if (api->setting_string(el, NULL, &name) != 0 || name[0] == '\0' ||
-            strlen(name) >= PLUGKIT_NAME_MAX) {
-            api->setting_error(b->host, s, "members", "element %zu: want a source name", i + 1);
-            return -EINVAL;
-        }
-        if (strcmp(name, api->instance_name(b->host)) == 0) {
-            api->setting_error(b->host, s, "members", "%s is the bank itself", name);
-            return -EINVAL;
-        }
-        k = plugkit_sources_add(&b->members, name); /* fits: count and length checked */
-        if (k < 0) {
-            api->setting_error(b->host, s, "members", "%s is listed twice", name);
-            return -EINVAL;
-        }
+    for (size_t k = 0; k < b->members.n; k++) {
         b->m[k].online = -1;
-        b->m[k].source = plugkit_sources_name(&b->members, (size_t)k);
+        b->m[k].source = plugkit_sources_name(&b->members, k);
     }
     return 0;
 }

@@ -18,13 +18,14 @@
 #include <collector/plugin.h>
 
 #include "plugins/charge_limits/limits.h"
+#include "plugins/libplugkit/sources.h"
 
-#define MAX_PACKS 16
+#define MAX_PACKS PLUGKIT_SOURCES_MAX
 #define MAX_BANKS 4
-#define NAME_MAX_LEN 64
+#define NAME_MAX_LEN PLUGKIT_NAME_MAX
 
 struct pack_state {
-    char name[NAME_MAX_LEN];
+    const char *name; /* in the packs table */
     int64_t fresh_until_ns;
     int charge_fet, discharge_fet;
     struct cl_result r;
@@ -45,11 +46,10 @@ struct charge_limits {
     collector_host *host;
     struct cl_config cfg;
     int cell_count; /* 0: from the record */
-    /* the bank's members when listed; else every battery seen */
-    char members[MAX_PACKS][NAME_MAX_LEN];
-    size_t nmembers;
+    /* the bank's members when listed; else the ones its records show */
+    struct plugkit_sources members;
+    struct plugkit_sources pack_names; /* every battery seen; packs[i] is pack_names' i */
     struct pack_state packs[MAX_PACKS];
-    size_t npacks;
     int full_said; /* "more than MAX_PACKS batteries" said once */
     struct bank_state banks[MAX_BANKS];
     size_t nbanks;
@@ -153,29 +153,9 @@ static int read_table(struct charge_limits *cl, const collector_settings *s, con
 
 static int read_members(struct charge_limits *cl, const collector_settings *s)
 {
-    const struct collector_host_api *api = cl->api;
-    const collector_settings *list;
-    size_t n;
-
-    if (api->setting_child(s, "members", &list) != 0)
-        return 0;
-    n = api->setting_count(list);
-    if (n == 0 || n > MAX_PACKS) {
-        api->setting_error(cl->host, s, "members", "want 1 to %d battery names", MAX_PACKS);
-        return -EINVAL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const collector_settings *el;
-        const char *name = NULL;
-        if (api->setting_element(list, i, &el) != 0 ||
-            api->setting_string(el, NULL, &name) != 0 || name[0] == '\0' ||
-            strlen(name) >= NAME_MAX_LEN) {
-            api->setting_error(cl->host, s, "members", "element %zu: want a battery name", i + 1);
-            return -EINVAL;
-        }
-        snprintf(cl->members[cl->nmembers++], NAME_MAX_LEN, "%s", name);
-    }
-    return 0;
+    int rc = plugkit_sources_from_list(cl->api, cl->host, s, "members", MAX_PACKS,
+                                       &cl->members);
+    return rc == -ENOENT ? 0 : rc;
 }
 
 static int cl_create(const struct collector_host_api *api, collector_host *host,
@@ -312,10 +292,9 @@ static int publish(const struct charge_limits *cl, collector_record *rec,
 
 static struct pack_state *pack_of(struct charge_limits *cl, const char *source)
 {
-    for (size_t i = 0; i < cl->npacks; i++)
-        if (strcmp(cl->packs[i].name, source) == 0)
-            return &cl->packs[i];
-    if (cl->npacks == MAX_PACKS || strlen(source) >= NAME_MAX_LEN) {
+    int added, k = plugkit_sources_get(&cl->pack_names, source, &added);
+
+    if (k < 0) {
         if (!cl->full_said)
             cl->api->log(cl->host, COLLECTOR_LOG_WARNING,
                          "more than %d batteries: %s gets limits but counts in no bank",
@@ -323,8 +302,11 @@ static struct pack_state *pack_of(struct charge_limits *cl, const char *source)
         cl->full_said = 1;
         return NULL;
     }
-    snprintf(cl->packs[cl->npacks].name, NAME_MAX_LEN, "%s", source);
-    return &cl->packs[cl->npacks++];
+    if (added) {
+        memset(&cl->packs[k], 0, sizeof(cl->packs[k]));
+        cl->packs[k].name = plugkit_sources_name(&cl->pack_names, (size_t)k);
+    }
+    return &cl->packs[k];
 }
 
 /* The bank `name`'s state, learning the member its record was made from. */
@@ -354,12 +336,9 @@ static struct bank_state *bank_of(struct charge_limits *cl, const char *name, in
 /* A member of the bank: one of `members` when set, else one it showed. */
 static int is_member(const struct charge_limits *cl, const struct bank_state *b, size_t pack)
 {
-    if (cl->nmembers == 0)
+    if (cl->members.n == 0)
         return b != NULL && (b->members & (1u << pack)) != 0;
-    for (size_t i = 0; i < cl->nmembers; i++)
-        if (strcmp(cl->members[i], cl->packs[pack].name) == 0)
-            return 1;
-    return 0;
+    return plugkit_sources_find(&cl->members, cl->packs[pack].name) >= 0;
 }
 
 static int bank_record(struct charge_limits *cl, collector_record *rec)
@@ -370,7 +349,7 @@ static int bank_record(struct charge_limits *cl, collector_record *rec)
     struct cl_result r;
     size_t n = 0;
 
-    for (size_t i = 0; i < cl->npacks; i++) {
+    for (size_t i = 0; i < cl->pack_names.n; i++) {
         const struct pack_state *p = &cl->packs[i];
         if (!is_member(cl, b, i))
             continue;

@@ -5,11 +5,11 @@ plugins_charge_limits_charge_limits_so_SOURCES = plugins/charge_limits/charge_li
 	plugins/charge_limits/limits.c plugins/charge_limits/limits.h
 plugins_charge_limits_charge_limits_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS)
 plugins_charge_limits_charge_limits_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
-plugins_charge_limits_charge_limits_so_LDADD = -lm
+plugins_charge_limits_charge_limits_so_LDADD = $(PLUGKIT_LIBS) -lm
 
 check_PROGRAMS += tests/plugins/charge_limits/test_charge_limits
 TESTS += tests/plugins/charge_limits/test_charge_limits
 tests_plugins_charge_limits_test_charge_limits_SOURCES = \
 	tests/plugins/charge_limits/test_charge_limits.c plugins/charge_limits/limits.c
 tests_plugins_charge_limits_test_charge_limits_CFLAGS = $(TESTHOST_CFLAGS)
-tests_plugins_charge_limits_test_charge_limits_LDADD = $(TESTHOST_LIBS) -lm
+tests_plugins_charge_limits_test_charge_limits_LDADD = $(PLUGKIT_LIBS) $(TESTHOST_LIBS) -lm

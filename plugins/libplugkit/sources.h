@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include <collector/plugin.h>
+
 #define PLUGKIT_SOURCES_MAX 16 /* sources (or devices) one plugin instance follows */
 #define PLUGKIT_NAME_MAX    64 /* with the NUL: instance names and device ids fit */
 
@@ -27,6 +29,15 @@ int plugkit_sources_get(struct plugkit_sources *t, const char *name, int *added)
 int plugkit_sources_add(struct plugkit_sources *t, const char *name);
 /* The name at `i` (borrowed while the table lives), "" past the end. */
 const char *plugkit_sources_name(const struct plugkit_sources *t, size_t i);
+/* Read the list setting `key` of `s`, names of instances ("members",
+ * "packs"), into the empty table `t`: 1 to `max` (at most
+ * PLUGKIT_SOURCES_MAX) non-empty names that fit, none listed twice, none
+ * this instance's own name. Each mistake is reported with
+ * api->setting_error at the setting's line; -EINVAL then. -ENOENT, with
+ * nothing reported, when `key` is absent. */
+int plugkit_sources_from_list(const struct collector_host_api *api, collector_host *host,
+                              const collector_settings *s, const char *key, size_t max,
+                              struct plugkit_sources *t);
 /* Forget every name. */
 void plugkit_sources_clear(struct plugkit_sources *t);
 

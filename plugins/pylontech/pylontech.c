@@ -29,6 +29,7 @@
 
 #include <collector/plugin.h>
 
+#include "plugins/libplugkit/sources.h"
 #include "plugins/libpylon/pylon.h"
 #include "plugins/pylontech/links.h"
 
@@ -64,8 +65,7 @@ struct pylontech {
     int64_t can_period_ns;
     struct pylon_identity id;
     char manufacturer[9];
-    char pack_names[MAX_PACKS][NAME_LEN];
-    size_t npack_names; /* 0: auto (the source, or the producers of a bank) */
+    struct plugkit_sources pack_names; /* none: auto (the source, or a bank's members) */
     char producers[MAX_PACKS + 1][NAME_LEN]; /* the host's producers, config order */
     size_t nproducers;
 
@@ -156,29 +156,8 @@ static int printable(const char *s)
 
 static int read_packs(struct pylontech *p, const collector_settings *s)
 {
-    const struct collector_host_api *api = p->api;
-    const collector_settings *list;
-    size_t n;
-
-    if (api->setting_child(s, "packs", &list) != 0)
-        return 0;
-    n = api->setting_count(list);
-    if (n == 0 || n > MAX_PACKS) {
-        api->setting_error(p->host, s, "packs", "want 1 to %d battery names", MAX_PACKS);
-        return -EINVAL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const collector_settings *el;
-        const char *name = NULL;
-        if (api->setting_element(list, i, &el) != 0 ||
-            api->setting_string(el, NULL, &name) != 0 || name[0] == '\0' ||
-            strlen(name) >= NAME_LEN) {
-            api->setting_error(p->host, s, "packs", "element %zu: want a battery name", i + 1);
-            return -EINVAL;
-        }
-        snprintf(p->pack_names[p->npack_names++], NAME_LEN, "%s", name);
-    }
-    return 0;
+    int rc = plugkit_sources_from_list(p->api, p->host, s, "packs", MAX_PACKS, &p->pack_names);
+    return rc == -ENOENT ? 0 : rc;
 }
 
 /* Producers the host knows (config order); a name that is none of them is
@@ -268,8 +247,8 @@ static int py_create(const struct collector_host_api *api, collector_host *host,
         rc = read_packs(p, s);
     if (rc == 0 && p->source[0] != '\0')
         rc = check_known(p, s, "source", p->source);
-    for (size_t k = 0; rc == 0 && k < p->npack_names; k++)
-        rc = check_known(p, s, "packs", p->pack_names[k]);
+    for (size_t k = 0; rc == 0 && k < p->pack_names.n; k++)
+        rc = check_known(p, s, "packs", plugkit_sources_name(&p->pack_names, k));
     if (rc == 0) {
         /* borrowed until create() returns: keep a copy for auto packs */
         const char *names[MAX_PACKS + 1];
@@ -285,10 +264,10 @@ static int py_create(const struct collector_host_api *api, collector_host *host,
         return rc;
     }
     pthread_mutex_init(&p->lock, NULL);
-    for (size_t k = 0; k < p->npack_names; k++)
-        snprintf(p->packs[k].name, NAME_LEN, "%s", p->pack_names[k]);
-    p->npacks = p->npack_names;
-    p->auto_packs = p->npack_names == 0;
+    for (size_t k = 0; k < p->pack_names.n; k++)
+        snprintf(p->packs[k].name, NAME_LEN, "%s", plugkit_sources_name(&p->pack_names, k));
+    p->npacks = p->pack_names.n;
+    p->auto_packs = p->pack_names.n == 0;
     *state_out = p;
     return 0;
 }
