@@ -204,26 +204,42 @@ static void analog_body(struct put *w, const struct pylon_pack *p)
     }
 }
 
-size_t pylon_info_analog(const struct pylon_pack *p, uint8_t adr, uint8_t *out, size_t cap)
+typedef void (*body_fn)(struct put *w, const struct pylon_pack *p);
+
+/* One pack's reply: INFOFLAG, ADR, its block. */
+static size_t one_pack(body_fn body, const struct pylon_pack *p, uint8_t adr, uint8_t *out,
+                       size_t cap)
 {
     struct put w = {out, 0, cap, 0};
 
     put8(&w, p->info_flag);
     put8(&w, adr);
-    analog_body(&w, p);
+    body(&w, p);
     return done(&w);
 }
 
-size_t pylon_info_analog_group(const struct pylon_pack *packs, size_t n, uint8_t *out,
-                               size_t cap)
+/* A group's reply (INFO 0xFF): INFOFLAG, the pack count, a block each. */
+static size_t group(body_fn body, const struct pylon_pack *packs, size_t n, uint8_t *out,
+                    size_t cap)
 {
     struct put w = {out, 0, cap, 0};
 
     put8(&w, n > 0 ? packs[0].info_flag : 0);
     put8(&w, (unsigned)n);
     for (size_t i = 0; i < n; i++)
-        analog_body(&w, &packs[i]);
+        body(&w, &packs[i]);
     return done(&w);
+}
+
+size_t pylon_info_analog(const struct pylon_pack *p, uint8_t adr, uint8_t *out, size_t cap)
+{
+    return one_pack(analog_body, p, adr, out, cap);
+}
+
+size_t pylon_info_analog_group(const struct pylon_pack *packs, size_t n, uint8_t *out,
+                               size_t cap)
+{
+    return group(analog_body, packs, n, out, cap);
 }
 
 /* Thresholds for the 0x44 states: a cell above / below them is "above
@@ -298,24 +314,13 @@ static void alarm_body(struct put *w, const struct pylon_pack *p)
 
 size_t pylon_info_alarm(const struct pylon_pack *p, uint8_t adr, uint8_t *out, size_t cap)
 {
-    struct put w = {out, 0, cap, 0};
-
-    put8(&w, p->info_flag);
-    put8(&w, adr);
-    alarm_body(&w, p);
-    return done(&w);
+    return one_pack(alarm_body, p, adr, out, cap);
 }
 
 size_t pylon_info_alarm_group(const struct pylon_pack *packs, size_t n, uint8_t *out,
                               size_t cap)
 {
-    struct put w = {out, 0, cap, 0};
-
-    put8(&w, n > 0 ? packs[0].info_flag : 0);
-    put8(&w, (unsigned)n);
-    for (size_t i = 0; i < n; i++)
-        alarm_body(&w, &packs[i]);
-    return done(&w);
+    return group(alarm_body, packs, n, out, cap);
 }
 
 size_t pylon_info_sysparam(const struct pylon_sysparam *s, uint8_t *out, size_t cap)
