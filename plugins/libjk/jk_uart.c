@@ -349,15 +349,21 @@ static int protocol_version_at(const uint8_t *frame, size_t len)
  * is zeroed, but for the protocol version at the end. */
 void jk_uart_mask_password(uint8_t *frame, size_t len)
 {
-    size_t i = HEADER_LEN, end;
+    size_t i = HEADER_LEN, end, total, keep = 0;
 
     if (len < JK_UART_MIN_FRAME || frame[0] != 0x4e || frame[1] != 0x57)
         return;
-    /* The frame's own length, when the bytes hold that much; checksum or
-     * not: a corrupted frame is dumped too. */
-    if ((size_t)get_be16(frame + 2) + 2 >= JK_UART_MIN_FRAME && (size_t)get_be16(frame + 2) + 2 < len)
-        len = (size_t)get_be16(frame + 2) + 2;
-    end = len - TRAILER_LEN;
+    /* The frame's own length when the bytes hold that much (checksum or
+     * not: a corrupted frame is dumped too); a frame cut short has no
+     * trailer in the bytes. */
+    total = (size_t)get_be16(frame + 2) + 2;
+    if (total >= JK_UART_MIN_FRAME && total <= len) {
+        len = total;
+        end = len - TRAILER_LEN;
+        keep = protocol_version_at(frame, len) >= 0 ? 2 : 0;
+    } else {
+        end = len;
+    }
     while (i < end) {
         uint8_t id = frame[i];
         int size = jk_uart_id_size(id);
@@ -370,11 +376,8 @@ void jk_uart_mask_password(uint8_t *frame, size_t len)
             memset(frame + at, 0, n);
         i = at + n;
     }
-    if (i < end) {
-        size_t keep = protocol_version_at(frame, len) >= 0 ? 2 : 0;
-        if (end - keep > i)
-            memset(frame + i, 0, end - keep - i);
-    }
+    if (i < end && end - keep > i)
+        memset(frame + i, 0, end - keep - i);
 }
 
 int jk_uart_decode(const uint8_t *frame, size_t len, struct jk_uart_data *out)
