@@ -351,8 +351,9 @@ void jk_uart_mask_password(uint8_t *frame, size_t len)
 {
     size_t i = HEADER_LEN, end, total, keep = 0;
 
-    if (len < JK_UART_MIN_FRAME || frame[0] != 0x4e || frame[1] != 0x57)
-        return;
+    if (len < JK_UART_MIN_FRAME || frame[0] != 0x4e || frame[1] != 0x57 ||
+        frame[8] != JK_UART_CMD_READ_ALL || frame[10] != JK_UART_TYPE_RESPONSE)
+        return; /* only a read-all answer carries the password */
     /* The frame's own length when the bytes hold that much (checksum or
      * not: a corrupted frame is dumped too); a frame cut short has no
      * trailer in the bytes. */

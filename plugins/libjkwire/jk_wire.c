@@ -520,7 +520,10 @@ static size_t frame_owner(const struct rx *rx, const struct sniff *sn, int final
         *addr = ack[0];
         return JK_TRIGGER_ANSWER;
     }
-    *addr = sn->pending >= 0 && now_ms() - sn->pending_at < 1000 ? sn->pending : 0;
+    /* No acknowledgement: the master's own frame (address 0), sent with no
+     * request; but one just after a trigger may be a slave's whose
+     * acknowledgement was lost: nobody's then (-1), rather than a guess. */
+    *addr = sn->pending >= 0 && now_ms() - sn->pending_at < 150 ? -1 : 0;
     return JK_FRAME_LEN;
 }
 
@@ -673,8 +676,10 @@ static int recv_fc03(struct jk_wire *w, const uint8_t *req, int reg, int n, uint
     rx->len = rx->total = 0;
     for (;;) {
         /* Our own request echoed by the adapter, then anything not ours. */
-        if (rx->len >= 8 && memcmp(rx->buf, req, 8) == 0)
+        if (rx->len >= 8 && memcmp(rx->buf, req, 8) == 0) {
             rx_drop(rx, 8);
+            rx->total -= 8; /* an echo is no answer */
+        }
         while (rx->len > 0 && !(rx->buf[0] == w->slave && rx->len >= 2 &&
                                 (rx->buf[1] == 0x03 || rx->buf[1] == 0x83)) &&
                !(rx->len < 8 && memcmp(rx->buf, req, rx->len) == 0) &&
@@ -808,7 +813,8 @@ static int read_registers(struct jk_wire *w, struct jk_cell_info *ci)
 }
 
 /* Receive the 310 bytes a trigger of `reg` brings, the frame into `frame`. */
-static int recv_trigger(struct jk_wire *w, int reg, uint8_t type, uint8_t *frame, int64_t deadline)
+static int recv_trigger(struct jk_wire *w, const uint8_t *req, int reg, uint8_t type,
+                        uint8_t *frame, int64_t deadline)
 {
     struct rx *rx = malloc(sizeof(*rx));
     size_t want = JK_TRIGGER_ANSWER;
@@ -818,6 +824,10 @@ static int recv_trigger(struct jk_wire *w, int reg, uint8_t type, uint8_t *frame
         return -ENOMEM;
     rx->len = rx->total = 0;
     for (;;) {
+        if (rx->len >= 11 && memcmp(rx->buf, req, 11) == 0) {
+            rx_drop(rx, 11); /* our request, echoed by the adapter */
+            rx->total -= 11;
+        }
         const uint8_t *f = memchr(rx->buf, 0x55, rx->len);
         size_t at = f != NULL ? (size_t)(f - rx->buf) : rx->len;
         /* An exception answer, before any frame. */
@@ -886,7 +896,7 @@ static int trigger(struct jk_wire *w, int reg, uint8_t type, uint8_t *frame)
         if (rc == 0)
             rc = send_bytes(w, req, sizeof(req));
         if (rc == 0)
-            rc = recv_trigger(w, reg, type, frame, now_ms() + w->timeout_ms);
+            rc = recv_trigger(w, req, reg, type, frame, now_ms() + w->timeout_ms);
         if (rc != -ETIMEDOUT && rc != -EBADMSG)
             break;
     }
@@ -905,9 +915,9 @@ static int read_trigger(struct jk_wire *w, struct jk_cell_info *ci)
         rc = trigger(w, JK_TRIGGER_ABOUT, JK_RECORD_DEVICE_INFO, frame);
         if (rc == 0)
             rc = jk_decode_device_info(frame, &p->info);
-        if (rc == -ECANCELED || rc == -ENODEV || rc == -EAGAIN)
-            return rc;
-        p->has_info = rc == 0 ? 1 : -1;
+        if (rc == -ECANCELED || rc == -ENODEV || rc == -EAGAIN || rc == -ETIMEDOUT)
+            return rc; /* not there (yet): the next poll asks again */
+        p->has_info = rc == 0 ? 1 : -1; /* refused: the status still comes */
         rc = trigger(w, JK_TRIGGER_SETTINGS, JK_RECORD_SETTINGS, frame);
         if (rc == 0)
             jk_decode_settings(frame, JK_PROTO_JK02_32S, &p->settings);

@@ -22,7 +22,7 @@ Modbus RTU: slaves whose data come from real BLE frames
 - The device-info frame holds a passcode (PASSCODE) at offsets 62, 97 and
   118, as real packs do; `secret_reads` counts FC 0x03 reads that cover one.
 Faults per slave, consumed one per request: "silent" (no answer),
-"exception" (code 2), "busy" (code 6), "crc" (last CRC byte flipped),
+"exception" (code 2), "busy" (code 6), "value" (code 3, FC 0x03 only), "crc" (last CRC byte flipped),
 "short" (half an answer), "trickle" (one byte every `trickle_s`).
 `echo` makes the adapter echo every request first (CH341).
 
@@ -348,7 +348,8 @@ class Bus:
             if isinstance(base, int) and func == 3 and base <= reg and \
                     reg - base + 2 * count <= len(img):
                 data = img[reg - base:reg - base + 2 * count]
-        code = 0x02 if fault == "exception" or data is None else 0x06 if fault == "busy" else 0
+        code = (0x02 if fault == "exception" or data is None else 0x06 if fault == "busy"
+                else 0x03 if fault == "value" else 0)
         if count > 40:
             code = 0x03
         if code:
