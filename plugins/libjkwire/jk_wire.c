@@ -33,15 +33,21 @@ struct jk_wire_port {
     unsigned long heard_seq; /* listen: the last status frame of this slave taken */
 };
 
+/* The index of `name` (any case) in the NULL-terminated `names`, or -EINVAL. */
+static int name_index(const char *name, const char *const *names, int *out)
+{
+    for (int i = 0; name != NULL && names[i] != NULL; i++)
+        if (strcasecmp(name, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
 int jk_wire_protocol_parse(const char *name, int *out)
 {
-    if (name != NULL && strcasecmp(name, "modbus") == 0)
-        *out = JK_WIRE_MODBUS;
-    else if (name != NULL && strcasecmp(name, "uart") == 0)
-        *out = JK_WIRE_UART;
-    else
-        return -EINVAL;
-    return 0;
+    static const char *const names[] = {"modbus", "uart", NULL}; /* JK_WIRE_MODBUS, _UART */
+    return name_index(name, names, out);
 }
 
 const char *jk_wire_protocol_name(int protocol)
@@ -51,25 +57,14 @@ const char *jk_wire_protocol_name(int protocol)
 
 int jk_wire_request_parse(const char *name, int *out)
 {
-    if (name != NULL && strcasecmp(name, "trigger") == 0)
-        *out = JK_WIRE_TRIGGER;
-    else if (name != NULL && strcasecmp(name, "registers") == 0)
-        *out = JK_WIRE_REGISTERS;
-    else
-        return -EINVAL;
-    return 0;
+    static const char *const names[] = {"trigger", "registers", NULL}; /* JK_WIRE_TRIGGER, ... */
+    return name_index(name, names, out);
 }
 
 int jk_wire_bus_mode_parse(const char *name, int *out)
 {
-    static const char *const names[] = {"auto", "master", "listen"};
-
-    for (int i = 0; i < 3; i++)
-        if (name != NULL && strcasecmp(name, names[i]) == 0) {
-            *out = i;
-            return 0;
-        }
-    return -EINVAL;
+    static const char *const names[] = {"auto", "master", "listen", NULL}; /* JK_BUS_* */
+    return name_index(name, names, out);
 }
 
 int jk_wire_init(struct jk_wire *w, const char *device, int protocol, int slave, int baudrate,
@@ -278,11 +273,29 @@ struct rx {
     size_t total; /* bytes read in all */
 };
 
+/* An empty receive buffer (NULL: out of memory). */
+static struct rx *rx_new(void)
+{
+    struct rx *rx = malloc(sizeof(*rx));
+    if (rx != NULL)
+        rx->len = rx->total = 0;
+    return rx;
+}
+
 static void rx_drop(struct rx *rx, size_t n)
 {
     n = n < rx->len ? n : rx->len;
     memmove(rx->buf, rx->buf + n, rx->len - n);
     rx->len -= n;
+}
+
+/* Our own request of n bytes, echoed by the adapter (CH341): no answer. */
+static void rx_drop_echo(struct rx *rx, const uint8_t *req, size_t n)
+{
+    if (rx->len >= n && memcmp(rx->buf, req, n) == 0) {
+        rx_drop(rx, n);
+        rx->total -= n;
+    }
 }
 
 /* Read what comes until `deadline`: the bytes added (> 0), -ETIMEDOUT at the
@@ -625,6 +638,17 @@ static int no_answer(struct jk_wire *w, int reg, const struct rx *rx, size_t wan
     return -ETIMEDOUT;
 }
 
+/* More bytes of an answer of `want` bytes to `reg`: 0, or a negative errno
+ * (the deadline said in words). */
+static int answer_more(struct jk_wire *w, struct rx *rx, int64_t deadline, int reg, size_t want)
+{
+    int rc = rx_more(w, rx, deadline);
+
+    if (rc == -ETIMEDOUT)
+        rc = no_answer(w, reg, rx, want);
+    return rc < 0 ? rc : 0;
+}
+
 static int bad_crc(struct jk_wire *w, int reg)
 {
     snprintf(w->error, sizeof(w->error),
@@ -634,52 +658,71 @@ static int bad_crc(struct jk_wire *w, int reg)
     return -EBADMSG;
 }
 
-/* Quiet time before a command, reading what comes meanwhile. Traffic that
- * nobody asked for is a master pack polling the bus: in auto mode that
- * ends polling (-EAGAIN: listen instead). */
-static int quiet_gap(struct jk_wire *w)
+/* Listen for `ms`, the sniffer keeping what it recognises: 0 and *bytes
+ * heard, *units (frames and triggers among them); -ECANCELED, -ENODEV,
+ * -ENOMEM. */
+static int listen_for(struct jk_wire *w, int ms, size_t *bytes, unsigned long *units)
 {
-    struct rx *rx = malloc(sizeof(*rx));
+    struct rx *rx = rx_new();
     struct sniff sn = {-1, 0, 0, 0, 0};
-    int64_t deadline = now_ms() + w->gap_ms;
+    int64_t deadline = now_ms() + ms;
     int rc;
 
     if (rx == NULL)
         return -ENOMEM;
-    rx->len = rx->total = 0;
     do
         rc = rx_more(w, rx, deadline);
     while (rc > 0);
     if (rc == -ETIMEDOUT) {
         rc = 0;
+        *bytes = rx->total;
         sniff(w, rx, &sn, 1);
-        if (sn.frames + sn.triggers > 0 && w->protocol == JK_WIRE_MODBUS &&
-            w->bus_mode == JK_BUS_AUTO) {
-            bus_mode_set(w, JK_BUS_LISTEN, "traffic nobody asked for");
-            rc = -EAGAIN;
-        }
+        *units = sn.frames + sn.triggers;
     }
     free(rx);
     return rc;
 }
 
-/* Receive the answer to an FC 0x03 read of n registers at reg into out. */
-static int recv_fc03(struct jk_wire *w, const uint8_t *req, int reg, int n, uint8_t *out,
+/* Quiet time before a command, reading what comes meanwhile. Traffic that
+ * nobody asked for is a master pack polling the bus: in auto mode that
+ * ends polling (-EAGAIN: listen instead). */
+static int quiet_gap(struct jk_wire *w)
+{
+    size_t bytes = 0;
+    unsigned long units = 0;
+    int rc = listen_for(w, w->gap_ms, &bytes, &units);
+
+    if (rc == 0 && units > 0 && w->protocol == JK_WIRE_MODBUS && w->bus_mode == JK_BUS_AUTO) {
+        bus_mode_set(w, JK_BUS_LISTEN, "traffic nobody asked for");
+        rc = -EAGAIN;
+    }
+    return rc;
+}
+
+/* What an exchange expects back: the register asked, and for FC 0x03 the
+ * number of registers, for a trigger the frame type; where it goes. */
+struct answer {
+    int reg;
+    int nregs;
+    uint8_t type;
+    uint8_t *out;
+};
+
+/* Receive the answer to an FC 0x03 read of a->nregs registers at a->reg. */
+static int recv_fc03(struct jk_wire *w, const uint8_t *req, const struct answer *a,
                      int64_t deadline)
 {
-    struct rx *rx = malloc(sizeof(*rx));
+    int reg = a->reg, n = a->nregs;
+    uint8_t *out = a->out;
+    struct rx *rx = rx_new();
     size_t want = 5 + 2 * (size_t)n;
     int rc = 0;
 
     if (rx == NULL)
         return -ENOMEM;
-    rx->len = rx->total = 0;
     for (;;) {
         /* Our own request echoed by the adapter, then anything not ours. */
-        if (rx->len >= 8 && memcmp(rx->buf, req, 8) == 0) {
-            rx_drop(rx, 8);
-            rx->total -= 8; /* an echo is no answer */
-        }
+        rx_drop_echo(rx, req, 8);
         while (rx->len > 0 && !(rx->buf[0] == w->slave && rx->len >= 2 &&
                                 (rx->buf[1] == 0x03 || rx->buf[1] == 0x83)) &&
                !(rx->len < 8 && memcmp(rx->buf, req, rx->len) == 0) &&
@@ -711,34 +754,44 @@ static int recv_fc03(struct jk_wire *w, const uint8_t *req, int reg, int n, uint
                 w->on_raw(w->raw_user, 0, rx->buf, want);
             break;
         }
-        rc = rx_more(w, rx, deadline);
-        if (rc == -ETIMEDOUT)
-            rc = no_answer(w, reg, rx, want);
+        rc = answer_more(w, rx, deadline, reg, want);
         if (rc < 0)
             break;
-        rc = 0;
     }
     free(rx);
     return rc;
 }
 
-/* One FC 0x03 read, after the gap, retried once on a timeout or bad CRC. */
-static int read_regs(struct jk_wire *w, int reg, int n, uint8_t *out)
+/* Receives one kind of answer into a->out: 0 or a negative errno. */
+typedef int (*recv_fn)(struct jk_wire *w, const uint8_t *req, const struct answer *a,
+                       int64_t deadline);
+
+/* One command and its answer: after the gap, the whole answer within the
+ * timeout, retried once on a timeout or a bad CRC. */
+static int exchange(struct jk_wire *w, const uint8_t *req, size_t len, recv_fn recv,
+                    const struct answer *a)
 {
-    uint8_t req[8] = {(uint8_t)w->slave, 0x03, (uint8_t)(reg >> 8), (uint8_t)reg, 0, (uint8_t)n};
     int rc = 0;
 
-    put_crc(req, 6);
     for (int attempt = 0; attempt < 2; attempt++) {
         rc = quiet_gap(w);
         if (rc == 0)
-            rc = send_bytes(w, req, sizeof(req));
+            rc = send_bytes(w, req, len);
         if (rc == 0)
-            rc = recv_fc03(w, req, reg, n, out, now_ms() + w->timeout_ms);
+            rc = recv(w, req, a, now_ms() + w->timeout_ms);
         if (rc != -ETIMEDOUT && rc != -EBADMSG)
             break;
     }
     return rc;
+}
+
+static int read_regs(struct jk_wire *w, int reg, int n, uint8_t *out)
+{
+    uint8_t req[8] = {(uint8_t)w->slave, 0x03, (uint8_t)(reg >> 8), (uint8_t)reg, 0, (uint8_t)n};
+    const struct answer a = {reg, n, 0, out};
+
+    put_crc(req, 6);
+    return exchange(w, req, sizeof(req), recv_fc03, &a);
 }
 
 /* Read `len` bytes of a block from register `reg` on, max_registers a read. */
@@ -812,24 +865,24 @@ static int read_registers(struct jk_wire *w, struct jk_cell_info *ci)
     return rc;
 }
 
-/* Receive the 310 bytes a trigger of `reg` brings, the frame into `frame`. */
-static int recv_trigger(struct jk_wire *w, const uint8_t *req, int reg, uint8_t type,
-                        uint8_t *frame, int64_t deadline)
+/* Receive the 310 bytes a trigger of a->reg brings, the frame into a->out. */
+static int recv_trigger(struct jk_wire *w, const uint8_t *req, const struct answer *a,
+                        int64_t deadline)
 {
-    struct rx *rx = malloc(sizeof(*rx));
+    int reg = a->reg;
+    uint8_t type = a->type, *frame = a->out;
+    struct rx *rx = rx_new();
     size_t want = JK_TRIGGER_ANSWER;
     int rc = 0;
 
     if (rx == NULL)
         return -ENOMEM;
-    rx->len = rx->total = 0;
     for (;;) {
-        if (rx->len >= 11 && memcmp(rx->buf, req, 11) == 0) {
-            rx_drop(rx, 11); /* our request, echoed by the adapter */
-            rx->total -= 11;
-        }
-        const uint8_t *f = memchr(rx->buf, 0x55, rx->len);
-        size_t at = f != NULL ? (size_t)(f - rx->buf) : rx->len;
+        const uint8_t *f;
+        size_t at;
+        rx_drop_echo(rx, req, 11);
+        f = memchr(rx->buf, 0x55, rx->len);
+        at = f != NULL ? (size_t)(f - rx->buf) : rx->len;
         /* An exception answer, before any frame. */
         for (size_t i = 0; i + 5 <= at; i++)
             if (rx->buf[i] == w->slave && rx->buf[i + 1] == 0x90 && crc_ok(rx->buf + i, 5)) {
@@ -872,35 +925,23 @@ static int recv_trigger(struct jk_wire *w, const uint8_t *req, int reg, uint8_t 
             raw_masked(w, f, want);
             break;
         }
-        rc = rx_more(w, rx, deadline);
-        if (rc == -ETIMEDOUT)
-            rc = no_answer(w, reg, rx, want);
+        rc = answer_more(w, rx, deadline, reg, want);
         if (rc < 0)
             break;
-        rc = 0;
     }
 out:
     free(rx);
     return rc;
 }
 
-/* One trigger, after the gap, retried once on a timeout or a bad answer. */
+/* One trigger: an FC 0x10 write of 0 to `reg`, answered by a frame of `type`. */
 static int trigger(struct jk_wire *w, int reg, uint8_t type, uint8_t *frame)
 {
     uint8_t req[11] = {(uint8_t)w->slave, 0x10, (uint8_t)(reg >> 8), (uint8_t)reg, 0, 1, 2, 0, 0};
-    int rc = 0;
+    const struct answer a = {reg, 0, type, frame};
 
     put_crc(req, 9);
-    for (int attempt = 0; attempt < 2; attempt++) {
-        rc = quiet_gap(w);
-        if (rc == 0)
-            rc = send_bytes(w, req, sizeof(req));
-        if (rc == 0)
-            rc = recv_trigger(w, req, reg, type, frame, now_ms() + w->timeout_ms);
-        if (rc != -ETIMEDOUT && rc != -EBADMSG)
-            break;
-    }
-    return rc;
+    return exchange(w, req, sizeof(req), recv_trigger, &a);
 }
 
 static int read_trigger(struct jk_wire *w, struct jk_cell_info *ci)
@@ -939,29 +980,18 @@ static int read_trigger(struct jk_wire *w, struct jk_cell_info *ci)
     return rc;
 }
 
-/* Listen for `ms`: anything heard means a master polls the bus. */
+/* Listen first: anything heard means a master polls the bus. */
 static int decide_mode(struct jk_wire *w)
 {
-    struct rx *rx = malloc(sizeof(*rx));
-    struct sniff sn = {-1, 0, 0, 0, 0};
-    int64_t deadline = now_ms() + w->listen_ms;
-    int rc;
+    size_t bytes = 0;
+    unsigned long units = 0;
+    int rc = listen_for(w, w->listen_ms, &bytes, &units);
 
-    if (rx == NULL)
-        return -ENOMEM;
-    rx->len = rx->total = 0;
-    do
-        rc = rx_more(w, rx, deadline);
-    while (rc > 0);
-    if (rc == -ETIMEDOUT) {
+    if (rc == 0) {
         char why[64];
-        size_t heard = rx->total;
-        sniff(w, rx, &sn, 1);
-        rc = 0;
-        snprintf(why, sizeof(why), "%zu bytes heard in %d ms", heard, w->listen_ms);
-        bus_mode_set(w, heard > 0 ? JK_BUS_LISTEN : JK_BUS_MASTER, why);
+        snprintf(why, sizeof(why), "%zu bytes heard in %d ms", bytes, w->listen_ms);
+        bus_mode_set(w, bytes > 0 ? JK_BUS_LISTEN : JK_BUS_MASTER, why);
     }
-    free(rx);
     return rc;
 }
 
@@ -979,11 +1009,9 @@ static int read_listen(struct jk_wire *w, struct jk_cell_info *ci, struct jk_dev
 
     if (!got && !locked)
         return -EAGAIN; /* take the bus and listen */
-    rx = got ? NULL : malloc(sizeof(*rx));
+    rx = got ? NULL : rx_new();
     if (!got && rx == NULL)
         return -ENOMEM;
-    if (rx != NULL)
-        rx->len = rx->total = 0;
     while (!got) {
         rc = rx_more(w, rx, deadline);
         sniff(w, rx, &sn, rc == -ETIMEDOUT);
@@ -1123,7 +1151,7 @@ static int read_uart(struct jk_wire *w, struct jk_cell_info *ci, struct jk_devic
                      int *has_di)
 {
     struct jk_uart_assembler *as = malloc(sizeof(*as));
-    struct rx *rx = malloc(sizeof(*rx));
+    struct rx *rx = rx_new();
     struct uart_rx *out = malloc(sizeof(*out));
     int rc = -ENOMEM;
 

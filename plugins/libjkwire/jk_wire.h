@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* One JK BMS pack on a serial line: RS485 Modbus RTU (JK-PB, through
- * libmodbus) or the 0x4E57 UART protocol of older packs. Opens the port,
- * takes the bus for one exchange at a time, reads one pack, and says what
- * went wrong in one line naming the device and the slave. Used by the
- * jk_serial plugin and `jkbms-util --serial`. */
+/* One JK BMS pack on a serial line: RS485 Modbus RTU (JK-PB: the trigger
+ * protocol of JK's own bus master, FC 0x03 register reads, or listening to
+ * a master pack) or the 0x4E57 UART protocol of older packs. Opens the
+ * port, takes the bus for one read at a time, reads one pack, and says what
+ * went wrong in one line naming the device and the slave. Every exchange
+ * is our own RTU code over the raw port, so each one has a whole-answer
+ * deadline and watches the stop fd. Used by the jk_serial plugin and
+ * `jkbms-util --serial`. */
 #ifndef COLLECTORD_PLUGINS_JK_SERIAL_JK_WIRE_H
 #define COLLECTORD_PLUGINS_JK_SERIAL_JK_WIRE_H
 

@@ -192,6 +192,32 @@ struct serial_opts {
     double interval;
 };
 
+/* An integer option from lo to hi: 0 and *out, or -1 after saying what is wanted. */
+static int int_option(const char *name, const char *arg, long lo, long hi, const char *want,
+                      long *out)
+{
+    char *end;
+    long num = strtol(arg, &end, 10);
+
+    if (end == arg || *end != '\0' || num < lo || num > hi) {
+        fprintf(stderr, "jkbms-util: --%s %s: want %s\n", name, arg, want);
+        return -1;
+    }
+    *out = num;
+    return 0;
+}
+
+/* A word option parsed by `parse`: 0 and *out, or -1 after saying what is wanted. */
+static int word_option(const char *name, const char *arg, int (*parse)(const char *, int *),
+                       const char *want, int *out)
+{
+    if (parse(arg, out) < 0) {
+        fprintf(stderr, "jkbms-util: --%s %s: want %s\n", name, arg, want);
+        return -1;
+    }
+    return 0;
+}
+
 /* Wait `seconds`, or less when a signal asks to stop: 0, or -ECANCELED. */
 static int pause_or_stop(int stop_fd, double seconds)
 {
@@ -335,57 +361,41 @@ int main(int argc, char **argv)
             serial.device = optarg;
             break;
         case 'P':
-            if (jk_wire_protocol_parse(optarg, &serial.protocol) < 0) {
-                fprintf(stderr, "jkbms-util: --serial-protocol %s: want modbus or uart\n",
-                        optarg);
+            if (word_option("serial-protocol", optarg, jk_wire_protocol_parse, "modbus or uart",
+                            &serial.protocol) < 0)
                 return 2;
-            }
             break;
         case 'n':
-            num = strtol(optarg, &end, 10);
-            if (end == optarg || *end != '\0' || num < 0 || num > 15) {
-                fprintf(stderr, "jkbms-util: --slave %s: want 1 to 15 (the DIP-switch address; "
-                                "0, the master pack, with --bus-mode listen)\n",
-                        optarg);
+            if (int_option("slave", optarg, 0, 15,
+                           "1 to 15 (the DIP-switch address; 0, the master pack, with "
+                           "--bus-mode listen)",
+                           &num) < 0)
                 return 2;
-            }
             serial.slave = (int)num;
             break;
         case 'b':
-            num = strtol(optarg, &end, 10);
-            if (end == optarg || *end != '\0' || num < 1200 || num > 921600) {
-                fprintf(stderr, "jkbms-util: --baudrate %s: want e.g. 115200\n", optarg);
+            if (int_option("baudrate", optarg, 1200, 921600, "e.g. 115200", &num) < 0)
                 return 2;
-            }
             serial.baudrate = (int)num;
             break;
         case 'R':
-            if (jk_wire_request_parse(optarg, &serial.request) < 0) {
-                fprintf(stderr, "jkbms-util: --request %s: want trigger or registers\n", optarg);
+            if (word_option("request", optarg, jk_wire_request_parse, "trigger or registers",
+                            &serial.request) < 0)
                 return 2;
-            }
             break;
         case 'M':
-            if (jk_wire_bus_mode_parse(optarg, &serial.bus_mode) < 0) {
-                fprintf(stderr, "jkbms-util: --bus-mode %s: want auto, master or listen\n",
-                        optarg);
+            if (word_option("bus-mode", optarg, jk_wire_bus_mode_parse, "auto, master or listen",
+                            &serial.bus_mode) < 0)
                 return 2;
-            }
             break;
         case 'G':
-            num = strtol(optarg, &end, 10);
-            if (end == optarg || *end != '\0' || num < 1 || num > 125) {
-                fprintf(stderr, "jkbms-util: --max-registers %s: want 1 to 125\n", optarg);
+            if (int_option("max-registers", optarg, 1, 125, "1 to 125", &num) < 0)
                 return 2;
-            }
             serial.max_registers = (int)num;
             break;
         case 'C':
-            serial.count = strtol(optarg, &end, 10);
-            if (end == optarg || *end != '\0' || serial.count < 1 || serial.count > 1000000) {
-                fprintf(stderr, "jkbms-util: --count %s: want 1 or more\n", optarg);
+            if (int_option("count", optarg, 1, 1000000, "1 to 1000000", &serial.count) < 0)
                 return 2;
-            }
             break;
         case 'I':
             serial.interval = strtod(optarg, &end);

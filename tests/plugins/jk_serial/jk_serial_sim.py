@@ -282,22 +282,16 @@ class Bus:
 
     def _modbus(self):
         while len(self._rx) >= 8:
-            if self._rx[1] == 0x10:
-                if len(self._rx) < 11:
-                    return
-                req = bytes(self._rx[:11])
-                if crc16(req[:9]) != req[9:11]:
-                    del self._rx[0]
-                    continue
-                del self._rx[:11]
-                self._trigger(req)
-                continue
-            req = bytes(self._rx[:8])
-            if crc16(req[:6]) != req[6:8]:
+            # FC 0x10 (a trigger) is 11 bytes, FC 0x03 8
+            size, handle = (11, self._trigger) if self._rx[1] == 0x10 else (8, self._read)
+            if len(self._rx) < size:
+                return
+            req = bytes(self._rx[:size])
+            if crc16(req[:-2]) != req[-2:]:
                 del self._rx[0]
                 continue
-            del self._rx[:8]
-            self._read(req)
+            del self._rx[:size]
+            handle(req)
 
     def _fault(self, addr):
         return self.faults.get(addr, [None]).pop(0) if self.faults.get(addr) else None
