@@ -953,11 +953,19 @@ static int read_trigger(struct jk_wire *w, struct jk_cell_info *ci)
     if (p->has_info == 0) {
         /* At the start and after a restart (a firmware update restarts the
          * pack): about, then settings, as JK's own PC software does. */
+        struct jk_device_info di;
         rc = trigger(w, JK_TRIGGER_ABOUT, JK_RECORD_DEVICE_INFO, frame);
         if (rc == 0)
-            rc = jk_decode_device_info(frame, &p->info);
+            rc = jk_decode_device_info(frame, &di);
         if (rc == -ECANCELED || rc == -ENODEV || rc == -EAGAIN || rc == -ETIMEDOUT)
             return rc; /* not there (yet): the next poll asks again */
+        if (rc == 0 && p->info.sw_version[0] != '\0' &&
+            strcmp(p->info.sw_version, di.sw_version) != 0)
+            snprintf(w->notice, sizeof(w->notice),
+                     "slave %d on %s restarted with another firmware: %s, was %s", w->slave,
+                     w->device, di.sw_version, p->info.sw_version);
+        if (rc == 0)
+            p->info = di;
         p->has_info = rc == 0 ? 1 : -1; /* refused: the status still comes */
         rc = trigger(w, JK_TRIGGER_SETTINGS, JK_RECORD_SETTINGS, frame);
         if (rc == 0)

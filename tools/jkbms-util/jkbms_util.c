@@ -259,7 +259,8 @@ static int serial_main(const struct serial_opts *o, double timeout, const char *
         if (i > 0 && pause_or_stop(stop_fd, o->interval) < 0)
             break;
         rc = jk_wire_read(&w, &ci, &di, &has_di);
-        if (w.notice[0] != '\0' && (o->bus_mode != JK_BUS_AUTO || strstr(w.notice, "listening")))
+        /* the bus mode when it is not the plain one, a new firmware */
+        if (w.notice[0] != '\0' && (o->bus_mode != JK_BUS_AUTO || strstr(w.notice, "polling it") == NULL))
             fprintf(stderr, "jkbms-util: %s\n", w.notice);
         w.notice[0] = '\0';
         if (i + 1 == o->count || rc == -ECANCELED)

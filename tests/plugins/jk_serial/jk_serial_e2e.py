@@ -149,6 +149,23 @@ check("trigger: the human report is the BLE one",
       and "hw 14.XA, sw 14.20" in r.stdout and "Cell 11: 3.216 V" in r.stdout
       and not leaks(r.stdout), r.stdout)
 
+# A restart with a new firmware (the run time goes back): about and settings again.
+bus.requests.clear()
+util_proc = subprocess.Popen([UTIL, "--serial", bus.path, "--timeout", "0.5", "--json", "--count",
+                              "3", "--interval", "0.5"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+first = util_proc.stdout.readline()  # the first read is printed
+bus.restart(1, "15.41")
+out, uerr = util_proc.communicate(timeout=60)
+recs = [json.loads(l) for l in (first + out).splitlines() if l.startswith("{")]
+check("trigger: after a restart with a new firmware, about and settings are read again, "
+      "and one line says so",
+      util_proc.returncode == 0 and [q[1] for q in bus.requests].count(0x161C) == 2
+      and "restarted with another firmware: 15.41, was 14.20" in uerr
+      and recs[-1].get("bms_sw_version") == "15.41",
+      ([q[1] for q in bus.requests], uerr, [r.get("bms_sw_version") for r in recs]))
+bus.add_slave(1, CELL, INFO)
+
 # --- faults: a timeout or bad CRC is retried once; each failure one clear line ---
 bus.requests.clear()
 bus.faults[1] = [None, None, "crc"]  # about, settings fine; the status frame's ack corrupted once
@@ -469,8 +486,18 @@ check("--hex saves the UART exchange as sent and read, the password (0xB2) zeroe
       sent == ["# sent: " + req.hex(" ")]
       and recv.endswith(ans[:pw] + bytes(10) + ans[pw + 10:])
       and not leaks(recv, r.stdout, r.stderr), lines[:3])
-bus.uart_answer = b""
 bus.uart_prefix = b""
+bus.uart_chunks = [1]
+bus.uart_pause = 0.05  # a trickle: 280 bytes in 14 s
+t0 = time.monotonic()
+r = util(bus, "--serial-protocol", "uart")
+took = time.monotonic() - t0
+check("uart trickle (issue 25.3): the read ends within its two timeouts, one clear line",
+      r.returncode == 1 and "no valid answer in" in r.stderr and "within 500 ms" in r.stderr
+      and took < 4.0, (took, r.stderr))
+bus.close()
+bus = sim.Bus("uart")
+bus.uart_answer = b""
 r = util(bus, "--serial-protocol", "uart")
 check("uart: silence is one line naming the device",
       r.returncode == 1 and r.stderr.count("\n") == 1 and "no answer on %s" % bus.path in r.stderr,

@@ -159,12 +159,24 @@ class Bus:
         self.uart_chunks = [len(b"")]
         self.uart_prefix = b""
         self.uart_requests = 0
+        self.uart_pause = 0.002  # seconds between the chunks of a UART answer
         self._stop = False
         self._rx = bytearray()
         self._wlock = threading.Lock()
         self._master = None
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
+
+    def restart(self, address, sw_version):
+        """The pack restarts with another firmware: run time back to 60 s,
+        the about frame naming `sw_version`."""
+        s = self.slaves[address]
+        f = bytearray(s["status"])
+        f[194:198] = (60).to_bytes(4, "little")
+        s["status"] = with_checksum(f)
+        f = bytearray(s["about"])
+        f[30:38] = sw_version.encode().ljust(8, b"\0")
+        s["about"] = with_checksum(f)
 
     def add_slave(self, address, cell_frame, info_frame):
         info = with_passcodes(info_frame)
@@ -374,5 +386,7 @@ class Bus:
             self._write(data[i:i + n])
             i += n
             k += 1
-            time.sleep(0.002)
+            if self._stop:
+                return
+            time.sleep(self.uart_pause)
         self.last_answer_end = time.monotonic()
