@@ -528,10 +528,13 @@ static size_t frame_owner(const struct rx *rx, const struct sniff *sn, int final
 
     if (rx->len < JK_TRIGGER_ANSWER && !final)
         return 0; /* wait: an acknowledgement may follow */
-    ack = rx->buf + JK_FRAME_LEN + 1;
-    if (rx->len >= JK_TRIGGER_ANSWER && ack[1] == 0x10 && crc_ok(ack, 8)) {
-        *addr = ack[0];
-        return JK_TRIGGER_ANSWER;
+    /* the acknowledgement after the 00 pad, or right after the frame */
+    for (size_t at = JK_FRAME_LEN + 1; at >= JK_FRAME_LEN; at--) {
+        ack = rx->buf + at;
+        if (rx->len >= at + 8 && ack[1] == 0x10 && crc_ok(ack, 8)) {
+            *addr = ack[0];
+            return rx->len >= at + 9 && ack[8] == 0 ? at + 9 : at + 8;
+        }
     }
     /* No acknowledgement: the master's own frame (address 0), sent with no
      * request; but one just after a trigger may be a slave's whose
@@ -1031,6 +1034,12 @@ static int read_listen(struct jk_wire *w, struct jk_cell_info *ci, struct jk_dev
                      "%s: listening only (a master pack polls this bus): slave %d answered no "
                      "poll within %d ms (%lu frames heard)",
                      w->device, w->slave, w->listen_timeout_ms, sn.frames);
+            if (rx->total == 0 && w->bus_mode == JK_BUS_AUTO) {
+                /* Silence: the master pack is gone; the next poll polls. */
+                char why[64];
+                snprintf(why, sizeof(why), "nothing heard in %d ms", w->listen_timeout_ms);
+                bus_mode_set(w, JK_BUS_MASTER, why);
+            }
             break;
         } else if (rc < 0) {
             break;

@@ -372,6 +372,27 @@ r = util(bus, "--json", "--slave", "2")
 check("jkbms-util listens too on a bus with a master (auto), and says so",
       r.returncode == 0 and json.loads(r.stdout).get("battery_voltage") == 51.689
       and "listening only" in r.stderr and bus.written == 0, (r.stderr, bus.written))
+
+# The master pack leaves: after a listen_timeout of silence, auto mode polls again.
+conf, db = daemon_conf("quiet", [source("pack1", bus.path, "listen_timeout = 1.0;"),
+                                 source("pack2", bus.path, "slave = 2; listen_timeout = 1.0;")])
+d = subprocess.Popen([DAEMON, "-c", conf], stderr=subprocess.PIPE, text=True)
+deadline = time.monotonic() + 20
+while time.monotonic() < deadline and len(rows(db)) < 2:
+    time.sleep(0.1)
+listened = len(rows(db)) >= 2 and bus.written == 0
+bus.stop_master()
+while time.monotonic() < deadline + 10 and not bus.requests:
+    time.sleep(0.1)
+while time.monotonic() < deadline + 10 and len({b for b, _ in rows(db)}) < 2:
+    time.sleep(0.1)
+time.sleep(1.5)
+d.terminate()
+err = d.communicate(timeout=30)[1]
+check("auto: when the master pack goes quiet, one line says so and the bus is polled",
+      listened and any(q[1] == 0x1620 for q in bus.requests)
+      and "nothing heard in 1000 ms: no master pack on this bus: polling it" in err
+      and len(rows(db)) >= 4, (listened, bus.requests[:4], len(rows(db)), err[-800:]))
 bus.close()
 
 # --- a trickling slave (issue 25.3): SIGTERM ends the daemon within flush_timeout + timeout ---

@@ -164,6 +164,7 @@ class Bus:
         self._rx = bytearray()
         self._wlock = threading.Lock()
         self._master = None
+        self._master_stop = False
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -203,6 +204,13 @@ class Bus:
                                         daemon=True)
         self._master.start()
 
+    def stop_master(self):
+        """The master pack leaves the bus (switched to slave, or unplugged)."""
+        self._master_stop = True
+        if self._master is not None:
+            self._master.join(10)
+        self._master = None
+
     def close(self):
         self._stop = True
         self._thread.join(5)
@@ -224,7 +232,7 @@ class Bus:
             time.sleep(min(0.02, max(0, end - time.monotonic())))
 
     def _master_run(self, slaves, cycle, scan, probe_s):
-        while not self._stop:
+        while not self._stop and not self._master_stop:
             start = time.monotonic()
             for addr in slaves:
                 for reg in (0x1620, 0x161E):
