@@ -83,12 +83,16 @@ static int claim_bus(struct jk_serial *s, const collector_settings *set)
 
     if (api->struct_size < COLLECTOR_API_HAS(claim) || api->claim == NULL)
         return 0;
-    snprintf(mode, sizeof(mode), "jk_serial %s %d baud", jk_wire_protocol_name(w->protocol),
-             w->baudrate);
+    snprintf(mode, sizeof(mode), "jk_serial %s %d baud%s", jk_wire_protocol_name(w->protocol),
+             w->baudrate,
+             w->protocol != JK_WIRE_MODBUS    ? ""
+             : w->bus_mode == JK_BUS_LISTEN ? " listen"
+             : w->bus_mode == JK_BUS_MASTER ? " master"
+                                            : " auto");
     if (api->claim(s->host, dev, mode, &other) == -EBUSY) {
         api->setting_error(s->host, set, "device",
-                           "%s is used by %s with another protocol or baud rate: a bus has one "
-                           "protocol and one speed",
+                           "%s is used by %s with another protocol, baud rate or bus_mode: a bus "
+                           "has one protocol, one speed and one mode",
                            w->device, other ? other : "another instance");
         return -EINVAL;
     }

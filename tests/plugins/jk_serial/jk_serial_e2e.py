@@ -435,11 +435,15 @@ def check_conf(name, second):
 r = check_conf("proto", 'protocol = "uart";')
 check("--check: one device, two protocols is refused naming both instances",
       r.returncode == 78 and "pack2: device: /dev/ttyJK-none is used by pack1 with another "
-      "protocol or baud rate" in r.stderr, r.stderr)
+      "protocol, baud rate or bus_mode" in r.stderr, r.stderr)
 r = check_conf("same", "slave = 1;")
 check("--check: two instances on one slave is refused",
       r.returncode == 78 and "pack2: slave: this slave is read by pack1 already" in r.stderr,
       r.stderr)
+r = check_conf("mode", 'slave = 2; bus_mode = "listen";')
+check("--check: one bus, two bus modes is refused",
+      r.returncode == 78 and "pack2: device: /dev/ttyJK-none is used by pack1 with another "
+      "protocol, baud rate or bus_mode" in r.stderr, r.stderr)
 r = check_conf("ok", "slave = 2;")
 check("--check: two slaves on one device pass, and nothing is opened", r.returncode == 0,
       r.stderr)
