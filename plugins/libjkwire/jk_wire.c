@@ -497,8 +497,8 @@ static int heard_take(struct jk_wire *w, unsigned long *seq, uint8_t *frame, uin
 /*
  * The bus sniffer: what a master and the packs say to each other. Triggers
  * (FC 0x10, 11 bytes) name the address of the frame that answers them; the
- * FC 0x10 acknowledgement after a frame names it as well (it wins). A frame
- * with neither is the master's own, sent with no request: address 0.
+ * FC 0x10 acknowledgement after a frame must name the same. A frame with no
+ * trigger before it is the master's own, sent with no request: address 0.
  */
 struct sniff {
     int pending;    /* address of the last trigger not yet answered, -1 none */
@@ -521,25 +521,28 @@ static void raw_masked(const struct jk_wire *w, const uint8_t *data, size_t len)
     w->on_raw(w->raw_user, 0, data, len);
 }
 
-/* A frame at rx->buf complete with its 300 bytes: its address and length. */
+/*
+ * A frame at rx->buf complete with its 300 bytes: its address (-1: nobody's)
+ * and length. The trigger before it names it when the frame follows it
+ * closely (a slave answers in tens of ms; the master's own frames come a
+ * probe timeout, 220 ms, after its last trigger); the acknowledgement after
+ * it must agree. No trigger: the master's own frame, address 0.
+ */
 static size_t frame_owner(const struct rx *rx, const struct sniff *sn, int final, int *addr)
 {
-    const uint8_t *ack;
+    int asked = sn->pending >= 0 && now_ms() - sn->pending_at < 150 ? sn->pending : -1;
 
     if (rx->len < JK_TRIGGER_ANSWER && !final)
         return 0; /* wait: an acknowledgement may follow */
     /* the acknowledgement after the 00 pad, or right after the frame */
     for (size_t at = JK_FRAME_LEN + 1; at >= JK_FRAME_LEN; at--) {
-        ack = rx->buf + at;
+        const uint8_t *ack = rx->buf + at;
         if (rx->len >= at + 8 && ack[1] == 0x10 && crc_ok(ack, 8)) {
-            *addr = ack[0];
+            *addr = asked < 0 || asked == ack[0] ? ack[0] : -1; /* cross-talk: nobody's */
             return rx->len >= at + 9 && ack[8] == 0 ? at + 9 : at + 8;
         }
     }
-    /* No acknowledgement: the master's own frame (address 0), sent with no
-     * request; but one just after a trigger may be a slave's whose
-     * acknowledgement was lost: nobody's then (-1), rather than a guess. */
-    *addr = sn->pending >= 0 && now_ms() - sn->pending_at < 150 ? -1 : 0;
+    *addr = asked >= 0 ? asked : 0;
     return JK_FRAME_LEN;
 }
 

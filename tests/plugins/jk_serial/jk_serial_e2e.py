@@ -344,11 +344,18 @@ check("the passcode is in no record and no log line",
 bus.close()
 
 # --- listen-only: a master pack polls slaves 1 and 2 and broadcasts its own frames ---
+def with_soc(frame, soc):
+    """The cell-info frame with another SOC (byte 173), to tell packs apart."""
+    f = bytearray(frame)
+    f[173] = soc
+    return sim.with_checksum(f)
+
+
 bus = sim.Bus()
 bus.add_slave(1, CELL, INFO)
-bus.add_slave(2, CELL, with_serial(INFO, "2222222222"))
+bus.add_slave(2, with_soc(CELL, 62), with_serial(INFO, "2222222222"))
 bus.start_master([1, 2], cycle=1.0, scan=[4, 5], probe_s=0.25,
-                 own=(CELL, with_serial(INFO, "0000000000")))
+                 own=(with_soc(CELL, 72), with_serial(INFO, "0000000000")))
 conf, db = daemon_conf("listen", [source("pack1", bus.path, "listen_timeout = 3.0;"),
                                   source("pack2", bus.path, "slave = 2; listen_timeout = 3.0;"),
                                   source("pack3", bus.path, "slave = 0; listen_timeout = 3.0;")])
@@ -362,8 +369,10 @@ rc, err = run_daemon(conf, db, three_each, seconds=30)
 rs = rows(db)
 modes = [l for l in err.splitlines() if "listening only" in l]
 check("listen-only: records for slaves 1 and 2 and the master pack, decoded from what they "
-      "answer the master", three_each(rs) and all(p.get("protocol") == "JK02_32S" for _, p in rs),
-      ([b for b, _ in rs], err[-800:]))
+      "answer the master, each frame under the address of the trigger before it",
+      three_each(rs) and all(p.get("protocol") == "JK02_32S" for _, p in rs)
+      and {(b, p.get("bms_soc")) for b, p in rs} == {(1, 52), (2, 62), (3, 72)},
+      ([(b, p.get("bms_soc")) for b, p in rs], err[-800:]))
 check("listen-only: collectord wrote not one byte to the bus", bus.written == 0, bus.written)
 check("listen-only: one line says a master pack polls the bus; no error, no 'noise'",
       len(modes) == 1 and "a master pack (DIP address 0) polls this bus" in modes[0]
