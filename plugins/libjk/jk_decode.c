@@ -340,6 +340,22 @@ void jk_mask_device_info_secrets(uint8_t *bytes, size_t len, size_t at)
                 bytes[k - at] = 0;
 }
 
+void jk_mask_notification(struct jk_secret_mask *m, uint8_t *bytes, size_t len)
+{
+    /* a frame starts a notification: 55 AA EB 90, then its record type */
+    if (len >= 5 && bytes[0] == 0x55 && bytes[1] == 0xAA && bytes[2] == 0xEB &&
+        bytes[3] == 0x90) {
+        m->at = 0;
+        m->in_info = bytes[4] == JK_RECORD_DEVICE_INFO;
+    }
+    if (!m->in_info)
+        return;
+    jk_mask_device_info_secrets(bytes, len, m->at);
+    m->at += len;
+    if (m->at >= JK_FRAME_LEN)
+        m->in_info = 0;
+}
+
 int jk_decode_info_block(const uint8_t *block, size_t len, struct jk_device_info *out)
 {
     uint8_t frame[JK_FRAME_LEN];

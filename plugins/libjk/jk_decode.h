@@ -108,6 +108,15 @@ int jk_decode_info_block(const uint8_t *block, size_t len, struct jk_device_info
  */
 void jk_mask_device_info_secrets(uint8_t *bytes, size_t len, size_t at);
 
+/* The same over a stream of BLE notifications as they arrive (a frame is
+ * cut into several): each one is masked in place where it falls inside a
+ * device-info frame. Start with a zeroed struct. */
+struct jk_secret_mask {
+    size_t at;   /* offset in the current frame of the next byte */
+    int in_info; /* the current frame is a device-info record */
+};
+void jk_mask_notification(struct jk_secret_mask *m, uint8_t *bytes, size_t len);
+
 /* Copy a NUL-padded ASCII field of `len` bytes into dst (cap bytes, always
  * terminated): stops at NUL, turns unprintable bytes into '?', trims spaces. */
 void jk_text_field(char *dst, size_t cap, const uint8_t *src, size_t len);

@@ -140,11 +140,25 @@ static int signal_fd(void)
     return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
+/* --hex over BLE: every notification as it came, but the device-info
+ * frame's passcodes zeroed (anyone reading a shared capture could use them). */
+struct hex_dump {
+    FILE *fp;
+    struct jk_secret_mask mask;
+};
+
 static void save_hex(void *user, const uint8_t *data, size_t len)
 {
-    FILE *fp = user;
-    for (size_t i = 0; i < len; i++)
-        fprintf(fp, "%02x%s", data[i], i + 1 < len ? " " : "\n");
+    struct hex_dump *h = user;
+    uint8_t copy[512];
+
+    for (size_t off = 0; off < len; off += sizeof(copy)) {
+        size_t n = len - off < sizeof(copy) ? len - off : sizeof(copy);
+        memcpy(copy, data + off, n);
+        jk_mask_notification(&h->mask, copy, n);
+        for (size_t i = 0; i < n; i++)
+            fprintf(h->fp, "%02x%s", copy[i], off + i + 1 < len ? " " : "\n");
+    }
 }
 
 /* The file for --hex, or NULL after saying why. */
@@ -313,6 +327,7 @@ int main(int argc, char **argv)
     struct jk_device dev;
     char err[512];
     FILE *hexfp = NULL;
+    struct hex_dump hexdump = {0};
     int stop_fd, scan_saved = 0;
     char *end;
     struct serial_opts serial = {NULL, JK_WIRE_MODBUS, 1, 115200, JK_WIRE_TRIGGER,
@@ -488,8 +503,10 @@ int main(int argc, char **argv)
         if (hexfp == NULL)
             return 1;
         fprintf(hexfp, "# jkbms-util capture of %s: one notification per line\n", address);
+        fprintf(hexfp, "# passcodes are zeroed in this dump\n");
+        hexdump.fp = hexfp;
         s.on_raw = save_hex;
-        s.raw_user = hexfp;
+        s.raw_user = &hexdump;
     }
     rc = jk_session_read(&s, &ci, 0);
     if (scan_saved && rc < 0 && rc != -ECANCELED) {

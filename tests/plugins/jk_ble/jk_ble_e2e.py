@@ -99,6 +99,13 @@ d = subprocess.run([UTIL, "--decode", os.path.join(tmp, "raw.hex"), "--json"],
                    capture_output=True, text=True)
 check("--hex saves the raw notifications, and --decode reads them back",
       r.returncode == 0 and d.returncode == 0 and '"battery_voltage":51.689' in d.stdout, d.stderr)
+# The device-info frame carries the BMS's passcodes ("1234", "0000", "123457" in this
+# capture): never in a dump someone may share.
+with open(os.path.join(tmp, "raw.hex")) as f:
+    dumped = bytes(int(x, 16) for line in f if not line.startswith("#") for x in line.split())
+check("--hex: the device-info frame's passcodes are zeroed, the rest kept",
+      b"123457" not in dumped and b"1234\0" not in dumped and b"0000\0" not in dumped
+      and b"JK_PB2A16S15P" in dumped, dumped[:120])
 
 # --hex writes each notification as it arrives: with a BMS that answers the
 # device-info request and then stays silent, the file holds that frame while
