@@ -118,6 +118,25 @@ static int read_secret(const char *path, char *out, size_t cap)
     return out[0] != '\0' ? 0 : -ENODATA;
 }
 
+/* A value that goes into an HTTP header (a token, a user name) holds no
+ * control character: a CR or LF would start headers of its own. Said without
+ * the value (a secret). */
+static int no_control(const struct collector_host_api *api, collector_host *host,
+                      const collector_settings *s, const char *key, const char *v)
+{
+    for (size_t i = 0; v != NULL && v[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c < 0x20 || c == 0x7f) {
+            api->setting_error(host, s, key,
+                               "has a control character (0x%02x at byte %zu): refused, never "
+                               "sent",
+                               c, i + 1);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 /* The secret from `key` or from `file_key`, never both. NULL and 0 when
  * neither is set. */
 static int secret(const struct collector_host_api *api, collector_host *host,
@@ -132,16 +151,16 @@ static int secret(const struct collector_host_api *api, collector_host *host,
         api->setting_error(host, s, file_key, "set %s or %s, not both", key, file_key);
         return -EINVAL;
     }
-    if (file == NULL)
-        return 0;
-    rc = read_secret(file, buf, cap);
-    if (rc < 0) {
-        api->setting_error(host, s, file_key, "%s: %s", file,
-                           rc == -ENODATA ? "empty" : strerror(-rc));
-        return rc;
+    if (file != NULL) {
+        rc = read_secret(file, buf, cap);
+        if (rc < 0) {
+            api->setting_error(host, s, file_key, "%s: %s", file,
+                               rc == -ENODATA ? "empty" : strerror(-rc));
+            return rc;
+        }
+        *out = buf;
     }
-    *out = buf;
-    return 0;
+    return no_control(api, host, s, file != NULL ? file_key : key, *out);
 }
 
 static char *dup_str(const char *p)
@@ -345,6 +364,8 @@ static int influx_create(const struct collector_host_api *api, collector_host *h
         secret(api, host, s, "token", "token_file", tokbuf, SECRET_MAX, &t.token) < 0)
         goto fail;
     t.username = opt(api, s, "username");
+    if (no_control(api, host, s, "username", t.username) < 0)
+        goto fail;
     if (t.password != NULL && t.username == NULL) {
         api->setting_error(host, s, "username", "a password needs a username");
         goto fail;

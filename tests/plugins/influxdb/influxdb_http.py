@@ -148,7 +148,15 @@ cases = [
     ('url = "http://127.0.0.1:1"; database = "a"; tags = [ "battery=x" ];', "the sink's own tags"),
     ('url = "http://127.0.0.1:1"; database = "a"; tags = [ "novalue" ];', "key=value"),
     ('url = "http://127.0.0.1:1"; database = "a"; measurement = "#m";', "comment"),
+    ('url = "http://127.0.0.1:1"; bucket = "b"; org = "o"; token = "t\\r\\nX-Injected: 1";',
+     "token: has a control character (0x0d at byte 2): refused, never sent"),
+    ('url = "http://127.0.0.1:1"; bucket = "b"; org = "o"; token_file = "%s/esc-token";' % tmp,
+     "token_file: has a control character (0x1b at byte 3)"),
+    ('url = "http://127.0.0.1:1"; database = "a"; username = "u\\nHost: x"; password = "p";',
+     "username: has a control character (0x0a at byte 2)"),
 ]
+with open(os.path.join(tmp, "esc-token"), "w") as f:
+    f.write("ab\x1b[31mcd\n")
 bad = []
 for i, (text, want) in enumerate(cases):
     d = Daemon(tmp, "check%d" % i, [text])
@@ -159,6 +167,20 @@ for i, (text, want) in enumerate(cases):
         bad.append("%s -> %d %r" % (text, code, err))
 tap.check("cross-setting errors: one line naming file:line and the setting, exit 78",
           not bad, "\n".join(bad))
+
+
+# a CR/LF in the token never reaches the server: the daemon refuses to start
+srv = FakeServer()
+d = Daemon(tmp, "inject", ['url = "%s"; org = "o"; bucket = "b"; token = "t\\r\\nX-Injected: 1";'
+                           ' batch_size = 1;' % srv.url])
+d.start()
+try:
+    rc = d.proc.wait(timeout=30)
+except subprocess.TimeoutExpired:
+    rc = d.stop()
+tap.check("a token with CR/LF: the daemon does not start (78) and the server gets no request",
+          rc == 78 and srv.taken() == [] and "control character" in d.log(), (rc, d.log()))
+srv.close()
 
 
 # 6. TLS: a CA and a certificate for 127.0.0.1 made here
