@@ -42,7 +42,7 @@ check "--check validates the sink and creates neither the database nor the state
 mkdir -p "$tmp/a"
 ln -s "$tmp/a" "$tmp/b"
 expect78 "two sinks of different modes on one database (by real path) are refused, naming both" \
-    'is also written by sink "over" in the other mode' \
+    'is the database sink "over" writes too' \
     "sources = ( $(src battery1) );
 sinks = ( { plugin = \"sqlite_merge\"; name = \"over\"; path = \"$tmp/a/inv.db\"; },
           { plugin = \"sqlite_merge\"; name = \"app\"; mode = \"append\"; path = \"$tmp/b/inv.db\"; } );"
