@@ -63,7 +63,7 @@ static const struct collector_setting_def setting_defs[] = {
     {"bucket", COLLECTOR_SETTING_STRING, 0, NULL, 0, 0, NULL, NULL,
      "InfluxDB 2.x: the bucket to write to (or use database for 1.x)"},
     {"token", COLLECTOR_SETTING_STRING, COLLECTOR_SETTING_SECRET, NULL, 0, 0, NULL, NULL,
-     "InfluxDB 2.x: API token with write permission on the bucket"},
+     "InfluxDB 2.x: API token with write permission on the bucket (no control characters)"},
     {"token_file", COLLECTOR_SETTING_STRING, COLLECTOR_SETTING_PATH, NULL, 0, 0, NULL, NULL,
      "InfluxDB 2.x: a file holding the token (one line)"},
     {"measurement", COLLECTOR_SETTING_STRING, COLLECTOR_SETTING_MIN, "battery", 1, 0, NULL, NULL,

@@ -20,8 +20,10 @@ const struct collector_setting_def mqtt_setting_defs[] = {
     {"host", STR, MIN, "127.0.0.1", 1, 0, NULL, NULL, "broker host name or address"},
     {"port", INT, MIN | MAX, "1883", 1, 65535, NULL, NULL, "broker TCP port"},
     {"client_id", STR, MIN | MAX, NULL, 1, 190, NULL, NULL,
-     "MQTT client id (default collectord-<hostname>-<instance>; --once adds -once-<pid>)"},
-    {"username", STR, MAX, NULL, 0, 127, NULL, NULL, "user name for the broker"},
+     "MQTT client id, UTF-8 without control characters (default "
+     "collectord-<hostname>-<instance>; --once adds -once-<pid>)"},
+    {"username", STR, MAX, NULL, 0, 127, NULL, NULL,
+     "user name for the broker (UTF-8, no control characters)"},
     {"password", STR, COLLECTOR_SETTING_SECRET | MAX, NULL, 0, 255, NULL, NULL,
      "password for the broker (prefer password_file)"},
     {"password_file", STR, PATH, NULL, 0, 0, NULL, NULL,
@@ -33,11 +35,11 @@ const struct collector_setting_def mqtt_setting_defs[] = {
     {"qos", INT, MIN | MAX, "1", 0, 2, NULL, NULL, "QoS of what the sink publishes (the last will: 1)"},
     {"retain", BOOL, 0, "false", 0, 0, NULL, NULL, "retain state messages"},
     {"topic_prefix", STR, MIN | MAX, NULL, 1, 200, NULL, NULL,
-     "topics start here (default collectord/<hostname>)"},
+     "topics start here (default collectord/<hostname>); UTF-8, no # + or leading $"},
     {"keepalive", INT, MIN | MAX, "60", 5, 3600, NULL, "s", "MQTT keep-alive"},
     {"discovery", BOOL, 0, "false", 0, 0, NULL, NULL, "publish Home Assistant discovery"},
     {"discovery_prefix", STR, MIN | MAX, "homeassistant", 1, 100, NULL, NULL,
-     "Home Assistant discovery prefix"},
+     "Home Assistant discovery prefix (UTF-8, no # + or leading $)"},
     {"queue_size", INT, MIN | MAX, "100", 1, 1000000, NULL, NULL,
      "messages handed to the broker and not yet acknowledged; the host keeps the rest"},
     {"max_age", DBL, MIN | MAX, NULL, 1, 86400, NULL, "s",
@@ -89,7 +91,10 @@ static const char *bad_utf8(const char *v)
             p++;
             continue;
         }
-        need = c >= 0xf0 && c <= 0xf4 ? 3 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xc2 && c <= 0xdf ? 1 : 0;
+        need = c >= 0xf0 && c <= 0xf4   ? 3
+               : c >= 0xe0 && c <= 0xef ? 2
+               : c >= 0xc2 && c <= 0xdf ? 1
+                                        : 0;
         if (need == 0)
             return "invalid UTF-8";
         cp = c & (0x3fu >> need);
