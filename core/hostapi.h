@@ -23,6 +23,16 @@ struct host_claims *host_claims_new(void);
 int host_claims_add_producer(struct host_claims *c, const char *name);
 void host_claims_free(struct host_claims *c); /* NULL-safe */
 
+/* Records a sink took and reported lost afterwards (api->records_lost), by
+ * reason: slots are claimed once (state 0 free, 1 being named, 2 named) and
+ * counted atomically, so any thread may report without a lock. */
+#define HOST_LOST_REASONS 4
+struct host_lost {
+    atomic_int state;
+    char why[80];
+    atomic_ulong n;
+};
+
 /* One per plugin instance; owned by whoever runs the instance (sched, testhost). */
 struct collector_host {
     char name[64];        /* instance name */
@@ -37,6 +47,7 @@ struct collector_host {
     int setting_errors;   /* setting_error() calls: the plugin said what is wrong */
     uint32_t run_flags;   /* COLLECTOR_RUN_* */
     struct host_claims *claims; /* borrowed; NULL: every claim succeeds */
+    struct host_lost lost[HOST_LOST_REASONS]; /* the last slot also takes any other reason */
 };
 
 /* The table plugins see (static, same for all instances). */
@@ -47,6 +58,10 @@ const struct collector_host_api *hostapi_table(void);
 int host_init(struct collector_host *host, const char *name, int64_t interval_ms,
               const char *state_dir);
 void host_fini(struct collector_host *host);
+/* What a sink reported lost (api->records_lost): the total, and the reasons
+ * as "N reason, M reason" into buf (may be NULL). Read when the sink is
+ * stopped. */
+unsigned long host_lost_total(const struct collector_host *host, char *buf, size_t cap);
 /* is_stopping() turns 1 and the stop fd becomes readable. Async-signal-safe. */
 void host_request_stop(struct collector_host *host);
 

@@ -273,6 +273,18 @@ static void batch_swap(struct batch *a, struct batch *b)
     *b = tmp;
 }
 
+/* `n` points (one per record) taken and not delivered: counted in the host's
+ * totals as dropped, with the reason; an older host gets a line instead. */
+static void lost(struct influx_sender *s, size_t n, const char *why)
+{
+    if (n == 0)
+        return;
+    if (s->api->struct_size >= COLLECTOR_API_HAS(records_lost))
+        s->api->records_lost(s->host, n, why);
+    else
+        s->api->log(s->host, COLLECTOR_LOG_WARNING, "%zu point(s) dropped: %s", n, why);
+}
+
 /* What the answer to `out` changes. Lock held. */
 static void settle(struct influx_sender *s, enum outcome o, const char *why, long retry_after_s)
 {
@@ -296,6 +308,7 @@ static void settle(struct influx_sender *s, enum outcome o, const char *why, lon
                      "more like these are dropped and counted without a new line",
                      s->t.base_url, why, s->out.points);
         s->dropped += s->out.points;
+        lost(s, s->out.points, "refused by the server");
         s->attempts = 0;
         batch_clear(&s->out);
         break;
@@ -454,6 +467,11 @@ void sender_stop(struct influx_sender *s)
     curl_easy_cleanup(s->curl);
     s->curl = NULL;
     curl_global_cleanup();
+    /* what is still here was taken and never sent: said now, in the totals */
+    lost(s, s->filling.points + s->out.points, "never taken by the server before stop");
+    batch_clear(&s->filling);
+    batch_clear(&s->out);
+    s->attempts = 0;
 }
 
 void sender_free(struct influx_sender *s)
@@ -463,13 +481,8 @@ void sender_free(struct influx_sender *s)
     if (s == NULL)
         return;
     sender_stop(s);
-    left = s->filling.points + s->out.points;
-    if (left > 0)
-        s->api->log(s->host, COLLECTOR_LOG_WARNING,
-                    "%zu point(s) the server never took are dropped", left);
-    if (s->dropped > 0)
-        s->api->log(s->host, COLLECTOR_LOG_WARNING,
-                    "%lu point(s) in all were refused by the server and dropped", s->dropped);
+    left = s->filling.points + s->out.points; /* never started: nothing was sent */
+    lost(s, left, "never taken by the server");
     lp_buf_free(&s->filling.text);
     lp_buf_free(&s->out.text);
     for (size_t i = 0; i < sizeof(s->strings) / sizeof(s->strings[0]); i++)

@@ -520,7 +520,10 @@ static void mq_stop(void *state)
     while (m->pending.next != &m->pending) /* Paho never answered for these */
         pending_drop(m, m->pending.next);
     lost_msgs = window_free(&m->win, &lost_records);
-    if (lost_msgs > 0)
+    /* the host's totals count them as dropped, with the reason */
+    if (lost_records > 0 && m->api->struct_size >= COLLECTOR_API_HAS(records_lost))
+        m->api->records_lost(m->host, lost_records, "handed to the broker and never acknowledged");
+    else if (lost_msgs > 0)
         m->api->log(m->host, COLLECTOR_LOG_WARNING,
                     "%zu record(s) dropped: handed to the broker and never acknowledged "
                     "(%zu message(s))",

@@ -29,7 +29,7 @@ expect78() { # DESCRIPTION FIXED-STRING CONFIG
         echo "# exit $rc" >> "$tmp/err"; not_ok "$1"
     fi
 }
-echo "1..15"
+echo "1..17"
 
 # --- --describe ---
 "$D" --describe soc_lifepo4 >"$tmp/out" 2>"$tmp/err"; rc=$?
@@ -96,3 +96,13 @@ sed -i 's/again = 3;/again = 1000000;/; s/flush_timeout = 5;/flush_timeout = 1;/
 "$D" -c "$tmp/once.conf" --once 2>"$tmp/err"; rc=$?
 check "--once: a sink that never delivers is named, the record counted as dropped, exit 1" \
     sh -c "[ $rc -eq 1 ] && grep -q 'out - ERROR - 1 record(s) dropped: not delivered within 1 s' '$tmp/err' && grep -q 'out - ERROR - did not deliver 1 record(s)' '$tmp/err'"
+
+# --- the totals say what really happened (issue 25 #6) ---
+# a sink that asks to wait, then refuses the record it kept: the retry line
+# does not call it delivered, and the one line of totals adds up
+sed -i 's/again = 1000000;/again = 2; fail = true;/; s/flush_timeout = 1;/flush_timeout = 5;/' "$tmp/once.conf"
+"$D" -c "$tmp/once.conf" --once 2>"$tmp/err"; rc=$?
+check "a kept record the sink then refuses is not called delivered" \
+    sh -c "[ $rc -eq 1 ] && ! grep -q 'delivered the' '$tmp/err' && grep -q 'out - INFO - of the record(s) it had kept: 0 delivered, 1 refused (dropped)' '$tmp/err'"
+check "one line of totals: received = written + dropped, with the reason" \
+    sh -c "[ \$(grep -c 'out - .* record(s) received' '$tmp/err') -eq 1 ] && grep -q 'out - WARNING - 1 record(s) received: 0 written, 1 dropped (1 refused by the sink)' '$tmp/err'"

@@ -124,8 +124,15 @@ errors = [line for line in log.splitlines() if "ERROR" in line]
 tap.check("HTTP 401: one clear error with the server's message, those points dropped, not retried",
           ok and rc == 0 and len(errors) == 1
           and "HTTP 401: unauthorized access for token ***" in errors[0]
-          and len({r["body"] for r in reqs}) == len(reqs)
-          and re.search(r"\b4 point\(s\) in all were refused", log) is not None, log)
+          and len({r["body"] for r in reqs}) == len(reqs), log)
+totals = re.findall(r"influxdb - \w+ - (\d+) record\(s\) received: (\d+) written, (\d+) dropped"
+                    r"(?: \((.*)\))?$", log, re.M)
+got = [int(x) for x in totals[0][:3]] if len(totals) == 1 else [0, 0, 0]
+tap.check("HTTP 401: one line of totals, received = written + dropped, the 4 refused points "
+          "among the dropped (not the written), no other count",
+          len(totals) == 1 and got[0] == got[1] + got[2] and got[2] >= 4
+          and re.search(r"\b4 refused by the server", totals[0][3]) is not None
+          and "point(s) in all" not in log and "never took" not in log, log)
 tap.check("the token never appears in a log", all(TOKEN not in open(os.path.join(tmp, f)).read()
                                                   for f in os.listdir(tmp) if f.endswith(".log")))
 tap.check("the password never appears in a log",

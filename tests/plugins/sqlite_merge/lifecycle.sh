@@ -91,13 +91,15 @@ kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
 kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null; holder=
 cp "$tmp/log" "$tmp/err"
 dropped=$(sed -n 's/.*sqlite_merge - ERROR - \([0-9]*\) record(s) dropped: not delivered within 2 s.*/\1/p' "$tmp/log")
-totals=$(sed -n 's/.*sqlite_merge - INFO - \([0-9]*\) record(s) written, \([0-9]*\) dropped.*/\1 \2/p' "$tmp/log")
+totals=$(sed -n 's/.*sqlite_merge - [A-Z]* - \([0-9]*\) record(s) received: \([0-9]*\) written, \([0-9]*\) dropped (\([0-9]*\) not delivered within flush_timeout)$/\1 \2 \3 \4/p' "$tmp/log")
 stored=$(sqlite3 "$db" "select count(*) from readings")
-written=${totals% *}
-if [ "$rc" -eq 0 ] && [ -n "$dropped" ] && [ "$dropped" -ge 1 ] && [ "${totals#* }" = "$dropped" ]; then
-    ok "SIGTERM with the database held: the undelivered records are counted in one line"
+set -- $totals
+received=${1:-0} written=${2:-} ndropped=${3:-0} late=${4:-0}
+if [ "$rc" -eq 0 ] && [ -n "$dropped" ] && [ "$dropped" -ge 1 ] && [ "$ndropped" = "$dropped" ] &&
+   [ "$late" = "$dropped" ] && [ "$received" -eq $((written + ndropped)) ]; then
+    ok "SIGTERM with the database held: the undelivered records are counted, and the totals add up"
 else
-    not_ok "SIGTERM with the database held: the undelivered records are counted in one line"
+    not_ok "SIGTERM with the database held: the undelivered records are counted, and the totals add up"
 fi
 if [ -n "$written" ] && [ $((stored - 1)) -eq "$written" ] && [ "$stored" -ge "$stored_before" ]; then
     ok "every record is either stored or counted as dropped (written = rows added)"
