@@ -408,6 +408,17 @@ static void *sender_main(void *arg)
 
 /* ---- the plugin ---- */
 
+size_t mqtt_queue_bytes(void *state)
+{
+    struct mq *m = state;
+    size_t n;
+
+    pthread_mutex_lock(&m->lock);
+    n = m->win.bytes;
+    pthread_mutex_unlock(&m->lock);
+    return n;
+}
+
 int mqtt_new(const struct collector_host_api *api, collector_host *host,
              const struct mqtt_settings *cfg, void **state_out)
 {
@@ -419,6 +430,7 @@ int mqtt_new(const struct collector_host_api *api, collector_host *host,
         free(m);
         return -ENOMEM;
     }
+    window_limit_bytes(&m->win, cfg->window_bytes);
     m->api = api;
     m->host = host;
     m->cfg = *cfg;
@@ -522,13 +534,15 @@ static void mq_stop(void *state)
     lost_msgs = window_free(&m->win, &lost_records);
     /* the host's totals count them as dropped, with the reason */
     if (lost_records > 0 && m->api->struct_size >= COLLECTOR_API_HAS(records_lost))
-        m->api->records_lost(m->host, lost_records, "handed to the broker and never acknowledged");
+        m->api->records_lost(m->host, lost_records,
+                             "handed to the broker and never acknowledged");
     else if (lost_msgs > 0)
         m->api->log(m->host, COLLECTOR_LOG_WARNING,
                     "%zu record(s) dropped: handed to the broker and never acknowledged "
                     "(%zu message(s))",
                     lost_records, lost_msgs);
     window_init(&m->win, m->cfg.window); /* empty again, for another start() */
+    window_limit_bytes(&m->win, m->cfg.window_bytes);
     m->connected = m->stopping = m->disconnect_done = m->online_due = 0;
     m->inflight = 0;
     m->ndev = 0;
@@ -675,6 +689,7 @@ static int mq_write(void *state, const collector_record *rec)
     struct device *d;
     int64_t age_ms = max_age_ms(m, rec);
     struct discovery_seen seen = {0};
+    size_t bytes = 0;
     int rc = 0;
 
     pthread_mutex_lock(&m->lock);
@@ -699,8 +714,11 @@ static int mq_write(void *state, const collector_record *rec)
     if ((rc = msg_batch_add(&b, topic_of(m, api->record_source(rec), "state"),
                             discovery_state_json(api, rec), m->cfg.retain)) < 0)
         goto out;
-    if (!window_has_room(&m->win, b.n)) {
-        rc = -EAGAIN; /* the broker is slow: the host keeps it a while */
+    for (size_t i = 0; i < b.n; i++)
+        if (b.v[i].topic != NULL && b.v[i].payload != NULL)
+            bytes += window_item_bytes(b.v[i].topic, b.v[i].payload);
+    if (!window_has_room(&m->win, b.n) || !window_has_bytes(&m->win, bytes)) {
+        rc = -EAGAIN; /* the broker is slow: the host keeps it a while (bounded) */
         goto out;
     }
     for (size_t i = 0; i < b.n; i++) {

@@ -42,6 +42,8 @@ const struct collector_setting_def mqtt_setting_defs[] = {
      "Home Assistant discovery prefix (UTF-8, no # + or leading $)"},
     {"queue_size", INT, MIN | MAX, "100", 1, 1000000, NULL, NULL,
      "messages handed to the broker and not yet acknowledged; the host keeps the rest"},
+    {"queue_bytes", INT, MIN | MAX, "4194304", 65536, 268435456, NULL, "B",
+     "the bytes those messages may take (a broker that never acknowledges costs no more)"},
     {"max_age", DBL, MIN | MAX, NULL, 1, 86400, NULL, "s",
      "a battery silent this long shows offline (default 3 x its source's interval)"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
@@ -174,6 +176,7 @@ int mqtt_settings_read(const struct collector_host_api *api, collector_host *hos
     get_str(api, s, "discovery_prefix", out->discovery_prefix, sizeof(out->discovery_prefix));
     out->keepalive_s = (int)get_int(api, s, "keepalive");
     out->window = (unsigned)get_int(api, s, "queue_size");
+    out->window_bytes = (size_t)get_int(api, s, "queue_bytes");
     if (api->setting_double(s, "max_age", &max_age) == 0)
         out->max_age_ms = (int64_t)(max_age * 1000.0);
 
