@@ -25,6 +25,10 @@
 #define SAVE_EVERY_S 60.0
 #define STATE_MAX (MAX_DEVICES * 128)
 #define MAX_GAP_S 3600.0 /* a longer gap is not integrated across */
+/* what a state file may say: seconds since 1970 up to about year 5000, and
+ * the current of any pack there is (A) */
+#define STATE_TIME_MAX 1e11
+#define STATE_CURRENT_MAX 1e5
 
 struct device {
     char id[64];
@@ -124,8 +128,11 @@ static void load(struct coulomb *c)
         if (next != NULL)
             *next++ = '\0';
         n++;
+        /* nan, inf or an absurd figure (a time past year 5000, a current
+         * no pack carries) is refused, not carried into every record */
         if (sscanf(line, "%63s %lf %lf %lf", d.id, &d.soc, &d.last_t, &d.last_i) != 4 ||
-            !(d.soc >= 0 && d.soc <= 100) || !isfinite(d.last_t)) {
+            !(d.soc >= 0 && d.soc <= 100) || !(d.last_t >= 0 && d.last_t <= STATE_TIME_MAX) ||
+            !(fabs(d.last_i) <= STATE_CURRENT_MAX)) {
             c->api->log(c->host, COLLECTOR_LOG_WARNING,
                         "%s/%s:%u: unreadable state line ignored: that battery starts again "
                         "from its voltage",
