@@ -76,6 +76,7 @@ struct mq {
     unsigned gen;           /* connections so far */
     int connected, online_due, stopping, said_unreachable, disconnect_done;
     int refused;         /* the broker's CONNACK refusal (4, 5) of the last try, else 0 */
+    int64_t connected_ms; /* monotonic: when the current connection came up */
     char tls_error[128]; /* OpenSSL's reason for the last failed handshake */
     struct device dev[MAX_DEVICES];
     size_t ndev;
@@ -152,6 +153,7 @@ static void on_connected(void *ctx, char *cause)
         return;
     pthread_mutex_lock(&m->lock);
     m->connected = 1;
+    m->connected_ms = mono_ms(m);
     m->refused = 0;
     m->gen++;
     m->inflight = 0;
@@ -170,18 +172,30 @@ static void on_connected(void *ctx, char *cause)
     gate_leave(ctx);
 }
 
+/* A broker drops the older of two sessions with one client id: two daemons
+ * (or a copy of this one) sharing it take turns, each connection short. */
+#define SHORT_CONNECTION_MS 60000
+
 static void on_connection_lost(void *ctx, char *cause)
 {
     struct mq *m = gate_enter(ctx);
+    int64_t lasted;
     if (m == NULL)
         return;
     pthread_mutex_lock(&m->lock);
     m->connected = 0;
     m->said_unreachable = 1; /* the failed reconnects that follow say nothing more */
+    lasted = mono_ms(m) - m->connected_ms;
     pthread_mutex_unlock(&m->lock);
     m->api->log(m->host, COLLECTOR_LOG_WARNING,
-                "%s: connection lost (%s): records wait until it is back", m->endpoint,
-                cause != NULL ? cause : "closed");
+                "%s: connection lost (%s) after %lld s: records wait until it is back%s%s%s",
+                m->endpoint, cause != NULL ? cause : "closed", (long long)(lasted / 1000),
+                lasted < SHORT_CONNECTION_MS
+                    ? "; if this repeats, another client may be connected with the same "
+                      "client_id \""
+                    : "",
+                lasted < SHORT_CONNECTION_MS ? m->cfg.client_id : "",
+                lasted < SHORT_CONNECTION_MS ? "\" (the broker drops the older session)" : "");
     if (cause != NULL)
         m->paho->free(cause);
     gate_leave(ctx);

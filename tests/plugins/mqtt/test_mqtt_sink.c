@@ -436,6 +436,28 @@ static void test_window_bounded_in_bytes(void **unused)
     fake_reset();
 }
 
+/* Two daemons with one client id: the broker drops the older session and
+ * each connection is short. The line says what may be going on. */
+static void test_short_connection_lost_hints_at_a_shared_client_id(void **unused)
+{
+    struct sink s;
+    collector_record *r;
+    (void)unused;
+
+    sink_open(&s, 1000, 0);
+    r = battery_record(&s);
+    assert_int_equal(mqtt_start_with(s.m, &fake_paho), 0);
+    assert_int_equal(write_until(&s, r, 0, 2000), 0);
+    fk.lost(fk.ctx, NULL);
+    if (strstr(testhost_log(s.t), "connection lost (closed) after 0 s") == NULL ||
+        strstr(testhost_log(s.t), "another client may be connected with the same client_id "
+                                  "\"unit\"") == NULL)
+        fail_msg("no hint: %s", testhost_log(s.t));
+    testhost_record_free(r);
+    sink_close(&s);
+    fake_reset();
+}
+
 static void test_once_sets_no_will_and_no_availability(void **unused)
 {
     struct sink s;
@@ -521,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_eagain_until_connected_then_delivered),
         cmocka_unit_test(test_full_window_and_unacknowledged_flush),
         cmocka_unit_test(test_window_bounded_in_bytes),
+        cmocka_unit_test(test_short_connection_lost_hints_at_a_shared_client_id),
         cmocka_unit_test(test_once_sets_no_will_and_no_availability),
         cmocka_unit_test(test_refused_credentials_are_an_error),
         cmocka_unit_test(test_stop_waits_for_callbacks_in_flight),
