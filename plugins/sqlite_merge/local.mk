@@ -22,5 +22,3 @@ TESTS += tests/plugins/sqlite_merge/lifecycle.sh
 dist_noinst_SCRIPTS += tests/plugins/sqlite_merge/lifecycle.sh
 TESTS += tests/plugins/sqlite_merge/freshness_e2e.py
 dist_noinst_SCRIPTS += tests/plugins/sqlite_merge/freshness_e2e.py
-TESTS += tests/plugins/sqlite_merge/trust.sh
-dist_noinst_SCRIPTS += tests/plugins/sqlite_merge/trust.sh

@@ -441,19 +441,19 @@ static void test_window_bounded_in_bytes(void **unused)
 static void test_short_connection_lost_hints_at_a_shared_client_id(void **unused)
 {
     struct sink s;
-    collector_record *r;
+    const char *log;
     (void)unused;
 
     sink_open(&s, 1000, 0);
-    r = battery_record(&s);
+    slow_release = 1; /* "connected to" is logged without the hold other tests use */
     assert_int_equal(mqtt_start_with(s.m, &fake_paho), 0);
-    assert_int_equal(write_until(&s, r, 0, 2000), 0);
-    fk.lost(fk.ctx, NULL);
-    if (strstr(testhost_log(s.t), "connection lost (closed) after 0 s") == NULL ||
-        strstr(testhost_log(s.t), "another client may be connected with the same client_id "
-                                  "\"unit\"") == NULL)
-        fail_msg("no hint: %s", testhost_log(s.t));
-    testhost_record_free(r);
+    for (int i = 0; i < 20000 && strstr(testhost_log(s.t), "connected to") == NULL; i++)
+        usleep(1000);
+    fk.lost(fk.ctx, NULL); /* the broker closed it soon after */
+    log = testhost_log(s.t);
+    if (strstr(log, "connection lost (closed) after ") == NULL ||
+        strstr(log, "another client may be connected with the same client_id \"unit\"") == NULL)
+        fail_msg("no hint: %s", log);
     sink_close(&s);
     fake_reset();
 }
