@@ -49,6 +49,7 @@ struct influx_sender {
     int64_t retry_at_ms;       /* out is sent again then */
     unsigned attempts;         /* failed attempts of `out` */
     int flush_due, stopping;
+    int filling_full; /* a point did not fit in batch_bytes: send the batch now */
     unsigned long sent, dropped;
     char cause[256]; /* the last reported failure: a new cause is reported again */
 };
@@ -331,6 +332,7 @@ static void settle(struct influx_sender *s, enum outcome o, const char *why, lon
 static int filling_due(const struct influx_sender *s, int64_t now)
 {
     return s->filling.points > 0 && (s->filling.points >= s->t.batch_size || s->flush_due ||
+                                     s->filling_full ||
                                      now - s->filling_since_ms >= s->t.flush_interval_ms);
 }
 
@@ -346,6 +348,7 @@ static void *sender_main(void *arg)
         if (s->out.points == 0 && filling_due(s, now)) {
             batch_swap(&s->out, &s->filling);
             s->flush_due = 0;
+            s->filling_full = 0;
             s->retry_at_ms = now;
             pthread_cond_broadcast(&s->idle); /* room to fill again */
         }
@@ -501,6 +504,11 @@ int sender_push(struct influx_sender *s, const char *text, size_t len, size_t np
     pthread_mutex_lock(&s->lock);
     if (s->filling.points >= s->t.batch_size) {
         rc = -EAGAIN; /* the host keeps it: its queue is the bounded one */
+    } else if (s->filling.points > 0 && s->t.batch_bytes > 0 &&
+               s->filling.text.len + len > s->t.batch_bytes) {
+        s->filling_full = 1; /* full in bytes: it goes now, the point waits */
+        pthread_cond_signal(&s->wake);
+        rc = -EAGAIN;
     } else {
         size_t before = s->filling.text.len;
         lp_append(&s->filling.text, text, len);

@@ -76,6 +76,10 @@ static const struct collector_setting_def setting_defs[] = {
      "string metrics to write as string fields, e.g. [ \"errors\", \"protocol\" ]"},
     {"batch_size", COLLECTOR_SETTING_INT, COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, "100", 1,
      100000, NULL, NULL, "points per write request"},
+    {"batch_bytes", COLLECTOR_SETTING_INT, COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX,
+     "1048576", 1024, 67108864, NULL, "B",
+     "bytes of line protocol per write request: two batches at most are kept, so this bounds "
+     "the sink's memory whatever batch_size says"},
     {"flush_interval", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, "5",
      0.05, 3600, NULL, "s", "the longest a point waits for its batch to fill"},
     {"cafile", COLLECTOR_SETTING_STRING, COLLECTOR_SETTING_PATH, NULL, 0, 0, NULL, NULL,
@@ -329,7 +333,7 @@ static int influx_create(const struct collector_host_api *api, collector_host *h
     struct lp_buf url = {0};
     const char *base = NULL, *measurement = NULL, *precision = NULL, *why;
     char *pwbuf = NULL, *tokbuf = NULL;
-    int64_t batch = 0;
+    int64_t batch = 0, batch_bytes = 0;
     double flush_s = 0, timeout_s = 0;
     int rc = -ENOMEM;
 
@@ -346,6 +350,7 @@ static int influx_create(const struct collector_host_api *api, collector_host *h
     api->setting_string(s, "measurement", &measurement);
     api->setting_string(s, "precision", &precision);
     api->setting_int(s, "batch_size", &batch);
+    api->setting_int(s, "batch_bytes", &batch_bytes);
     api->setting_double(s, "flush_interval", &flush_s);
     api->setting_double(s, "timeout", &timeout_s);
     api->setting_bool(s, "tls_verify", &t.tls_verify);
@@ -388,6 +393,7 @@ static int influx_create(const struct collector_host_api *api, collector_host *h
     t.cafile = opt(api, s, "cafile");
     t.timeout_ms = (int64_t)(timeout_s * 1000);
     t.batch_size = (size_t)batch;
+    t.batch_bytes = (size_t)batch_bytes;
     t.flush_interval_ms = (int64_t)(flush_s * 1000);
     rc = sender_new(api, host, &t, &x->sender);
     if (rc < 0)

@@ -176,6 +176,24 @@ tap.check("cross-setting errors: one line naming file:line and the setting, exit
           not bad, "\n".join(bad))
 
 
+# batch_bytes bounds a batch whatever batch_size says: with 100000 points
+# per request and a minute between flushes, requests still go out, each
+# within the bound (a point alone may be more), nothing lost or doubled
+srv = FakeServer()
+d = Daemon(tmp, "bytes", ['url = "%s"; database = "bms"; batch_size = 100000; batch_bytes = 4096;'
+                          ' flush_interval = 60;' % srv.url], loop=True)
+d.start()
+ok = wait_for(lambda: len(srv.taken()) >= 3, 30)
+rc = d.stop()
+reqs = srv.taken()
+sizes = [(len(r["body"].encode()), len(r["body"].splitlines())) for r in reqs]
+times = [parse_line(line)[3] for r in reqs for line in r["body"].splitlines()]
+tap.check("batch_bytes: requests go out within the bound long before flush_interval, in order",
+          ok and rc == 0 and all(n <= 4096 or lines == 1 for n, lines in sizes)
+          and any(lines > 1 for _, lines in sizes) and times == sorted(times)
+          and len(set(times)) == len(times), (sizes, d.log()[-600:]))
+srv.close()
+
 # a CR/LF in the token never reaches the server: the daemon refuses to start
 srv = FakeServer()
 d = Daemon(tmp, "inject", ['url = "%s"; org = "o"; bucket = "b"; token = "t\\r\\nX-Injected: 1";'
