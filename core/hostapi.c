@@ -277,6 +277,52 @@ out:
     return rc;
 }
 
+static void host_records_lost(collector_host *host, unsigned long n, const char *why)
+{
+    struct host_lost *slot = &host->lost[HOST_LOST_REASONS - 1];
+
+    if (n == 0)
+        return;
+    why = why != NULL && why[0] != '\0' ? why : "lost by the sink";
+    for (size_t i = 0; i < HOST_LOST_REASONS; i++) {
+        struct host_lost *l = &host->lost[i];
+        int free_slot = 0;
+        if (atomic_load(&l->state) == 2 && strcmp(l->why, why) == 0) {
+            slot = l;
+            break;
+        }
+        if (atomic_compare_exchange_strong(&l->state, &free_slot, 1)) {
+            snprintf(l->why, sizeof(l->why), "%s", why);
+            atomic_store(&l->state, 2);
+            slot = l;
+            break;
+        }
+    }
+    atomic_fetch_add(&slot->n, n);
+}
+
+unsigned long host_lost_total(const struct collector_host *host, char *buf, size_t cap)
+{
+    unsigned long total = 0;
+    size_t used = 0;
+
+    if (buf != NULL && cap > 0)
+        buf[0] = '\0';
+    for (size_t i = 0; i < HOST_LOST_REASONS; i++) {
+        unsigned long n = atomic_load(&host->lost[i].n);
+        if (n == 0)
+            continue;
+        total += n;
+        if (buf != NULL && used < cap) {
+            int w = snprintf(buf + used, cap - used, "%s%lu %s%s", used ? ", " : "", n,
+                             host->lost[i].why,
+                             i == HOST_LOST_REASONS - 1 ? " (and other reasons)" : "");
+            used += w > 0 ? (size_t)w : 0;
+        }
+    }
+    return total;
+}
+
 static uint32_t interim_record_kind(const collector_record *rec)
 {
     (void)rec;
@@ -333,6 +379,7 @@ static const struct collector_host_api host_api = {
     .record_fresh_until_ns = record_fresh_until_ns,
     .source_fresh_until_ns = host_source_fresh_until_ns,
     .record_kind = interim_record_kind,
+    .records_lost = host_records_lost,
 };
 
 const struct collector_host_api *hostapi_table(void)

@@ -25,6 +25,16 @@ struct host_claims *host_claims_new(void);
 int host_claims_add_producer(struct host_claims *c, const char *name);
 void host_claims_free(struct host_claims *c); /* NULL-safe */
 
+/* Records a sink took and reported lost afterwards (api->records_lost), by
+ * reason: slots are claimed once (state 0 free, 1 being named, 2 named) and
+ * counted atomically, so any thread may report without a lock. */
+#define HOST_LOST_REASONS 4
+struct host_lost {
+    atomic_int state;
+    char why[80];
+    atomic_ulong n;
+};
+
 /* One per plugin instance; owned by whoever runs the instance (sched, testhost). */
 struct collector_host {
     char name[64];        /* instance name */
@@ -42,6 +52,7 @@ struct collector_host {
     struct host_claims *claims; /* borrowed; NULL: every claim succeeds */
     int64_t fallback_interval_ms; /* collector.interval: freshness when a source's is unknown */
     struct fresh_book *book; /* borrowed: producers' newest records; NULL: none known */
+    struct host_lost lost[HOST_LOST_REASONS]; /* the last slot also takes any other reason */
 };
 
 /* The table plugins see (static, same for all instances). */
@@ -57,6 +68,10 @@ int host_init(struct collector_host *host, const char *name, int64_t interval_ms
  * that is the cause). Main thread, or after start. */
 int host_stop_open(struct collector_host *host);
 void host_fini(struct collector_host *host);
+/* What a sink reported lost (api->records_lost): the total, and the reasons
+ * as "N reason, M reason" into buf (may be NULL). Read when the sink is
+ * stopped. */
+unsigned long host_lost_total(const struct collector_host *host, char *buf, size_t cap);
 /* is_stopping() turns 1 and the stop fd becomes readable. Async-signal-safe. */
 void host_request_stop(struct collector_host *host);
 

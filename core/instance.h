@@ -17,10 +17,12 @@
 struct sink_queue {
     collector_record **v; /* ring of `cap` */
     size_t head, len, cap;
+    size_t bytes;         /* what the records in it take (record_bytes) */
     int64_t next_try_ms;  /* monotonic; retry no earlier */
     int64_t backoff_ms;
     int last_rc;
     size_t delivered; /* from the queue since it was last empty */
+    size_t refused;   /* ... and what the sink refused from it then */
     int stalled;      /* a retry since then delivered nothing (an outage) */
 };
 
@@ -54,6 +56,9 @@ struct instance {
      * the main thread once that thread is paused or stopped: retire). */
     struct sink_queue q;
     unsigned long written, dropped, process_failures;
+    /* Sinks: records that reached the sink's stage, and why the host
+     * dropped some (dropped = the sum of these). */
+    unsigned long received, dropped_full, dropped_deadline, dropped_refused;
     /* "Say it once" state of the one thread that calls this instance: the
      * source's thread for a source (sched_poll), the pipeline's thread for
      * a calculator or a sink (pipeline.c). An instance has one kind, so

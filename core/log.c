@@ -93,10 +93,16 @@ int log_format(char *buf, size_t cap, const char *instance, int level, const cha
     n = vsnprintf(buf + used, cap - used, fmt, ap);
     if (n > 0)
         used += (size_t)n < cap - used ? (size_t)n : cap - used - 1;
-    /* One message is one line: fold embedded newlines. */
-    for (size_t i = 0; i < used; i++)
-        if (buf[i] == '\n' || buf[i] == '\r')
+    /* One message is one line: fold embedded newlines. Text from a server
+     * or a device may hold other control characters (ESC starts a terminal
+     * sequence, BEL rings): shown as '?', never passed on. */
+    for (size_t i = 0; i < used; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (c == '\n' || c == '\r')
             buf[i] = ' ';
+        else if ((c < 0x20 && c != '\t') || c == 0x7f)
+            buf[i] = '?';
+    }
     return (int)used;
 }
 

@@ -16,6 +16,10 @@
 
 #define QUEUE_MAX 1024      /* records between the sources and the dispatcher */
 #define SINKQ_MAX 1024      /* records one sink asked the host to keep */
+/* ... and the memory they may take: a sink that never takes anything (a
+ * broker that never acknowledges) costs at most this much (a record with 16
+ * cells is about 2 kB, so the record bound comes first for those). */
+#define SINKQ_BYTES_MAX (4u << 20)
 #define RETRY_FIRST_MS 1000
 #define RETRY_MAX_MS 60000
 /* A sink that took some of what it kept and then asked to wait (a window of
@@ -64,9 +68,23 @@ static const char *errtext(int rc)
 
 /* ---- a sink's retry queue ---- */
 
+static collector_record *sinkq_pop(struct instance *in)
+{
+    struct sink_queue *q = &in->q;
+    collector_record *rec = q->v[q->head];
+
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+    q->bytes -= record_bytes(rec);
+    return rec;
+}
+
+/* Keep `rec` (taken) at the end of the queue; past the bound in records or
+ * bytes the oldest go, counted. */
 static int sinkq_push(struct instance *in, collector_record *rec)
 {
     struct sink_queue *q = &in->q;
+    size_t size = record_bytes(rec);
 
     if (q->cap == 0) {
         q->v = calloc(SINKQ_MAX, sizeof(*q->v));
@@ -76,28 +94,23 @@ static int sinkq_push(struct instance *in, collector_record *rec)
         }
         q->cap = SINKQ_MAX;
     }
-    if (q->len == q->cap) {
-        record_free(q->v[q->head]);
-        q->head = (q->head + 1) % q->cap;
-        q->len--;
+    while (q->len == q->cap || (q->len > 0 && q->bytes + size > SINKQ_BYTES_MAX)) {
+        record_free(sinkq_pop(in));
+        in->dropped_full++;
         if (in->dropped++ % 100 == 0)
             log_msg(in->name, COLLECTOR_LOG_WARNING,
-                    "retry queue full (%zu records): dropped the oldest, %lu so far", q->cap,
-                    in->dropped);
+                    "retry queue full (%zu records, %zu kB): dropped the oldest, %lu so far",
+                    q->len, q->bytes / 1024, in->dropped_full);
     }
     q->v[(q->head + q->len) % q->cap] = rec;
     q->len++;
+    q->bytes += size;
     return 0;
 }
 
-static collector_record *sinkq_pop(struct instance *in)
+size_t pipeline_sink_queue_bytes(const struct instance *in)
 {
-    struct sink_queue *q = &in->q;
-    collector_record *rec = q->v[q->head];
-
-    q->head = (q->head + 1) % q->cap;
-    q->len--;
-    return rec;
+    return in->q.bytes;
 }
 
 static void note_failure(struct instance *in, int rc, const collector_record *rec)
@@ -137,7 +150,18 @@ static void sink_result(struct instance *in, const collector_record *rec, int rc
         rc = -ENOMEM;
     }
     in->dropped++;
+    in->dropped_refused++;
     note_failure(in, rc, rec);
+}
+
+/* The queue is empty or given up: no retry pending, a new outage counts anew. */
+static void sinkq_settled(struct instance *in)
+{
+    in->q.backoff_ms = 0;
+    in->q.next_try_ms = 0;
+    in->q.delivered = 0;
+    in->q.refused = 0;
+    in->q.stalled = 0;
 }
 
 /* Write what `in` keeps, oldest first, until it asks to wait again. */
@@ -161,27 +185,46 @@ static void sink_retry(struct instance *in, int64_t now)
             return;
         }
         sinkq_pop(in);
-        in->q.delivered++;
         if (rc == 0) {
+            in->q.delivered++;
             in->written++;
             note_success(in);
         } else {
+            in->q.refused++;
             in->dropped++;
+            in->dropped_refused++;
             note_failure(in, rc, rec);
         }
         record_free(rec);
     }
-    /* said after an outage, not after every moment of a full window */
-    if (before > 0 && in->q.stalled)
+    /* said after an outage, not after every moment of a full window; what
+     * the sink refused is not "delivered" */
+    if (before > 0 && in->q.stalled && in->q.refused > 0)
+        log_msg(in->name, COLLECTOR_LOG_INFO,
+                "of the record(s) it had kept: %zu delivered, %zu refused (dropped)",
+                in->q.delivered, in->q.refused);
+    else if (before > 0 && in->q.stalled)
         log_msg(in->name, COLLECTOR_LOG_INFO, "delivered the %zu record(s) it had kept",
                 in->q.delivered);
-    in->q.backoff_ms = 0;
-    in->q.next_try_ms = 0;
-    in->q.delivered = 0;
-    in->q.stalled = 0;
+    sinkq_settled(in);
 }
 
 /* ---- running records ---- */
+
+/* `rec` (borrowed) reaches sink `in`: behind what it keeps, or written. */
+static void sink_take(struct instance *in, const collector_record *rec, int64_t now)
+{
+    in->received++;
+    if (in->q.len > 0) {
+        collector_record *copy = record_clone(rec); /* keep the order */
+        if (copy == NULL || sinkq_push(in, copy) < 0) {
+            in->dropped++;
+            in->dropped_refused++; /* out of memory */
+        }
+        return;
+    }
+    sink_result(in, rec, in->lp->desc.write(in->state, rec), now);
+}
 
 static void run_record(struct pipeline *pl, collector_record *rec, size_t from_stage)
 {
@@ -202,12 +245,8 @@ static void run_record(struct pipeline *pl, collector_record *rec, size_t from_s
             } else {
                 note_success(in);
             }
-        } else if (in->q.len > 0) {
-            collector_record *copy = record_clone(rec); /* keep the order */
-            if (copy == NULL || sinkq_push(in, copy) < 0)
-                in->dropped++;
         } else {
-            sink_result(in, rec, in->lp->desc.write(in->state, rec), now);
+            sink_take(in, rec, now);
         }
     }
     record_free(rec);
@@ -420,6 +459,7 @@ int pipeline_flush(struct instance *const *stages, size_t n, int64_t timeout_ms)
             while (in->q.len > 0)
                 record_free(sinkq_pop(in));
             in->dropped += left;
+            in->dropped_deadline += left;
             undelivered++;
             if (left > 0)
                 log_msg(in->name, COLLECTOR_LOG_ERROR,
@@ -431,10 +471,7 @@ int pipeline_flush(struct instance *const *stages, size_t n, int64_t timeout_ms)
                 log_msg(in->name, COLLECTOR_LOG_ERROR, "flush did not complete: %s",
                         rc == -EAGAIN ? "still delivering at the deadline" : errtext(rc));
         }
-        in->q.backoff_ms = 0;
-        in->q.next_try_ms = 0;
-        in->q.delivered = 0;
-        in->q.stalled = 0;
+        sinkq_settled(in);
     }
     return undelivered;
 }

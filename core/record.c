@@ -529,6 +529,19 @@ collector_record *record_clone(const collector_record *rec)
     return copy;
 }
 
+size_t record_bytes(const collector_record *rec)
+{
+    size_t n = sizeof(*rec);
+
+    if (rec->metrics != rec->inline_metrics)
+        n += rec->cap * sizeof(*rec->metrics);
+    if (rec->index != rec->inline_index)
+        n += rec->index_size * sizeof(*rec->index);
+    if (rec->pool != rec->inline_pool)
+        n += rec->pool_cap;
+    return n;
+}
+
 int64_t record_interval_ms(const collector_record *rec)
 {
     return rec ? rec->interval_ms : 0;

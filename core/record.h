@@ -13,6 +13,8 @@ int record_new(const char *source, int64_t time_ns, collector_record **out);
 void record_free(collector_record *rec);
 /* A deep copy (owned by the caller), or NULL when out of memory. */
 collector_record *record_clone(const collector_record *rec);
+/* The memory `rec` holds (its struct and what it allocated), in bytes. */
+size_t record_bytes(const collector_record *rec);
 
 /* These have exactly the signatures of the host API table (collector/plugin.h). */
 int record_set_double(collector_record *rec, const char *name, double value);

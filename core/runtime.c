@@ -157,14 +157,45 @@ int runtime_start(struct runtime *rt)
     return 0;
 }
 
+/* A sink's one line of totals, once it is stopped: what reached it, what
+ * was written and what was dropped, with the reasons (the host's and those
+ * the sink reported with records_lost), so written + dropped = received. */
+static void log_sink_totals(const struct instance *in)
+{
+    char lost_why[400], why[600] = "";
+    unsigned long lost = host_lost_total(&in->host, lost_why, sizeof(lost_why));
+    unsigned long written = in->written > lost ? in->written - lost : 0;
+    const struct {
+        unsigned long n;
+        const char *what;
+    } host_why[] = {
+        {in->dropped_full, "past the retry queue's bound"},
+        {in->dropped_deadline, "not delivered within flush_timeout"},
+        {in->dropped_refused, "refused by the sink"},
+    };
+    size_t used = 0;
+
+    for (size_t i = 0; i < sizeof(host_why) / sizeof(host_why[0]); i++) {
+        if (host_why[i].n == 0 || used >= sizeof(why))
+            continue;
+        int w = snprintf(why + used, sizeof(why) - used, "%s%lu %s", used ? ", " : "",
+                         host_why[i].n, host_why[i].what);
+        used += w > 0 ? (size_t)w : 0;
+    }
+    if (lost > 0 && used < sizeof(why))
+        snprintf(why + used, sizeof(why) - used, "%s%s", used ? ", " : "", lost_why);
+    log_msg(in->name, in->dropped + lost > 0 ? COLLECTOR_LOG_WARNING : COLLECTOR_LOG_INFO,
+            "%lu record(s) received: %lu written, %lu dropped%s%s%s", in->received, written,
+            in->dropped + lost, why[0] ? " (" : "", why, why[0] ? ")" : "");
+}
+
 static void log_totals(const struct instance *in)
 {
     if (in->kind == COLLECTOR_KIND_SOURCE)
         log_msg(in->name, COLLECTOR_LOG_INFO, "%lu poll(s) ok, %lu failed, %lu record(s)",
                 in->polls_ok, in->polls_failed, in->records);
     else if (in->kind == COLLECTOR_KIND_SINK)
-        log_msg(in->name, COLLECTOR_LOG_INFO, "%lu record(s) written, %lu dropped", in->written,
-                in->dropped);
+        log_sink_totals(in);
 }
 
 /* Stop and close instances (the pipeline must be paused or stopped):
@@ -177,11 +208,14 @@ static void retire(struct runtime *rt, struct instance **v, size_t n)
             sched_stop(v[i]);
     pipeline_flush(v, n, rt->cfg->flush_timeout_ms);
     for (size_t i = n; i-- > 0;) {
-        /* (an instance that never started has nothing to say) */
-        if (v[i]->started &&
-            (!(rt->run_flags & (COLLECTOR_RUN_ONCE | COLLECTOR_RUN_CHECK)) || v[i]->dropped > 0))
-            log_totals(v[i]);
+        /* stop() first: a sink reports there what it took and could not deliver;
+         * an instance that never started has nothing to say */
+        int was_started = v[i]->started;
         instance_stop(v[i]);
+        if (was_started &&
+            (!(rt->run_flags & (COLLECTOR_RUN_ONCE | COLLECTOR_RUN_CHECK)) || v[i]->dropped > 0 ||
+             host_lost_total(&v[i]->host, NULL, 0) > 0))
+            log_totals(v[i]);
         /* its records' freshness does not answer for a successor */
         fresh_book_forget(pipeline_book(rt->pl), v[i]->name);
         instance_close(v[i]);

@@ -27,6 +27,11 @@
 #define STATE_MAGIC        "collectord-energy 1"
 #define STATE_MAX          (64 + PLUGKIT_SOURCES_MAX * 256)
 #define STATE_LINE_FIELDS  8
+/* what a state file may say: 1 TWh, seconds since 1970 up to about year
+ * 5000, 100 MW; past these (or nan, inf) the line is refused */
+#define STATE_KWH_MAX      1e9
+#define STATE_TIME_MAX     1e11
+#define STATE_POWER_MAX    1e8
 
 struct battery { /* the source is its name in energy.src */
     double charged_kwh, discharged_kwh; /* monotonic totals */
@@ -109,9 +114,11 @@ static int state_line(const char *line, char source[PLUGKIT_NAME_MAX], struct ba
                &b->discharged_kwh, &b->day, &b->today_charged_kwh, &b->today_discharged_kwh,
                &b->last_t, &b->last_p) != STATE_LINE_FIELDS)
         return -EINVAL;
-    if (!(b->charged_kwh >= 0 && b->discharged_kwh >= 0 && b->today_charged_kwh >= 0 &&
-          b->today_discharged_kwh >= 0 && isfinite(b->charged_kwh) && isfinite(b->discharged_kwh) &&
-          isfinite(b->last_t) && isfinite(b->last_p)))
+    if (!(b->charged_kwh >= 0 && b->charged_kwh <= STATE_KWH_MAX && b->discharged_kwh >= 0 &&
+          b->discharged_kwh <= STATE_KWH_MAX && b->today_charged_kwh >= 0 &&
+          b->today_charged_kwh <= STATE_KWH_MAX && b->today_discharged_kwh >= 0 &&
+          b->today_discharged_kwh <= STATE_KWH_MAX && b->last_t >= 0 &&
+          b->last_t <= STATE_TIME_MAX && fabs(b->last_p) <= STATE_POWER_MAX))
         return -EINVAL;
     b->has_last = b->last_t > 0;
     return 0;

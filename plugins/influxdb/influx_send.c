@@ -49,6 +49,7 @@ struct influx_sender {
     int64_t retry_at_ms;       /* out is sent again then */
     unsigned attempts;         /* failed attempts of `out` */
     int flush_due, stopping;
+    int filling_full; /* a point did not fit in batch_bytes: send the batch now */
     unsigned long sent, dropped;
     unsigned long dropped_told; /* of `dropped`, what a flush already answered */
     char cause[256]; /* the last reported failure: a new cause is reported again */
@@ -282,6 +283,18 @@ static void batch_swap(struct batch *a, struct batch *b)
     *b = tmp;
 }
 
+/* `n` points (one per record) taken and not delivered: counted in the host's
+ * totals as dropped, with the reason; an older host gets a line instead. */
+static void lost(struct influx_sender *s, size_t n, const char *why)
+{
+    if (n == 0)
+        return;
+    if (s->api->struct_size >= COLLECTOR_API_HAS(records_lost))
+        s->api->records_lost(s->host, n, why);
+    else
+        s->api->log(s->host, COLLECTOR_LOG_WARNING, "%zu point(s) dropped: %s", n, why);
+}
+
 /* What the answer to `out` changes. Lock held. */
 static void settle(struct influx_sender *s, enum outcome o, const char *why, long retry_after_s)
 {
@@ -305,6 +318,7 @@ static void settle(struct influx_sender *s, enum outcome o, const char *why, lon
                      "more like these are dropped and counted without a new line",
                      s->t.base_url, why, s->out.points);
         s->dropped += s->out.points;
+        lost(s, s->out.points, "refused by the server");
         s->attempts = 0;
         batch_clear(&s->out);
         break;
@@ -327,6 +341,7 @@ static void settle(struct influx_sender *s, enum outcome o, const char *why, lon
 static int filling_due(const struct influx_sender *s, int64_t now)
 {
     return s->filling.points > 0 && (s->filling.points >= s->t.batch_size || s->flush_due ||
+                                     s->filling_full ||
                                      now - s->filling_since_ms >= s->t.flush_interval_ms);
 }
 
@@ -342,6 +357,7 @@ static void *sender_main(void *arg)
         if (s->out.points == 0 && filling_due(s, now)) {
             batch_swap(&s->out, &s->filling);
             s->flush_due = 0;
+            s->filling_full = 0;
             s->retry_at_ms = now;
             pthread_cond_broadcast(&s->idle); /* room to fill again */
         }
@@ -463,6 +479,11 @@ void sender_stop(struct influx_sender *s)
     curl_easy_cleanup(s->curl);
     s->curl = NULL;
     curl_global_cleanup();
+    /* what is still here was taken and never sent: said now, in the totals */
+    lost(s, s->filling.points + s->out.points, "never taken by the server before stop");
+    batch_clear(&s->filling);
+    batch_clear(&s->out);
+    s->attempts = 0;
 }
 
 void sender_free(struct influx_sender *s)
@@ -472,13 +493,8 @@ void sender_free(struct influx_sender *s)
     if (s == NULL)
         return;
     sender_stop(s);
-    left = s->filling.points + s->out.points;
-    if (left > 0)
-        s->api->log(s->host, COLLECTOR_LOG_WARNING,
-                    "%zu point(s) the server never took are dropped", left);
-    if (s->dropped > 0)
-        s->api->log(s->host, COLLECTOR_LOG_WARNING,
-                    "%lu point(s) in all were refused by the server and dropped", s->dropped);
+    left = s->filling.points + s->out.points; /* never started: nothing was sent */
+    lost(s, left, "never taken by the server");
     lp_buf_free(&s->filling.text);
     lp_buf_free(&s->out.text);
     for (size_t i = 0; i < sizeof(s->strings) / sizeof(s->strings[0]); i++)
@@ -497,6 +513,11 @@ int sender_push(struct influx_sender *s, const char *text, size_t len, size_t np
     pthread_mutex_lock(&s->lock);
     if (s->filling.points >= s->t.batch_size) {
         rc = -EAGAIN; /* the host keeps it: its queue is the bounded one */
+    } else if (s->filling.points > 0 && s->t.batch_bytes > 0 &&
+               s->filling.text.len + len > s->t.batch_bytes) {
+        s->filling_full = 1; /* full in bytes: it goes now, the point waits */
+        pthread_cond_signal(&s->wake);
+        rc = -EAGAIN;
     } else {
         size_t before = s->filling.text.len;
         lp_append(&s->filling.text, text, len);

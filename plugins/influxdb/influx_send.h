@@ -4,7 +4,7 @@
  * holds up the host's dispatcher and the other sinks.
  *
  * At most two batches live here: the one being filled (up to batch_size
- * points) and the one on its way. A batch the server did not take (no
+ * points and batch_bytes of text) and the one on its way. A batch the server did not take (no
  * answer, timeout, HTTP 5xx, 408 or 429) is kept and sent again with
  * backoff (1 s doubling to 60 s, or the server's Retry-After); meanwhile
  * the filling batch fills up and sender_push() says -EAGAIN, so the host
@@ -33,6 +33,7 @@ struct influx_target {
     int tls_verify;            /* check the server's certificate and name (default 1) */
     int64_t timeout_ms;        /* a whole request */
     size_t batch_size;         /* points per request */
+    size_t batch_bytes;        /* text per request (a point alone may be more) */
     int64_t flush_interval_ms; /* the longest a point waits for its batch to fill */
 };
 

@@ -64,7 +64,8 @@ static const struct collector_setting_def setting_defs[] = {
     {.name = "bucket", .type = COLLECTOR_SETTING_STRING,
      .description = "InfluxDB 2.x: the bucket to write to (or use database for 1.x)"},
     {.name = "token", .type = COLLECTOR_SETTING_STRING, .flags = COLLECTOR_SETTING_SECRET,
-     .description = "InfluxDB 2.x: API token with write permission on the bucket"},
+     .description = "InfluxDB 2.x: API token with write permission on the bucket (no control "
+                    "characters)"},
     {.name = "token_file", .type = COLLECTOR_SETTING_STRING, .flags = COLLECTOR_SETTING_PATH,
      .description = "InfluxDB 2.x: a file holding the token (one line)"},
     {.name = "measurement", .type = COLLECTOR_SETTING_STRING, .flags = COLLECTOR_SETTING_MIN,
@@ -81,6 +82,11 @@ static const struct collector_setting_def setting_defs[] = {
      .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .default_value = "100", .min = 1,
      .max = 100000,
      .description = "points per write request"},
+    {.name = "batch_bytes", .type = COLLECTOR_SETTING_INT,
+     .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .default_value = "1048576",
+     .min = 1024, .max = 67108864, .unit = "B",
+     .description = "bytes of line protocol per write request: two batches at most are kept, so "
+                    "this bounds the sink's memory whatever batch_size says"},
     {.name = "flush_interval", .type = COLLECTOR_SETTING_DOUBLE,
      .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .default_value = "5", .min = 0.05,
      .max = 3600, .unit = "s",
@@ -141,6 +147,25 @@ static int read_secret(const char *path, char *out, size_t cap)
     return out[0] != '\0' ? 0 : -ENODATA;
 }
 
+/* A value that goes into an HTTP header (a token, a user name) holds no
+ * control character: a CR or LF would start headers of its own. Said without
+ * the value (a secret). */
+static int no_control(const struct collector_host_api *api, collector_host *host,
+                      const collector_settings *s, const char *key, const char *v)
+{
+    for (size_t i = 0; v != NULL && v[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c < 0x20 || c == 0x7f) {
+            api->setting_error(host, s, key,
+                               "has a control character (0x%02x at byte %zu): refused, never "
+                               "sent",
+                               c, i + 1);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 /* The secret from `key` or from `file_key`, never both. NULL and 0 when
  * neither is set. */
 static int secret(const struct collector_host_api *api, collector_host *host,
@@ -155,18 +180,18 @@ static int secret(const struct collector_host_api *api, collector_host *host,
         api->setting_error(host, s, file_key, "set %s or %s, not both", key, file_key);
         return -EINVAL;
     }
-    if (file == NULL)
-        return 0;
-    rc = read_secret(file, buf, cap);
-    if (rc < 0) {
-        api->setting_error(host, s, file_key, "%s: %s", file,
-                           rc == -ENODATA  ? "empty"
-                           : rc == -EINVAL ? "not a regular file (a FIFO, device or socket)"
-                                           : strerror(-rc));
-        return rc;
+    if (file != NULL) {
+        rc = read_secret(file, buf, cap);
+        if (rc < 0) {
+            api->setting_error(host, s, file_key, "%s: %s", file,
+                               rc == -ENODATA  ? "empty"
+                               : rc == -EINVAL ? "not a regular file (a FIFO, device or socket)"
+                                               : strerror(-rc));
+            return rc;
+        }
+        *out = buf;
     }
-    *out = buf;
-    return 0;
+    return no_control(api, host, s, file != NULL ? file_key : key, *out);
 }
 
 static char *dup_str(const char *p)
@@ -335,7 +360,7 @@ static int influx_create(const struct collector_host_api *api, collector_host *h
     struct lp_buf url = {0};
     const char *base = NULL, *measurement = NULL, *precision = NULL, *why;
     char *pwbuf = NULL, *tokbuf = NULL;
-    int64_t batch = 0;
+    int64_t batch = 0, batch_bytes = 0;
     double flush_s = 0, timeout_s = 0;
     int rc = -ENOMEM;
 
@@ -352,6 +377,7 @@ static int influx_create(const struct collector_host_api *api, collector_host *h
     api->setting_string(s, "measurement", &measurement);
     api->setting_string(s, "precision", &precision);
     api->setting_int(s, "batch_size", &batch);
+    api->setting_int(s, "batch_bytes", &batch_bytes);
     api->setting_double(s, "flush_interval", &flush_s);
     api->setting_double(s, "timeout", &timeout_s);
     api->setting_bool(s, "tls_verify", &t.tls_verify);
@@ -370,6 +396,8 @@ static int influx_create(const struct collector_host_api *api, collector_host *h
         secret(api, host, s, "token", "token_file", tokbuf, SECRET_MAX, &t.token) < 0)
         goto fail;
     t.username = opt(api, s, "username");
+    if (no_control(api, host, s, "username", t.username) < 0)
+        goto fail;
     if (t.password != NULL && t.username == NULL) {
         api->setting_error(host, s, "username", "a password needs a username");
         goto fail;
@@ -398,6 +426,7 @@ static int influx_create(const struct collector_host_api *api, collector_host *h
     }
     t.timeout_ms = (int64_t)(timeout_s * 1000);
     t.batch_size = (size_t)batch;
+    t.batch_bytes = (size_t)batch_bytes;
     t.flush_interval_ms = (int64_t)(flush_s * 1000);
     rc = sender_new(api, host, &t, &x->sender);
     if (rc < 0)

@@ -4,6 +4,7 @@
 #include "plugins/libjkble/jk_devices.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -61,24 +62,53 @@ int jk_devices_address_type(const char *path, const char *address, char *err, si
     return n < 0 ? n : BLE_ADDR_AUTO;
 }
 
+/* `path` opened for reading, or NULL with *rc: 0 when it is not there (or
+ * cannot be read: no list), -EPERM / -EINVAL with err set. In a directory
+ * root does not own, a link is not followed (its owner could point it at a
+ * root-only file, whose text would end up in the list written back); a FIFO
+ * or a device is never read (no hang). */
+static FILE *open_list(const char *path, char *err, size_t err_size, int *rc)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    struct stat st = {0};
+    unsigned flags = 0;
+    FILE *fp = NULL;
+
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+    if (stat(dir, &st) != 0 || st.st_uid != 0)
+        flags |= SAFE_OPEN_NOFOLLOW;
+    /* named by a setting or by $JK_DEVICES_FILE (eamoon's .env): a FIFO or a
+     * device is refused at once, never waited on */
+    *rc = safe_fopen_read(path, flags, &fp, err, err_size);
+    if (*rc == -ENOENT) {
+        *rc = 0; /* no file: no devices */
+        return NULL;
+    }
+    if (*rc == -ELOOP) {
+        snprintf(err, err_size,
+                 "%s is a symbolic link in %s, a directory uid %u owns: not followed", path, dir,
+                 (unsigned)st.st_uid);
+        *rc = -EPERM;
+    } else if (*rc < 0) {
+        *rc = -EINVAL;
+    }
+    return fp;
+}
+
 int jk_devices_load(const char *path, struct jk_device *out, size_t cap, char *err,
                     size_t err_size)
 {
-    FILE *fp = NULL;
     yaml_parser_t parser;
     yaml_event_t ev;
     int depth = 0, done = 0, rc = 0, want_value = 0;
     size_t n = 0;
     char key[64] = "";
     struct jk_device cur;
+    FILE *fp = open_list(path, err, err_size, &rc);
 
-    /* Named by a setting or by $JK_DEVICES_FILE (eamoon's .env): a FIFO or
-     * a device is refused at once, never waited on. No file: no devices. */
-    rc = safe_fopen_read(path, 0, &fp, err, err_size);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc < 0)
-        return -EINVAL;
+    if (fp == NULL)
+        return rc;
     if (!yaml_parser_initialize(&parser)) {
         fclose(fp);
         return -ENOMEM;

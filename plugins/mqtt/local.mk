@@ -44,6 +44,8 @@ tests_plugins_mqtt_insight_t_insight_so_CFLAGS = $(PLUGIN_COMPILE_FLAGS)
 tests_plugins_mqtt_insight_t_insight_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
 TESTS += tests/plugins/mqtt/mqtt_lifecycle.py
 dist_noinst_SCRIPTS += tests/plugins/mqtt/mqtt_lifecycle.py
+TESTS += tests/plugins/mqtt/mqtt_names.py
+dist_noinst_SCRIPTS += tests/plugins/mqtt/mqtt_names.py
 
 # The glue test under ThreadSanitizer, in a tree of its own (not in check).
 tsan-mqtt:

@@ -75,6 +75,7 @@ struct mq {
     unsigned gen;           /* connections so far */
     int connected, online_due, stopping, said_unreachable, disconnect_done;
     int refused;         /* the broker's CONNACK refusal (4, 5) of the last try, else 0 */
+    int64_t connected_ms; /* monotonic: when the current connection came up */
     char tls_error[128]; /* OpenSSL's reason for the last failed handshake */
     struct plugkit_sources ids;
     struct device dev[PLUGKIT_SOURCES_MAX]; /* dev[i] is ids' name i */
@@ -151,6 +152,7 @@ static void on_connected(void *ctx, char *cause)
         return;
     pthread_mutex_lock(&m->lock);
     m->connected = 1;
+    m->connected_ms = mono_ms(m);
     m->refused = 0;
     m->gen++;
     m->inflight = 0;
@@ -169,18 +171,30 @@ static void on_connected(void *ctx, char *cause)
     gate_leave(ctx);
 }
 
+/* A broker drops the older of two sessions with one client id: two daemons
+ * (or a copy of this one) sharing it take turns, each connection short. */
+#define SHORT_CONNECTION_MS 60000
+
 static void on_connection_lost(void *ctx, char *cause)
 {
     struct mq *m = gate_enter(ctx);
+    int64_t lasted;
     if (m == NULL)
         return;
     pthread_mutex_lock(&m->lock);
     m->connected = 0;
     m->said_unreachable = 1; /* the failed reconnects that follow say nothing more */
+    lasted = mono_ms(m) - m->connected_ms;
     pthread_mutex_unlock(&m->lock);
     m->api->log(m->host, COLLECTOR_LOG_WARNING,
-                "%s: connection lost (%s): records wait until it is back", m->endpoint,
-                cause != NULL ? cause : "closed");
+                "%s: connection lost (%s) after %lld s: records wait until it is back%s%s%s",
+                m->endpoint, cause != NULL ? cause : "closed", (long long)(lasted / 1000),
+                lasted < SHORT_CONNECTION_MS
+                    ? "; if this repeats, another client may be connected with the same "
+                      "client_id \""
+                    : "",
+                lasted < SHORT_CONNECTION_MS ? m->cfg.client_id : "",
+                lasted < SHORT_CONNECTION_MS ? "\" (the broker drops the older session)" : "");
     if (cause != NULL)
         m->paho->free(cause);
     gate_leave(ctx);
@@ -407,6 +421,17 @@ static void *sender_main(void *arg)
 
 /* ---- the plugin ---- */
 
+size_t mqtt_queue_bytes(void *state)
+{
+    struct mq *m = state;
+    size_t n;
+
+    pthread_mutex_lock(&m->lock);
+    n = m->win.bytes;
+    pthread_mutex_unlock(&m->lock);
+    return n;
+}
+
 int mqtt_new(const struct collector_host_api *api, collector_host *host,
              const struct mqtt_settings *cfg, void **state_out)
 {
@@ -418,6 +443,7 @@ int mqtt_new(const struct collector_host_api *api, collector_host *host,
         free(m);
         return -ENOMEM;
     }
+    window_limit_bytes(&m->win, cfg->window_bytes);
     m->api = api;
     m->host = host;
     m->cfg = *cfg;
@@ -518,12 +544,17 @@ static void mq_stop(void *state)
     while (m->pending.next != &m->pending) /* Paho never answered for these */
         pending_drop(m, m->pending.next);
     lost_msgs = window_free(&m->win, &lost_records);
-    if (lost_msgs > 0)
+    /* the host's totals count them as dropped, with the reason */
+    if (lost_records > 0 && m->api->struct_size >= COLLECTOR_API_HAS(records_lost))
+        m->api->records_lost(m->host, lost_records,
+                             "handed to the broker and never acknowledged");
+    else if (lost_msgs > 0)
         m->api->log(m->host, COLLECTOR_LOG_WARNING,
                     "%zu record(s) dropped: handed to the broker and never acknowledged "
                     "(%zu message(s))",
                     lost_records, lost_msgs);
     window_init(&m->win, m->cfg.window); /* empty again, for another start() */
+    window_limit_bytes(&m->win, m->cfg.window_bytes);
     m->connected = m->stopping = m->disconnect_done = m->online_due = 0;
     m->inflight = 0;
     plugkit_sources_clear(&m->ids);
@@ -670,6 +701,7 @@ static int mq_write(void *state, const collector_record *rec)
     int64_t left_ms = (until_ns - api->time_ns(m->host, COLLECTOR_CLOCK_REALTIME)) / 1000000;
     int fresh = left_ms >= 0;
     struct discovery_seen seen = {0};
+    size_t bytes = 0;
     int rc = 0;
 
     pthread_mutex_lock(&m->lock);
@@ -694,8 +726,11 @@ static int mq_write(void *state, const collector_record *rec)
     if ((rc = msg_batch_add(&b, topic_of(m, api->record_source(rec), "state"),
                             discovery_state_json(api, rec), m->cfg.retain)) < 0)
         goto out;
-    if (!window_has_room(&m->win, b.n)) {
-        rc = -EAGAIN; /* the broker is slow: the host keeps it a while */
+    for (size_t i = 0; i < b.n; i++)
+        if (b.v[i].topic != NULL && b.v[i].payload != NULL)
+            bytes += window_item_bytes(b.v[i].topic, b.v[i].payload);
+    if (!window_has_room(&m->win, b.n) || !window_has_bytes(&m->win, bytes)) {
+        rc = -EAGAIN; /* the broker is slow: the host keeps it a while (bounded) */
         goto out;
     }
     for (size_t i = 0; i < b.n; i++) {

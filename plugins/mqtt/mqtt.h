@@ -6,6 +6,8 @@
 #ifndef COLLECTORD_MQTT_MQTT_H
 #define COLLECTORD_MQTT_MQTT_H
 
+#include <stddef.h>
+
 #include <collector/plugin.h>
 
 #include "plugins/mqtt/mqtt_settings.h"
@@ -17,5 +19,7 @@ int mqtt_new(const struct collector_host_api *api, collector_host *host,
              const struct mqtt_settings *cfg, void **state_out);
 /* start() with `paho` (borrowed while started) instead of the loaded one. */
 int mqtt_start_with(void *state, const struct paho *paho);
+/* What the messages in the window take now (bytes, bounded by queue_bytes). */
+size_t mqtt_queue_bytes(void *state);
 
 #endif

@@ -5,6 +5,7 @@
 #ifndef COLLECTORD_MQTT_MQTT_SETTINGS_H
 #define COLLECTORD_MQTT_MQTT_SETTINGS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <collector/plugin.h>
@@ -25,6 +26,7 @@ struct mqtt_settings {
     char discovery_prefix[128];
     int keepalive_s;
     unsigned window;  /* queue_size: messages handed over and not acknowledged */
+    size_t window_bytes; /* queue_bytes: what they may take; 0: no bound */
     int64_t max_age_ms; /* 0: the host's freshness rule */
 };
 

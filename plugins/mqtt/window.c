@@ -25,8 +25,15 @@ static struct window_item *by_seq(const struct window *w, uint64_t seq)
     return it->topic != NULL ? it : NULL;
 }
 
-static void item_clear(struct window_item *it)
+size_t window_item_bytes(const char *topic, const char *payload)
 {
+    return strlen(topic) + strlen(payload) + 2 + sizeof(struct window_item);
+}
+
+static void item_clear(struct window *w, struct window_item *it)
+{
+    if (it->topic != NULL && it->payload != NULL)
+        w->bytes -= window_item_bytes(it->topic, it->payload);
     free(it->topic);
     free(it->payload);
     memset(it, 0, sizeof(*it));
@@ -64,7 +71,7 @@ size_t window_free(struct window *w, size_t *records_lost)
             lost++;
             records += it->ends_record != 0;
         }
-        item_clear(it);
+        item_clear(w, it);
     }
     free(w->v);
     memset(w, 0, sizeof(*w));
@@ -76,6 +83,16 @@ size_t window_free(struct window *w, size_t *records_lost)
 int window_has_room(const struct window *w, size_t n)
 {
     return w->len == 0 || w->len + n <= w->limit;
+}
+
+void window_limit_bytes(struct window *w, size_t limit)
+{
+    w->byte_limit = limit;
+}
+
+int window_has_bytes(const struct window *w, size_t bytes)
+{
+    return w->live == 0 || w->byte_limit == 0 || w->bytes + bytes <= w->byte_limit;
 }
 
 /* Double the ring, keeping the order: up to the limit, and past it for a
@@ -103,6 +120,7 @@ int window_add(struct window *w, char *topic, char *payload, int retain, int end
         return -ENOMEM;
     }
     *at(w, w->len) = (struct window_item){topic, payload, retain, 0, 0, ends_record};
+    w->bytes += window_item_bytes(topic, payload);
     w->len++;
     w->live++;
     w->next_seq++;
@@ -130,7 +148,7 @@ void window_done(struct window *w, uint64_t seq, unsigned gen, int ok)
     if (it == NULL)
         return;
     if (ok) {
-        item_clear(it);
+        item_clear(w, it);
         w->live--;
         compact(w);
     } else if (it->is_sent && it->gen == gen) {

@@ -26,6 +26,8 @@ struct window {
     size_t limit;          /* the configured window, in messages */
     size_t cap, head, len; /* the ring; len counts finished slots not yet at the front */
     size_t live;           /* items not finished */
+    size_t bytes;          /* what the items not finished take (window_item_bytes) */
+    size_t byte_limit;     /* 0: none */
     uint64_t next_seq;     /* the newest item's sequence number */
 };
 
@@ -38,6 +40,13 @@ size_t window_free(struct window *w, size_t *records_lost);
 /* 1 when `n` more messages fit: always when the window is empty (a record
  * bigger than the window still goes through, alone). */
 int window_has_room(const struct window *w, size_t n);
+/* Bound the window in bytes as well (0: no bound); window_init clears it. */
+void window_limit_bytes(struct window *w, size_t limit);
+/* What a message takes in the window: its text and its slot. */
+size_t window_item_bytes(const char *topic, const char *payload);
+/* 1 when messages of `bytes` more fit under the byte bound: always when the
+ * window is empty. */
+int window_has_bytes(const struct window *w, size_t bytes);
 /* Add a message (topic and payload taken, also on failure). The window may
  * grow past its limit when the caller adds after window_has_room. 0 or -ENOMEM. */
 int window_add(struct window *w, char *topic, char *payload, int retain, int ends_record);

@@ -25,6 +25,10 @@
 #define SAVE_EVERY_S 60.0
 #define STATE_MAX (PLUGKIT_SOURCES_MAX * 128)
 #define MAX_GAP_S 3600.0 /* a longer gap is not integrated across */
+/* what a state file may say: seconds since 1970 up to about year 5000, and
+ * the current of any pack there is (A) */
+#define STATE_TIME_MAX 1e11
+#define STATE_CURRENT_MAX 1e5
 
 struct device { /* its id (device, else source) is its name in coulomb.ids */
     double soc;       /* % */
@@ -109,8 +113,11 @@ static int load_line(void *ctx, const char *line, unsigned number)
     int i;
 
     (void)number;
+    /* nan, inf or an absurd figure (a time past year 5000, a current no
+     * pack carries) is refused, not carried into every record */
     if (sscanf(line, "%63s %lf %lf %lf", id, &d.soc, &d.last_t, &d.last_i) != 4 ||
-        !(d.soc >= 0 && d.soc <= 100) || !isfinite(d.last_t))
+        !(d.soc >= 0 && d.soc <= 100) || !(d.last_t >= 0 && d.last_t <= STATE_TIME_MAX) ||
+        !(fabs(d.last_i) <= STATE_CURRENT_MAX))
         return -EINVAL;
     i = plugkit_sources_add(&c->ids, id);
     if (i >= 0)

@@ -7,11 +7,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "plugins/sqlite_merge/merge_sql.h"
 #include "plugins/sqlite_merge/sqlite_merge.h"
@@ -71,10 +74,14 @@ static int setup(struct merge *m)
     if (rc == SQLITE_OK)
         rc = exec(m, m->overlay ? MERGE_SQL_TRIGGER
                                 : "DROP TRIGGER IF EXISTS collectord_overlay;");
-    if (rc == SQLITE_OK && m->history)
+    if (rc == SQLITE_OK && m->history) {
+        m->table = "bms_readings";
         rc = exec(m, MERGE_SQL_HISTORY);
-    if (rc == SQLITE_OK)
+    }
+    if (rc == SQLITE_OK) {
+        m->table = NULL;
         rc = exec(m, "COMMIT;");
+    }
     if (rc != SQLITE_OK) {
         snprintf(m->db_msg, sizeof(m->db_msg), "%s", sqlite3_errmsg(m->db));
         exec(m, "ROLLBACK;");
@@ -202,8 +209,9 @@ static int failed(struct merge *m, const char *step, int rc)
         snprintf(why, sizeof(why), "%s: the database is locked past busy_timeout (%d ms): the "
                  "record is kept and retried", m->path, m->busy_ms);
     else if (strncmp(msg, "no such column: ", 16) == 0)
-        snprintf(why, sizeof(why), "%s: %s: readings has no column %s (is this eamoon's "
-                 "inverter.db?): record dropped", m->path, step, msg + 16);
+        snprintf(why, sizeof(why), "%s: %s: %s has no column %s (is this eamoon's "
+                 "inverter.db?): record dropped", m->path, step, m->table ? m->table : "readings",
+                 msg + 16);
     else
         snprintf(why, sizeof(why), "%s: %s: %s: record dropped", m->path, step, msg);
     plugkit_complain(&m->failure, m->api, m->host, busy ? COLLECTOR_LOG_WARNING : COLLECTOR_LOG_ERROR,
@@ -221,6 +229,7 @@ int sm_db_store(struct merge *m, const struct pending *p)
     if (m->db == NULL)
         return -EIO;
     m->db_msg[0] = '\0';
+    m->table = NULL;
     rc = setup(m);
     if (rc != SQLITE_OK)
         return failed(m, step, rc);
@@ -264,6 +273,7 @@ int sm_db_store(struct merge *m, const struct pending *p)
     if (rc == SQLITE_OK && p->history) {
         struct tm tm;
         step = "writing the history";
+        m->table = "bms_readings";
         gmtime_r(&p->secs, &tm);
         strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
         rc = run(m, ST_HISTORY, "sis", stamp, (long long)p->battery, p->history);
@@ -293,12 +303,54 @@ fail:
     return rc;
 }
 
+/* A symbolic link at `path` that neither root nor this daemon's user made:
+ * whoever owns eamoon's directory could point it at any database. */
+static int link_refused(const char *path, char *why, size_t cap)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode) || st.st_uid == 0 ||
+        st.st_uid == geteuid())
+        return 0;
+    snprintf(why, cap,
+             "%s is a symbolic link owned by uid %u, not by root or this daemon's user: "
+             "refused",
+             path, (unsigned)st.st_uid);
+    return -EPERM;
+}
+
+int sm_path_refused(const char *path, char *why, size_t cap)
+{
+    static const char *const sidecar[] = {"", "-wal", "-shm", "-journal"};
+    char name[PATH_MAX + 16], real[PATH_MAX];
+    int rc = 0;
+
+    /* the path as given, then beside the file SQLite really opens (its
+     * -wal and -shm are named after the resolved path) */
+    for (size_t i = 0; rc == 0 && i < sizeof(sidecar) / sizeof(sidecar[0]); i++) {
+        snprintf(name, sizeof(name), "%s%s", path, sidecar[i]);
+        rc = link_refused(name, why, cap);
+    }
+    if (rc == 0 && realpath(path, real) != NULL && strcmp(real, path) != 0) {
+        for (size_t i = 1; rc == 0 && i < sizeof(sidecar) / sizeof(sidecar[0]); i++) {
+            snprintf(name, sizeof(name), "%s%s", real, sidecar[i]);
+            rc = link_refused(name, why, cap);
+        }
+    }
+    return rc;
+}
+
 int sm_db_open(struct merge *m)
 {
-    int rc = sqlite3_open_v2(m->path, &m->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                             NULL);
+    char why[PATH_MAX * 2 + 160];
+    int rc;
 
+    if (sm_path_refused(m->path, why, sizeof(why)) < 0) {
+        m->api->log(m->host, COLLECTOR_LOG_ERROR, "%s", why);
+        return -EPERM;
+    }
+    rc = sqlite3_open_v2(m->path, &m->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
     if (rc != SQLITE_OK) {
         m->api->log(m->host, COLLECTOR_LOG_ERROR, "%s: cannot open: %s", m->path,
                     m->db ? sqlite3_errmsg(m->db) : sqlite3_errstr(rc));

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +95,7 @@ static int check_path(struct merge *m, const collector_settings *s, const char *
 {
     const struct collector_host_api *api = m->api;
     static const char magic[16] = "SQLite format 3";
-    char head[16];
+    char head[16], why[PATH_MAX * 2 + 160];
     struct stat st;
     FILE *fp;
     size_t got;
@@ -104,6 +105,10 @@ static int check_path(struct merge *m, const collector_settings *s, const char *
                            "\"%s\" is not a file eamoon's dashboard can read: give the path "
                            "of inverter.db",
                            path);
+        return -EINVAL;
+    }
+    if (sm_path_refused(path, why, sizeof(why)) < 0) {
+        api->setting_error(m->host, s, "path", "%s", why);
         return -EINVAL;
     }
     if (stat(path, &st) != 0)
@@ -126,30 +131,39 @@ static int check_path(struct merge *m, const collector_settings *s, const char *
     return 0;
 }
 
-/* One database, one mode: an append sink drops the overlay trigger that an
- * overlay sink on the same file needs. Files compare by real path. */
+/* One database, one sink: two in append mode add two rows per record, an
+ * append sink drops the trigger an overlay sink needs, and two overlay sinks
+ * fight over the same patches. A file that exists is known by its device
+ * and inode (a hard link or another path to it is the same database); one
+ * that does not yet by its directory's real path and its name. */
 static int claim_database(struct merge *m, const collector_settings *s)
 {
     const struct collector_host_api *api = m->api;
-    char real[PATH_MAX + 16], dir[PATH_MAX];
+    char key[PATH_MAX + 32], dir[PATH_MAX];
     const char *slash = strrchr(m->path, '/'), *other = NULL;
+    struct stat st;
     int rc;
 
-    if (realpath(m->path, real) == NULL) {
-        /* not there yet: its directory's real path and its name */
+    if (stat(m->path, &st) == 0) {
+        snprintf(key, sizeof(key), "sqlite_merge:file %ju:%ju", (uintmax_t)st.st_dev,
+                 (uintmax_t)st.st_ino);
+    } else {
         snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - m->path) : 1,
                  slash ? (slash == m->path ? "/" : m->path) : ".");
-        if (realpath(dir, real) == NULL)
-            snprintf(real, sizeof(real), "%s", dir);
-        snprintf(real + strlen(real), sizeof(real) - strlen(real), "/%s",
+        snprintf(key, sizeof(key), "sqlite_merge:path ");
+        if (realpath(dir, key + strlen(key)) == NULL)
+            snprintf(key + strlen(key), sizeof(key) - strlen(key), "%s", dir);
+        snprintf(key + strlen(key), sizeof(key) - strlen(key), "/%s",
                  slash ? slash + 1 : m->path);
     }
-    rc = api->claim(m->host, real, m->overlay ? "overlay" : "append", &other);
+    /* its own name as the mode: any other sink on the file differs */
+    rc = api->claim(m->host, key, api->instance_name(m->host), &other);
     if (rc == -EBUSY) {
         api->setting_error(m->host, s, "path",
-                           "%s is also written by sink \"%s\" in the other mode: one database "
-                           "takes one mode (overlay or append)",
-                           real, other ? other : "?");
+                           "%s is the database sink \"%s\" writes too (the same file, by "
+                           "device and inode or real path): one sqlite_merge sink per "
+                           "database, or every record is written twice",
+                           m->path, other ? other : "?");
         return -EINVAL;
     }
     return rc < 0 ? rc : 0;
@@ -172,6 +186,10 @@ static int check_batteries(struct merge *m, const collector_settings *s)
                            n, MAX_BATTERIES);
         return -EINVAL;
     }
+    /* the numbers of the sources batteries = (...) leaves out (sqlite_merge.c) */
+    for (int k = 0; k < n && k < 64 && m->nproducers < MAX_BATTERIES; k++)
+        if (strlen(names[k]) < sizeof(m->producers[0]))
+            memcpy(m->producers[m->nproducers++], names[k], strlen(names[k]) + 1);
     for (size_t i = 0; i < m->norder; i++) {
         const char *hint = NULL;
         int found = 0;

@@ -19,7 +19,8 @@ static const char *const journals[] = {"wal", "keep", NULL};
 static const struct collector_setting_def setting_defs[] = {
     {.name = "path", .type = COLLECTOR_SETTING_STRING, .default_value = "${DB_PATH:-inverter.db}",
      .flags = COLLECTOR_SETTING_MIN, .min = 1,
-     .description = "eamoon's inverter.db (default: the seed's DB_PATH, else ./inverter.db)"},
+     .description = "eamoon's inverter.db (default: the seed's DB_PATH, else ./inverter.db); "
+                    "one sink per database; a link only when root or the daemon's user made it"},
     {.name = "mode", .type = COLLECTOR_SETTING_STRING, .default_value = "overlay",
      .allowed = modes,
      .description = "overlay: BMS keys on the inverter's rows; append: a row of its own"},
@@ -47,9 +48,20 @@ static const struct collector_setting_def setting_defs[] = {
     {.name = NULL},
 };
 
-/* The battery number of a record's source: batteries = (...), else the
- * next free number, said once (sources run in parallel, so arrival order is
- * not config order). */
+/* Whether `source` is named in batteries = (...). */
+static int listed(const struct merge *m, const char *source)
+{
+    for (size_t i = 0; i < m->norder; i++)
+        if (strcmp(m->order[i], source) == 0)
+            return 1;
+    return 0;
+}
+
+/* The battery number of a record's source: batteries = (...), else its
+ * place among the configuration's other record makers (after the listed
+ * ones), so the numbers are the same in every run whichever source answers
+ * first. A source the host did not name gets the next number after all of
+ * them. Said once. */
 static struct battery *battery_for(struct merge *m, const char *source)
 {
     int added, k = plugkit_sources_get(&m->seen, source, &added), next;
@@ -67,10 +79,17 @@ static struct battery *battery_for(struct merge *m, const char *source)
     if (b->index != 0)
         return b;
     next = (int)m->norder + 1;
-    for (size_t i = 0; i + 1 < m->seen.n; i++)
+    for (size_t i = 0; i < m->nproducers && b->index == 0; i++) {
+        if (strcmp(m->producers[i], source) == 0)
+            b->index = next;
+        else if (!listed(m, m->producers[i]))
+            next++;
+    }
+    for (size_t i = 0; i + 1 < m->seen.n && b->index == 0; i++)
         if (m->bats[i].index >= next)
             next = m->bats[i].index + 1;
-    b->index = next;
+    if (b->index == 0)
+        b->index = next;
     m->api->log(m->host, COLLECTOR_LOG_INFO,
                 "%s is battery %d (%s); batteries = (\"...\", ...) fixes the order", source,
                 b->index, b->index == 1 ? "keys without prefix" : "battery<N>_ keys");

@@ -54,6 +54,8 @@ struct merge {
     int fixed_index;
     char order[MAX_BATTERIES][64]; /* batteries = (...): source instance -> number */
     size_t norder;
+    char producers[MAX_BATTERIES][64]; /* what makes records, in config order */
+    size_t nproducers;
     struct field fields[MAX_FIELDS];
     size_t nfields;
     int history;
@@ -68,6 +70,7 @@ struct merge {
     int warned_no_row;
     struct plugkit_complain failure; /* a failed write, said once per cause */
     char db_msg[256];             /* SQLite's message of a failed setup */
+    const char *table;            /* the table a failed step was on; NULL: readings */
     double last_retention;
     /* batteries seen */
     struct plugkit_sources seen;
@@ -90,6 +93,10 @@ char *sm_build_history(const struct merge *m, const collector_record *rec);
  * nothing: 0, -EAGAIN (locked: try again later), or -EIO after logging
  * what is wrong once per cause. sm_db_close is NULL-safe. */
 int sm_db_open(struct merge *m);
+/* -EPERM with why filled when `path`, or its -wal / -shm / -journal (beside
+ * it or beside the file it resolves to), is a symbolic link made by a user
+ * other than root or this daemon's; 0 otherwise. */
+int sm_path_refused(const char *path, char *why, size_t cap);
 int sm_db_store(struct merge *m, const struct pending *p);
 void sm_db_close(struct merge *m);
 

@@ -4,8 +4,8 @@
  *                  wakes on the stop fd), fail_after (polls that succeed)
  *   -DTP_TRAIL     calculator: appends its instance name to "trail"
  *   -DTP_FILESINK  sink: appends "source n trail" lines to `file`, buffered
- *                  until flush(); fail = true makes every write fail,
- *                  again = N answers -EAGAIN to the first N writes,
+ *                  until flush(); again = N answers -EAGAIN to the first N writes,
+ *                  fail = true makes every write after those fail,
  *                  busy_every = N to every Nth write (a window full a moment),
  *                  latency = true appends the ms from the record's time to its write;
  *                  it declares a settings table: password is a SECRET, and
@@ -159,12 +159,12 @@ static int tp_write(void *state, const collector_record *rec)
     int64_t n = -1;
     const char *trail = "";
 
-    if (t->fail)
-        return -EIO;
     if (t->again > 0) {
         t->again--;
         return -EAGAIN;
     }
+    if (t->fail)
+        return -EIO;
     if (t->busy_every > 0 && ++t->writes % t->busy_every == 0)
         return -EAGAIN;
     t->api->get_int(rec, "n", &n);

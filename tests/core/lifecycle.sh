@@ -29,7 +29,7 @@ expect78() { # DESCRIPTION FIXED-STRING CONFIG
         echo "# exit $rc" >> "$tmp/err"; not_ok "$1"
     fi
 }
-echo "1..16"
+echo "1..18"
 
 # --- --describe ---
 "$D" --describe soc_lifepo4 >"$tmp/out" 2>"$tmp/err"; rc=$?
@@ -107,3 +107,13 @@ CONF
 "$D" -c "$tmp/refuse.conf" --once 2>"$tmp/err"; rc=$?
 check "--once: a sink whose flush refuses what it took: exit 1, the sink named, the other delivered" \
     sh -c "[ $rc -eq 1 ] && [ \"\$(tail -n 1 '$tmp/err' | sed 's/.* - //')\" = '--once: not delivered by sink(s): refusing' ] && [ \"\$(cat '$tmp/good.txt' 2>/dev/null)\" = 'src 1 ' ]"
+
+# --- the totals say what really happened (issue 25 #6) ---
+# a sink that asks to wait, then refuses the record it kept: the retry line
+# does not call it delivered, and the one line of totals adds up
+sed -i 's/again = 1000000;/again = 2; fail = true;/; s/flush_timeout = 1;/flush_timeout = 5;/' "$tmp/once.conf"
+"$D" -c "$tmp/once.conf" --once 2>"$tmp/err"; rc=$?
+check "a kept record the sink then refuses is not called delivered" \
+    sh -c "[ $rc -eq 1 ] && ! grep -q 'delivered the' '$tmp/err' && grep -q 'out - INFO - of the record(s) it had kept: 0 delivered, 1 refused (dropped)' '$tmp/err'"
+check "one line of totals: received = written + dropped, with the reason" \
+    sh -c "[ \$(grep -c 'out - .* record(s) received' '$tmp/err') -eq 1 ] && grep -q 'out - WARNING - 1 record(s) received: 0 written, 1 dropped (1 refused by the sink)' '$tmp/err'"

@@ -151,12 +151,26 @@ static void log_line_says_the_clock_failed(void **state)
     assert_non_null(strstr(line, " - core - "));
 }
 
+/* What a server or a device said reaches the log without its control
+ * characters: no terminal sequence, no bell, one line. */
+static void log_line_has_no_control_characters(void **state)
+{
+    char line[256];
+    (void)state;
+
+    format(line, sizeof(line), "HTTP 400: %s", "bad\x1b[2J\x07 token\r\nX-Fake: 1\x7f\tend");
+    assert_non_null(strstr(line, "HTTP 400: bad?[2J? token  X-Fake: 1?\tend"));
+    for (const char *p = line; *p; p++)
+        assert_true((unsigned char)*p >= 0x20 || *p == '\t');
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(record_new_fails_with_a_logged_error),
         cmocka_unit_test(time_ns_is_zero_and_logged),
         cmocka_unit_test(log_line_says_the_clock_failed),
+        cmocka_unit_test(log_line_has_no_control_characters),
     };
     return cmocka_run_group_tests_name("clock", tests, NULL, NULL);
 }

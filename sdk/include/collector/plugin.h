@@ -252,6 +252,13 @@ struct collector_host_api {
      * be NULL) says why, or what the device reports, in one line. */
     void (*command_done)(collector_host *host, uint64_t id, uint32_t outcome,
                          const char *detail);
+    /* A sink: `n` records it took (write() returned 0) were not delivered
+     * after all (a server refused them, a broker never acknowledged them,
+     * they were still buffered at stop()), for the reason `why` (one short
+     * phrase, borrowed for the call). The host counts them as dropped, not
+     * written, in the sink's one line of totals, which names the reason, so
+     * the sink need not log a count of its own. From any thread. */
+    void (*records_lost)(collector_host *host, unsigned long n, const char *why);
 
     /* ABI 1.3+: append members here, nowhere else. */
 };

@@ -196,6 +196,27 @@ static void totals_survive_stop_start_and_a_new_instance(void **state)
     assert_non_null(strstr(testhost_log(t), "energy.energy:2: unreadable line ignored"));
     assert_true(at_power(t, 4000, -720, "energy_discharged_kwh") == 0.0);
     testhost_close(t);
+
+    /* nan, inf and absurd figures are refused on read, not stored again */
+    {
+        static const char *const bad[] = {
+            "battery1 1e308 0 0 0 0 0 0\n", "battery1 0 0 0 inf 0 0 0\n",
+            "battery1 0 0 0 0 nan 0 0\n",   "battery1 0 0 0 0 0 1e308 0\n",
+            "battery1 0 0 0 0 0 0 1e300\n", "battery1 nan 0 0 0 0 0 0\n",
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            fp = fopen(path, "w");
+            assert_non_null(fp);
+            fputs("collectord-energy 1\n", fp);
+            fputs(bad[i], fp);
+            fclose(fp);
+            t = open_energy("");
+            if (strstr(testhost_log(t), "energy.energy:2: unreadable line ignored") == NULL)
+                fail_msg("accepted: %s", bad[i]);
+            assert_true(at_power(t, 4000, -720, "energy_discharged_kwh") == 0.0);
+            testhost_close(t);
+        }
+    }
 }
 
 static void daily_counters_reset_at_local_midnight(void **state)

@@ -100,11 +100,18 @@ time.sleep(2.5)
 rc = d.stop()
 log = d.log()
 errors = [line for line in log.splitlines() if "ERROR" in line]
-m = re.search(r"(\d+) point\(s\) in all were refused", log)
+m = re.findall(r"influxdb - \w+ - (\d+) record\(s\) received: (\d+) written, (\d+) dropped "
+               r"\((.*)\)", log)
+got = [int(x) for x in m[0][:3]] if len(m) == 1 else [0, 0, 0]
+refused = re.search(r"(\d+) refused by the server", m[0][3]) if len(m) == 1 else None
 tap.check("a wrong database is one clear error with the server's message, points dropped",
           rc == 0 and len(errors) == 1 and 'database not found: "nope"' in errors[0]
-          and "HTTP 404" in errors[0] and m is not None and int(m.group(1)) > 2
+          and "HTTP 404" in errors[0] and refused is not None and int(refused.group(1)) > 2
           and "cannot write yet" not in log, log[-800:])
+tap.check("the server refusing: one line of totals, received = written + dropped, the "
+          "refused ones counted as dropped, not written",
+          len(m) == 1 and got[0] == got[1] + got[2] and got[1] == 0 and got[2] >= int(refused.group(1))
+          and "point(s) in all" not in log and "never took" not in log, log[-800:])
 
 # 3b. --once against that database: the run did not deliver, so it says
 # which sink and exits non-zero (it exited 0 with every point refused)

@@ -124,8 +124,15 @@ errors = [line for line in log.splitlines() if "ERROR" in line]
 tap.check("HTTP 401: one clear error with the server's message, those points dropped, not retried",
           ok and rc == 0 and len(errors) == 1
           and "HTTP 401: unauthorized access for token ***" in errors[0]
-          and len({r["body"] for r in reqs}) == len(reqs)
-          and re.search(r"\b4 point\(s\) in all were refused", log) is not None, log)
+          and len({r["body"] for r in reqs}) == len(reqs), log)
+totals = re.findall(r"influxdb - \w+ - (\d+) record\(s\) received: (\d+) written, (\d+) dropped"
+                    r"(?: \((.*)\))?$", log, re.M)
+got = [int(x) for x in totals[0][:3]] if len(totals) == 1 else [0, 0, 0]
+tap.check("HTTP 401: one line of totals, received = written + dropped, the 4 refused points "
+          "among the dropped (not the written), no other count",
+          len(totals) == 1 and got[0] == got[1] + got[2] and got[2] >= 4
+          and re.search(r"\b4 refused by the server", totals[0][3]) is not None
+          and "point(s) in all" not in log and "never took" not in log, log)
 tap.check("the token never appears in a log", all(TOKEN not in open(os.path.join(tmp, f)).read()
                                                   for f in os.listdir(tmp) if f.endswith(".log")))
 tap.check("the password never appears in a log",
@@ -148,7 +155,15 @@ cases = [
     ('url = "http://127.0.0.1:1"; database = "a"; tags = [ "battery=x" ];', "the sink's own tags"),
     ('url = "http://127.0.0.1:1"; database = "a"; tags = [ "novalue" ];', "key=value"),
     ('url = "http://127.0.0.1:1"; database = "a"; measurement = "#m";', "comment"),
+    ('url = "http://127.0.0.1:1"; bucket = "b"; org = "o"; token = "t\\r\\nX-Injected: 1";',
+     "token: has a control character (0x0d at byte 2): refused, never sent"),
+    ('url = "http://127.0.0.1:1"; bucket = "b"; org = "o"; token_file = "%s/esc-token";' % tmp,
+     "token_file: has a control character (0x1b at byte 3)"),
+    ('url = "http://127.0.0.1:1"; database = "a"; username = "u\\nHost: x"; password = "p";',
+     "username: has a control character (0x0a at byte 2)"),
 ]
+with open(os.path.join(tmp, "esc-token"), "w") as f:
+    f.write("ab\x1b[31mcd\n")
 bad = []
 for i, (text, want) in enumerate(cases):
     d = Daemon(tmp, "check%d" % i, [text])
@@ -159,6 +174,38 @@ for i, (text, want) in enumerate(cases):
         bad.append("%s -> %d %r" % (text, code, err))
 tap.check("cross-setting errors: one line naming file:line and the setting, exit 78",
           not bad, "\n".join(bad))
+
+
+# batch_bytes bounds a batch whatever batch_size says: with 100000 points
+# per request and a minute between flushes, requests still go out, each
+# within the bound (a point alone may be more), nothing lost or doubled
+srv = FakeServer()
+d = Daemon(tmp, "bytes", ['url = "%s"; database = "bms"; batch_size = 100000; batch_bytes = 4096;'
+                          ' flush_interval = 60;' % srv.url], loop=True)
+d.start()
+ok = wait_for(lambda: len(srv.taken()) >= 3, 30)
+rc = d.stop()
+reqs = srv.taken()
+sizes = [(len(r["body"].encode()), len(r["body"].splitlines())) for r in reqs]
+times = [parse_line(line)[3] for r in reqs for line in r["body"].splitlines()]
+tap.check("batch_bytes: requests go out within the bound long before flush_interval, in order",
+          ok and rc == 0 and all(n <= 4096 or lines == 1 for n, lines in sizes)
+          and any(lines > 1 for _, lines in sizes) and times == sorted(times)
+          and len(set(times)) == len(times), (sizes, d.log()[-600:]))
+srv.close()
+
+# a CR/LF in the token never reaches the server: the daemon refuses to start
+srv = FakeServer()
+d = Daemon(tmp, "inject", ['url = "%s"; org = "o"; bucket = "b"; token = "t\\r\\nX-Injected: 1";'
+                           ' batch_size = 1;' % srv.url])
+d.start()
+try:
+    rc = d.proc.wait(timeout=30)
+except subprocess.TimeoutExpired:
+    rc = d.stop()
+tap.check("a token with CR/LF: the daemon does not start (78) and the server gets no request",
+          rc == 78 and srv.taken() == [] and "control character" in d.log(), (rc, d.log()))
+srv.close()
 
 
 # 6. TLS: a CA and a certificate for 127.0.0.1 made here

@@ -121,6 +121,36 @@ stop(k)
 check("--adapter hci2 discovers on controller index 2",
       "C8:47:8C:12:34:56" in r.stdout and "start discovery 06" in lines(log), r.stdout + r.stderr)
 
+# sudo --scan in a directory another user owns (played as nobody): a
+# jk_devices.yaml link planted there to a root-only list is not followed, so
+# nothing of that file is copied into the list written back; one line says so.
+can_play = os.geteuid() == 0 and subprocess.run(["runuser", "-u", "nobody", "true"],
+                                                capture_output=True).returncode == 0
+if can_play:
+    os.chmod(tmp, 0o711)
+    secret_dir = tempfile.mkdtemp(dir=tmp)  # 0700, root's
+    secret = os.path.join(secret_dir, "keys.yaml")
+    with open(secret, "w") as f:
+        f.write("AA:BB:CC:DD:EE:FF:\n  address: AA:BB:CC:DD:EE:FF\n  name: root-only-key-42\n")
+    theirs = tempfile.mkdtemp(dir=tmp)
+    os.chmod(theirs, 0o755)
+    subprocess.run(["chown", "nobody", theirs], check=True)
+    subprocess.run(["runuser", "-u", "nobody", "--", "ln", "-s", secret,
+                    os.path.join(theirs, "jk_devices.yaml")], check=True)
+    k, sock, log = start("planted", "--device", JK_PUBLIC)
+    r, _ = scan(sock, cwd=theirs)
+    stop(k)
+    written = "".join(open(os.path.join(theirs, f)).read() for f in os.listdir(theirs)
+                      if os.path.isfile(os.path.join(theirs, f)) and not os.path.islink(os.path.join(theirs, f)))
+    err = [l for l in r.stderr.splitlines() if "jk_devices.yaml" in l]
+    check("--scan where another user owns the directory: a planted link is not followed, "
+          "nothing of its target is copied, one line says why",
+          "root-only-key-42" not in r.stdout + written and len(err) == 1
+          and "symbolic link" in err[0] and "not followed" in err[0]
+          and "C8:47:8C:12:34:56" in r.stdout, r.stdout + r.stderr + written)
+else:
+    check("--scan where another user owns the directory # SKIP needs root and runuser", True)
+
 # The kernel ends an LE discovery early (about 10 s on real ones): go on.
 k, sock, log = start("ended", "--discovery-ms", "300", "--device", JK_PUBLIC)
 r, _ = scan(sock, "--seconds", "2")

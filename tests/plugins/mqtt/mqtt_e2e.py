@@ -6,6 +6,7 @@ broker is down arriving after it is back, and TLS against a mosquitto with a
 certificate made here (openssl), verified by a CA file. TAP."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -169,6 +170,14 @@ lost = [line for line in err.splitlines() if "record(s) dropped" in line]
 check("broker away at SIGTERM: the records not delivered are counted in one line by the host",
       d.returncode == 0 and len(lost) == 1 and "not delivered within 1 s" in lost[0]
       and int(lost[0].split(" - ")[-1].split()[0]) >= 5, err[-600:])
+totals = re.findall(r"mqtt - \w+ - (\d+) record\(s\) received: (\d+) written, (\d+) dropped(.*)", err)
+received, written, dropped, why = (int(totals[0][0]), int(totals[0][1]), int(totals[0][2]),
+                                   totals[0][3]) if len(totals) == 1 else (0, 0, 0, "")
+check("broker away at SIGTERM: one line of totals, received = written + dropped, with the "
+      "reasons; no other count contradicts it",
+      len(totals) == 1 and received == written + dropped and dropped >= 5
+      and "not delivered within flush_timeout" in why and "never acknowledged" not in err.replace(why, "")
+      and "record(s) written" not in err, err[-800:])
 
 # TLS: a CA and a certificate for 127.0.0.1 made here, a TLS listener, and a
 # sink that verifies the broker against the CA file.

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "core/hostapi.h"
 #include "core/record.h"
 #include "plugins/mqtt/mqtt.h"
 #include "testhost.h"
@@ -294,6 +295,8 @@ struct sink {
     const struct collector_plugin *p;
 };
 
+static size_t open_window_bytes; /* queue_bytes of the next sink_open (0: none) */
+
 static void sink_open(struct sink *s, unsigned window, uint32_t run_flags)
 {
     struct mqtt_settings cfg = {0};
@@ -314,6 +317,7 @@ static void sink_open(struct sink *s, unsigned window, uint32_t run_flags)
     cfg.discovery = 1;
     cfg.keepalive_s = 60;
     cfg.window = window;
+    cfg.window_bytes = open_window_bytes;
     s->p = collector_plugin_entry();
     assert_int_equal(mqtt_new(&wrapped, testhost_handle(s->t), &cfg, &s->m), 0);
     slow_inside = slow_left = slow_release = 0;
@@ -400,9 +404,74 @@ static void test_full_window_and_unacknowledged_flush(void **unused)
     assert_int_equal(s.p->flush(s.m), -EAGAIN);
     testhost_record_free(r);
     s.p->stop(s.m);
-    assert_non_null(strstr(testhost_log(s.t), "record(s) dropped: handed to the broker and never acknowledged"));
+    {
+        /* reported to the host, which counts them as dropped in its totals */
+        char why[200];
+        assert_true(host_lost_total(testhost_handle(s.t), why, sizeof(why)) >= 1);
+        assert_non_null(strstr(why, "handed to the broker and never acknowledged"));
+        assert_null(strstr(testhost_log(s.t), "record(s) dropped"));
+    }
     s.p->destroy(s.m);
     testhost_close(s.t);
+    fake_reset();
+}
+
+/* queue_size = 1000000 against a broker that never acknowledges: the
+ * window stops at queue_bytes (its own counter, not RSS), and the records
+ * past it wait in the host's queue (bounded, drops counted there). */
+static void test_window_bounded_in_bytes(void **unused)
+{
+    struct sink s;
+    collector_record *r;
+    size_t accepted = 0, peak = 0;
+    (void)unused;
+
+    open_window_bytes = 64 * 1024;
+    sink_open(&s, 1000000, 0);
+    open_window_bytes = 0;
+    fk.hold_sends = 1; /* the broker acknowledges nothing */
+    r = battery_record(&s);
+    assert_int_equal(mqtt_start_with(s.m, &fake_paho), 0);
+    assert_int_equal(write_until(&s, r, 0, 2000), 0);
+    for (int i = 0; i < 5000; i++) {
+        size_t now;
+        if (s.p->write(s.m, r) == 0)
+            accepted++;
+        now = mqtt_queue_bytes(s.m);
+        peak = now > peak ? now : peak;
+    }
+    assert_true(peak > 32 * 1024);  /* it did fill up ... */
+    assert_true(peak <= 64 * 1024); /* ... and never past the bound */
+    /* without the bound all 5000 would be taken (queue_size 1000000) */
+    assert_true(accepted > 10 && accepted < 1000);
+    assert_int_equal(s.p->write(s.m, r), -EAGAIN);
+    testhost_record_free(r);
+    s.p->stop(s.m);
+    assert_int_equal(mqtt_queue_bytes(s.m), 0);
+    s.p->destroy(s.m);
+    testhost_close(s.t);
+    fake_reset();
+}
+
+/* Two daemons with one client id: the broker drops the older session and
+ * each connection is short. The line says what may be going on. */
+static void test_short_connection_lost_hints_at_a_shared_client_id(void **unused)
+{
+    struct sink s;
+    const char *log;
+    (void)unused;
+
+    sink_open(&s, 1000, 0);
+    slow_release = 1; /* "connected to" is logged without the hold other tests use */
+    assert_int_equal(mqtt_start_with(s.m, &fake_paho), 0);
+    for (int i = 0; i < 20000 && strstr(testhost_log(s.t), "connected to") == NULL; i++)
+        usleep(1000);
+    fk.lost(fk.ctx, NULL); /* the broker closed it soon after */
+    log = testhost_log(s.t);
+    if (strstr(log, "connection lost (closed) after ") == NULL ||
+        strstr(log, "another client may be connected with the same client_id \"unit\"") == NULL)
+        fail_msg("no hint: %s", log);
+    sink_close(&s);
     fake_reset();
 }
 
@@ -541,6 +610,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eagain_until_connected_then_delivered),
         cmocka_unit_test(test_full_window_and_unacknowledged_flush),
+        cmocka_unit_test(test_window_bounded_in_bytes),
+        cmocka_unit_test(test_short_connection_lost_hints_at_a_shared_client_id),
         cmocka_unit_test(test_once_sets_no_will_and_no_availability),
         cmocka_unit_test(test_refused_credentials_are_an_error),
         cmocka_unit_test(test_stop_waits_for_callbacks_in_flight),

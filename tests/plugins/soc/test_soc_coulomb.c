@@ -141,6 +141,25 @@ static void resyncs_to_full_and_keeps_state_across_restart(void **state)
     assert_non_null(strstr(testhost_log(t), "soc_coulomb.soc:1: unreadable line ignored"));
     assert_true(step(t, 500, 0.0, 3.30) == 50.0);
     testhost_close(t);
+
+    /* nan and absurd figures are refused on read, one line each */
+    {
+        static const char *const bad[] = {
+            "C8:47:8C:00:00:01 99.0 400 nan\n", "C8:47:8C:00:00:01 99.0 1e308 -10\n",
+            "C8:47:8C:00:00:01 99.0 400 1e308\n", "C8:47:8C:00:00:01 nan 400 -10\n",
+            "C8:47:8C:00:00:01 99.0 inf -10\n",
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            fp = fopen(path, "w");
+            fputs(bad[i], fp);
+            fclose(fp);
+            assert_int_equal(testhost_open("soc_coulomb", "capacity_ah = 100.0;", &t), 0);
+            if (strstr(testhost_log(t), "soc_coulomb.soc:1: unreadable line ignored") == NULL)
+                fail_msg("accepted: %s", bad[i]);
+            assert_true(step(t, 500, 0.0, 3.30) == 50.0); /* from the voltage */
+            testhost_close(t);
+        }
+    }
 }
 
 static void capacity_from_the_record_or_a_warning(void **state)

@@ -380,6 +380,17 @@ static void database_mistakes_are_named(void **state)
     assert_string_equal(newest(f, "payload"), "{}");
     assert_int_equal(count(f, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
     testhost_close(t);
+
+    /* a bms_readings of someone else's: the message names bms_readings */
+    sql(f, "DROP VIEW readings; CREATE TABLE readings (id INTEGER PRIMARY KEY, created_at TEXT, "
+           "payload TEXT, error TEXT); CREATE TABLE bms_readings (id INTEGER PRIMARY KEY, x TEXT);");
+    t = open_sink(f, "history = true;");
+    r = bms_record("battery1", 51.0, 0);
+    assert_int_equal(testhost_write(t, r), -EIO);
+    record_free(r);
+    if (strstr(testhost_log(t), "bms_readings has no column created_at") == NULL)
+        fail_msg("log does not name bms_readings: %s", testhost_log(t));
+    testhost_close(t);
 }
 
 static void history_and_extra_fields(void **state)
