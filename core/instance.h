@@ -22,6 +22,7 @@ struct sink_queue {
     int last_rc;
     size_t delivered; /* from the queue since it was last empty */
     int stalled;      /* a retry since then delivered nothing (an outage) */
+    size_t most;      /* the most records it held since it was last empty */
 };
 
 struct instance {
