@@ -24,6 +24,7 @@ struct sink_queue {
     size_t delivered; /* from the queue since it was last empty */
     size_t refused;   /* ... and what the sink refused from it then */
     int stalled;      /* a retry since then delivered nothing (an outage) */
+    size_t most;      /* the most records it held since it was last empty */
 };
 
 struct instance {

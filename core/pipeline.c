@@ -4,6 +4,7 @@
 #include "core/pipeline.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,11 @@
  * with no longer backoff. Backing off while it works let the queue outgrow
  * what each retry could take, up to its bound (records dropped). */
 #define RETRY_BUSY_MS 100
+/* A sink's queue that held this many records and then emptied was a burst
+ * (the start-up's, or an outage): the heap's pages it left free are given
+ * back (malloc_trim) instead of staying resident in the holes between live
+ * chunks. */
+#define TRIM_AFTER_RECORDS 16
 #define DERIVED_MAX 64      /* records calculators may emit per record */
 
 struct derived {
@@ -105,6 +111,8 @@ static int sinkq_push(struct instance *in, collector_record *rec)
     q->v[(q->head + q->len) % q->cap] = rec;
     q->len++;
     q->bytes += size;
+    if (q->len > q->most)
+        q->most = q->len;
     return 0;
 }
 
@@ -206,6 +214,12 @@ static void sink_retry(struct instance *in, int64_t now)
     else if (before > 0 && in->q.stalled)
         log_msg(in->name, COLLECTOR_LOG_INFO, "delivered the %zu record(s) it had kept",
                 in->q.delivered);
+    if (in->q.most >= TRIM_AFTER_RECORDS) {
+        int gave = malloc_trim(0);
+        log_msg(in->name, COLLECTOR_LOG_DEBUG, "its queue (at most %zu records) emptied: %s",
+                in->q.most, gave ? "free heap pages given back" : "no heap page to give back");
+    }
+    in->q.most = 0;
     sinkq_settled(in);
 }
 

@@ -28,7 +28,7 @@ wait_for() {
 }
 lines() { if [ -f "$1" ]; then grep -c "$2" "$1" || true; else echo 0; fi; }
 
-echo "1..30"
+echo "1..31"
 
 # --- config and loader refusals: exit 78 and one line naming file and reason ---
 export COLLECTOR_TEST_IVL=abc
@@ -183,4 +183,19 @@ check "a sink full for a moment is retried soon: no record of the first 5 s wait
     sh -c "[ $rc -eq 0 ] && [ \$(awk '\$2 <= 100' '$tmp/busy.txt' | wc -l) -eq 100 ] && [ ${worst:-99999} -lt 2500 ]"
 check "and nothing is said for it (no outage): no \"had kept\" line, no warning" \
     sh -c "! grep -q 'had kept' '$tmp/err' && ! grep -q ' - busy - WARNING' '$tmp/err'"
+# --- a sink that refused a while (again = 2: the first write and the retry a
+# second later), so the host kept about 60 records for it: once it has taken
+# them all, the heap's free pages they left are given back (malloc_trim; the
+# memory figure itself is make bench's daemon_rss_anon_kb / daemon_uss_kb). ---
+cat > "$tmp/burst.conf" <<CONF
+sources = ( { plugin = "t_counter"; name = "fast"; interval = 0.05; } );
+sinks = ( { plugin = "t_filesink"; name = "late"; file = "$tmp/late.txt"; again = 2; } );
+CONF
+"$D" -c "$tmp/burst.conf" -f -v 2>"$tmp/err" &
+pid=$!
+wait_for 60 grep -q "late - DEBUG - its queue (at most" "$tmp/err"
+kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
+most=$(sed -n 's/.*late - DEBUG - its queue (at most \([0-9]*\) records) emptied.*/\1/p' "$tmp/err" | head -1)
+check "a sink's queue that held a burst and emptied gives the heap's free pages back" \
+    sh -c "[ $rc -eq 0 ] && [ ${most:-0} -ge 16 ] && grep -q 'late - INFO - delivered the .* record(s) it had kept' '$tmp/err'"
 exit $failed
