@@ -21,6 +21,7 @@
 
 #include "plugins/libjk/jk_frame.h"
 #include "plugins/libjk/jk_uart.h"
+#include "plugins/libplugkit/baud.h"
 
 struct jk_wire_port {
     int fd;         /* the port, raw 8N1, non-blocking */
@@ -107,26 +108,6 @@ void jk_wire_close(struct jk_wire *w)
     w->port = NULL;
 }
 
-static speed_t baud_constant(int baud)
-{
-    switch (baud) {
-    case 9600:
-        return B9600;
-    case 19200:
-        return B19200;
-    case 38400:
-        return B38400;
-    case 57600:
-        return B57600;
-    case 115200:
-        return B115200;
-    case 230400:
-        return B230400;
-    default:
-        return B0;
-    }
-}
-
 /* The reason an open failed, in words a user can act on. */
 static int open_failed(struct jk_wire *w, int err)
 {
@@ -151,7 +132,7 @@ static int open_failed(struct jk_wire *w, int err)
 static int open_port(struct jk_wire *w, struct jk_wire_port *p)
 {
     struct termios tio;
-    speed_t speed = baud_constant(w->baudrate);
+    speed_t speed = plugkit_baud(w->baudrate);
 
     p->fd = open(w->device, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     if (p->fd < 0)

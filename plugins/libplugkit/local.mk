@@ -6,7 +6,7 @@ noinst_LIBRARIES += plugins/libplugkit/libplugkit.a
 plugins_libplugkit_libplugkit_a_SOURCES = \
 	plugins/libplugkit/sources.c plugins/libplugkit/sources.h \
 	plugins/libplugkit/complain.c plugins/libplugkit/complain.h \
-	plugins/libplugkit/state.c plugins/libplugkit/state.h
+	plugins/libplugkit/state.c plugins/libplugkit/state.h plugins/libplugkit/baud.h
 plugins_libplugkit_libplugkit_a_CFLAGS = $(PLUGIN_COMPILE_FLAGS)
 PLUGKIT_LIBS = plugins/libplugkit/libplugkit.a plugins/libstate/libstate.a
 

@@ -18,31 +18,15 @@
 #include <linux/can.h>
 #include <linux/can/raw.h>
 
-const long links_baud_rates[] = {9600, 19200, 38400, 57600, 115200, 0};
+#include "plugins/libplugkit/baud.h"
 
-static speed_t speed_of(long baud)
-{
-    switch (baud) {
-    case 9600:
-        return B9600;
-    case 19200:
-        return B19200;
-    case 38400:
-        return B38400;
-    case 57600:
-        return B57600;
-    case 115200:
-        return B115200;
-    default:
-        return B0;
-    }
-}
+const long links_baud_rates[] = {9600, 19200, 38400, 57600, 115200, 0};
 
 int links_open_serial(const char *device, long baud, char *err, size_t size)
 {
     struct termios tio;
     struct stat st;
-    speed_t speed = speed_of(baud);
+    speed_t speed = plugkit_baud(baud);
     int fd, rc;
 
     if (speed == B0) {
