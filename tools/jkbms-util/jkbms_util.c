@@ -140,6 +140,13 @@ static int signal_fd(void)
     return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
+/* One line of hex. */
+static void print_hex(FILE *fp, const uint8_t *data, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        fprintf(fp, "%02x%s", data[i], i + 1 < len ? " " : "\n");
+}
+
 /* --hex over BLE: every notification as it came, but the device-info
  * frame's passcodes zeroed (anyone reading a shared capture could use them). */
 struct hex_dump {
@@ -150,15 +157,13 @@ struct hex_dump {
 static void save_hex(void *user, const uint8_t *data, size_t len)
 {
     struct hex_dump *h = user;
-    uint8_t copy[512];
+    uint8_t copy[JK_FRAME_LEN + 64];
 
-    for (size_t off = 0; off < len; off += sizeof(copy)) {
-        size_t n = len - off < sizeof(copy) ? len - off : sizeof(copy);
-        memcpy(copy, data + off, n);
-        jk_mask_notification(&h->mask, copy, n);
-        for (size_t i = 0; i < n; i++)
-            fprintf(h->fp, "%02x%s", copy[i], off + i + 1 < len ? " " : "\n");
-    }
+    if (len > sizeof(copy))
+        len = sizeof(copy); /* longer than any notification a JK sends */
+    memcpy(copy, data, len);
+    jk_mask_notification(&h->mask, copy, len);
+    print_hex(h->fp, copy, len);
 }
 
 /* The file for --hex, or NULL after saying why. */
@@ -199,7 +204,7 @@ static void save_serial_hex(void *user, int sent, const uint8_t *data, size_t le
 {
     if (sent)
         fprintf(user, "# sent: ");
-    save_hex(user, data, len);
+    print_hex(user, data, len); /* the wire code zeroed the secrets already */
 }
 
 struct serial_opts {
