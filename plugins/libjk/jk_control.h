@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plugins/libjk/jk_decode.h"
 #include "plugins/libjk/jk_frame.h"
 
 #define JK_SWITCH_CHARGE    0
@@ -60,6 +61,16 @@ int jk_settings_switches(const uint8_t frame[JK_FRAME_LEN], int proto,
  */
 int jk_switch_confirmed(int sw, int on, const struct jk_switch_state *st, char *detail,
                         size_t cap);
+
+/* What a switch command came to, once the BMS took it and answered the
+ * read-back (over any link). */
+struct jk_switch_result {
+    int confirmed;                /* 1: the BMS reports the requested state */
+    struct jk_switch_state state; /* what it reports */
+    struct jk_cell_info ci;       /* the cell info read back (BLE; has_ci) */
+    int has_ci;
+    char detail[160];             /* "charge: BMS reports switch on, MOSFET on" */
+};
 
 /* ---- JK-PB over Modbus RTU (bytes-addressed registers) ---- */
 
