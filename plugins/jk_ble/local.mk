@@ -18,3 +18,9 @@ TESTS += tests/plugins/jk_ble/test_jk_devices
 tests_plugins_jk_ble_test_jk_devices_SOURCES = tests/plugins/jk_ble/test_jk_devices.c
 tests_plugins_jk_ble_test_jk_devices_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_plugins_jk_ble_test_jk_devices_LDADD = $(JKBLE_LIBS) $(CMOCKA_LIBS) $(LIBS)
+
+check_PROGRAMS += tests/plugins/jk_ble/test_jk_ble_command
+TESTS += tests/plugins/jk_ble/test_jk_ble_command
+tests_plugins_jk_ble_test_jk_ble_command_SOURCES = tests/plugins/jk_ble/test_jk_ble_command.c
+tests_plugins_jk_ble_test_jk_ble_command_CFLAGS = $(TESTHOST_CFLAGS)
+tests_plugins_jk_ble_test_jk_ble_command_LDADD = $(TESTHOST_LIBS)

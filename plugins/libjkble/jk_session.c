@@ -377,9 +377,19 @@ static int set_switch(struct jk_session *s, int sw, int on, struct jk_switch_res
     uint8_t frame[JK_CMD_LEN];
     int proto, rc;
 
-    if (!s->connected && (rc = open_link(s, deadline)) < 0)
-        return rc;
-    if ((rc = gatt_pump(&s->gatt, gatt_now_ms(), NULL)) < 0) /* what is queued */
+    if (!s->connected) {
+        if ((rc = open_link(s, deadline)) < 0)
+            return rc;
+        /* The BMS acks the 0x96 that opened the link too, after its settings
+         * frame: let that ack pass before counting the write's. */
+        s->wait_since = s->stream.settings_frames;
+        rc = gatt_pump(&s->gatt, step_deadline(deadline, JK_SETTLE_MS), have_settings);
+        if (rc == 0)
+            rc = gatt_pump(&s->gatt, step_deadline(deadline, JK_ACK_AFTER_MS), NULL);
+    } else {
+        rc = gatt_pump(&s->gatt, gatt_now_ms(), NULL); /* what is queued */
+    }
+    if (rc < 0)
         return fail(s, rc, "before the write");
     proto = switch_variant(s, deadline);
     if (proto < 0)

@@ -53,6 +53,8 @@ void jk_session_close(struct jk_session *s);
 /* Bounds of a switch command's steps (each also within s->timeout_ms). */
 #define JK_ACK_WAIT_MS      3000 /* the BMS acks in 85-247 ms (app captures) */
 #define JK_READBACK_WAIT_MS 5000 /* settings answer, then the next cell info (~0.54 s) */
+#define JK_SETTLE_MS        1500 /* a new link: the answer to its settings request */
+#define JK_ACK_AFTER_MS     250  /* ... and the ack that follows that answer */
 
 /*
  * Set switch `sw` (JK_SWITCH_*) to `on` over the link (connecting first if

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,37 @@ struct testhost {
     size_t loglen, logcap;
     char state_dir[256];
     int own_state_dir;
+    /* the host table with command_done recording into outcomes */
+    struct collector_host_api api;
+    pthread_mutex_t outcome_lock;
+    size_t noutcomes;
+    struct {
+        uint64_t id;
+        uint32_t outcome;
+        char detail[512];
+    } outcomes[TESTHOST_MAX_OUTCOMES];
 };
+
+static struct testhost *testhost_of(collector_host *host)
+{
+    return (struct testhost *)(void *)((char *)host - offsetof(struct testhost, host));
+}
+
+static void record_command_done(collector_host *host, uint64_t id, uint32_t outcome,
+                                const char *detail)
+{
+    struct testhost *t = testhost_of(host);
+
+    pthread_mutex_lock(&t->outcome_lock);
+    if (t->noutcomes < TESTHOST_MAX_OUTCOMES) {
+        t->outcomes[t->noutcomes].id = id;
+        t->outcomes[t->noutcomes].outcome = outcome;
+        snprintf(t->outcomes[t->noutcomes].detail, sizeof(t->outcomes[0].detail), "%s",
+                 detail ? detail : "");
+        t->noutcomes++;
+    }
+    pthread_mutex_unlock(&t->outcome_lock);
+}
 
 static char last_log[4096];
 
@@ -131,6 +162,9 @@ int testhost_open_flags(const char *name, const char *instance, int64_t interval
     if (t == NULL)
         return -ENOMEM;
     t->host.stop_pipe[0] = t->host.stop_pipe[1] = -1;
+    t->api = *hostapi_table();
+    t->api.command_done = record_command_done;
+    pthread_mutex_init(&t->outcome_lock, NULL);
 
     rc = loader_find(name, path ? path : ".", file, sizeof(file));
     if (rc < 0) {
@@ -185,7 +219,7 @@ int testhost_open_flags(const char *name, const char *instance, int64_t interval
     t->host.log_ctx = t;
     t->host.run_flags = (flags & TESTHOST_NO_START) ? COLLECTOR_RUN_CHECK : 0;
 
-    rc = t->plugin->desc.create(hostapi_table(), &t->host, settings_wrap(group), &t->state);
+    rc = t->plugin->desc.create(&t->api, &t->host, settings_wrap(group), &t->state);
     if (rc != 0) {
         fail_log("%s", t->log ? t->log : "create failed");
         if (rc > 0)
@@ -248,13 +282,13 @@ void testhost_close(struct testhost *t)
     if (t->own_state_dir)
         nftw(t->state_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(t->log);
+    pthread_mutex_destroy(&t->outcome_lock);
     free(t);
 }
 
 const struct collector_host_api *testhost_api(const struct testhost *t)
 {
-    (void)t;
-    return hostapi_table();
+    return &t->api;
 }
 
 collector_host *testhost_handle(struct testhost *t)
@@ -333,4 +367,39 @@ const char *testhost_last_log(void)
 void testhost_request_stop(struct testhost *t)
 {
     host_request_stop(&t->host);
+}
+
+int testhost_command(struct testhost *t, const struct collector_command *cmd)
+{
+    if (t->plugin->desc.struct_size < offsetof(struct collector_plugin, command) +
+                                          sizeof(t->plugin->desc.command) ||
+        t->plugin->desc.command == NULL)
+        return -ENOTSUP;
+    return t->plugin->desc.command(t->state, cmd);
+}
+
+size_t testhost_outcome_count(struct testhost *t)
+{
+    size_t n;
+
+    pthread_mutex_lock(&t->outcome_lock);
+    n = t->noutcomes;
+    pthread_mutex_unlock(&t->outcome_lock);
+    return n;
+}
+
+int testhost_outcome(struct testhost *t, size_t i, uint64_t *id, uint32_t *outcome,
+                     const char **detail)
+{
+    int rc = -ENOENT;
+
+    pthread_mutex_lock(&t->outcome_lock);
+    if (i < t->noutcomes) {
+        *id = t->outcomes[i].id;
+        *outcome = t->outcomes[i].outcome;
+        *detail = t->outcomes[i].detail;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&t->outcome_lock);
+    return rc;
 }

@@ -82,6 +82,18 @@ const char *testhost_log(const struct testhost *t);
 /* The log of the last failed testhost_open (or ""), a static buffer. */
 const char *testhost_last_log(void);
 
+/* ABI 1.2 commands. The plugin's api table is the host's with command_done
+ * filled by a recorder: testhost_command() calls the plugin's command()
+ * (-ENOTSUP without one) and every outcome reported, from any thread, is
+ * kept (the first TESTHOST_MAX_OUTCOMES). */
+#define TESTHOST_MAX_OUTCOMES 16
+int testhost_command(struct testhost *t, const struct collector_command *cmd);
+size_t testhost_outcome_count(struct testhost *t);
+/* Outcome i: 0 and its id, COLLECTOR_OUTCOME_* and detail ("" for NULL;
+ * borrowed until testhost_close), or -ENOENT. */
+int testhost_outcome(struct testhost *t, size_t i, uint64_t *id, uint32_t *outcome,
+                     const char **detail);
+
 /* Ask the instance to stop (is_stopping() turns 1, stop_fd() readable). */
 void testhost_request_stop(struct testhost *t);
 /* The instance's state_dir() is $COLLECTOR_STATE_DIR when set (so a test can

@@ -8,7 +8,7 @@ AF_UNIX SOCK_SEQPACKET socket (one PDU per packet), serving captured frames.
             [--connections N] [--peer-mtu-req] [--dup-mtu] [--log FILE]
             [--address-type public|random] [--connect-error ERRNO_NAME|hangup]
             [--firmware-change-at N] [--protocol JK02_24S|JK02_32S|JK04]
-            [--stubborn] [--spontaneous SWITCH=on|off@SECONDS]
+            [--stubborn] [--no-ack] [--spontaneous SWITCH=on|off@SECONDS]
 
 Layouts are the three GATT databases JK modules have (jk-ble-protocol.md 1):
 old (FFE2 write + FFE1 write/notify), new (two FFE1: write-only then
@@ -33,7 +33,8 @@ ignored, a right one logged ("write charge off"), acknowledged, and shown in
 the settings frame (bytes 118/122/126, JK04 114) and the cell-info MOSFET
 bytes (24S 166/167, 32S 198/199) of this and later connections. The state
 starts as the captured cell-info frame has it (flags = MOSFETs, balancer on).
---stubborn acknowledges and keeps the old state. --spontaneous changes a
+--stubborn acknowledges and keeps the old state; --no-ack neither
+acknowledges nor applies. --spontaneous changes a
 switch by itself SECONDS after the simulator started (the phone app, a
 protection). A settings request (0x96) after a write is answered with the
 settings frame and, shortly after, a fresh cell-info frame.
@@ -309,6 +310,8 @@ class Peripheral:
         state = "on" if why else "off"
         self.log.write("write %s %s%s\n" % (name, state, " (stubborn)" if self.args.stubborn else ""))
         self.written = True
+        if self.args.no_ack:
+            return
         if not self.args.stubborn:
             with self.switches.lock:
                 self.switches.set(name, why)
@@ -458,6 +461,8 @@ def main():
                     help="the frame layout, for the switch offsets of the write path")
     ap.add_argument("--stubborn", action="store_true",
                     help="acknowledge switch writes and keep the old state")
+    ap.add_argument("--no-ack", action="store_true",
+                    help="take switch writes without acknowledging or applying them")
     ap.add_argument("--spontaneous", action="append", default=[],
                     help="SWITCH=on|off@SECONDS: the BMS changes it by itself")
     ap.add_argument("--random-faults", type=float, default=0.0,
