@@ -7,8 +7,9 @@ plugins_jk_ble_jk_ble_so_LDFLAGS = $(PLUGIN_LINK_FLAGS)
 plugins_jk_ble_jk_ble_so_LDADD = $(JKBLE_LIBS)
 
 TESTS += tests/plugins/jk_ble/jk_ble_e2e.py tests/plugins/jk_ble/jk_scan_e2e.py \
-	tests/plugins/jk_ble/jk_name_e2e.py
+	tests/plugins/jk_ble/jk_name_e2e.py tests/plugins/jk_ble/jk_control_e2e.py
 dist_noinst_SCRIPTS += tests/plugins/jk_ble/jk_ble_e2e.py tests/plugins/jk_ble/jk_sim.py \
+	tests/plugins/jk_ble/jk_control_e2e.py \
 	tests/plugins/jk_ble/jk_scan_e2e.py tests/plugins/jk_ble/mgmt_sim.py \
 	tests/plugins/jk_ble/jk_name_e2e.py
 EXTRA_DIST += tests/plugins/jk_ble/sims.py
