@@ -327,19 +327,36 @@ static int switch_variant(struct jk_session *s, int64_t deadline)
     return s->stream.proto;
 }
 
+/* Write `frame`, then wait up to step_ms for `done` (a counter passing
+ * `since`): 1 when it came, 0 when not (the link stays up), or the link's
+ * error (closed; s->error names `what`). */
+static int exchange(struct jk_session *s, const uint8_t frame[JK_CMD_LEN], unsigned long since,
+                    int (*done)(void *), int step_ms, int64_t deadline, const char *what)
+{
+    int rc;
+
+    s->wait_since = since;
+    if ((rc = write_frame(s, frame, deadline)) < 0)
+        return fail(s, rc, what);
+    rc = gatt_pump(&s->gatt, step_deadline(deadline, step_ms), done);
+    if (rc < 0)
+        return fail(s, rc, what);
+    return done(s);
+}
+
 /* Request the settings again and take the next cell info after them. */
 static int read_back(struct jk_session *s, int sw, int on, int64_t deadline,
                      struct jk_switch_result *out)
 {
+    uint8_t request[JK_CMD_LEN];
     int flags[JK_SWITCH_COUNT], rc;
 
-    s->wait_since = s->stream.settings_frames;
-    if ((rc = send_command(s, JK_CMD_CELL_INFO, deadline)) < 0)
-        return fail(s, rc, "settings request after the write");
-    rc = gatt_pump(&s->gatt, step_deadline(deadline, JK_READBACK_WAIT_MS), have_settings);
+    jk_build_command(JK_CMD_CELL_INFO, request);
+    rc = exchange(s, request, s->stream.settings_frames, have_settings, JK_READBACK_WAIT_MS,
+                  deadline, "reading the settings back");
     if (rc < 0)
-        return fail(s, rc, "waiting for the settings read back");
-    if (!have_settings(s)) {
+        return rc;
+    if (rc == 0) {
         snprintf(s->error, sizeof(s->error),
                  "%s: %s acknowledged, but no settings frame came back: state unknown",
                  s->address, jk_switch_name(sw));
@@ -400,13 +417,11 @@ static int set_switch(struct jk_session *s, int sw, int on, struct jk_switch_res
                  jk_protocol_name(proto), jk_switch_name(sw));
         return rc;
     }
-    s->wait_since = s->stream.as.acks;
-    if ((rc = write_frame(s, frame, deadline)) < 0)
-        return fail(s, rc, "writing the switch frame");
-    rc = gatt_pump(&s->gatt, step_deadline(deadline, JK_ACK_WAIT_MS), have_ack);
+    rc = exchange(s, frame, s->stream.as.acks, have_ack, JK_ACK_WAIT_MS, deadline,
+                  "writing the switch frame");
     if (rc < 0)
-        return fail(s, rc, "waiting for the acknowledgement");
-    if (!have_ack(s)) {
+        return rc;
+    if (rc == 0) {
         snprintf(s->error, sizeof(s->error), "%s: %s %s: no acknowledgement: state unknown",
                  s->address, jk_switch_name(sw), on ? "on" : "off");
         return -ETIMEDOUT;

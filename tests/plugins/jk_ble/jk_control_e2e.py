@@ -53,6 +53,14 @@ def util(sock, *extra):
                           capture_output=True, text=True, timeout=90)
 
 
+def parse(text):
+    """The JSON object jkbms-util printed, or {}."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {}
+
+
 def writes(log):
     return [l for l in lines(log) if l.startswith("write ") or l.startswith("rejected ")]
 
@@ -68,10 +76,7 @@ check("the BMS took the frame byte for byte (sum8, length, register) and nothing
 check("read back: a settings request after the write",
       lines(log).count("command 96") == 2, lines(log))
 r = util(sock, "--json", "--set", "charge=on", "--set", "balancer=off")
-try:
-    out = json.loads(r.stdout)
-except ValueError:
-    out = {}
+out = parse(r.stdout)
 check("--json: every command with its outcome and the state the BMS reports",
       r.returncode == 0 and out.get("confirmed") is True
       and [(c["switch"], c["requested"], c["outcome"], c["switch_state"], c.get("mosfet"))
@@ -125,10 +130,7 @@ check("JK04: charge refused (nothing sent), balancer 0x6C confirmed, exit 1",
 p, sock, log = sim("JK02_32S", "--spontaneous", "discharge=off@0", name="spont")
 r = util(sock, "--json")
 stop(p)
-try:
-    rec = json.loads(r.stdout)
-except ValueError:
-    rec = {}
+rec = parse(r.stdout)
 check("--spontaneous: the BMS switches discharge off by itself, the MOSFET reads off",
       r.returncode == 0 and rec.get("discharging_enabled") is False
       and rec.get("charging_enabled") is True and "spontaneous discharge off" in lines(log),

@@ -142,6 +142,15 @@ static void outcome(struct testhost *t, size_t i, uint64_t want_id, uint32_t wan
                  detail_has, testhost_log(t));
 }
 
+/* The first record's bool `name` is `want`. */
+static void assert_bool(struct testhost *t, const char *name, int want)
+{
+    int v = -1;
+
+    assert_int_equal(testhost_api(t)->get_bool(testhost_record(t, 0), name, &v), 0);
+    assert_int_equal(v, want);
+}
+
 static void refuses_what_it_does_not_offer(void **state)
 {
     struct sim s;
@@ -158,15 +167,12 @@ static void refuses_what_it_does_not_offer(void **state)
 
 static void confirmed_then_published(void **state)
 {
-    const struct collector_host_api *api;
     struct sim s;
     struct testhost *t;
-    int v;
     (void)state;
 
     sim_start(&s, "jk02_32s_v11", "JK02_32S", "old", NULL);
     t = open_source(&s, "auto");
-    api = testhost_api(t);
     run(t, 7, "charge", "off");
     assert_int_equal(testhost_outcome_count(t), 1);
     outcome(t, 0, 7, COLLECTOR_OUTCOME_CONFIRMED, "charge: BMS reports switch off, MOSFET off");
@@ -174,37 +180,29 @@ static void confirmed_then_published(void **state)
     /* the next poll publishes the BMS's state */
     assert_int_equal(testhost_poll(t), 0);
     assert_int_equal(testhost_record_count(t), 1);
-    assert_int_equal(api->get_bool(testhost_record(t, 0), "charge_switch", &v), 0);
-    assert_int_equal(v, 0);
-    assert_int_equal(api->get_bool(testhost_record(t, 0), "charging_enabled", &v), 0);
-    assert_int_equal(v, 0);
-    assert_int_equal(api->get_bool(testhost_record(t, 0), "discharge_switch", &v), 0);
-    assert_int_equal(v, 1);
-    assert_int_equal(api->get_bool(testhost_record(t, 0), "balancer_switch", &v), 0);
-    assert_int_equal(v, 1);
+    assert_bool(t, "charge_switch", 0);
+    assert_bool(t, "charging_enabled", 0);
+    assert_bool(t, "discharge_switch", 1);
+    assert_bool(t, "balancer_switch", 1);
     testhost_close(t);
     sim_stop(&s);
 }
 
 static void stubborn_bms_not_confirmed(void **state)
 {
-    const struct collector_host_api *api;
     struct sim s;
     struct testhost *t;
-    int v;
     (void)state;
 
     sim_start(&s, "jk02_24s_v10", "JK02_24S", "new", "--stubborn");
     t = open_source(&s, "JK02_24S");
-    api = testhost_api(t);
     run(t, 3, "charge", "off");
     outcome(t, 0, 3, COLLECTOR_OUTCOME_NOT_CONFIRMED, "charge: BMS reports switch on, MOSFET on");
     assert_true(sim_logged(&s, "write charge off (stubborn)"));
     /* published: what the BMS says, never the request */
     assert_int_equal(testhost_poll(t), 0);
     assert_int_equal(testhost_record_count(t), 1);
-    assert_int_equal(api->get_bool(testhost_record(t, 0), "charging_enabled", &v), 0);
-    assert_int_equal(v, 1);
+    assert_bool(t, "charging_enabled", 1);
     testhost_close(t);
     sim_stop(&s);
 }
