@@ -106,17 +106,23 @@ static int sim_logged(const struct sim *s, const char *line)
     return found;
 }
 
-static struct testhost *open_source(const struct sim *s, const char *protocol)
+static struct testhost *open_source_ex(const struct sim *s, const char *protocol,
+                                       const char *extra)
 {
     char settings[512];
     struct testhost *t = NULL;
 
     snprintf(settings, sizeof(settings),
              "address = \"C8:47:8C:00:00:01\"; address_type = \"public\"; transport = "
-             "\"unix:%s\"; timeout = 8.0; protocol = \"%s\";",
-             s->sock, protocol);
+             "\"unix:%s\"; timeout = 8.0; protocol = \"%s\"; %s",
+             s->sock, protocol, extra);
     assert_int_equal(testhost_open_ex("jk_ble", "battery1", 1000, settings, &t), 0);
     return t;
+}
+
+static struct testhost *open_source(const struct sim *s, const char *protocol)
+{
+    return open_source_ex(s, protocol, "");
 }
 
 static void run(struct testhost *t, uint64_t id, const char *name, const char *value)
@@ -207,6 +213,30 @@ static void stubborn_bms_not_confirmed(void **state)
     sim_stop(&s);
 }
 
+/* keep_connected: the command rides the poll's connection, and the polls
+ * after it go on over the same link with the state read back. */
+static void rides_the_poll_connection(void **state)
+{
+    struct sim s;
+    struct testhost *t;
+    (void)state;
+
+    sim_start(&s, "jk02_32s_v11", "JK02_32S", "old", "--frames=40");
+    t = open_source_ex(&s, "JK02_32S", "keep_connected = true;");
+    assert_int_equal(testhost_poll(t), 0);
+    assert_bool(t, "discharge_switch", 1);
+    run(t, 5, "discharge", "off");
+    outcome(t, 0, 5, COLLECTOR_OUTCOME_CONFIRMED, "discharge: BMS reports switch off, MOSFET off");
+    testhost_clear_records(t);
+    assert_int_equal(testhost_poll(t), 0);
+    assert_bool(t, "discharge_switch", 0);
+    assert_bool(t, "discharging_enabled", 0);
+    assert_true(sim_logged(&s, "connection 1"));
+    assert_false(sim_logged(&s, "connection 2"));
+    testhost_close(t);
+    sim_stop(&s);
+}
+
 static void jk04_balancer_only(void **state)
 {
     struct sim s;
@@ -245,6 +275,7 @@ int main(void)
         cmocka_unit_test(refuses_what_it_does_not_offer),
         cmocka_unit_test(confirmed_then_published),
         cmocka_unit_test(stubborn_bms_not_confirmed),
+        cmocka_unit_test(rides_the_poll_connection),
         cmocka_unit_test(jk04_balancer_only),
         cmocka_unit_test(no_ack_is_failed),
     };
