@@ -29,7 +29,8 @@ The write path (switch commands, docs/control.md): a 20-byte write to a
 switch register (JK02 0x1D charge, 0x1E discharge, 0x1F balancer, length 4;
 JK04 0x6C balancer, length 1) is checked byte for byte (preamble, length,
 value, zero padding, sum8): a wrong one is logged ("rejected ...") and
-ignored, a right one logged ("write charge off"), acknowledged, and shown in
+ignored, a right one logged ("write charge off"), acknowledged (on the old
+layout followed by "AT\r\n" in the same notification, as fw 15.41 does), and shown in
 the settings frame (bytes 118/122/126, JK04 114) and the cell-info MOSFET
 bytes (24S 166/167, 32S 198/199) of this and later connections. The state
 starts as the captured cell-info frame has it (flags = MOSFETs, balancer on).
@@ -316,8 +317,8 @@ class Peripheral:
             with self.switches.lock:
                 self.switches.set(name, why)
         time.sleep(0.05)  # the BMS acks after 85-247 ms
-        # fw 15.41 sends "AT\r\n" in the ack's notification
-        self.notify_stream((b"AT\r\n" if self.args.layout == "old" else b"") + ACK)
+        # fw 15.41 sends "AT\r\n" in the ack's notification, after it (E14)
+        self.notify_stream(ACK + (b"AT\r\n" if self.args.layout == "old" else b""))
 
     def handle(self, pdu):
         op = pdu[0]

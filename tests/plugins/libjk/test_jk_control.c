@@ -142,7 +142,16 @@ static void ack_is_recognised_also_behind_at(void **state)
     assert_false(jk_is_ack(ack, sizeof(ack))); /* wrong sum8 */
     ack[19] ^= 1;
 
-    /* fw 15.41: "AT\r\n" and the ack share one notification */
+    /* fw 15.41 as captured (syssi/esphome-jk-bms @2fa4323, docs/btsnoops/
+     * heating-start-stop-setting/btsnoop_hci-commands.txt): the ack, then
+     * "AT\r\n", in one notification */
+    jk_assembler_init(&a);
+    assert_int_equal(unhex("aa5590ebc80101000000000000000000000000 44 41540d0a", buf,
+                           sizeof(buf)),
+                     24);
+    jk_assembler_feed(&a, buf, 24, NULL, NULL);
+    assert_int_equal(a.acks, 1);
+    /* "AT\r\n" in front of it */
     jk_assembler_init(&a);
     memcpy(buf, at, 4);
     memcpy(buf + 4, ack, sizeof(ack));
