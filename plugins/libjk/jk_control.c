@@ -178,3 +178,14 @@ int jk_modbus_switch_echo(int slave, int sw, uint8_t out[JK_MB_ECHO_LEN])
     put_crc(out, 6);
     return 0;
 }
+
+void jk_modbus_switch_state(int sw, const uint8_t flag[4], const uint8_t *mosfets,
+                            struct jk_switch_state *out)
+{
+    out->flag = (flag[0] | flag[1] | flag[2] | flag[3]) != 0;
+    out->mosfet = -1;
+    if (mosfets != NULL && sw == JK_SWITCH_CHARGE)
+        out->mosfet = mosfets[0] != 0;
+    else if (mosfets != NULL && sw == JK_SWITCH_DISCHARGE)
+        out->mosfet = mosfets[1] != 0;
+}

@@ -86,5 +86,11 @@ uint16_t jk_modbus_crc(const uint8_t *p, size_t len);
 int jk_modbus_switch_frame(int slave, int sw, int on, uint8_t out[JK_MB_WRITE_LEN]);
 /* The 8-byte echo the slave must answer to that request: 0, -EINVAL. */
 int jk_modbus_switch_echo(int slave, int sw, uint8_t out[JK_MB_ECHO_LEN]);
+/* What a JK-PB reports about switch `sw`, from the data bytes of FC 0x03
+ * reads: `flag` the 4 bytes of its register (uint32 BE, non-zero = on),
+ * `mosfets` the 2 of 0x12C0 (high byte charge, low byte discharge; NULL
+ * when not read). */
+void jk_modbus_switch_state(int sw, const uint8_t flag[4], const uint8_t *mosfets,
+                            struct jk_switch_state *out);
 
 #endif

@@ -311,6 +311,29 @@ static void modbus_frames_are_exact(void **state)
     assert_int_equal(jk_modbus_switch_frame(1, 3, 1, f), -EINVAL);
 }
 
+/* Read-back over Modbus: the flag register (uint32 BE) and 0x12C0, whose
+ * high byte is charge and low byte discharge (swapped in esphome's example
+ * until fafdc55, #864). */
+static void modbus_read_back(void **state)
+{
+    static const uint8_t on[4] = {0, 0, 0, 1}, off[4] = {0, 0, 0, 0};
+    static const uint8_t chg_only[2] = {0x01, 0x00};
+    struct jk_switch_state st;
+    (void)state;
+
+    jk_modbus_switch_state(JK_SWITCH_CHARGE, on, chg_only, &st);
+    assert_int_equal(st.flag, 1);
+    assert_int_equal(st.mosfet, 1);
+    jk_modbus_switch_state(JK_SWITCH_DISCHARGE, off, chg_only, &st);
+    assert_int_equal(st.flag, 0);
+    assert_int_equal(st.mosfet, 0);
+    jk_modbus_switch_state(JK_SWITCH_BALANCER, on, chg_only, &st);
+    assert_int_equal(st.flag, 1);
+    assert_int_equal(st.mosfet, -1);
+    jk_modbus_switch_state(JK_SWITCH_CHARGE, on, NULL, &st);
+    assert_int_equal(st.mosfet, -1);
+}
+
 static void names_and_values(void **state)
 {
     int sw, on;
@@ -338,6 +361,7 @@ int main(void)
         cmocka_unit_test(mosfet_bytes_at_their_offsets),
         cmocka_unit_test(confirmation_needs_flag_and_mosfet),
         cmocka_unit_test(modbus_frames_are_exact),
+        cmocka_unit_test(modbus_read_back),
         cmocka_unit_test(names_and_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
