@@ -13,7 +13,7 @@
 #include "plugins/libjkble/jk_scan.h"
 #include "plugins/libjkble/jk_session.h"
 #include "plugins/libble/transport.h"
-#include "plugins/libjk/jk_control.h"
+#include "plugins/libjk/jk_command.h"
 #include "plugins/libjk/jk_metrics.h"
 
 struct jkble {
@@ -343,70 +343,35 @@ static int jkble_poll(void *state)
     return b->api->emit(b->host, rec);
 }
 
-/* Say how a command ended: to the host (ABI 1.2), else in the log. */
-static void command_done(struct jkble *b, const struct collector_command *cmd, uint32_t outcome,
-                         const char *detail)
-{
-    static const char *const words[] = {"?", "confirmed", "refused", "not confirmed", "failed"};
-    int level = outcome == COLLECTOR_OUTCOME_CONFIRMED ? COLLECTOR_LOG_INFO : COLLECTOR_LOG_WARNING;
-    int has_done = b->api->struct_size >= COLLECTOR_API_HAS(command_done) &&
-                   b->api->command_done != NULL;
-
-    /* The host's audit line says it when it takes outcomes; the device's
-     * view stays in the debug log. */
-    b->api->log(b->host, has_done ? COLLECTOR_LOG_DEBUG : level, "%s %s (%s): %s: %s",
-                cmd->name, cmd->value ? cmd->value : "", cmd->origin ? cmd->origin : "?",
-                words[outcome <= 4 ? outcome : 0], detail);
-    if (has_done)
-        b->api->command_done(b->host, cmd->id, outcome, detail);
-}
+static const struct collector_command_def commands[] = JK_SWITCH_COMMANDS;
 
 /* A switch on the poll connection, read back before the outcome is told. */
 static int jkble_command(void *state, const struct collector_command *cmd)
 {
     struct jkble *b = state;
     struct jk_switch_result res;
-    char detail[sizeof(b->s.error) + 40];
+    char detail[96];
     int sw, on, rc, proto;
 
-    if (cmd->name == NULL || jk_switch_parse(cmd->name, &sw) < 0 || cmd->value == NULL ||
-        jk_switch_value_parse(cmd->value, &on) < 0) {
-        command_done(b, cmd, COLLECTOR_OUTCOME_REFUSED,
-                     "want charge, discharge or balancer, on or off");
+    if (jk_command_parse(b->api, b->host, cmd, &sw, &on) < 0)
         return 0;
-    }
     /* a JK04 has only the balancer: said before anything is sent */
     proto = b->s.stream.proto != JK_PROTO_AUTO ? b->s.stream.proto : b->s.stream.configured;
     if (proto == JK_PROTO_JK04 && sw != JK_SWITCH_BALANCER) {
         snprintf(detail, sizeof(detail), "a JK04 BMS has only the balancer switch, not %s",
                  cmd->name);
-        command_done(b, cmd, COLLECTOR_OUTCOME_REFUSED, detail);
+        jk_command_done(b->api, b->host, cmd, COLLECTOR_OUTCOME_REFUSED, detail);
         return 0;
     }
     if (b->s.address[0] == '\0' && (rc = locate(b)) < 0) {
-        command_done(b, cmd, COLLECTOR_OUTCOME_FAILED,
-                     rc == -ECANCELED ? "stopping" : b->s.error);
+        jk_command_done(b->api, b->host, cmd, COLLECTOR_OUTCOME_FAILED,
+                        rc == -ECANCELED ? "stopping" : b->s.error);
         return 0;
     }
     rc = jk_session_set_switch(&b->s, sw, on, b->keep, &res);
-    if (rc == 0)
-        command_done(b, cmd,
-                     res.confirmed ? COLLECTOR_OUTCOME_CONFIRMED : COLLECTOR_OUTCOME_NOT_CONFIRMED,
-                     res.detail);
-    else if (rc == -EOPNOTSUPP || rc == -ENOPROTOOPT)
-        command_done(b, cmd, COLLECTOR_OUTCOME_REFUSED, b->s.error);
-    else
-        command_done(b, cmd, COLLECTOR_OUTCOME_FAILED,
-                     rc == -ECANCELED ? "stopping: state unknown" : b->s.error);
+    jk_command_finish(b->api, b->host, cmd, rc, &res, b->s.error);
     return 0;
 }
-
-static const struct collector_command_def commands[] = {
-    {"charge", COLLECTOR_SETTING_BOOL, "the charge MOSFET switch (settings byte 118)"},
-    {"discharge", COLLECTOR_SETTING_BOOL, "the discharge MOSFET switch (settings byte 122)"},
-    {"balancer", COLLECTOR_SETTING_BOOL, "the balancer (settings byte 126; JK04: the only one)"},
-    {NULL, 0, NULL},
-};
 
 /* The link goes when the instance stops (a reload that replaces it, or
  * shutdown), before a replacement may connect to the same BMS. */

@@ -6,6 +6,7 @@ plugins_libjk_libjk_a_SOURCES = \
 	plugins/libjk/jk_bytes.h \
 	plugins/libjk/jk_frame.c plugins/libjk/jk_frame.h \
 	plugins/libjk/jk_control.c plugins/libjk/jk_control.h \
+	plugins/libjk/jk_command.c plugins/libjk/jk_command.h \
 	plugins/libjk/jk_decode.c plugins/libjk/jk_decode.h \
 	plugins/libjk/jk_stream.c plugins/libjk/jk_stream.h \
 	plugins/libjk/jk_metrics.c plugins/libjk/jk_metrics.h \
