@@ -9,6 +9,20 @@
 static const char *const outcome_words[] = {"?", "confirmed", "refused", "not confirmed",
                                             "failed"};
 
+const char *jk_outcome_word(uint32_t outcome)
+{
+    return outcome_words[outcome <= 4 ? outcome : 0];
+}
+
+uint32_t jk_command_outcome(int rc, const struct jk_switch_result *res)
+{
+    if (rc == 0)
+        return res->confirmed ? COLLECTOR_OUTCOME_CONFIRMED : COLLECTOR_OUTCOME_NOT_CONFIRMED;
+    if (rc == -EOPNOTSUPP || rc == -ENOPROTOOPT || rc == -EPERM || rc == -EINVAL)
+        return COLLECTOR_OUTCOME_REFUSED;
+    return COLLECTOR_OUTCOME_FAILED;
+}
+
 void jk_command_done(const struct collector_host_api *api, collector_host *host,
                      const struct collector_command *cmd, uint32_t outcome, const char *detail)
 {
@@ -20,7 +34,7 @@ void jk_command_done(const struct collector_host_api *api, collector_host *host,
      * view stays in the debug log. */
     api->log(host, has_done ? COLLECTOR_LOG_DEBUG : level, "%s %s (%s): %s: %s",
              cmd->name ? cmd->name : "?", cmd->value ? cmd->value : "",
-             cmd->origin ? cmd->origin : "?", outcome_words[outcome <= 4 ? outcome : 0],
+             cmd->origin ? cmd->origin : "?", jk_outcome_word(outcome),
              detail ? detail : "");
     if (has_done)
         api->command_done(host, cmd->id, outcome, detail);
@@ -42,14 +56,6 @@ void jk_command_finish(const struct collector_host_api *api, collector_host *hos
                        const struct collector_command *cmd, int rc,
                        const struct jk_switch_result *res, const char *error)
 {
-    if (rc == 0)
-        jk_command_done(api, host, cmd,
-                        res->confirmed ? COLLECTOR_OUTCOME_CONFIRMED
-                                       : COLLECTOR_OUTCOME_NOT_CONFIRMED,
-                        res->detail);
-    else if (rc == -EOPNOTSUPP || rc == -ENOPROTOOPT || rc == -EPERM || rc == -EINVAL)
-        jk_command_done(api, host, cmd, COLLECTOR_OUTCOME_REFUSED, error);
-    else
-        jk_command_done(api, host, cmd, COLLECTOR_OUTCOME_FAILED,
-                        rc == -ECANCELED ? "stopping: state unknown" : error);
+    jk_command_done(api, host, cmd, jk_command_outcome(rc, res),
+                    rc == 0 ? res->detail : rc == -ECANCELED ? "stopping: state unknown" : error);
 }

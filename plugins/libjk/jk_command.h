@@ -31,9 +31,16 @@ int jk_command_parse(const struct collector_host_api *api, collector_host *host,
 void jk_command_done(const struct collector_host_api *api, collector_host *host,
                      const struct collector_command *cmd, uint32_t outcome, const char *detail);
 
-/* The outcome of a switch whose BMS answered the read-back (rc 0), or of
- * the error rc (refused: -EOPNOTSUPP, -ENOPROTOOPT, -EPERM, -EINVAL;
- * failed: the rest, `error` saying why), told with jk_command_done(). */
+/* COLLECTOR_OUTCOME_* of a switch command that returned rc: 0 with the
+ * BMS's answer to the read-back in *res (confirmed or not); refused, with
+ * nothing sent, for -EOPNOTSUPP, -ENOPROTOOPT, -EPERM, -EINVAL; failed, the
+ * state unknown, for the rest. */
+uint32_t jk_command_outcome(int rc, const struct jk_switch_result *res);
+/* "confirmed", "refused", "not confirmed", "failed" ("?" for another). */
+const char *jk_outcome_word(uint32_t outcome);
+
+/* Tell the outcome of a switch command that returned rc (jk_command_outcome)
+ * with jk_command_done(): the BMS's report, else `error` saying why. */
 void jk_command_finish(const struct collector_host_api *api, collector_host *host,
                        const struct collector_command *cmd, int rc,
                        const struct jk_switch_result *res, const char *error);

@@ -19,7 +19,7 @@
 #include "plugins/libjkble/jk_session.h"
 #include "plugins/libjkwire/jk_wire.h"
 #include "plugins/libble/transport.h"
-#include "plugins/libjk/jk_control.h"
+#include "plugins/libjk/jk_command.h"
 #include "plugins/libjk/jk_decode.h"
 #include "plugins/libjk/jk_report.h"
 
@@ -209,11 +209,7 @@ static int parse_set(const char *arg, struct set_cmd *c)
 
 static const char *outcome_word(const struct set_cmd *c)
 {
-    if (c->rc == -EOPNOTSUPP || c->rc == -ENOPROTOOPT)
-        return "refused";
-    if (c->rc < 0)
-        return "failed";
-    return c->res.confirmed ? "confirmed" : "not confirmed";
+    return jk_outcome_word(jk_command_outcome(c->rc, &c->res));
 }
 
 static const char *state_word(int v)
@@ -275,12 +271,18 @@ static int report_sets(const struct set_cmd *c, size_t n, const char *device, in
 /* `--address ADDR --set ...`: each switch in turn on one connection. */
 static int ble_set_main(struct jk_session *s, struct set_cmd *c, size_t n, int json)
 {
+    int cancelled = 0;
+
     for (size_t i = 0; i < n; i++) {
+        if (cancelled) {
+            c[i].rc = -ECANCELED;
+            snprintf(c[i].error, sizeof(c[i].error), "interrupted: not sent");
+            continue;
+        }
         c[i].rc = jk_session_set_switch(s, c[i].sw, c[i].on, i + 1 < n, &c[i].res);
         if (c[i].rc < 0)
             snprintf(c[i].error, sizeof(c[i].error), "%s", s->error);
-        if (c[i].rc == -ECANCELED)
-            break;
+        cancelled = c[i].rc == -ECANCELED;
     }
     jk_session_close(s);
     return report_sets(c, n, s->address, json);
