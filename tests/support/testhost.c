@@ -403,3 +403,28 @@ int testhost_outcome(struct testhost *t, size_t i, uint64_t *id, uint32_t *outco
     pthread_mutex_unlock(&t->outcome_lock);
     return rc;
 }
+
+int testhost_command_to(struct testhost *t, uint64_t id, const char *name, const char *value)
+{
+    struct collector_command cmd = {
+        .struct_size = sizeof(cmd), .id = id, .target = t->host.name, .name = name,
+        .value = value, .origin = "cli",
+    };
+    return testhost_command(t, &cmd);
+}
+
+int testhost_outcome_is(struct testhost *t, size_t i, uint64_t id, uint32_t outcome,
+                        const char *detail_has, char *why, size_t size)
+{
+    uint64_t got_id = 0;
+    uint32_t got = 0;
+    const char *detail = "";
+    int rc = testhost_outcome(t, i, &got_id, &got, &detail);
+
+    if (rc == 0 && got_id == id && got == outcome && strstr(detail, detail_has) != NULL)
+        return 1;
+    snprintf(why, size, "outcome %zu: %s id %llu, %u \"%s\"; want id %llu, %u, with \"%s\"", i,
+             rc < 0 ? "none;" : "", (unsigned long long)got_id, got, detail,
+             (unsigned long long)id, outcome, detail_has);
+    return 0;
+}

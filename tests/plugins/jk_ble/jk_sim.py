@@ -185,6 +185,7 @@ class Peripheral:
         self.mtu = 23
         self.notifying = False
         self.lock = threading.Lock()
+        self.stream_lock = threading.Lock()
         self.streaming = False
         self.closed = False
         self.notify_handle = {"old": 0x0012, "new": 0x0005, "jk04": 0x000A}[args.layout]
@@ -207,7 +208,12 @@ class Peripheral:
         self.send(bytes([0x01, op]) + u16(handle) + bytes([code]))
 
     def notify_stream(self, data):
-        """Split data into notifications as the configured module does."""
+        """Split data into notifications as the configured module does; one
+        piece of data at a time (a BMS never interleaves two frames)."""
+        with self.stream_lock:
+            self._notify_stream(data)
+
+    def _notify_stream(self, data):
         room = self.mtu - 3
         split = self.args.split
         if split == "random":

@@ -127,25 +127,16 @@ static struct testhost *open_source(const struct sim *s, const char *protocol)
 
 static void run(struct testhost *t, uint64_t id, const char *name, const char *value)
 {
-    struct collector_command cmd = {
-        .struct_size = sizeof(cmd), .id = id, .target = "battery1", .name = name,
-        .value = value, .origin = "cli",
-    };
-    assert_int_equal(testhost_command(t, &cmd), 0);
+    assert_int_equal(testhost_command_to(t, id, name, value), 0);
 }
 
-static void outcome(struct testhost *t, size_t i, uint64_t want_id, uint32_t want,
+static void outcome(struct testhost *t, size_t i, uint64_t id, uint32_t want,
                     const char *detail_has)
 {
-    uint64_t id;
-    uint32_t got;
-    const char *detail;
+    char why[600];
 
-    assert_int_equal(testhost_outcome(t, i, &id, &got, &detail), 0);
-    if (got != want || id != want_id || strstr(detail, detail_has) == NULL)
-        fail_msg("outcome %zu: id %llu, %u \"%s\"; want id %llu, %u, with \"%s\"\n%s", i,
-                 (unsigned long long)id, got, detail, (unsigned long long)want_id, want,
-                 detail_has, testhost_log(t));
+    if (!testhost_outcome_is(t, i, id, want, detail_has, why, sizeof(why)))
+        fail_msg("%s\n%s", why, testhost_log(t));
 }
 
 /* The first record's bool `name` is `want`. */
