@@ -414,7 +414,7 @@ int testhost_command_to(struct testhost *t, uint64_t id, const char *name, const
 }
 
 int testhost_outcome_is(struct testhost *t, size_t i, uint64_t id, uint32_t outcome,
-                        const char *detail_has, char *why, size_t size)
+                        const char *detail_has)
 {
     uint64_t got_id = 0;
     uint32_t got = 0;
@@ -423,8 +423,17 @@ int testhost_outcome_is(struct testhost *t, size_t i, uint64_t id, uint32_t outc
 
     if (rc == 0 && got_id == id && got == outcome && strstr(detail, detail_has) != NULL)
         return 1;
-    snprintf(why, size, "outcome %zu: %s id %llu, %u \"%s\"; want id %llu, %u, with \"%s\"", i,
-             rc < 0 ? "none;" : "", (unsigned long long)got_id, got, detail,
-             (unsigned long long)id, outcome, detail_has);
+    fprintf(stderr, "# outcome %zu: %s id %llu, %u \"%s\"; want id %llu, %u, with \"%s\"\n%s", i,
+            rc < 0 ? "none;" : "", (unsigned long long)got_id, got, detail,
+            (unsigned long long)id, outcome, detail_has, testhost_log(t));
     return 0;
+}
+
+int testhost_record_bool(const struct testhost *t, size_t i, const char *name)
+{
+    int v;
+
+    if (i >= t->nrecords || hostapi_table()->get_bool(t->records[i], name, &v) < 0)
+        return -1;
+    return v;
 }

@@ -94,12 +94,14 @@ size_t testhost_outcome_count(struct testhost *t);
 int testhost_outcome(struct testhost *t, size_t i, uint64_t *id, uint32_t *outcome,
                      const char **detail);
 /* Shorthands: the command `name` `value` with this id, to the instance
- * itself, origin "cli" (testhost_command's return); and 1 when outcome i
- * has this id and outcome and a detail containing `detail_has`, else 0 and
- * a line saying what it was in `why`. */
+ * itself, origin "cli" (testhost_command's return); 1 when outcome i has
+ * this id and outcome and a detail containing `detail_has`, else 0 and a
+ * "# " line on stderr saying what it was, with the instance's log; the bool
+ * `name` of collected record i, or -1 when it has none. */
 int testhost_command_to(struct testhost *t, uint64_t id, const char *name, const char *value);
 int testhost_outcome_is(struct testhost *t, size_t i, uint64_t id, uint32_t outcome,
-                        const char *detail_has, char *why, size_t size);
+                        const char *detail_has);
+int testhost_record_bool(const struct testhost *t, size_t i, const char *name);
 
 /* Ask the instance to stop (is_stopping() turns 1, stop_fd() readable). */
 void testhost_request_stop(struct testhost *t);

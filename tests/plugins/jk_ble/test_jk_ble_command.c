@@ -125,29 +125,6 @@ static struct testhost *open_source(const struct sim *s, const char *protocol)
     return open_source_ex(s, protocol, "");
 }
 
-static void run(struct testhost *t, uint64_t id, const char *name, const char *value)
-{
-    assert_int_equal(testhost_command_to(t, id, name, value), 0);
-}
-
-static void outcome(struct testhost *t, size_t i, uint64_t id, uint32_t want,
-                    const char *detail_has)
-{
-    char why[600];
-
-    if (!testhost_outcome_is(t, i, id, want, detail_has, why, sizeof(why)))
-        fail_msg("%s\n%s", why, testhost_log(t));
-}
-
-/* The first record's bool `name` is `want`. */
-static void assert_bool(struct testhost *t, const char *name, int want)
-{
-    int v = -1;
-
-    assert_int_equal(testhost_api(t)->get_bool(testhost_record(t, 0), name, &v), 0);
-    assert_int_equal(v, want);
-}
-
 static void refuses_what_it_does_not_offer(void **state)
 {
     struct sim s;
@@ -156,8 +133,9 @@ static void refuses_what_it_does_not_offer(void **state)
 
     sim_start(&s, "jk02_32s_v11", "JK02_32S", "old", NULL);
     t = open_source(&s, "auto");
-    run(t, 1, "heating", "on");
-    outcome(t, 0, 1, COLLECTOR_OUTCOME_REFUSED, "charge, discharge or balancer");
+    assert_int_equal(testhost_command_to(t, 1, "heating", "on"), 0);
+    assert_true(testhost_outcome_is(t, 0, 1, COLLECTOR_OUTCOME_REFUSED,
+                                "charge, discharge or balancer"));
     testhost_close(t);
     sim_stop(&s);
 }
@@ -170,17 +148,18 @@ static void confirmed_then_published(void **state)
 
     sim_start(&s, "jk02_32s_v11", "JK02_32S", "old", NULL);
     t = open_source(&s, "auto");
-    run(t, 7, "charge", "off");
+    assert_int_equal(testhost_command_to(t, 7, "charge", "off"), 0);
     assert_int_equal(testhost_outcome_count(t), 1);
-    outcome(t, 0, 7, COLLECTOR_OUTCOME_CONFIRMED, "charge: BMS reports switch off, MOSFET off");
+    assert_true(testhost_outcome_is(t, 0, 7, COLLECTOR_OUTCOME_CONFIRMED,
+                                "charge: BMS reports switch off, MOSFET off"));
     assert_true(sim_logged(&s, "write charge off"));
     /* the next poll publishes the BMS's state */
     assert_int_equal(testhost_poll(t), 0);
     assert_int_equal(testhost_record_count(t), 1);
-    assert_bool(t, "charge_switch", 0);
-    assert_bool(t, "charging_enabled", 0);
-    assert_bool(t, "discharge_switch", 1);
-    assert_bool(t, "balancer_switch", 1);
+    assert_int_equal(testhost_record_bool(t, 0, "charge_switch"), 0);
+    assert_int_equal(testhost_record_bool(t, 0, "charging_enabled"), 0);
+    assert_int_equal(testhost_record_bool(t, 0, "discharge_switch"), 1);
+    assert_int_equal(testhost_record_bool(t, 0, "balancer_switch"), 1);
     testhost_close(t);
     sim_stop(&s);
 }
@@ -193,13 +172,14 @@ static void stubborn_bms_not_confirmed(void **state)
 
     sim_start(&s, "jk02_24s_v10", "JK02_24S", "new", "--stubborn");
     t = open_source(&s, "JK02_24S");
-    run(t, 3, "charge", "off");
-    outcome(t, 0, 3, COLLECTOR_OUTCOME_NOT_CONFIRMED, "charge: BMS reports switch on, MOSFET on");
+    assert_int_equal(testhost_command_to(t, 3, "charge", "off"), 0);
+    assert_true(testhost_outcome_is(t, 0, 3, COLLECTOR_OUTCOME_NOT_CONFIRMED,
+                                "charge: BMS reports switch on, MOSFET on"));
     assert_true(sim_logged(&s, "write charge off (stubborn)"));
     /* published: what the BMS says, never the request */
     assert_int_equal(testhost_poll(t), 0);
     assert_int_equal(testhost_record_count(t), 1);
-    assert_bool(t, "charging_enabled", 1);
+    assert_int_equal(testhost_record_bool(t, 0, "charging_enabled"), 1);
     testhost_close(t);
     sim_stop(&s);
 }
@@ -215,13 +195,14 @@ static void rides_the_poll_connection(void **state)
     sim_start(&s, "jk02_32s_v11", "JK02_32S", "old", "--frames=40");
     t = open_source_ex(&s, "JK02_32S", "keep_connected = true;");
     assert_int_equal(testhost_poll(t), 0);
-    assert_bool(t, "discharge_switch", 1);
-    run(t, 5, "discharge", "off");
-    outcome(t, 0, 5, COLLECTOR_OUTCOME_CONFIRMED, "discharge: BMS reports switch off, MOSFET off");
+    assert_int_equal(testhost_record_bool(t, 0, "discharge_switch"), 1);
+    assert_int_equal(testhost_command_to(t, 5, "discharge", "off"), 0);
+    assert_true(testhost_outcome_is(t, 0, 5, COLLECTOR_OUTCOME_CONFIRMED,
+                                "discharge: BMS reports switch off, MOSFET off"));
     testhost_clear_records(t);
     assert_int_equal(testhost_poll(t), 0);
-    assert_bool(t, "discharge_switch", 0);
-    assert_bool(t, "discharging_enabled", 0);
+    assert_int_equal(testhost_record_bool(t, 0, "discharge_switch"), 0);
+    assert_int_equal(testhost_record_bool(t, 0, "discharging_enabled"), 0);
     assert_true(sim_logged(&s, "connection 1"));
     assert_false(sim_logged(&s, "connection 2"));
     testhost_close(t);
@@ -236,11 +217,12 @@ static void jk04_balancer_only(void **state)
 
     sim_start(&s, "jk04", "JK04", "jk04", NULL);
     t = open_source(&s, "JK04");
-    run(t, 1, "charge", "off");
-    outcome(t, 0, 1, COLLECTOR_OUTCOME_REFUSED, "only the balancer");
+    assert_int_equal(testhost_command_to(t, 1, "charge", "off"), 0);
+    assert_true(testhost_outcome_is(t, 0, 1, COLLECTOR_OUTCOME_REFUSED, "only the balancer"));
     assert_false(sim_logged(&s, "connection 1")); /* refused before connecting */
-    run(t, 2, "balancer", "off");
-    outcome(t, 1, 2, COLLECTOR_OUTCOME_CONFIRMED, "balancer: BMS reports switch off");
+    assert_int_equal(testhost_command_to(t, 2, "balancer", "off"), 0);
+    assert_true(testhost_outcome_is(t, 1, 2, COLLECTOR_OUTCOME_CONFIRMED,
+                                "balancer: BMS reports switch off"));
     assert_true(sim_logged(&s, "write balancer off"));
     testhost_close(t);
     sim_stop(&s);
@@ -254,8 +236,8 @@ static void no_ack_is_failed(void **state)
 
     sim_start(&s, "jk02_32s_v11", "JK02_32S", "old", "--no-ack");
     t = open_source(&s, "JK02_32S");
-    run(t, 9, "discharge", "off");
-    outcome(t, 0, 9, COLLECTOR_OUTCOME_FAILED, "no acknowledgement");
+    assert_int_equal(testhost_command_to(t, 9, "discharge", "off"), 0);
+    assert_true(testhost_outcome_is(t, 0, 9, COLLECTOR_OUTCOME_FAILED, "no acknowledgement"));
     testhost_close(t);
     sim_stop(&s);
 }
