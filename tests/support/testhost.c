@@ -437,3 +437,19 @@ int testhost_record_bool(const struct testhost *t, size_t i, const char *name)
         return -1;
     return v;
 }
+
+int testhost_file_has_line(const char *path, const char *line)
+{
+    char buf[512];
+    FILE *fp = fopen(path, "r");
+    int found = 0;
+
+    if (fp == NULL)
+        return 0;
+    while (!found && fgets(buf, sizeof(buf), fp) != NULL) {
+        buf[strcspn(buf, "\n")] = '\0';
+        found = strcmp(buf, line) == 0;
+    }
+    fclose(fp);
+    return found;
+}

@@ -102,6 +102,9 @@ int testhost_command_to(struct testhost *t, uint64_t id, const char *name, const
 int testhost_outcome_is(struct testhost *t, size_t i, uint64_t id, uint32_t outcome,
                         const char *detail_has);
 int testhost_record_bool(const struct testhost *t, size_t i, const char *name);
+/* 1 when the text file `path` (a simulator's log) has `line` as a whole
+ * line, else 0 (also when it cannot be read). */
+int testhost_file_has_line(const char *path, const char *line);
 
 /* Ask the instance to stop (is_stopping() turns 1, stop_fd() readable). */
 void testhost_request_stop(struct testhost *t);

@@ -89,23 +89,6 @@ static void sim_stop(struct sim *s)
         fprintf(stderr, "# could not remove %s\n", s->dir);
 }
 
-/* 1 when the simulator's log has `line` as a whole line. */
-static int sim_logged(const struct sim *s, const char *line)
-{
-    char buf[256];
-    FILE *fp = fopen(s->log, "r");
-    int found = 0;
-
-    if (fp == NULL)
-        return 0;
-    while (!found && fgets(buf, sizeof(buf), fp) != NULL) {
-        buf[strcspn(buf, "\n")] = '\0';
-        found = strcmp(buf, line) == 0;
-    }
-    fclose(fp);
-    return found;
-}
-
 static struct testhost *open_source_ex(const struct sim *s, const char *protocol,
                                        const char *extra)
 {
@@ -152,7 +135,7 @@ static void confirmed_then_published(void **state)
     assert_int_equal(testhost_outcome_count(t), 1);
     assert_true(testhost_outcome_is(t, 0, 7, COLLECTOR_OUTCOME_CONFIRMED,
                                 "charge: BMS reports switch off, MOSFET off"));
-    assert_true(sim_logged(&s, "write charge off"));
+    assert_true(testhost_file_has_line(s.log, "write charge off"));
     /* the next poll publishes the BMS's state */
     assert_int_equal(testhost_poll(t), 0);
     assert_int_equal(testhost_record_count(t), 1);
@@ -175,7 +158,7 @@ static void stubborn_bms_not_confirmed(void **state)
     assert_int_equal(testhost_command_to(t, 3, "charge", "off"), 0);
     assert_true(testhost_outcome_is(t, 0, 3, COLLECTOR_OUTCOME_NOT_CONFIRMED,
                                 "charge: BMS reports switch on, MOSFET on"));
-    assert_true(sim_logged(&s, "write charge off (stubborn)"));
+    assert_true(testhost_file_has_line(s.log, "write charge off (stubborn)"));
     /* published: what the BMS says, never the request */
     assert_int_equal(testhost_poll(t), 0);
     assert_int_equal(testhost_record_count(t), 1);
@@ -203,8 +186,8 @@ static void rides_the_poll_connection(void **state)
     assert_int_equal(testhost_poll(t), 0);
     assert_int_equal(testhost_record_bool(t, 0, "discharge_switch"), 0);
     assert_int_equal(testhost_record_bool(t, 0, "discharging_enabled"), 0);
-    assert_true(sim_logged(&s, "connection 1"));
-    assert_false(sim_logged(&s, "connection 2"));
+    assert_true(testhost_file_has_line(s.log, "connection 1"));
+    assert_false(testhost_file_has_line(s.log, "connection 2"));
     testhost_close(t);
     sim_stop(&s);
 }
@@ -219,11 +202,11 @@ static void jk04_balancer_only(void **state)
     t = open_source(&s, "JK04");
     assert_int_equal(testhost_command_to(t, 1, "charge", "off"), 0);
     assert_true(testhost_outcome_is(t, 0, 1, COLLECTOR_OUTCOME_REFUSED, "only the balancer"));
-    assert_false(sim_logged(&s, "connection 1")); /* refused before connecting */
+    assert_false(testhost_file_has_line(s.log, "connection 1")); /* refused before connecting */
     assert_int_equal(testhost_command_to(t, 2, "balancer", "off"), 0);
     assert_true(testhost_outcome_is(t, 1, 2, COLLECTOR_OUTCOME_CONFIRMED,
                                 "balancer: BMS reports switch off"));
-    assert_true(sim_logged(&s, "write balancer off"));
+    assert_true(testhost_file_has_line(s.log, "write balancer off"));
     testhost_close(t);
     sim_stop(&s);
 }
