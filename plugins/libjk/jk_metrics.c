@@ -59,7 +59,10 @@ void jk_metrics_visit(const struct jk_cell_info *ci, const struct jk_plaus *pl,
         v->number(ctx, "mos_temperature", ci->mos_temp);
     if (ci->has_balance_current && !jk_plaus_is_rejected(pl, JK_PLAUS_BALANCE_CURRENT))
         v->number(ctx, "balance_current", ci->balance_current_a);
-    v->boolean(ctx, "balancing", ci->balancing_action != 0);
+    if (!ci->no_balancing)
+        v->boolean(ctx, "balancing", ci->balancing_action != 0);
+    if (ci->balancer_switch >= 0)
+        v->boolean(ctx, "balancer_enabled", ci->balancer_switch);
     if (ci->charging >= 0)
         v->boolean(ctx, "charging_enabled", ci->charging);
     if (ci->discharging >= 0)

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,13 @@ static void usage(FILE *out)
             "       jkbms-util --serial DEVICE --slave N --set SWITCH=on|off [--set ...]\n"
             "                       switch charge, discharge or balancer, read back, print the\n"
             "                       states; exit 0 only when the BMS confirms every one\n"
+            "  --request R          modbus: trigger (default, what JK's own master sends) or\n"
+            "                       registers (FC 0x03 reads; some firmware needs a warm bus)\n"
+            "  --bus-mode M         modbus: auto (default: listen first), master or listen\n"
+            "                       (a master pack polls the bus: decode, write nothing)\n"
+            "  --max-registers N    modbus registers: per read (default 32)\n"
+            "  --count N            serial: read N times (--interval apart), one result each\n"
+            "  --interval SECONDS   serial: between reads with --count (default 1)\n"
             "  --address ADDR       the BMS (default: the first device of jk_devices.yaml,\n"
             "                       or $JK_DEVICES_FILE)\n"
             "  --address-type T     auto (default), public or random\n"
@@ -189,7 +197,7 @@ struct set_cmd {
     int sw, on;
     int rc; /* 0: the BMS answered the read-back (see res); else the failure */
     struct jk_switch_result res;
-    char error[300];
+    char error[512];
 };
 
 static int parse_set(const char *arg, struct set_cmd *c)
@@ -291,7 +299,43 @@ static int ble_set_main(struct jk_session *s, struct set_cmd *c, size_t n, int j
 struct serial_opts {
     const char *device;
     int protocol, slave, baudrate;
+    int request, bus_mode, max_registers;
+    long count;
+    double interval;
 };
+
+/* An integer option from lo to hi: 0 and *out, or -1 after saying what is wanted. */
+static int int_option(const char *name, const char *arg, long lo, long hi, const char *want,
+                      long *out)
+{
+    char *end;
+    long num = strtol(arg, &end, 10);
+
+    if (end == arg || *end != '\0' || num < lo || num > hi) {
+        fprintf(stderr, "jkbms-util: --%s %s: want %s\n", name, arg, want);
+        return -1;
+    }
+    *out = num;
+    return 0;
+}
+
+/* A word option parsed by `parse`: 0 and *out, or -1 after saying what is wanted. */
+static int word_option(const char *name, const char *arg, int (*parse)(const char *, int *),
+                       const char *want, int *out)
+{
+    if (parse(arg, out) < 0) {
+        fprintf(stderr, "jkbms-util: --%s %s: want %s\n", name, arg, want);
+        return -1;
+    }
+    return 0;
+}
+
+/* Wait `seconds`, or less when a signal asks to stop: 0, or -ECANCELED. */
+static int pause_or_stop(int stop_fd, double seconds)
+{
+    struct pollfd pfd = {stop_fd, POLLIN, 0};
+    return poll(&pfd, 1, (int)(seconds * 1000)) > 0 ? -ECANCELED : 0;
+}
 
 /* `--serial DEVICE`: read one pack over a wire and print it like a BLE read. */
 static int serial_main(const struct serial_opts *o, double timeout, const char *hex, int json,
@@ -301,7 +345,8 @@ static int serial_main(const struct serial_opts *o, double timeout, const char *
     struct jk_cell_info ci;
     struct jk_device_info di;
     FILE *hexfp = NULL;
-    int has_di = 0, rc;
+    int has_di = 0, rc = 0;
+    long failed = 0;
 
     if (jk_wire_init(&w, o->device, o->protocol, o->slave, o->baudrate, (int)(timeout * 1000)) <
         0) {
@@ -315,14 +360,38 @@ static int serial_main(const struct serial_opts *o, double timeout, const char *
             return 1;
         fprintf(hexfp, "# jkbms-util capture of %s, protocol %s, slave %d\n", o->device,
                 jk_wire_protocol_name(o->protocol), o->slave);
-        if (o->protocol == JK_WIRE_MODBUS)
-            fprintf(hexfp, "# modbus: each ADU rebuilt from what libmodbus returned\n");
+        fprintf(hexfp, "# passcodes and passwords are zeroed in this dump\n");
         w.on_raw = save_serial_hex;
         w.raw_user = hexfp;
     }
-    rc = jk_wire_read(&w, &ci, &di, &has_di);
+    w.request = o->request;
+    w.bus_mode = o->bus_mode;
+    w.max_registers = o->max_registers;
+    for (long i = 0; i < o->count; i++) {
+        if (i > 0 && pause_or_stop(stop_fd, o->interval) < 0)
+            break;
+        rc = jk_wire_read(&w, &ci, &di, &has_di);
+        /* the bus mode when it is not the plain one, a new firmware */
+        if (w.notice[0] != '\0' && (o->bus_mode != JK_BUS_AUTO || strstr(w.notice, "polling it") == NULL))
+            fprintf(stderr, "jkbms-util: %s\n", w.notice);
+        w.notice[0] = '\0';
+        if (i + 1 == o->count || rc == -ECANCELED)
+            break;
+        /* not the last: print this one and go on, counting failures */
+        if (rc < 0) {
+            fprintf(stderr, "jkbms-util: %s\n", w.error);
+            failed++;
+        } else {
+            if (json)
+                jk_report_json(stdout, &ci, has_di ? &di : NULL, NULL);
+            else
+                jk_report_print(stdout, &ci, has_di ? &di : NULL);
+            fflush(stdout);
+        }
+    }
     jk_wire_close(&w);
-    return finish_read(rc, w.error, hexfp, &ci, has_di ? &di : NULL, NULL, json);
+    rc = finish_read(rc, w.error, hexfp, &ci, has_di ? &di : NULL, NULL, json);
+    return rc != 0 ? rc : failed > 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -339,6 +408,9 @@ int main(int argc, char **argv)
         {"serial-protocol", required_argument, NULL, 'P'},
         {"baudrate", required_argument, NULL, 'b'},
         {"set", required_argument, NULL, 'X'},
+        {"request", required_argument, NULL, 'R'},  {"bus-mode", required_argument, NULL, 'M'},
+        {"max-registers", required_argument, NULL, 'G'},
+        {"count", required_argument, NULL, 'C'},    {"interval", required_argument, NULL, 'I'},
         {NULL, 0, NULL, 0},
     };
     const char *decode = NULL, *address = NULL, *adapter = "", *transport = "", *hex = NULL;
@@ -352,7 +424,8 @@ int main(int argc, char **argv)
     FILE *hexfp = NULL;
     int stop_fd;
     char *end;
-    struct serial_opts serial = {NULL, JK_WIRE_MODBUS, 1, 115200};
+    struct serial_opts serial = {NULL, JK_WIRE_MODBUS, 1, 115200, JK_WIRE_TRIGGER,
+                                 JK_BUS_AUTO, JK_MB_MAX_REGS, 1, 1.0};
     int timeout_set = 0;
     struct set_cmd sets[MAX_SETS];
     size_t nsets = 0;
@@ -404,28 +477,48 @@ int main(int argc, char **argv)
             serial.device = optarg;
             break;
         case 'P':
-            if (jk_wire_protocol_parse(optarg, &serial.protocol) < 0) {
-                fprintf(stderr, "jkbms-util: --serial-protocol %s: want modbus or uart\n",
-                        optarg);
+            if (word_option("serial-protocol", optarg, jk_wire_protocol_parse, "modbus or uart",
+                            &serial.protocol) < 0)
                 return 2;
-            }
             break;
         case 'n':
-            num = strtol(optarg, &end, 10);
-            if (end == optarg || *end != '\0' || num < 1 || num > 15) {
-                fprintf(stderr, "jkbms-util: --slave %s: want 1 to 15 (the DIP-switch address)\n",
-                        optarg);
+            if (int_option("slave", optarg, 0, 15,
+                           "1 to 15 (the DIP-switch address; 0, the master pack, with "
+                           "--bus-mode listen)",
+                           &num) < 0)
                 return 2;
-            }
             serial.slave = (int)num;
             break;
         case 'b':
-            num = strtol(optarg, &end, 10);
-            if (end == optarg || *end != '\0' || num < 1200 || num > 921600) {
-                fprintf(stderr, "jkbms-util: --baudrate %s: want e.g. 115200\n", optarg);
+            if (int_option("baudrate", optarg, 1200, 921600, "e.g. 115200", &num) < 0)
+                return 2;
+            serial.baudrate = (int)num;
+            break;
+        case 'R':
+            if (word_option("request", optarg, jk_wire_request_parse, "trigger or registers",
+                            &serial.request) < 0)
+                return 2;
+            break;
+        case 'M':
+            if (word_option("bus-mode", optarg, jk_wire_bus_mode_parse, "auto, master or listen",
+                            &serial.bus_mode) < 0)
+                return 2;
+            break;
+        case 'G':
+            if (int_option("max-registers", optarg, 1, 125, "1 to 125", &num) < 0)
+                return 2;
+            serial.max_registers = (int)num;
+            break;
+        case 'C':
+            if (int_option("count", optarg, 1, 1000000, "1 to 1000000", &serial.count) < 0)
+                return 2;
+            break;
+        case 'I':
+            serial.interval = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' || !(serial.interval >= 0 && serial.interval <= 3600)) {
+                fprintf(stderr, "jkbms-util: --interval %s: want 0 to 3600 seconds\n", optarg);
                 return 2;
             }
-            serial.baudrate = (int)num;
             break;
         case 'X':
             if (nsets == MAX_SETS || parse_set(optarg, &sets[nsets]) < 0) {
