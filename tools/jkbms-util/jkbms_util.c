@@ -19,6 +19,7 @@
 #include "plugins/libjkble/jk_scan.h"
 #include "plugins/libjkble/jk_session.h"
 #include "plugins/libjkwire/jk_wire.h"
+#include "plugins/libjkwire/jk_wire_switch.h"
 #include "plugins/libble/transport.h"
 #include "plugins/libjk/jk_command.h"
 #include "plugins/libjk/jk_decode.h"
@@ -276,22 +277,44 @@ static int report_sets(const struct set_cmd *c, size_t n, const char *device, in
     return cancelled ? 130 : all ? 0 : 1;
 }
 
-/* `--address ADDR --set ...`: each switch in turn on one connection. */
-static int ble_set_main(struct jk_session *s, struct set_cmd *c, size_t n, int json)
+/* Performs one --set over a link: 0 or a negative errno, *error its why. */
+typedef int (*set_fn)(void *link, const struct set_cmd *c, int more,
+                      struct jk_switch_result *res, const char **error);
+
+/* Each --set in turn (`more`: others follow); after an interruption the
+ * rest are not sent. */
+static void run_sets(struct set_cmd *c, size_t n, set_fn perform, void *link)
 {
     int cancelled = 0;
 
     for (size_t i = 0; i < n; i++) {
+        const char *error = "";
         if (cancelled) {
             c[i].rc = -ECANCELED;
             snprintf(c[i].error, sizeof(c[i].error), "interrupted: not sent");
             continue;
         }
-        c[i].rc = jk_session_set_switch(s, c[i].sw, c[i].on, i + 1 < n, &c[i].res);
+        c[i].rc = perform(link, &c[i], i + 1 < n, &c[i].res, &error);
         if (c[i].rc < 0)
-            snprintf(c[i].error, sizeof(c[i].error), "%s", s->error);
+            snprintf(c[i].error, sizeof(c[i].error), "%s", error);
         cancelled = c[i].rc == -ECANCELED;
     }
+}
+
+/* `--address ADDR --set ...`: on one connection. */
+static int ble_set(void *link, const struct set_cmd *c, int more, struct jk_switch_result *res,
+                   const char **error)
+{
+    struct jk_session *s = link;
+    int rc = jk_session_set_switch(s, c->sw, c->on, more, res);
+
+    *error = s->error;
+    return rc;
+}
+
+static int ble_set_main(struct jk_session *s, struct set_cmd *c, size_t n, int json)
+{
+    run_sets(c, n, ble_set, s);
     jk_session_close(s);
     return report_sets(c, n, s->address, json);
 }
@@ -338,8 +361,30 @@ static int pause_or_stop(int stop_fd, double seconds)
 }
 
 /* `--serial DEVICE`: read one pack over a wire and print it like a BLE read. */
+/* `--serial DEVICE --set ...`: the bus held for each. */
+static int serial_set(void *link, const struct set_cmd *c, int more,
+                      struct jk_switch_result *res, const char **error)
+{
+    struct jk_wire *w = link;
+    int rc = jk_wire_set_switch(w, c->sw, c->on, res);
+
+    (void)more;
+    *error = w->error;
+    return rc;
+}
+
+static int serial_set_main(struct jk_wire *w, struct set_cmd *c, size_t n, int json)
+{
+    char device[300];
+
+    run_sets(c, n, serial_set, w);
+    jk_wire_close(w);
+    snprintf(device, sizeof(device), "%s#%d", w->device, w->slave);
+    return report_sets(c, n, device, json);
+}
+
 static int serial_main(const struct serial_opts *o, double timeout, const char *hex, int json,
-                       int stop_fd)
+                       int stop_fd, struct set_cmd *sets, size_t nsets)
 {
     struct jk_wire w;
     struct jk_cell_info ci;
@@ -367,6 +412,8 @@ static int serial_main(const struct serial_opts *o, double timeout, const char *
     w.request = o->request;
     w.bus_mode = o->bus_mode;
     w.max_registers = o->max_registers;
+    if (nsets > 0)
+        return serial_set_main(&w, sets, nsets, json);
     for (long i = 0; i < o->count; i++) {
         if (i > 0 && pause_or_stop(stop_fd, o->interval) < 0)
             break;
@@ -563,7 +610,7 @@ int main(int argc, char **argv)
 
     stop_fd = signal_fd();
     if (serial.device != NULL)
-        return serial_main(&serial, timeout_set ? timeout : 1.0, hex, json, stop_fd);
+        return serial_main(&serial, timeout_set ? timeout : 1.0, hex, json, stop_fd, sets, nsets);
     if (scan) {
         rc = scan_devices(transport, adapter, (int)seconds, stop_fd, &dev);
         if (rc < 0)
