@@ -231,7 +231,7 @@ static int serial_emit(struct jk_serial *s, const struct jk_cell_info *ci,
     const struct collector_host_api *api = s->api;
     collector_record *rec;
     struct jk_plaus pl;
-    int flags[JK_SWITCH_COUNT], rc;
+    int rc;
 
     jk_plaus_check(ci, &pl);
     jk_plaus_tally(&s->plaus, &pl, say_implausible, s);
@@ -243,8 +243,6 @@ static int serial_emit(struct jk_serial *s, const struct jk_cell_info *ci,
     rc = jk_record_fill(api, rec, ci, &pl, di, NULL);
     if (rc == 0)
         rc = api->set_string(rec, "bms_link", jk_wire_protocol_name(s->wire.protocol));
-    if (rc == 0 && jk_wire_read_switches(&s->wire, flags) == 0)
-        rc = jk_record_switches(api, rec, flags); /* read now: never an old state */
     if (rc == 0 && api->record_device(rec)[0] == '\0') {
         /* No serial number: the port and the address name the pack. */
         char id[300];

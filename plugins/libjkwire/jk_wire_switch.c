@@ -62,22 +62,3 @@ int jk_wire_set_switch(struct jk_wire *w, int sw, int on, struct jk_switch_resul
     out->confirmed = jk_switch_confirmed(sw, on, &out->state, out->detail, sizeof(out->detail));
     return 0;
 }
-
-int jk_wire_read_switches(struct jk_wire *w, int flags[JK_SWITCH_COUNT])
-{
-    uint8_t regs[4 * JK_SWITCH_COUNT];
-    struct jk_switch_state st;
-    int rc;
-
-    if (w->protocol != JK_WIRE_MODBUS || w->slave < 1)
-        return -EOPNOTSUPP;
-    if ((rc = jk_wire_hold_bus(w)) < 0)
-        return rc;
-    rc = jk_wire_read_registers(w, JK_MB_SWITCH_REG(0), 2 * JK_SWITCH_COUNT, regs);
-    jk_wire_release_bus(w);
-    for (int i = 0; rc == 0 && i < JK_SWITCH_COUNT; i++) {
-        jk_modbus_switch_state(i, regs + 4 * i, NULL, &st);
-        flags[i] = st.flag;
-    }
-    return rc;
-}

@@ -23,9 +23,4 @@
  */
 int jk_wire_set_switch(struct jk_wire *w, int sw, int on, struct jk_switch_result *out);
 
-/* The three switch flags of w's slave (flags[JK_SWITCH_*], 0/1) by one FC 0x03
- * read of 0x1070..0x107B, for the records: 0, or a negative errno with
- * w->error (a master pack drives the bus: -EPERM, nothing sent). */
-int jk_wire_read_switches(struct jk_wire *w, int flags[JK_SWITCH_COUNT]);
-
 #endif

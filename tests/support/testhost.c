@@ -34,9 +34,7 @@ struct testhost {
     size_t loglen, logcap;
     char state_dir[256];
     int own_state_dir;
-    /* the host table with command_done recording into outcomes */
-    struct collector_host_api api;
-    pthread_mutex_t outcome_lock;
+    pthread_mutex_t outcome_lock; /* command_done records into outcomes */
     size_t noutcomes;
     struct {
         uint64_t id;
@@ -44,6 +42,20 @@ struct testhost {
         char detail[512];
     } outcomes[TESTHOST_MAX_OUTCOMES];
 };
+
+/* The host's table with command_done recording: one for the process, so a
+ * pointer from testhost_api() outlives the testhost it came from. */
+static struct collector_host_api recording_api;
+static pthread_once_t recording_once = PTHREAD_ONCE_INIT;
+
+static void record_command_done(collector_host *host, uint64_t id, uint32_t outcome,
+                                const char *detail);
+
+static void recording_init(void)
+{
+    recording_api = *hostapi_table();
+    recording_api.command_done = record_command_done;
+}
 
 static struct testhost *testhost_of(collector_host *host)
 {
@@ -162,8 +174,7 @@ int testhost_open_flags(const char *name, const char *instance, int64_t interval
     if (t == NULL)
         return -ENOMEM;
     t->host.stop_pipe[0] = t->host.stop_pipe[1] = -1;
-    t->api = *hostapi_table();
-    t->api.command_done = record_command_done;
+    pthread_once(&recording_once, recording_init);
     pthread_mutex_init(&t->outcome_lock, NULL);
 
     rc = loader_find(name, path ? path : ".", file, sizeof(file));
@@ -219,7 +230,7 @@ int testhost_open_flags(const char *name, const char *instance, int64_t interval
     t->host.log_ctx = t;
     t->host.run_flags = (flags & TESTHOST_NO_START) ? COLLECTOR_RUN_CHECK : 0;
 
-    rc = t->plugin->desc.create(&t->api, &t->host, settings_wrap(group), &t->state);
+    rc = t->plugin->desc.create(&recording_api, &t->host, settings_wrap(group), &t->state);
     if (rc != 0) {
         fail_log("%s", t->log ? t->log : "create failed");
         if (rc > 0)
@@ -288,7 +299,9 @@ void testhost_close(struct testhost *t)
 
 const struct collector_host_api *testhost_api(const struct testhost *t)
 {
-    return &t->api;
+    (void)t;
+    pthread_once(&recording_once, recording_init);
+    return &recording_api;
 }
 
 collector_host *testhost_handle(struct testhost *t)

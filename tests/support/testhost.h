@@ -51,7 +51,8 @@ void testhost_stop(struct testhost *t);
 /* stop() (if started), destroy() and unload. NULL is fine. */
 void testhost_close(struct testhost *t);
 
-/* The host API table the plugin sees (for building and reading records). */
+/* The host API table the plugin sees (for building and reading records);
+ * the same for every testhost and valid after testhost_close (t may be NULL). */
 const struct collector_host_api *testhost_api(const struct testhost *t);
 /* The instance's host handle, e.g. for api->record_new(). */
 collector_host *testhost_handle(struct testhost *t);
