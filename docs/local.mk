@@ -5,6 +5,7 @@ EXTRA_DIST += docs/install.md
 EXTRA_DIST += docs/PERFORMANCE.md
 EXTRA_DIST += docs/inverter-link.md
 EXTRA_DIST += docs/threads.md
+EXTRA_DIST += docs/control.md
 
 # The SDK's documentation and examples are installed: a plugin author needs
 # nothing but `make install` (or the -dev package).

@@ -13,6 +13,8 @@
 #include <collector/plugin.h>
 
 #include "plugins/libjkwire/jk_wire.h"
+#include "plugins/libjkwire/jk_wire_switch.h"
+#include "plugins/libjk/jk_command.h"
 #include "plugins/libjk/jk_metrics.h"
 
 struct jk_serial {
@@ -296,6 +298,24 @@ static int serial_poll(void *state)
     return serial_emit(s, &ci, has_di ? &di : NULL);
 }
 
+static const struct collector_command_def commands[] = JK_SWITCH_COMMANDS;
+
+/* A switch over Modbus between polls, read back before the outcome is told;
+ * refused on the UART link and on a bus a master pack drives. */
+static int serial_command(void *state, const struct collector_command *cmd)
+{
+    struct jk_serial *s = state;
+    struct jk_switch_result res;
+    int sw, on, rc;
+
+    if (jk_command_parse(s->api, s->host, cmd, &sw, &on) < 0)
+        return 0;
+    s->wire.stop_fd = s->api->stop_fd(s->host);
+    rc = jk_wire_set_switch(&s->wire, sw, on, &res);
+    jk_command_finish(s->api, s->host, cmd, rc, &res, s->wire.error);
+    return 0;
+}
+
 static const struct collector_plugin descriptor = {
     COLLECTOR_PLUGIN_HEAD,
     .kind = COLLECTOR_KIND_SOURCE,
@@ -308,6 +328,8 @@ static const struct collector_plugin descriptor = {
     .setting_defs = setting_defs,
     .start = serial_start,
     .stop = serial_stop,
+    .commands = commands,
+    .command = serial_command,
 };
 
 COLLECTOR_EXPORT const struct collector_plugin *collector_plugin_entry(void)

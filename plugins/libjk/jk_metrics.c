@@ -3,6 +3,8 @@
 
 #include "plugins/libjk/jk_metrics.h"
 
+#include "plugins/libjk/jk_control.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -144,5 +146,16 @@ int jk_record_fill(const struct collector_host_api *api, collector_record *rec,
         keep_first_error(&f, api->set_device(rec, address));
     else if (di != NULL && di->serial[0] != '\0')
         keep_first_error(&f, api->set_device(rec, di->serial));
+    return f.rc;
+}
+
+int jk_record_switches(const struct collector_host_api *api, collector_record *rec,
+                       const int flags[3])
+{
+    struct fill_ctx f = {api, rec, 0};
+
+    for (int i = 0; i < JK_SWITCH_COUNT; i++)
+        if (flags[i] >= 0)
+            keep_first_error(&f, api->set_bool(rec, jk_switch_metric(i), flags[i]));
     return f.rc;
 }

@@ -1197,3 +1197,102 @@ int jk_wire_read(struct jk_wire *w, struct jk_cell_info *ci, struct jk_device_in
         bus_give(w);
     return rc;
 }
+
+/* ---- for the other modules of libjkwire (jk_wire_switch.c) ---- */
+
+int jk_wire_hold_bus(struct jk_wire *w)
+{
+    int rc, mode;
+
+    if (w->port == NULL && (rc = jk_wire_open(w)) < 0)
+        return rc;
+    if ((rc = bus_take(w)) < 0)
+        return rc;
+    mode = bus_mode_get(w);
+    if (mode == 0 && (rc = decide_mode(w)) == 0)
+        mode = bus_mode_get(w);
+    if (rc == 0 && mode != JK_BUS_MASTER) {
+        snprintf(w->error, sizeof(w->error),
+                 "%s: a master pack (DIP address 0) drives this bus, and a bus has one master: "
+                 "nothing is written (set the switch through it, or bus_mode = \"master\")",
+                 w->device);
+        rc = -EPERM;
+    }
+    if (rc < 0)
+        bus_give(w);
+    return rc;
+}
+
+void jk_wire_release_bus(struct jk_wire *w)
+{
+    if (w->port != NULL)
+        bus_give(w);
+}
+
+int jk_wire_read_registers(struct jk_wire *w, int reg, int n, uint8_t *out)
+{
+    return read_regs(w, reg, n, out);
+}
+
+/* The answer to `req` from w's slave: `want` bytes with req's function code,
+ * or a 5-byte exception; the adapter's echo of req is skipped. */
+static int recv_answer(struct jk_wire *w, const uint8_t *req, size_t len, uint8_t *answer,
+                       size_t want, int64_t deadline)
+{
+    struct rx *rx = malloc(sizeof(*rx));
+    int reg = req[2] << 8 | req[3], rc = 0;
+
+    if (rx == NULL)
+        return -ENOMEM;
+    rx->len = rx->total = 0;
+    for (;;) {
+        if (rx->len >= len && memcmp(rx->buf, req, len) == 0) {
+            rx_drop(rx, len);
+            rx->total -= len; /* an echo is no answer */
+        }
+        while (rx->len > 0 && !(rx->buf[0] == w->slave && rx->len >= 2 &&
+                                (rx->buf[1] == req[1] || rx->buf[1] == (req[1] | 0x80))) &&
+               !(rx->len < len && memcmp(rx->buf, req, rx->len) == 0) &&
+               !(rx->len == 1 && rx->buf[0] == w->slave))
+            rx_drop(rx, 1);
+        if (rx->len >= 5 && rx->buf[1] == (req[1] | 0x80)) {
+            rc = crc_ok(rx->buf, 5) ? exception(w, reg, rx->buf[2]) : bad_crc(w, reg);
+            break;
+        }
+        if (rx->len >= want && rx->buf[1] == req[1]) {
+            if (!crc_ok(rx->buf, want)) {
+                rc = bad_crc(w, reg);
+                break;
+            }
+            memcpy(answer, rx->buf, want);
+            if (w->on_raw != NULL)
+                w->on_raw(w->raw_user, 0, rx->buf, want);
+            break;
+        }
+        rc = rx_more(w, rx, deadline);
+        if (rc == -ETIMEDOUT)
+            rc = no_answer(w, reg, rx, want);
+        if (rc < 0)
+            break;
+        rc = 0;
+    }
+    free(rx);
+    return rc;
+}
+
+int jk_wire_command(struct jk_wire *w, const uint8_t *req, size_t len, uint8_t *answer,
+                    size_t want)
+{
+    int rc = quiet_gap(w);
+
+    if (rc == -EAGAIN) {
+        snprintf(w->error, sizeof(w->error),
+                 "%s: a master pack spoke up on this bus: nothing is written", w->device);
+        return -EPERM;
+    }
+    if (rc == 0)
+        rc = send_bytes(w, req, len);
+    if (rc == 0)
+        rc = recv_answer(w, req, len, answer, want, now_ms() + w->timeout_ms);
+    return rc;
+}

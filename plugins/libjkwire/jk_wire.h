@@ -103,4 +103,25 @@ int jk_wire_is_open(const struct jk_wire *w);
 int jk_wire_read(struct jk_wire *w, struct jk_cell_info *ci, struct jk_device_info *di,
                  int *has_di);
 
+/*
+ * For the other modules of libjkwire (jk_wire_switch.c), between
+ * jk_wire_hold_bus() and jk_wire_release_bus():
+ * - jk_wire_hold_bus: open the port if closed, take the bus lock, and make
+ *   sure the bus is ours to drive (auto: listen first): 0, -EPERM when a
+ *   master pack polls it (nothing may be written; the lock is not held),
+ *   or another negative errno, w->error saying why.
+ * - jk_wire_command: after the quiet gap, send `req` (`len` bytes) and take
+ *   the answer of w's slave with req's function code, `want` bytes with a
+ *   good CRC, into `answer` (an echo of req by the adapter is skipped): 0,
+ *   -EPROTO for an exception answer, -EPERM when a master pack spoke up in
+ *   the gap (nothing sent), -ETIMEDOUT, -EBADMSG. Never retried.
+ * - jk_wire_read_registers: FC 0x03 of n registers at reg into out (2n
+ *   bytes), after the gap, retried once on a timeout or a bad CRC.
+ */
+int jk_wire_hold_bus(struct jk_wire *w);
+void jk_wire_release_bus(struct jk_wire *w);
+int jk_wire_command(struct jk_wire *w, const uint8_t *req, size_t len, uint8_t *answer,
+                    size_t want);
+int jk_wire_read_registers(struct jk_wire *w, int reg, int n, uint8_t *out);
+
 #endif
