@@ -87,7 +87,7 @@ static int read_collector(struct daemon_cfg *c)
     const char *s;
     const char *env = getenv("COLLECTOR_PLUGIN_PATH");
     const char *plugin_dir = NULL;
-    int n;
+    int n, has_socket = 0;
 
     c->interval_ms = 30000;
     c->flush_timeout_ms = 10000;
@@ -130,10 +130,22 @@ static int read_collector(struct daemon_cfg *c)
                 plugin_dir = s;
             else
                 snprintf(c->state_dir, sizeof(c->state_dir), "%s", s);
+        } else if (strcmp(key, "control_socket") == 0) {
+            s = config_setting_get_string(m);
+            if (s == NULL || (*s != '\0' && *s != '/') ||
+                strlen(s) >= sizeof(c->control_socket)) {
+                cfg_error(file, config_setting_source_line(m),
+                          "collector.control_socket: want an absolute path of at most %zu "
+                          "bytes, or \"\" for none",
+                          sizeof(c->control_socket) - 1);
+                return -EINVAL;
+            }
+            snprintf(c->control_socket, sizeof(c->control_socket), "%s", s);
+            has_socket = 1;
         } else {
             cfg_error(file, config_setting_source_line(m),
                       "collector.%s: unknown setting (known: interval, flush_timeout, log_level, "
-                      "plugin_dir, state_dir)",
+                      "plugin_dir, state_dir, control_socket)",
                       key);
             return -EINVAL;
         }
@@ -145,6 +157,9 @@ static int read_collector(struct daemon_cfg *c)
         cfg_error(file, 0, "plugin path too long");
         return -EINVAL;
     }
+    if (!has_socket)
+        snprintf(c->control_socket, sizeof(c->control_socket), "%s",
+                 COLLECTOR_CONTROL_SOCKET_DEFAULT);
     if (c->state_dir[0] == '\0') {
         const char *st = getenv("COLLECTOR_STATE_DIR");
         snprintf(c->state_dir, sizeof(c->state_dir), "%s", st && *st ? st : COLLECTOR_STATE_DIR);

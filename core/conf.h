@@ -8,6 +8,8 @@
 
 #include <libconfig.h>
 
+#define COLLECTOR_CONTROL_SOCKET_DEFAULT "/run/collectord/control.sock"
+
 /* One entry of `sources`, `calculators` or `sinks`. */
 struct instance_cfg {
     char name[64];
@@ -28,6 +30,7 @@ struct daemon_cfg {
     int log_level;
     char plugin_path[8192]; /* COLLECTOR_PLUGIN_PATH:plugin_dir:built-in */
     char state_dir[4096];
+    char control_socket[108]; /* a unix socket path; "" for none */
     struct instance_cfg *inst; /* in config order: sources, calculators, sinks */
     size_t ninst;
 };

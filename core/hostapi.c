@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "log.h"
 #include "record.h"
 #include "settings.h"
@@ -262,6 +263,34 @@ out:
     return rc;
 }
 
+static int host_command_submit(collector_host *host, const struct collector_command *cmd,
+                               uint64_t *id_out)
+{
+    char reason[256];
+    uint64_t id = 0;
+    int rc;
+
+    if (cmd == NULL || cmd->struct_size < sizeof(struct collector_command))
+        return -EINVAL;
+    if (host->commands == NULL)
+        return -ENOSYS;
+    rc = command_submit(host->commands, cmd, &id, reason, sizeof(reason));
+    if (id_out != NULL)
+        *id_out = id;
+    return rc;
+}
+
+static void host_command_done(collector_host *host, uint64_t id, uint32_t outcome,
+                              const char *detail)
+{
+    if (host->commands == NULL) {
+        host_log(host, COLLECTOR_LOG_WARNING, "command %llu: outcome without a command host",
+                 (unsigned long long)id);
+        return;
+    }
+    command_done(host->commands, id, outcome, detail);
+}
+
 static const struct collector_host_api host_api = {
     .abi_major = COLLECTOR_ABI_MAJOR,
     .abi_minor = COLLECTOR_ABI_MINOR,
@@ -309,6 +338,9 @@ static const struct collector_host_api host_api = {
     .run_flags = host_run_flags,
     .claim = host_claim,
     .producers = host_producers,
+    .record_kind = record_kind,
+    .command_submit = host_command_submit,
+    .command_done = host_command_done,
 };
 
 const struct collector_host_api *hostapi_table(void)

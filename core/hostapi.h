@@ -17,6 +17,7 @@ typedef void (*host_log_fn)(void *ctx, int level, const char *message);
 /* Resources instances claimed (api->claim), shared by the instances of one
  * configuration; owned by the runtime or testhost that made it. */
 struct host_claims;
+struct command_center;
 struct host_claims *host_claims_new(void);
 /* The record producers of the configuration (for api->producers); the
  * names are copied. 0 or -ENOMEM. */
@@ -37,6 +38,7 @@ struct collector_host {
     int setting_errors;   /* setting_error() calls: the plugin said what is wrong */
     uint32_t run_flags;   /* COLLECTOR_RUN_* */
     struct host_claims *claims; /* borrowed; NULL: every claim succeeds */
+    struct command_center *commands; /* borrowed; NULL: command_submit fails with -ENOSYS */
 };
 
 /* The table plugins see (static, same for all instances). */

@@ -40,11 +40,16 @@ struct instance {
     pthread_mutex_t lock;
     pthread_cond_t tick;
     int stop;
+    int cmd_wake; /* a command is queued or finished (core/command.c) */
     pthread_t thread;
     int thread_started;
     unsigned long polls_ok, polls_failed, failures;
     _Atomic int64_t poll_since_ms; /* inside poll() since (monotonic), 0 when not */
     unsigned long records; /* emitted (sources, calculators that emit) */
+
+    /* Sources: the commands this instance allows (its `control` setting). */
+    char **control;
+    size_t ncontrol;
 
     /* Calculators and sinks: touched only by the pipeline's thread. */
     struct sink_queue q;

@@ -16,11 +16,14 @@ core_libcollector_core_a_SOURCES = \
 	core/instance.c core/instance.h \
 	core/pipeline.c core/pipeline.h \
 	core/sched.c core/sched.h \
-	core/runtime.c core/runtime.h
-core_libcollector_core_a_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS)
+	core/runtime.c core/runtime.h \
+	core/command.c core/command.h \
+	core/ctlproto.c core/ctlproto.h \
+	core/ctlsock.c core/ctlsock.h
+core_libcollector_core_a_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS)
 
 sbin_PROGRAMS += core/collectord
-core_collectord_SOURCES = core/main.c core/notify.c core/notify.h
-core_collectord_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+core_collectord_SOURCES = core/main.c core/notify.c core/notify.h core/ctl.c core/ctl.h
+core_collectord_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(JANSSON_CFLAGS)
 core_collectord_LDFLAGS = $(AM_LDFLAGS) -Wl,-z,relro,-z,now
-core_collectord_LDADD = core/libcollector_core.a $(LIBCONFIG_LIBS) $(LIBSYSTEMD_LIBS) $(LIBS)
+core_collectord_LDADD = core/libcollector_core.a $(LIBCONFIG_LIBS) $(LIBSYSTEMD_LIBS) $(JANSSON_LIBS) $(LIBS)

@@ -17,6 +17,7 @@
 #include <collector/plugin.h>
 
 #include "core/conf.h"
+#include "core/ctl.h"
 #include "core/loader.h"
 #include "core/log.h"
 #include "core/notify.h"
@@ -30,6 +31,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: collectord [-c FILE] [--check | --once] [-f] [-v]\n"
             "       collectord --describe PLUGIN [--man]\n"
+            "       collectord ctl BATTERY [SWITCH on|off [--for DURATION] [--force]]\n"
             "  -c, --config FILE  configuration (default %s/collector.conf)\n"
             "      --check        validate everything, then exit (0 or 78); creates no file,\n"
             "                     opens no socket, starts no thread\n"
@@ -171,6 +173,8 @@ int main(int argc, char **argv)
     sigset_t sigs;
     int status = 0;
 
+    if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
+        return ctl_main(argc - 1, argv + 1);
     while ((c = getopt_long(argc, argv, "c:fvh", opts, NULL)) != -1) {
         switch (c) {
         case 'c':

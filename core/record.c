@@ -37,6 +37,7 @@ struct metric {
 struct collector_record {
     int64_t time_ns;
     int64_t interval_ms;   /* the source's configured interval; 0 unknown */
+    uint32_t kind;         /* COLLECTOR_RECORD_MEASUREMENT or _EVENT */
     size_t source, device; /* pool offsets */
     struct metric *metrics; /* insertion order; inline_metrics or the heap */
     size_t count, cap;
@@ -272,6 +273,7 @@ int record_new(const char *source, int64_t time_ns, collector_record **out)
         return -ENOMEM;
     rec->time_ns = time_ns;
     rec->interval_ms = 0;
+    rec->kind = COLLECTOR_RECORD_MEASUREMENT;
     rec->metrics = rec->inline_metrics;
     rec->count = 0;
     rec->cap = INLINE_METRICS;
@@ -536,4 +538,16 @@ void record_set_interval_ms(collector_record *rec, int64_t interval_ms)
 {
     if (rec != NULL)
         rec->interval_ms = interval_ms > 0 ? interval_ms : 0;
+}
+
+uint32_t record_kind(const collector_record *rec)
+{
+    return rec ? rec->kind : COLLECTOR_RECORD_MEASUREMENT;
+}
+
+void record_set_kind(collector_record *rec, uint32_t kind)
+{
+    if (rec != NULL)
+        rec->kind = kind == COLLECTOR_RECORD_EVENT ? COLLECTOR_RECORD_EVENT
+                                                   : COLLECTOR_RECORD_MEASUREMENT;
 }

@@ -10,6 +10,8 @@
 
 #include <collector/plugin.h>
 
+#include "core/command.h"
+#include "core/ctlsock.h"
 #include "core/hostapi.h"
 #include "core/instance.h"
 #include "core/log.h"
@@ -22,6 +24,8 @@ struct runtime {
     const struct daemon_cfg *cfg;
     uint32_t run_flags;
     struct pipeline *pl;
+    struct command_center *cc; /* ABI 1.2 commands */
+    struct ctlsock *ctl;       /* the control socket, while running */
     struct instance **inst; /* config order: sources, calculators, sinks */
     size_t n;
     int started;
@@ -32,13 +36,15 @@ static int on_emit(void *ctx, struct collector_host *host, collector_record *rec
     struct instance *in = instance_of(host);
 
     in->records++;
+    if (in->kind == COLLECTOR_KIND_SOURCE)
+        command_note_record(in->host.commands, in->name, rec);
     pipeline_submit(ctx, in, rec);
     return 0;
 }
 
 /* Open every enabled instance of `cfg`; all or nothing. */
 static int open_all(const struct daemon_cfg *cfg, uint32_t run_flags, struct pipeline *pl,
-                    struct instance ***out, size_t *nout)
+                    struct command_center *cc, struct instance ***out, size_t *nout)
 {
     struct instance **v = calloc(cfg->ninst ? cfg->ninst : 1, sizeof(*v));
     struct host_claims *claims = host_claims_new();
@@ -62,6 +68,7 @@ static int open_all(const struct daemon_cfg *cfg, uint32_t run_flags, struct pip
             break;
         v[n]->host.emit = on_emit;
         v[n]->host.emit_ctx = pl;
+        v[n]->host.commands = cc;
         n++;
     }
     host_claims_free(claims);
@@ -89,6 +96,8 @@ static int set_stages(struct runtime *rt)
             stages[k++] = rt->inst[i];
     rc = pipeline_set_stages(rt->pl, stages, k);
     free(stages);
+    if (rc == 0)
+        rc = command_set_instances(rt->cc, rt->inst, rt->n);
     return rc;
 }
 
@@ -103,7 +112,9 @@ int runtime_create(const struct daemon_cfg *cfg, uint32_t run_flags, struct runt
     rt->run_flags = run_flags;
     rc = pipeline_new((run_flags & (COLLECTOR_RUN_ONCE | COLLECTOR_RUN_CHECK)) != 0, &rt->pl);
     if (rc == 0)
-        rc = open_all(cfg, run_flags, rt->pl, &rt->inst, &rt->n);
+        rc = command_center_new(cfg->state_dir, rt->pl, &rt->cc);
+    if (rc == 0)
+        rc = open_all(cfg, run_flags, rt->pl, rt->cc, &rt->inst, &rt->n);
     if (rc == 0)
         rc = set_stages(rt);
     if (rc < 0) {
@@ -149,8 +160,12 @@ int runtime_start(struct runtime *rt)
 
     if (rc == 0)
         rc = start_threads(rt);
+    if (rc == 0)
+        rc = command_start(rt->cc);
     if (rc < 0)
         return rc;
+    if (rt->cfg->control_socket[0] != '\0')
+        ctlsock_start(rt->cfg->control_socket, rt->cc, &rt->ctl); /* logs why it could not */
     rt->started = 1;
     log_msg(CORE, COLLECTOR_LOG_INFO, "running %zu instance(s) from %s", rt->n, rt->cfg->path);
     return 0;
@@ -188,7 +203,7 @@ int runtime_reload(struct runtime *rt, const struct daemon_cfg *ncfg)
     struct instance **nv = NULL, **old = NULL;
     size_t nn = 0, nold = 0;
     unsigned kept = 0, started = 0;
-    int rc = open_all(ncfg, rt->run_flags, rt->pl, &nv, &nn);
+    int rc = open_all(ncfg, rt->run_flags, rt->pl, rt->cc, &nv, &nn);
 
     if (rc < 0)
         return rc;
@@ -217,6 +232,8 @@ int runtime_reload(struct runtime *rt, const struct daemon_cfg *ncfg)
         if (rt->inst[i] != NULL)
             old[nold++] = rt->inst[i];
 
+    /* commands go to the new set from now on, never to a retiring instance */
+    command_set_instances(rt->cc, nv, nn);
     pipeline_pause(rt->pl);
     retire(rt, old, nold);
     /* ABI 1.0 promises a flush on SIGHUP; a kept sink gets it too. */
@@ -293,6 +310,12 @@ void runtime_destroy(struct runtime *rt)
 
     if (rt == NULL)
         return;
+    /* 0. no new commands: waiters are released, the socket closes */
+    command_stop(rt->cc);
+    ctlsock_stop(rt->ctl);
+    rt->ctl = NULL;
+    if (rt->cc != NULL)
+        command_set_instances(rt->cc, NULL, 0); /* what is in flight ends FAILED */
     /* 1. sources stop: no new records */
     for (size_t i = 0; i < rt->n; i++)
         if (rt->inst[i]->kind == COLLECTOR_KIND_SOURCE)
@@ -310,6 +333,7 @@ void runtime_destroy(struct runtime *rt)
         for (size_t i = rt->n; i-- > 0;)
             instance_close(rt->inst[i]);
     free(rt->inst);
+    command_center_free(rt->cc);
     pipeline_free(rt->pl);
     free(rt);
 }

@@ -16,7 +16,8 @@
 
 #define TEXT_MAX 4096
 
-static const char *const host_keys[] = {"plugin", "name", "enabled", "interval", NULL};
+static const char *const host_keys[] = {"plugin", "name", "enabled", "interval", "control",
+                                        NULL};
 
 static int is_host_key(const char *key)
 {

@@ -10,11 +10,11 @@ tests_support_libtesthost_a_SOURCES = tests/support/testhost.c tests/support/tes
 tests_support_libtesthost_a_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(CMOCKA_CFLAGS)
 
 TESTHOST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/tests/support
-TESTHOST_LIBS = tests/support/libtesthost.a core/libcollector_core.a \
+TESTHOST_LIBS = tests/support/libtesthost.a core/libcollector_core.a $(JANSSON_LIBS) \
 	$(LIBCONFIG_LIBS) $(CMOCKA_LIBS) $(LIBS)
 
 # Unit tests of the host-side modules (records, settings, host API).
-HOST_TEST_LDADD = core/libcollector_core.a $(LIBCONFIG_LIBS) $(CMOCKA_LIBS) $(LIBS)
+HOST_TEST_LDADD = core/libcollector_core.a $(JANSSON_LIBS) $(LIBCONFIG_LIBS) $(CMOCKA_LIBS) $(LIBS)
 check_PROGRAMS += tests/host/test_record tests/host/test_settings
 TESTS += tests/host/test_record tests/host/test_settings
 tests_host_test_record_SOURCES = tests/host/test_record.c
