@@ -548,6 +548,8 @@ int command_submit(struct command_center *cc, const struct collector_command *cm
     if (reason != NULL && size > 0)
         snprintf(reason, size, "%s", why);
     if (rc == 0) {
+        log_msg(c.target, COLLECTOR_LOG_DEBUG, "command %" PRIu64 " from %s: %s %s: queued",
+                c.id, c.origin, c.name, c.value);
         pthread_mutex_lock(&in->lock);
         in->cmd_wake = 1;
         pthread_cond_broadcast(&in->tick);

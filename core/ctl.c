@@ -43,7 +43,7 @@ static int exchange(const char *path, const char *req, char *ans, size_t size, i
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     size_t len = 0, rlen = strlen(req);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), rc = 0;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), rc = 0, send_rc = 0;
 
     if (fd < 0)
         return -errno;
@@ -52,12 +52,15 @@ static int exchange(const char *path, const char *req, char *ans, size_t size, i
         return -ENAMETOOLONG;
     }
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-        send(fd, req, rlen, MSG_NOSIGNAL) != (ssize_t)rlen) {
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
         rc = -errno;
         close(fd);
         return rc;
     }
+    /* a refused peer may find the socket closed before its request went
+     * out: the answer saying why is still there to read */
+    if (send(fd, req, rlen, MSG_NOSIGNAL) != (ssize_t)rlen)
+        send_rc = -errno;
     while (len + 1 < size) {
         struct pollfd p = {fd, POLLIN, 0};
         ssize_t r;
@@ -75,7 +78,7 @@ static int exchange(const char *path, const char *req, char *ans, size_t size, i
     close(fd);
     ans[len] = '\0';
     if (rc == 0 && len == 0)
-        rc = -ECONNRESET;
+        rc = send_rc < 0 ? send_rc : -ECONNRESET;
     return rc;
 }
 

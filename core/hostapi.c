@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "command.h"
 #include "log.h"
 #include "record.h"
 #include "settings.h"
@@ -272,9 +271,9 @@ static int host_command_submit(collector_host *host, const struct collector_comm
 
     if (cmd == NULL || cmd->struct_size < sizeof(struct collector_command))
         return -EINVAL;
-    if (host->commands == NULL)
+    if (host->commands == NULL || host->command_submit == NULL)
         return -ENOSYS;
-    rc = command_submit(host->commands, cmd, &id, reason, sizeof(reason));
+    rc = host->command_submit(host->commands, cmd, &id, reason, sizeof(reason));
     if (id_out != NULL)
         *id_out = id;
     return rc;
@@ -283,12 +282,12 @@ static int host_command_submit(collector_host *host, const struct collector_comm
 static void host_command_done(collector_host *host, uint64_t id, uint32_t outcome,
                               const char *detail)
 {
-    if (host->commands == NULL) {
+    if (host->commands == NULL || host->command_done == NULL) {
         host_log(host, COLLECTOR_LOG_WARNING, "command %llu: outcome without a command host",
                  (unsigned long long)id);
         return;
     }
-    command_done(host->commands, id, outcome, detail);
+    host->command_done(host->commands, id, outcome, detail);
 }
 
 static const struct collector_host_api host_api = {

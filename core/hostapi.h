@@ -5,6 +5,7 @@
 #define COLLECTORD_CORE_HOSTAPI_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <collector/plugin.h>
@@ -38,7 +39,13 @@ struct collector_host {
     int setting_errors;   /* setting_error() calls: the plugin said what is wrong */
     uint32_t run_flags;   /* COLLECTOR_RUN_* */
     struct host_claims *claims; /* borrowed; NULL: every claim succeeds */
-    struct command_center *commands; /* borrowed; NULL: command_submit fails with -ENOSYS */
+    /* ABI 1.2 commands (core/command.c, set by the runtime; NULL: command_submit
+     * fails with -ENOSYS). Hooks, so this file links without the runtime. */
+    struct command_center *commands; /* borrowed */
+    int (*command_submit)(struct command_center *cc, const struct collector_command *cmd,
+                          uint64_t *id, char *reason, size_t size);
+    void (*command_done)(struct command_center *cc, uint64_t id, uint32_t outcome,
+                         const char *detail);
 };
 
 /* The table plugins see (static, same for all instances). */

@@ -69,6 +69,8 @@ static int open_all(const struct daemon_cfg *cfg, uint32_t run_flags, struct pip
         v[n]->host.emit = on_emit;
         v[n]->host.emit_ctx = pl;
         v[n]->host.commands = cc;
+        v[n]->host.command_submit = command_submit;
+        v[n]->host.command_done = command_done;
         n++;
     }
     host_claims_free(claims);

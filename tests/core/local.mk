@@ -14,3 +14,5 @@ TESTS += tests/core/trust.sh
 dist_noinst_SCRIPTS += tests/core/trust.sh
 TESTS += tests/core/notify.py
 dist_noinst_SCRIPTS += tests/core/notify.py
+TESTS += tests/core/control.sh
+dist_noinst_SCRIPTS += tests/core/control.sh

@@ -1,0 +1,154 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# ABI 1.2 commands through the daemon, with the t_switch test source (a
+# simulated switch that confirms, keeps its old state, or waits at a gate):
+# the control list at --check, the control socket and `collectord ctl`, the
+# SO_PEERCRED check, one command at a time with a bounded queue, timed
+# returns across a restart, the audit line, and events reaching only ABI 1.2
+# sinks. Prints TAP.
+set -u
+: "${top_builddir:?}" "${top_srcdir:?}"
+D="$top_builddir/core/collectord"
+TP="$top_builddir/tests/abi/plugins"
+export COLLECTOR_PLUGIN_PATH="$TP:${COLLECTOR_PLUGIN_PATH:-}"
+export COLLECTOR_INTERVAL_FLOOR_MS=100
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/control-test-XXXXXX")
+chmod 755 "$tmp" # the other uid must reach the socket to be refused by its credentials
+export COLLECTOR_STATE_DIR="$tmp/state"
+S="$tmp/ctl.sock"
+pid=
+cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$tmp/err" 2>/dev/null | tail -n 8; }
+check() { d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+wait_for() {
+    t=$(( $1 * 10 )); shift
+    while [ "$t" -gt 0 ]; do "$@" && return 0; sleep 0.1; t=$((t - 1)); done
+    return 1
+}
+lines() { if [ -f "$1" ]; then grep -c -- "$2" "$1" || true; else echo 0; fi; }
+ctl() { "$D" ctl --socket "$S" "$@"; }
+start() { # start CONFIG: run the daemon, wait for its socket
+    "$D" -c "$1" -f -v 2>>"$tmp/log" &
+    pid=$!
+    wait_for 60 grep -q "control socket $S" "$tmp/log" && wait_for 30 test -S "$S"
+}
+stop() { kill -TERM "$pid"; wait "$pid"; pid=; }
+
+echo "1..26"
+
+# --- the control list is checked at --check against the plugin's commands ---
+expect78() { # expect78 DESCRIPTION PATTERN CONFIG-TEXT
+    printf '%s\n' "$3" > "$tmp/c.conf"
+    "$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"
+    rc=$?
+    if [ "$rc" -eq 78 ] && grep -q -- "$2" "$tmp/err" && [ "$(wc -l < "$tmp/err")" -eq 1 ]; then
+        ok "$1"
+    else
+        echo "# exit $rc" >> "$tmp/err"; not_ok "$1"
+    fi
+}
+expect78 "control naming a command the plugin lacks is refused at --check, with file:line" \
+    'c.conf:2: b1: control: "heating": plugin t_switch has no such command (it offers: charge, discharge, balancer)' \
+    'sources = ( { plugin = "t_switch"; name = "b1";
+  control = ("charge", "heating"); } );'
+expect78 "control on a plugin without commands is refused" \
+    'control: "charge": plugin t_counter has no such command (it offers: none)' \
+    'sources = ( { plugin = "t_counter"; control = ("charge"); } );'
+expect78 "control on a sink is refused" "control: only sources take commands" \
+    'sources = ( { plugin = "t_switch"; } );
+sinks = ( { plugin = "t_filesink"; control = ("charge"); file = "/dev/null"; } );'
+
+# --- a 1.0 and a 1.1 plugin load beside 1.2 ones ---
+cat > "$tmp/run.conf" <<CONF
+collector = { control_socket = "$S"; };
+sources = ( { plugin = "t_switch"; name = "b1"; interval = 0.2; file = "$tmp/b1.dev";
+              control = ("charge", "discharge"); },
+            { plugin = "t_switch"; name = "b2"; interval = 0.2; file = "$tmp/b2.dev";
+              behaviour = "keep"; control = ("charge"); },
+            { plugin = "t_switch"; name = "b3"; interval = 0.2; file = "$tmp/b3.dev";
+              gate = "$tmp/gate"; control = ("charge"); },
+            { plugin = "t_counter11"; name = "old11"; interval = 0.2; } );
+sinks = ( { plugin = "t_filesink"; name = "new"; file = "$tmp/new.txt"; },
+          { plugin = "t_filesink10"; name = "old10"; file = "$tmp/old10.txt"; },
+          { plugin = "t_filesink11"; name = "old11sink"; file = "$tmp/old11.txt"; } );
+CONF
+"$D" -c "$tmp/run.conf" --check >"$tmp/out" 2>"$tmp/err"
+check "a 1.0 sink, a 1.1 source and sink load beside 1.2 plugins" grep -q "configuration OK, 7 instance(s)" "$tmp/out"
+
+start "$tmp/run.conf"
+check "the control socket is 0660" test "$(stat -c %a "$S")" = 660
+wait_for 30 sh -c "'$D' ctl --socket '$S' b1 | grep -q charge_switch"
+
+# --- confirmed, refused, not confirmed ---
+ctl b1 charge off >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "ctl exits 0 on a confirmed command" test "$rc" -eq 0 -a -n "$(grep 'b1: charge off: confirmed' "$tmp/out")"
+check "the device received the command once" test "$(lines "$tmp/b1.dev" '^charge off applied$')" -eq 1
+check "the audit line names origin, switch, request, outcome" \
+    grep -q "b1 - INFO - command [0-9]* from socket uid $(id -u): charge off: confirmed" "$tmp/log"
+ctl b1 balancer off >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "a switch not in control is refused, exit 1, one line" \
+    test "$rc" -eq 1 -a "$(wc -l < "$tmp/err")" -eq 1 -a -n "$(grep 'refused: balancer is not allowed on b1' "$tmp/err")"
+check "... and the device received nothing" test "$(lines "$tmp/b1.dev" '^balancer')" -eq 0
+ctl b2 charge off >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "a device that keeps its old state: exit 1, not confirmed, with what it reports" \
+    test "$rc" -eq 1 -a -n "$(grep 'b2: charge off: not confirmed: the device reports charge_switch on' "$tmp/err")"
+ctl nosuch charge off >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "an unknown battery is refused" test "$rc" -eq 1 -a -n "$(grep 'no source named "nosuch"' "$tmp/err")"
+
+# --- status ---
+ctl b1 >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "ctl BATTERY prints the switch states of the newest record" \
+    test "$rc" -eq 0 -a -n "$(grep 'b1: .*charge_switch off.*discharge_switch on' "$tmp/out")"
+
+# --- one at a time: a slow command holds the next ones in a queue of 4 ---
+rm -f "$tmp/gate"
+qpids=
+for i in 1 2 3 4 5; do
+    ctl b3 charge off >"$tmp/q$i.out" 2>&1 &
+    qpids="$qpids $!"
+done
+# the first waits at the gate, four wait in the queue: the sixth is refused
+wait_for 60 sh -c "[ \$(grep -c 'b3 - DEBUG - command [0-9]* .*: queued' '$tmp/log') -ge 5 ] && grep -q 'b3 - DEBUG - command [0-9]*: charge off (from socket uid [0-9]*) to the device' '$tmp/log'"
+ctl b3 charge on >"$tmp/q6.out" 2>&1
+check "a command beyond the queue of 4 is refused as busy" grep -q "busy" "$tmp/q6.out"
+touch "$tmp/gate"
+for j in $qpids; do wait "$j"; done
+check "the queued ones ran one after the other, each confirmed" \
+    test "$(cat "$tmp"/q[1-5].out | grep -c 'b3: charge off: confirmed')" -eq 5 -a "$(lines "$tmp/b3.dev" '^charge off applied$')" -eq 5
+
+# --- the SO_PEERCRED check ---
+chmod 666 "$S" # so only the credentials check stands between nobody and the daemon
+runuser -u nobody -- "$D" ctl --socket "$S" b1 charge on >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "a peer of another uid is refused with one line" test "$rc" -eq 1 -a -n "$(grep 'refused: only root' "$tmp/err")"
+check "... and the daemon says so in one line" grep -q "control socket: refused a peer with uid $(id -u nobody)" "$tmp/log"
+check "... and nothing reached the device" test "$(lines "$tmp/b1.dev" '^charge on')" -eq 0
+chmod 660 "$S"
+
+# --- timed: off for 2 s returns to on by itself ---
+ctl b1 discharge off --for 2s >"$tmp/out" 2>"$tmp/err"; rc=$?
+ctl b1 >"$tmp/status" 2>&1
+check "ctl BATTERY shows the pending timed return" grep -q "pending: discharge returns to on in" "$tmp/status"
+wait_for 30 grep -q "^discharge on applied" "$tmp/b1.dev"
+check "a timed off returns to on after its duration (origin timer)" \
+    test "$rc" -eq 0 -a -n "$(grep 'command [0-9]* from timer: discharge on: confirmed' "$tmp/log")"
+
+# --- and across a restart ---
+ctl b1 charge off --for 3s >"$tmp/out" 2>"$tmp/err"
+check "the pending return is in the state directory" grep -q "^b1 charge on " "$tmp/state/control-returns"
+stop
+check "the daemon stopped with a return pending" test "$(lines "$tmp/b1.dev" '^charge on applied')" -eq 0
+start "$tmp/run.conf"
+wait_for 60 grep -q "^charge on applied" "$tmp/b1.dev"
+check "after a restart the return still happens" grep -q "^charge on applied" "$tmp/b1.dev"
+wait_for 30 sh -c "! grep -q charge '$tmp/state/control-returns'"
+check "... and is then forgotten" test "$(lines "$tmp/state/control-returns" 'charge')" -eq 0
+stop
+
+# --- events: every 1.2 sink sees the outcomes, 1.0 and 1.1 sinks none ---
+check "the 1.2 sink got the outcome events" \
+    test "$(lines "$tmp/new.txt" '^b1 event charge off confirmed')" -ge 1 -a "$(lines "$tmp/new.txt" '^b1 event balancer off refused')" -eq 1
+check "the 1.0 and 1.1 sinks got records but no event" \
+    test "$(lines "$tmp/old10.txt" '^b1 ')" -ge 1 -a "$(lines "$tmp/old10.txt" 'event')" -eq 0 -a "$(lines "$tmp/old11.txt" '^old11 ')" -ge 1 -a "$(lines "$tmp/old11.txt" 'event\|^b1 -1')" -eq 0
