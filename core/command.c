@@ -99,56 +99,6 @@ const char *command_outcome_name(uint32_t outcome)
     }
 }
 
-int command_parse_duration(const char *s, int64_t *ms)
-{
-    int64_t total = 0;
-    int parts = 0;
-
-    if (s == NULL || *s == '\0')
-        return -EINVAL;
-    while (*s != '\0') {
-        char *end;
-        long long v;
-        int64_t unit;
-        if (*s < '0' || *s > '9')
-            return -EINVAL;
-        errno = 0;
-        v = strtoll(s, &end, 10);
-        if (errno != 0 || v < 0 || v > 1000000)
-            return -EINVAL;
-        s = end;
-        if (*s == '\0' && parts == 0) {
-            unit = 1000; /* a bare number is seconds */
-        } else if (strncmp(s, "min", 3) == 0) {
-            unit = 60000;
-            s += 3;
-        } else if (*s == 'h') {
-            unit = 3600000;
-            s++;
-        } else if (*s == 'm' && s[1] == 's') {
-            unit = 1;
-            s += 2;
-        } else if (*s == 'm') {
-            unit = 60000;
-            s++;
-        } else if (*s == 's') {
-            unit = 1000;
-            s++;
-        } else if (*s == 'd') {
-            unit = 86400000;
-            s++;
-        } else {
-            return -EINVAL;
-        }
-        total += (int64_t)v * unit;
-        parts++;
-    }
-    if (total <= 0 || total > (int64_t)7 * 86400000)
-        return -EINVAL; /* a week at most: a forgotten return is a risk too */
-    *ms = total;
-    return 0;
-}
-
 int command_center_new(const char *state_dir, struct pipeline *pl, struct command_center **out)
 {
     struct command_center *cc = calloc(1, sizeof(*cc));

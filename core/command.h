@@ -60,7 +60,5 @@ int command_status_json(struct command_center *cc, const char *battery, char **o
 
 /* "confirmed", "refused", "not confirmed", "failed" */
 const char *command_outcome_name(uint32_t outcome);
-/* "30min", "90s", "2h", "1h30m", "45" (seconds) -> ms > 0; -EINVAL. */
-int command_parse_duration(const char *s, int64_t *ms);
 
 #endif

@@ -17,7 +17,6 @@
 
 #include <jansson.h>
 
-#include "core/command.h"
 #include "core/conf.h"
 #include "core/ctlproto.h"
 #include "core/ctlsock.h"
@@ -181,7 +180,7 @@ int ctl_main(int argc, char **argv)
             fprintf(stderr, "collectord ctl: %s: want on or off\n", words[2]);
             return EX_USAGE;
         }
-        if (dur != NULL && command_parse_duration(dur, &ms) < 0) {
+        if (dur != NULL && ctl_parse_duration(dur, &ms) < 0) {
             fprintf(stderr, "collectord ctl: --for %s: want a duration such as 30min, 90s, 2h\n",
                     dur);
             return EX_USAGE;

@@ -4,13 +4,63 @@
 #include "core/ctlproto.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
 
-#include "core/command.h"
 #include "core/names.h"
+
+int ctl_parse_duration(const char *s, int64_t *ms)
+{
+    int64_t total = 0;
+    int parts = 0;
+
+    if (s == NULL || *s == '\0')
+        return -EINVAL;
+    while (*s != '\0') {
+        char *end;
+        long long v;
+        int64_t unit;
+        if (*s < '0' || *s > '9')
+            return -EINVAL;
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno != 0 || v < 0 || v > 1000000)
+            return -EINVAL;
+        s = end;
+        if (*s == '\0' && parts == 0) {
+            unit = 1000; /* a bare number is seconds */
+        } else if (strncmp(s, "min", 3) == 0) {
+            unit = 60000;
+            s += 3;
+        } else if (*s == 'h') {
+            unit = 3600000;
+            s++;
+        } else if (*s == 'm' && s[1] == 's') {
+            unit = 1;
+            s += 2;
+        } else if (*s == 'm') {
+            unit = 60000;
+            s++;
+        } else if (*s == 's') {
+            unit = 1000;
+            s++;
+        } else if (*s == 'd') {
+            unit = 86400000;
+            s++;
+        } else {
+            return -EINVAL;
+        }
+        total += (int64_t)v * unit;
+        parts++;
+    }
+    if (total <= 0 || total > (int64_t)7 * 86400000)
+        return -EINVAL; /* a week at most: a forgotten return is a risk too */
+    *ms = total;
+    return 0;
+}
 
 static int word(const char *s, size_t max)
 {
@@ -64,7 +114,7 @@ int ctl_parse_request(const char *line, size_t len, struct ctl_request *req, cha
             }
             snprintf(req->value, sizeof(req->value), "%s", s);
         } else if (strcmp(key, "for") == 0) {
-            if (s == NULL || command_parse_duration(s, &req->duration_ms) < 0) {
+            if (s == NULL || ctl_parse_duration(s, &req->duration_ms) < 0) {
                 snprintf(err, errsize, "for: want a duration such as \"30min\", \"90s\", \"2h\"");
                 goto out;
             }

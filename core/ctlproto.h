@@ -21,6 +21,9 @@ struct ctl_request {
     int force;
 };
 
+/* "30min", "90s", "2h", "1h30m", "45" (seconds) -> ms, at most 7 days; -EINVAL. */
+int ctl_parse_duration(const char *s, int64_t *ms);
+
 /* Parse one request line (`len` bytes, no NUL needed). 0, or -EINVAL with
  * one line in `err`. Never trusts a length or a type. */
 int ctl_parse_request(const char *line, size_t len, struct ctl_request *req, char *err,
