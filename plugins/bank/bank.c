@@ -5,11 +5,14 @@
  * latest values: currents, powers and remaining capacities summed, the mean
  * voltage, the SOC weighted by capacity, cell extremes across all packs.
  * A member whose latest record is older than 3 x its source's interval is
- * offline: left out, and counted in members_online / members_total. */
+ * offline: left out, and counted in members_online / members_total.
+ * ABI 1.2: vet_command refuses a charge or discharge "off" that would leave
+ * no fresh member able to charge (or discharge), unless it has FORCE. */
 #include "config.h"
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +40,7 @@ struct member {
     double t, stale_s; /* s: its latest record's time; how old it may get */
     unsigned has;
     double current, power, voltage, soc, capacity, remaining, cell_min, cell_max;
+    int can[2]; /* able to charge, to discharge: 1, 0, or -1 unknown (vet_command) */
 };
 
 struct bank {
@@ -44,6 +48,7 @@ struct bank {
     collector_host *host;
     struct member m[MAX_MEMBERS];
     size_t n;
+    pthread_mutex_t lock; /* process() and vet_command() (another thread) */
 };
 
 static const struct collector_setting_def setting_defs[] = {
@@ -103,13 +108,17 @@ static int bank_create(const struct collector_host_api *api, collector_host *hos
         free(b);
         return -EINVAL;
     }
+    pthread_mutex_init(&b->lock, NULL);
     *state_out = b;
     return 0;
 }
 
 static void bank_destroy(void *state)
 {
-    free(state);
+    struct bank *b = state;
+
+    pthread_mutex_destroy(&b->lock);
+    free(b);
 }
 
 /* ---- a member's latest values ---- */
@@ -164,6 +173,16 @@ static void update(const struct collector_host_api *api, const collector_record 
     if (api->get_double(rec, "capacity_remaining_ah", &m->remaining) == 0)
         m->has |= HAS_REMAINING;
     cells_of(api, rec, m);
+    /* able to charge / discharge: the switch (the BMS's flag) and the MOSFET
+     * it reports, whichever the record has; unknown when neither */
+    for (int k = 0; k < 2; k++) {
+        static const char *const flag[2] = {"charge_switch", "discharge_switch"};
+        static const char *const fet[2] = {"charging_enabled", "discharging_enabled"};
+        int a = -1, f = -1;
+        api->get_bool(rec, flag[k], &a);
+        api->get_bool(rec, fet[k], &f);
+        m->can[k] = a < 0 && f < 0 ? -1 : (a != 0 && f != 0);
+    }
 }
 
 /* ---- the bank's record ---- */
@@ -262,11 +281,14 @@ static int bank_process(void *state, collector_record *rec)
     double now;
     int rc;
 
+    if (api->record_kind(rec) == COLLECTOR_RECORD_EVENT)
+        return 0; /* a command's outcome: the next record shows the state */
     for (size_t i = 0; i < b->n && m == NULL; i++)
         if (strcmp(b->m[i].source, source) == 0)
             m = &b->m[i];
     if (m == NULL)
         return 0; /* not a member: passes unchanged */
+    pthread_mutex_lock(&b->lock);
     update(api, rec, m);
     now = m->t;
     for (size_t i = 0; i < b->n; i++) {
@@ -274,6 +296,7 @@ static int bank_process(void *state, collector_record *rec)
         if (b->m[i].online)
             add(&s, &b->m[i]);
     }
+    pthread_mutex_unlock(&b->lock);
     rc = api->record_new(b->host, &out);
     if (rc < 0)
         return rc;
@@ -287,6 +310,54 @@ static int bank_process(void *state, collector_record *rec)
     return api->emit(b->host, out);
 }
 
+/* A charge or discharge "off" for a member must leave another member that
+ * is fresh and able to do it; the bank does not guess about stale packs. */
+static int bank_vet_command(void *state, const struct collector_command *cmd, char *reason,
+                            size_t size)
+{
+    struct bank *b = state;
+    int k = strcmp(cmd->name, "charge") == 0 ? 0 : strcmp(cmd->name, "discharge") == 0 ? 1 : -1;
+    double now = (double)b->api->time_ns(b->host, COLLECTOR_CLOCK_REALTIME) / 1e9;
+    char others[256] = "";
+    size_t len = 0;
+    int member = 0, able = 0, rc = 0;
+
+    if (k < 0 || strcmp(cmd->value, "off") != 0)
+        return 0;
+    pthread_mutex_lock(&b->lock);
+    for (size_t i = 0; i < b->n; i++) {
+        const struct member *m = &b->m[i];
+        const char *why;
+        if (strcmp(m->source, cmd->target) == 0) {
+            member = 1;
+            continue;
+        }
+        if (m->seen && now - m->t <= m->stale_s && m->can[k] == 1) {
+            able = 1;
+            continue;
+        }
+        why = !m->seen || now - m->t > m->stale_s ? "no fresh record"
+              : m->can[k] < 0                     ? "state unknown"
+                                                  : "off";
+        len += (size_t)snprintf(others + len, len < sizeof(others) ? sizeof(others) - len : 0,
+                                "%s%s: %s", len ? ", " : "", m->source, why);
+    }
+    pthread_mutex_unlock(&b->lock);
+    if (!member || able)
+        return 0;
+    if (cmd->flags & COLLECTOR_COMMAND_FORCE) {
+        b->api->log(b->host, COLLECTOR_LOG_WARNING,
+                    "%s off on %s leaves no pack of the bank able to %s (%s): forced",
+                    cmd->name, cmd->target, cmd->name, b->n > 1 ? others : "the only member");
+        return 0;
+    }
+    snprintf(reason, size, "%s off on %s would leave no fresh pack of the bank able to %s (%s); "
+             "force overrides",
+             cmd->name, cmd->target, cmd->name, b->n > 1 ? others : "it is the only member");
+    rc = -EPERM;
+    return rc;
+}
+
 static const struct collector_plugin plugin = {
     COLLECTOR_PLUGIN_HEAD,
     .kind = COLLECTOR_KIND_CALCULATOR,
@@ -296,6 +367,7 @@ static const struct collector_plugin plugin = {
                    "record of its own",
     .create = bank_create,
     .process = bank_process,
+    .vet_command = bank_vet_command,
     .destroy = bank_destroy,
     .setting_defs = setting_defs,
     .flags = COLLECTOR_PLUGIN_EMITS,

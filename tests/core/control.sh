@@ -37,7 +37,7 @@ start() { # start CONFIG: run the daemon, wait for its socket
 }
 stop() { kill -TERM "$pid"; wait "$pid"; pid=; }
 
-echo "1..26"
+echo "1..33"
 
 # --- the control list is checked at --check against the plugin's commands ---
 expect78() { # expect78 DESCRIPTION PATTERN CONFIG-TEXT
@@ -70,13 +70,22 @@ sources = ( { plugin = "t_switch"; name = "b1"; interval = 0.2; file = "$tmp/b1.
               behaviour = "keep"; control = ("charge"); },
             { plugin = "t_switch"; name = "b3"; interval = 0.2; file = "$tmp/b3.dev";
               gate = "$tmp/gate"; control = ("charge"); },
-            { plugin = "t_counter11"; name = "old11"; interval = 0.2; } );
+            { plugin = "t_counter11"; name = "old11"; interval = 0.2; },
+            { plugin = "t_switch"; name = "b4"; interval = 0.2; flip_at = 10; },
+            { plugin = "t_switch"; name = "b6"; interval = 0.2; file = "$tmp/b6.dev";
+              control = ("discharge"); },
+            { plugin = "t_switch"; name = "b7"; interval = 0.2; control = ("discharge"); },
+            { plugin = "t_switch"; name = "b8"; interval = 0.2; file = "$tmp/b8.dev";
+              control = ("discharge"); } );
+calculators = ( { plugin = "bank"; name = "bank1"; members = ("b6", "b9"); },
+                { plugin = "bank"; name = "bank2"; members = ("b7", "b8"); },
+                { plugin = "alarms"; switch_window = 1.0; } );
 sinks = ( { plugin = "t_filesink"; name = "new"; file = "$tmp/new.txt"; },
           { plugin = "t_filesink10"; name = "old10"; file = "$tmp/old10.txt"; },
           { plugin = "t_filesink11"; name = "old11sink"; file = "$tmp/old11.txt"; } );
 CONF
 "$D" -c "$tmp/run.conf" --check >"$tmp/out" 2>"$tmp/err"
-check "a 1.0 sink, a 1.1 source and sink load beside 1.2 plugins" grep -q "configuration OK, 7 instance(s)" "$tmp/out"
+check "a 1.0 sink, a 1.1 source and sink load beside 1.2 plugins" grep -q "configuration OK, 14 instance(s)" "$tmp/out"
 
 start "$tmp/run.conf"
 check "the control socket is 0660" test "$(stat -c %a "$S")" = 660
@@ -103,6 +112,24 @@ ctl b1 >"$tmp/out" 2>"$tmp/err"; rc=$?
 check "ctl BATTERY prints the switch states of the newest record" \
     test "$rc" -eq 0 -a -n "$(grep 'b1: .*charge_switch off.*discharge_switch on' "$tmp/out")"
 
+# --- the bank refuses what would leave no fresh pack able to discharge ---
+ctl b6 discharge off >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "an unsafe bank command is refused with the bank's reason" \
+    test "$rc" -eq 1 -a -n "$(grep 'refused: bank1: discharge off on b6 would leave no fresh pack of the bank able to discharge (b9: no fresh record); force overrides' "$tmp/err")"
+check "... and the device received nothing" test "$(lines "$tmp/b6.dev" .)" -eq 0
+ctl b6 discharge off --force >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "force overrides the bank (and the bank says so)" \
+    test "$rc" -eq 0 -a -n "$(grep 'bank2\?.*forced' "$tmp/log")"
+wait_for 30 sh -c "'$D' ctl --socket '$S' b8 | grep -q 'discharge_switch on'"
+ctl b7 discharge off >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "with another fresh pack able to discharge, the bank lets it pass" test "$rc" -eq 0
+newest() { "$D" ctl --socket "$S" b7 | sed -n 's/.*newest record \(.*\))/\1/p'; }
+wait_for 30 sh -c "'$D' ctl --socket '$S' b7 | grep -q 'discharge_switch off'"
+t0=$(newest); wait_for 30 sh -c "[ \"\$('$D' ctl --socket '$S' b7 | sed -n 's/.*newest record \(.*\))/\1/p')\" != '$t0' ]"
+ctl b8 discharge off >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "... but not the last one: b7 is off now" \
+    test "$rc" -eq 1 -a -n "$(grep 'bank2: discharge off on b8 would leave no fresh pack.*(b7: off)' "$tmp/err")" -a "$(lines "$tmp/b8.dev" .)" -eq 0
+
 # --- one at a time: a slow command holds the next ones in a queue of 4 ---
 rm -f "$tmp/gate"
 qpids=
@@ -127,6 +154,12 @@ check "... and the daemon says so in one line" grep -q "control socket: refused 
 check "... and nothing reached the device" test "$(lines "$tmp/b1.dev" '^charge on')" -eq 0
 chmod 660 "$S"
 
+# --- switch_changed: once for the change b4 made by itself, never for ours ---
+wait_for 30 grep -q 'b4: alarm switch_changed' "$tmp/log"
+check "a switch the device changed by itself raises switch_changed once, in one line" \
+    test "$(grep -c 'b4: alarm switch_changed: charge_switch on -> off, charging_enabled on -> off without a command from collectord' "$tmp/log")" -eq 1
+
+
 # --- timed: off for 2 s returns to on by itself ---
 ctl b1 discharge off --for 2s >"$tmp/out" 2>"$tmp/err"; rc=$?
 ctl b1 >"$tmp/status" 2>&1
@@ -146,6 +179,9 @@ check "after a restart the return still happens" grep -q "^charge on applied" "$
 wait_for 30 sh -c "! grep -q charge '$tmp/state/control-returns'"
 check "... and is then forgotten" test "$(lines "$tmp/state/control-returns" 'charge')" -eq 0
 stop
+
+check "no switch_changed for the changes collectord commanded (timed returns included)" \
+    test "$(grep 'switch_changed:' "$tmp/log" | grep -vc 'b4:')" -eq 0
 
 # --- events: every 1.2 sink sees the outcomes, 1.0 and 1.1 sinks none ---
 check "the 1.2 sink got the outcome events" \
