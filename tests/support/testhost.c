@@ -279,6 +279,14 @@ int testhost_process(struct testhost *t, collector_record *rec)
     return rc;
 }
 
+int testhost_vet_command(struct testhost *t, const struct collector_command *cmd, char *reason,
+                         size_t size)
+{
+    if (t->plugin->desc.abi_minor < 2 || t->plugin->desc.vet_command == NULL)
+        return -ENOTSUP;
+    return t->plugin->desc.vet_command(t->state, cmd, reason, size);
+}
+
 int testhost_write(struct testhost *t, const collector_record *rec)
 {
     return t->plugin->desc.write ? t->plugin->desc.write(t->state, rec) : -ENOTSUP;
