@@ -35,6 +35,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_APPEND] = ("INSERT INTO readings (created_at, payload, error) SELECT ?, "
                    "json_patch(payload, ?), NULL FROM readings WHERE id = ?"),
     [ST_HISTORY] = "INSERT INTO bms_readings (created_at, battery, payload) VALUES (?, ?, ?)",
+    [ST_COMMAND] = ("INSERT INTO bms_commands (created_at, battery, switch, requested, outcome, "
+                    "origin, detail, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
 };
 
 
@@ -72,7 +74,7 @@ static int setup(struct merge *m)
         rc = exec(m, m->overlay ? MERGE_SQL_TRIGGER
                                 : "DROP TRIGGER IF EXISTS collectord_overlay;");
     if (rc == SQLITE_OK && m->history)
-        rc = exec(m, MERGE_SQL_HISTORY);
+        rc = exec(m, MERGE_SQL_HISTORY MERGE_SQL_COMMANDS);
     if (rc == SQLITE_OK)
         rc = exec(m, "COMMIT;");
     if (rc != SQLITE_OK) {
@@ -295,6 +297,35 @@ fail:
     m->db_msg[0] = '\0';
     run(m, ST_ROLLBACK, "");
     return rc;
+}
+
+int sm_db_command(struct merge *m, const collector_record *ev)
+{
+    const struct collector_host_api *api = m->api;
+    const char *sw = "", *req = "", *outcome = "", *origin = "", *detail = "";
+    int64_t ns = api->record_time_ns(ev), dur = 0;
+    time_t secs = (time_t)(ns / 1000000000 - (ns % 1000000000 < 0));
+    char stamp[64];
+    struct tm tm;
+    int rc;
+
+    if (m->db == NULL)
+        return -EIO;
+    api->get_string(ev, "command", &sw);
+    api->get_string(ev, "requested", &req);
+    api->get_string(ev, "outcome", &outcome);
+    api->get_string(ev, "origin", &origin);
+    api->get_string(ev, "detail", &detail);
+    api->get_int(ev, "duration_ms", &dur);
+    gmtime_r(&secs, &tm);
+    strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+    m->db_msg[0] = '\0';
+    rc = setup(m);
+    if (rc != SQLITE_OK)
+        return failed(m, "preparing the database", rc);
+    rc = run(m, ST_COMMAND, "sssssssi", stamp, api->record_source(ev), sw, req, outcome, origin,
+             detail, (long long)dur);
+    return rc == SQLITE_OK ? 0 : failed(m, "writing bms_commands", rc);
 }
 
 int sm_db_open(struct merge *m)
