@@ -449,6 +449,19 @@ static int check(struct command_center *cc, const struct collector_command *cmd,
     return 0;
 }
 
+int command_allowed(struct command_center *cc, const char *source, const char *name)
+{
+    struct instance *in;
+    int ok = 0;
+
+    pthread_mutex_lock(&cc->lock);
+    in = find_instance(cc, source);
+    if (in != NULL && in->kind == COLLECTOR_KIND_SOURCE && find_def(in, name) != NULL)
+        ok = allowed(in, name);
+    pthread_mutex_unlock(&cc->lock);
+    return ok;
+}
+
 int command_submit(struct command_center *cc, const struct collector_command *cmd,
                    uint64_t *id, char *reason, size_t size)
 {

@@ -42,6 +42,8 @@ void command_stop(struct command_center *cc);
  * as an event like any outcome. */
 int command_submit(struct command_center *cc, const struct collector_command *cmd,
                    uint64_t *id, char *reason, size_t size);
+/* 1 when `source` offers `name` and its control setting allows it. */
+int command_allowed(struct command_center *cc, const char *source, const char *name);
 /* The outcome of `id` (once; later calls are ignored). Any thread. */
 void command_done(struct command_center *cc, uint64_t id, uint32_t outcome, const char *detail);
 /* Wait for the outcome of `id`, at most `timeout_ms`: 0 with *outcome and

@@ -290,6 +290,15 @@ static void host_command_done(collector_host *host, uint64_t id, uint32_t outcom
     host->command_done(host->commands, id, outcome, detail);
 }
 
+static int host_command_allowed(const collector_host *host, const char *source,
+                                const char *name)
+{
+    if (host->commands == NULL || host->command_allowed == NULL || source == NULL ||
+        name == NULL)
+        return 0;
+    return host->command_allowed(host->commands, source, name);
+}
+
 static const struct collector_host_api host_api = {
     .abi_major = COLLECTOR_ABI_MAJOR,
     .abi_minor = COLLECTOR_ABI_MINOR,
@@ -340,6 +349,7 @@ static const struct collector_host_api host_api = {
     .record_kind = record_kind,
     .command_submit = host_command_submit,
     .command_done = host_command_done,
+    .command_allowed = host_command_allowed,
 };
 
 const struct collector_host_api *hostapi_table(void)

@@ -46,6 +46,7 @@ struct collector_host {
                           uint64_t *id, char *reason, size_t size);
     void (*command_done)(struct command_center *cc, uint64_t id, uint32_t outcome,
                          const char *detail);
+    int (*command_allowed)(struct command_center *cc, const char *source, const char *name);
 };
 
 /* The table plugins see (static, same for all instances). */

@@ -71,6 +71,7 @@ static int open_all(const struct daemon_cfg *cfg, uint32_t run_flags, struct pip
         v[n]->host.commands = cc;
         v[n]->host.command_submit = command_submit;
         v[n]->host.command_done = command_done;
+        v[n]->host.command_allowed = command_allowed;
         n++;
     }
     host_claims_free(claims);

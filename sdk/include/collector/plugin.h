@@ -248,6 +248,10 @@ struct collector_host_api {
      * be NULL) says why, or what the device reports, in one line. */
     void (*command_done)(collector_host *host, uint64_t id, uint32_t outcome,
                          const char *detail);
+    /* 1 when source instance `source` offers command `name` and its own
+     * `control` setting allows it, else 0 (e.g. for a sink to announce a
+     * switch it may send, and show the others read-only). Thread-safe. */
+    int (*command_allowed)(const collector_host *host, const char *source, const char *name);
 
     /* ABI 1.3+: append members here, nowhere else. */
 };

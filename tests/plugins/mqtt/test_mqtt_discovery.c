@@ -37,7 +37,7 @@ static int teardown(void **unused)
     return 0;
 }
 
-static const struct discovery_names names = {"p", "homeassistant", 0};
+static const struct discovery_names names = {"p", "homeassistant", 0, NULL, NULL};
 
 /* The config published on `topic`, or NULL; json_decref it. */
 static json_t *config_for(const struct msg_batch *b, const char *topic)
@@ -105,7 +105,7 @@ static void test_growing_pack_gets_new_cells(void **unused)
 
 static void test_bank_is_its_own_device_with_expire_after(void **unused)
 {
-    const struct discovery_names fresh = {"p", "homeassistant", 90};
+    const struct discovery_names fresh = {"p", "homeassistant", 90, NULL, NULL};
     struct discovery_seen seen = {0};
     struct msg_batch b = {0};
     collector_record *r = testhost_record_new(t);
