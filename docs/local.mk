@@ -6,7 +6,7 @@ EXTRA_DIST += docs/PERFORMANCE.md
 
 # The SDK's documentation and examples are installed: a plugin author needs
 # nothing but `make install` (or the -dev package).
-dist_doc_DATA = docs/ABI.md docs/custom-soc.md docs/records.md
+dist_doc_DATA = docs/ABI.md docs/custom-soc.md docs/records.md docs/control.md
 sdkexamplesdir = $(docdir)/examples
 hello_sourcedir = $(sdkexamplesdir)/hello_source
 dist_hello_source_DATA = sdk/examples/hello_source/hello_source.c \
