@@ -71,6 +71,7 @@ struct command_center {
     struct seen seen[SOURCES_MAX];
     size_t nseen;
     int stopping, started;
+    int64_t timeout_ms; /* COMMAND_TIMEOUT_MS, or less for test suites */
     pthread_t thread;
 };
 
@@ -109,6 +110,16 @@ int command_center_new(const char *state_dir, struct pipeline *pl, struct comman
     cc->state_dir = state_dir;
     cc->pl = pl;
     cc->next_id = 1;
+    cc->timeout_ms = COMMAND_TIMEOUT_MS;
+    {
+        /* COLLECTOR_COMMAND_TIMEOUT_MS lowers the limit for test suites; never set it in
+         * production (like COLLECTOR_INTERVAL_FLOOR_MS) */
+        const char *env = getenv("COLLECTOR_COMMAND_TIMEOUT_MS");
+        char *end;
+        long long v = env != NULL && *env != '\0' ? strtoll(env, &end, 10) : 0;
+        if (v > 0 && v < COMMAND_TIMEOUT_MS && *end == '\0')
+            cc->timeout_ms = v;
+    }
     pthread_mutex_init(&cc->lock, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -327,17 +338,14 @@ static collector_record *finish(struct command_center *cc, struct slot *s, uint3
     return outcome_event(cc, s);
 }
 
+/* Into the pipeline like a source's record (its source is the battery). */
 static void submit_event(struct command_center *cc, collector_record *ev, const char *target)
 {
-    struct instance *in = NULL;
-
+    (void)target;
     if (ev == NULL)
         return;
-    pthread_mutex_lock(&cc->lock);
-    in = find_instance(cc, target);
-    pthread_mutex_unlock(&cc->lock);
     if (cc->pl != NULL)
-        pipeline_submit(cc->pl, in, ev);
+        pipeline_submit(cc->pl, NULL, ev);
     else
         record_free(ev);
 }
@@ -362,6 +370,18 @@ static struct slot *slot_find(struct command_center *cc, uint64_t id)
         if (cc->slots[i].state != SLOT_FREE && cc->slots[i].id == id)
             return &cc->slots[i];
     return NULL;
+}
+
+/* Wake `in`'s poll thread (cc->lock held: `in` is alive while it is in the
+ * set, and it leaves the set before it is closed). */
+static void wake(struct instance *in)
+{
+    if (in == NULL)
+        return;
+    pthread_mutex_lock(&in->lock);
+    in->cmd_wake = 1;
+    pthread_cond_broadcast(&in->tick);
+    pthread_mutex_unlock(&in->lock);
 }
 
 /* ---- checks ---- */
@@ -505,19 +525,16 @@ int command_submit(struct command_center *cc, const struct collector_command *cm
         log_msg(c.target, COLLECTOR_LOG_WARNING, "command %" PRIu64 " from %s: %s %s: refused: %s",
                 c.id, c.origin, c.name, c.value, why);
     }
+    if (rc == 0) {
+        log_msg(c.target, COLLECTOR_LOG_DEBUG, "command %" PRIu64 " from %s: %s %s: queued",
+                c.id, c.origin, c.name, c.value);
+        wake(in);
+    }
     pthread_mutex_unlock(&cc->lock);
     if (id != NULL)
         *id = c.id;
     if (reason != NULL && size > 0)
         snprintf(reason, size, "%s", why);
-    if (rc == 0) {
-        log_msg(c.target, COLLECTOR_LOG_DEBUG, "command %" PRIu64 " from %s: %s %s: queued",
-                c.id, c.origin, c.name, c.value);
-        pthread_mutex_lock(&in->lock);
-        in->cmd_wake = 1;
-        pthread_cond_broadcast(&in->tick);
-        pthread_mutex_unlock(&in->lock);
-    }
     submit_event(cc, ev, c.target);
     return rc;
 }
@@ -526,7 +543,7 @@ void command_done(struct command_center *cc, uint64_t id, uint32_t outcome, cons
 {
     struct slot *s;
     collector_record *ev = NULL;
-    struct instance *in = NULL;
+    struct instance *in;
     char target[64] = "";
 
     if (cc == NULL)
@@ -544,13 +561,8 @@ void command_done(struct command_center *cc, uint64_t id, uint32_t outcome, cons
     in = s->in;
     snprintf(target, sizeof(target), "%s", s->target);
     ev = finish(cc, s, outcome, detail);
+    wake(in); /* its next command may run now */
     pthread_mutex_unlock(&cc->lock);
-    if (in != NULL) { /* its next command may run now */
-        pthread_mutex_lock(&in->lock);
-        in->cmd_wake = 1;
-        pthread_cond_broadcast(&in->tick);
-        pthread_mutex_unlock(&in->lock);
-    }
     submit_event(cc, ev, target);
 }
 
@@ -667,21 +679,20 @@ static void *timer_main(void *arg)
         size_t nfire = 0;
         collector_record *evs[SLOTS];
         char evt[SLOTS][64];
-        struct instance *woken[SLOTS];
-        size_t nev = 0, nwoken = 0;
+        size_t nev = 0;
         struct timespec ts;
 
         for (size_t i = 0; i < SLOTS; i++) {
             struct slot *s = &cc->slots[i];
-            if (s->state == SLOT_RUNNING && now - s->started_ms >= COMMAND_TIMEOUT_MS) {
+            if (s->state == SLOT_RUNNING && now - s->started_ms >= cc->timeout_ms) {
                 char why[128];
-                woken[nwoken++] = s->in;
-                snprintf(why, sizeof(why), "no outcome from the source within %d s",
-                         COMMAND_TIMEOUT_MS / 1000);
+                wake(s->in); /* its next command may run */
+                snprintf(why, sizeof(why), "no outcome from the source within %.3g s",
+                         (double)cc->timeout_ms / 1000.0);
                 snprintf(evt[nev], sizeof(evt[nev]), "%s", s->target);
                 evs[nev++] = finish(cc, s, COLLECTOR_OUTCOME_FAILED, why);
-            } else if (s->state == SLOT_RUNNING && s->started_ms + COMMAND_TIMEOUT_MS < wake_ms) {
-                wake_ms = s->started_ms + COMMAND_TIMEOUT_MS;
+            } else if (s->state == SLOT_RUNNING && s->started_ms + cc->timeout_ms < wake_ms) {
+                wake_ms = s->started_ms + cc->timeout_ms;
             }
         }
         for (size_t i = 0; i < RETURNS_MAX; i++) {
@@ -698,14 +709,6 @@ static void *timer_main(void *arg)
         pthread_mutex_unlock(&cc->lock);
         for (size_t i = 0; i < nev; i++)
             submit_event(cc, evs[i], evt[i]);
-        for (size_t i = 0; i < nwoken; i++) {
-            if (woken[i] == NULL)
-                continue;
-            pthread_mutex_lock(&woken[i]->lock);
-            woken[i]->cmd_wake = 1;
-            pthread_cond_broadcast(&woken[i]->tick);
-            pthread_mutex_unlock(&woken[i]->lock);
-        }
         for (size_t i = 0; i < nfire; i++) {
             struct collector_command c = {
                 .struct_size = (uint32_t)sizeof(c),

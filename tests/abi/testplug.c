@@ -16,7 +16,7 @@
  *                  the device keeps its state across a daemon restart;
  *                  behaviour = "confirm" (default) | "keep" (acknowledges,
  *                  keeps the old state: not confirmed) | "refuse" (command()
- *                  fails); gate = PATH: command() waits (≤ 20 s) until PATH
+ *                  fails) | "silent" (never reports an outcome); gate = PATH: command() waits (≤ 20 s) until PATH
  *                  exists; flip_at = N: at poll N the `flip` switch (default
  *                  "charge") changes by itself (the phone app, a protection)
  *   -DTP_EVIL      also a constructor that creates $TP_EVIL_MARK (trust tests)
@@ -220,6 +220,8 @@ static int tp_command(void *state, const struct collector_command *cmd)
 
     if (strcmp(t->behaviour, "refuse") == 0)
         return -EOPNOTSUPP;
+    if (strcmp(t->behaviour, "silent") == 0)
+        return 0; /* the host's time limit ends it */
     for (int w = 0; t->gate != NULL && access(t->gate, F_OK) != 0 && w < 200; w++) {
         struct pollfd p = {t->api->stop_fd(t->host), POLLIN, 0};
         poll(&p, 1, 100); /* a slow device: the next command waits its turn */

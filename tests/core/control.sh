@@ -12,6 +12,7 @@ D="$top_builddir/core/collectord"
 TP="$top_builddir/tests/abi/plugins"
 export COLLECTOR_PLUGIN_PATH="$TP:${COLLECTOR_PLUGIN_PATH:-}"
 export COLLECTOR_INTERVAL_FLOOR_MS=100
+export COLLECTOR_COMMAND_TIMEOUT_MS=1000
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/control-test-XXXXXX")
 chmod 755 "$tmp" # the other uid must reach the socket to be refused by its credentials
 export COLLECTOR_STATE_DIR="$tmp/state"
@@ -37,7 +38,7 @@ start() { # start CONFIG: run the daemon, wait for its socket
 }
 stop() { kill -TERM "$pid"; wait "$pid"; pid=; }
 
-echo "1..33"
+echo "1..35"
 
 # --- the control list is checked at --check against the plugin's commands ---
 expect78() { # expect78 DESCRIPTION PATTERN CONFIG-TEXT
@@ -75,6 +76,10 @@ sources = ( { plugin = "t_switch"; name = "b1"; interval = 0.2; file = "$tmp/b1.
             { plugin = "t_switch"; name = "b6"; interval = 0.2; file = "$tmp/b6.dev";
               control = ("discharge"); },
             { plugin = "t_switch"; name = "b7"; interval = 0.2; control = ("discharge"); },
+            { plugin = "t_switch"; name = "b10"; interval = 0.2; behaviour = "silent";
+              control = ("charge"); },
+            { plugin = "t_switch"; name = "b11"; interval = 0.2; behaviour = "refuse";
+              control = ("charge"); },
             { plugin = "t_switch"; name = "b8"; interval = 0.2; file = "$tmp/b8.dev";
               control = ("discharge"); } );
 calculators = ( { plugin = "bank"; name = "bank1"; members = ("b6", "b9"); },
@@ -85,7 +90,7 @@ sinks = ( { plugin = "t_filesink"; name = "new"; file = "$tmp/new.txt"; },
           { plugin = "t_filesink11"; name = "old11sink"; file = "$tmp/old11.txt"; } );
 CONF
 "$D" -c "$tmp/run.conf" --check >"$tmp/out" 2>"$tmp/err"
-check "a 1.0 sink, a 1.1 source and sink load beside 1.2 plugins" grep -q "configuration OK, 14 instance(s)" "$tmp/out"
+check "a 1.0 sink, a 1.1 source and sink load beside 1.2 plugins" grep -q "configuration OK, 16 instance(s)" "$tmp/out"
 
 start "$tmp/run.conf"
 check "the control socket is 0660" test "$(stat -c %a "$S")" = 660
@@ -106,6 +111,13 @@ check "a device that keeps its old state: exit 1, not confirmed, with what it re
     test "$rc" -eq 1 -a -n "$(grep 'b2: charge off: not confirmed: the device reports charge_switch on' "$tmp/err")"
 ctl nosuch charge off >"$tmp/out" 2>"$tmp/err"; rc=$?
 check "an unknown battery is refused" test "$rc" -eq 1 -a -n "$(grep 'no source named "nosuch"' "$tmp/err")"
+
+ctl b10 charge off >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "a source that never reports: the host says failed after its time limit" \
+    test "$rc" -eq 1 -a -n "$(grep 'b10: charge off: failed: no outcome from the source within 1 s' "$tmp/err")"
+ctl b11 charge off >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "a source that cannot start it: refused with its reason" \
+    test "$rc" -eq 1 -a -n "$(grep 'b11: charge off: refused: the source did not start it: Operation not supported' "$tmp/err")"
 
 # --- status ---
 ctl b1 >"$tmp/out" 2>"$tmp/err"; rc=$?
