@@ -40,4 +40,4 @@ soak: core/collectord $(plugin_PROGRAMS)
 .PHONY: soak
 dist_noinst_SCRIPTS += tests/soak/soak.py
 EXTRA_DIST += tests/valgrind/demo-valgrind.sh
-EXTRA_DIST += tests/tools/waiting.py tests/tools/tap.py tests/tools/ports.py
+EXTRA_DIST += tests/tools/waiting.py tests/tools/tap.py tests/tools/ports.py tests/tools/tap.sh

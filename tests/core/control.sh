@@ -20,16 +20,7 @@ S="$tmp/ctl.sock"
 pid=
 cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$tmp/err" 2>/dev/null | tail -n 8; }
-check() { d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
-wait_for() {
-    t=$(( $1 * 10 )); shift
-    while [ "$t" -gt 0 ]; do "$@" && return 0; sleep 0.1; t=$((t - 1)); done
-    return 1
-}
-lines() { if [ -f "$1" ]; then grep -c -- "$2" "$1" || true; else echo 0; fi; }
+. "$top_srcdir/tests/tools/tap.sh"
 ctl() { "$D" ctl --socket "$S" "$@"; }
 start() { # start CONFIG: run the daemon, wait for its socket
     "$D" -c "$1" -f -v 2>>"$tmp/log" &
@@ -41,16 +32,6 @@ stop() { kill -TERM "$pid"; wait "$pid"; pid=; }
 echo "1..35"
 
 # --- the control list is checked at --check against the plugin's commands ---
-expect78() { # expect78 DESCRIPTION PATTERN CONFIG-TEXT
-    printf '%s\n' "$3" > "$tmp/c.conf"
-    "$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"
-    rc=$?
-    if [ "$rc" -eq 78 ] && grep -q -- "$2" "$tmp/err" && [ "$(wc -l < "$tmp/err")" -eq 1 ]; then
-        ok "$1"
-    else
-        echo "# exit $rc" >> "$tmp/err"; not_ok "$1"
-    fi
-}
 expect78 "control naming a command the plugin lacks is refused at --check, with file:line" \
     'c.conf:2: b1: control: "heating": plugin t_switch has no such command (it offers: charge, discharge, balancer)' \
     'sources = ( { plugin = "t_switch"; name = "b1";
@@ -200,3 +181,4 @@ check "the 1.2 sink got the outcome events" \
     test "$(lines "$tmp/new.txt" '^b1 event charge off confirmed')" -ge 1 -a "$(lines "$tmp/new.txt" '^b1 event balancer off refused')" -eq 1
 check "the 1.0 and 1.1 sinks got records but no event" \
     test "$(lines "$tmp/old10.txt" '^b1 ')" -ge 1 -a "$(lines "$tmp/old10.txt" 'event')" -eq 0 -a "$(lines "$tmp/old11.txt" '^old11 ')" -ge 1 -a "$(lines "$tmp/old11.txt" 'event\|^b1 -1')" -eq 0
+exit $failed
