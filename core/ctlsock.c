@@ -284,11 +284,16 @@ int ctlsock_start(const char *path, struct command_center *cc, struct ctlsock **
         what = "cannot make its directory";
         goto fail;
     }
-    /* a socket left by a daemon that died is replaced; anything else is not ours */
+    /* a socket left by a daemon that died is replaced; a live one (another
+     * daemon on this host) and anything else are not ours */
     if (lstat(path, &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) {
-            rc = -EEXIST;
-            what = "exists and is not a socket";
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        if (probe >= 0)
+            close(probe);
+        if (!S_ISSOCK(st.st_mode) || live) {
+            rc = -EADDRINUSE;
+            what = live ? "another daemon answers on it" : "exists and is not a socket";
             goto fail;
         }
         unlink(path);
@@ -299,15 +304,13 @@ int ctlsock_start(const char *path, struct command_center *cc, struct ctlsock **
         what = "socket";
         goto fail;
     }
-    {
-        mode_t old = umask(0117); /* bound 0660 from the start, no window */
-        int b = bind(cs->fd, (struct sockaddr *)&sa, sizeof(sa));
-        umask(old);
-        if (b != 0) {
-            rc = -errno;
-            what = "bind";
-            goto fail;
-        }
+    /* not umask(): it is the process's, and other threads run. Until the
+     * chmod the mode is the umask's (0750 under the unit); the peer check
+     * stands either way, and nobody is accepted before listen(). */
+    if (bind(cs->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        rc = -errno;
+        what = "bind";
+        goto fail;
     }
     if (chmod(path, 0660) != 0 || listen(cs->fd, 8) != 0) {
         rc = -errno;

@@ -29,7 +29,7 @@ start() { # start CONFIG: run the daemon, wait for its socket
 }
 stop() { kill -TERM "$pid"; wait "$pid"; pid=; }
 
-echo "1..35"
+echo "1..37"
 
 # --- the control list is checked at --check against the plugin's commands ---
 expect78 "control naming a command the plugin lacks is refused at --check, with file:line" \
@@ -138,6 +138,16 @@ touch "$tmp/gate"
 for j in $qpids; do wait "$j"; done
 check "the queued ones ran one after the other, each confirmed" \
     test "$(cat "$tmp"/q[1-5].out | grep -c 'b3: charge off: confirmed')" -eq 5 -a "$(lines "$tmp/b3.dev" '^charge off applied$')" -eq 5
+
+# --- a second daemon on the same socket leaves the first one's alone ---
+printf 'collector = { control_socket = "%s"; };\nsources = ( { plugin = "t_switch"; name = "x"; } );\n' "$S" > "$tmp/second.conf"
+"$D" -c "$tmp/second.conf" -f 2>"$tmp/second.log" &
+pid2=$!
+wait_for 60 grep -q "control socket" "$tmp/second.log"
+kill -TERM "$pid2"; wait "$pid2"
+check "a second daemon does not take a live control socket" \
+    grep -q "control socket $S: another daemon answers on it: Address already in use (running without it)" "$tmp/second.log"
+check "... and the first one still answers on it" sh -c "'$D' ctl --socket '$S' b1 | grep -q charge_switch"
 
 # --- the SO_PEERCRED check ---
 chmod 666 "$S" # so only the credentials check stands between nobody and the daemon
