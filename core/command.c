@@ -862,6 +862,11 @@ int command_status_json(struct command_center *cc, const char *battery, char **o
         if (strcmp(cc->seen[i].name, battery) != 0)
             continue;
         json_object_set_new(o, "time_ns", json_integer(cc->seen[i].time_ns));
+        /* the freshness rule of ABI 1.2: live for 3 intervals of its source */
+        json_object_set_new(o, "fresh",
+                            json_boolean(realtime_ns() <=
+                                         cc->seen[i].time_ns + (int64_t)COLLECTOR_STALE_FACTOR *
+                                                                   in->interval_ms * 1000000));
         for (size_t k = 0; k < NSWITCH; k++)
             if (cc->seen[i].sw[k] >= 0)
                 json_object_set_new(sw, switch_metrics[k], json_boolean(cc->seen[i].sw[k]));

@@ -102,9 +102,16 @@ static void print_status(json_t *o)
         char when[32];
         localtime_r(&secs, &tm);
         strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-        printf(" (newest record %s)", when);
+        printf(" (newest record %s%s)", when,
+               json_is_false(json_object_get(o, "fresh")) ? ", STALE: not the state now" : "");
     }
     printf("\n");
+    {
+        json_t *allow = json_object_get(o, "control");
+        printf("control:");
+        json_array_foreach(allow, i, v) printf("%s %s", i ? "," : "", json_string_value(v));
+        printf("%s\n", json_array_size(allow) == 0 ? " none (read-only)" : "");
+    }
     json_array_foreach(pend, i, v) {
         json_int_t due = json_integer_value(json_object_get(v, "due_ns"));
         struct timespec now;

@@ -18,7 +18,8 @@
  *                  keeps the old state: not confirmed) | "refuse" (command()
  *                  fails) | "silent" (never reports an outcome); gate = PATH: command() waits (≤ 20 s) until PATH
  *                  exists; flip_at = N: at poll N the `flip` switch (default
- *                  "charge") changes by itself (the phone app, a protection)
+ *                  "charge") changes by itself (the phone app, a protection);
+ *                  fail_after as for TP_COUNTER
  *   -DTP_EVIL      also a constructor that creates $TP_EVIL_MARK (trust tests)
  * and broken ones: TP_MAJOR/TP_MINOR override the ABI numbers, TP_SHORT
  * shrinks struct_size, TP_NULL returns NULL, TP_NO_ENTRY exports nothing. */
@@ -196,6 +197,8 @@ static int tp_poll(void *state)
     collector_record *rec;
     int rc;
 
+    if (t->fail_after >= 0 && t->n >= t->fail_after)
+        return -EIO; /* the BMS went away: its last record grows stale */
     if (t->flip_at > 0 && ++t->polls == t->flip_at && tp_index(t->flip) >= 0)
         t->sw[tp_index(t->flip)] ^= 1; /* by itself: no command */
     rc = t->api->record_new(t->host, &rec);

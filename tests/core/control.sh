@@ -29,7 +29,7 @@ start() { # start CONFIG: run the daemon, wait for its socket
 }
 stop() { kill -TERM "$pid"; wait "$pid"; pid=; }
 
-echo "1..37"
+echo "1..39"
 
 # --- the control list is checked at --check against the plugin's commands ---
 expect78 "control naming a command the plugin lacks is refused at --check, with file:line" \
@@ -61,6 +61,7 @@ sources = ( { plugin = "t_switch"; name = "b1"; interval = 0.2; file = "$tmp/b1.
               control = ("charge"); },
             { plugin = "t_switch"; name = "b11"; interval = 0.2; behaviour = "refuse";
               control = ("charge"); },
+            { plugin = "t_switch"; name = "b12"; interval = 0.2; fail_after = 2; },
             { plugin = "t_switch"; name = "b8"; interval = 0.2; file = "$tmp/b8.dev";
               control = ("discharge"); } );
 calculators = ( { plugin = "bank"; name = "bank1"; members = ("b6", "b9"); },
@@ -71,7 +72,7 @@ sinks = ( { plugin = "t_filesink"; name = "new"; file = "$tmp/new.txt"; },
           { plugin = "t_filesink11"; name = "old11sink"; file = "$tmp/old11.txt"; } );
 CONF
 "$D" -c "$tmp/run.conf" --check >"$tmp/out" 2>"$tmp/err"
-check "a 1.0 sink, a 1.1 source and sink load beside 1.2 plugins" grep -q "configuration OK, 16 instance(s)" "$tmp/out"
+check "a 1.0 sink, a 1.1 source and sink load beside 1.2 plugins" grep -q "configuration OK, 17 instance(s)" "$tmp/out"
 
 start "$tmp/run.conf"
 check "the control socket is 0660" test "$(stat -c %a "$S")" = 660
@@ -102,8 +103,12 @@ check "a source that cannot start it: refused with its reason" \
 
 # --- status ---
 ctl b1 >"$tmp/out" 2>"$tmp/err"; rc=$?
-check "ctl BATTERY prints the switch states of the newest record" \
-    test "$rc" -eq 0 -a -n "$(grep 'b1: .*charge_switch off.*discharge_switch on' "$tmp/out")"
+check "ctl BATTERY prints the switch states of the newest record, and what it allows" \
+    test "$rc" -eq 0 -a -n "$(grep 'b1: .*charge_switch off.*discharge_switch on' "$tmp/out")" -a -n "$(grep '^control: charge, discharge$' "$tmp/out")"
+ctl b4 >"$tmp/out" 2>&1
+check "... a source without control is read-only" grep -q '^control: none (read-only)$' "$tmp/out"
+check "... states of a silent source are said to be stale, not served as live" \
+    wait_for 30 sh -c "'$D' ctl --socket '$S' b12 | grep -q 'b12: .*charge_switch on.*STALE: not the state now'"
 
 # --- the bank refuses what would leave no fresh pack able to discharge ---
 ctl b6 discharge off >"$tmp/out" 2>"$tmp/err"; rc=$?
