@@ -29,7 +29,7 @@ start() { # start CONFIG: run the daemon, wait for its socket
 }
 stop() { kill -TERM "$pid"; wait "$pid"; pid=; }
 
-echo "1..39"
+echo "1..40"
 
 # --- the control list is checked at --check against the plugin's commands ---
 expect78 "control naming a command the plugin lacks is refused at --check, with file:line" \
@@ -181,8 +181,11 @@ ctl b1 charge off --for 3s >"$tmp/out" 2>"$tmp/err"
 check "the pending return is in the state directory" grep -q "^b1 charge on " "$tmp/state/control-returns"
 stop
 check "the daemon stopped with a return pending" test "$(lines "$tmp/b1.dev" '^charge on applied')" -eq 0
+echo "b1 charge maybe 12" >> "$tmp/state/control-returns" # a damaged line
 start "$tmp/run.conf"
 wait_for 60 grep -q "^charge on applied" "$tmp/b1.dev"
+check "a damaged line in the state file is named (file:line) and skipped" \
+    grep -q "ERROR - $tmp/state/control-returns:2: not a timed return, ignored" "$tmp/log"
 check "after a restart the return still happens" grep -q "^charge on applied" "$tmp/b1.dev"
 wait_for 30 sh -c "! grep -q charge '$tmp/state/control-returns'"
 check "... and is then forgotten" test "$(lines "$tmp/state/control-returns" 'charge')" -eq 0
