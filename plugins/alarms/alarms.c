@@ -7,7 +7,8 @@
  * absent from a record leaves its alarm as it was.
  * switch_changed: a switch (charge_switch, discharge_switch, balancer_switch,
  * charging_enabled, discharging_enabled) that changes with no command from
- * collectord (ABI 1.2 command events) within switch_window of the change:
+ * collectord (ABI 1.2 command events, refused ones aside: they never reached
+ * the BMS) within switch_window of the change:
  * the phone app, the BMS's own protection. Said once per change. */
 #include "config.h"
 
@@ -283,8 +284,9 @@ static void note_command(struct alarms *a, struct battery *b, const collector_re
 
     a->api->get_string(rec, "command", &cmd);
     a->api->get_string(rec, "outcome", &outcome);
-    /* refused and failed ones may not have reached the BMS: a change then is not ours */
-    if (strcmp(outcome, "confirmed") != 0 && strcmp(outcome, "not confirmed") != 0)
+    /* a refused command never reached the BMS: a change then is not ours; a
+     * failed one may have (no answer, the state unknown) */
+    if (strcmp(outcome, "refused") == 0)
         return;
     for (size_t k = 0; k < NSWITCHES; k++) {
         if (strcmp(switch_command[k], cmd) != 0)

@@ -213,6 +213,11 @@ static void switch_changed_once_and_never_for_our_commands(void **state)
     assert_string_equal(judge(t, switch_record(141, 1), &alarm), "");
     assert_string_equal(judge(t, switch_record(160, 1), &alarm), "switch_changed");
     assert_int_equal(count(testhost_log(t), "alarm switch_changed:"), 2);
+    /* a failed one may have reached it (no answer): its change is ours */
+    command_event(t, 170, "charge", "failed");
+    assert_string_equal(judge(t, switch_record(171, 0), &alarm), ""); /* the last one cleared */
+    assert_string_equal(judge(t, switch_record(190, 0), &alarm), "");
+    assert_int_equal(count(testhost_log(t), "alarm switch_changed:"), 2);
     testhost_close(t);
 }
 
