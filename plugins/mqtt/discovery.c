@@ -73,23 +73,18 @@ char *discovery_state_json(const struct collector_host_api *api, const collector
 
 char *discovery_outcome_json(const struct collector_host_api *api, const collector_record *ev)
 {
-    const char *sw = "", *req = "", *outcome = "", *origin = "", *detail = "";
+    struct recjson_command c;
     json_t *o;
     char *out;
-    int64_t id = 0, dur = 0;
 
-    api->get_string(ev, "command", &sw);
-    api->get_string(ev, "requested", &req);
-    api->get_string(ev, "outcome", &outcome);
-    api->get_string(ev, "origin", &origin);
-    api->get_string(ev, "detail", &detail);
-    api->get_int(ev, "command_id", &id);
-    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "switch", sw, "requested", req, "outcome",
-                  outcome, "origin", origin, "detail", detail, "id", (json_int_t)id);
+    recjson_command_read(api, ev, &c);
+    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "switch", c.command, "requested",
+                  c.requested, "outcome", c.outcome, "origin", c.origin, "detail", c.detail, "id",
+                  (json_int_t)c.id);
     if (o == NULL)
         return NULL;
-    if (api->get_int(ev, "duration_ms", &dur) == 0)
-        json_object_set_new(o, "duration_s", json_real((double)dur / 1000.0));
+    if (c.duration_ms > 0)
+        json_object_set_new(o, "duration_s", json_real((double)c.duration_ms / 1000.0));
     out = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return out;

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "plugins/sqlite_merge/merge_sql.h"
+#include "plugins/librecjson/record_json.h"
 #include "plugins/sqlite_merge/sqlite_merge.h"
 
 /* The statements of a write, prepared once per connection (on first use)
@@ -302,8 +303,8 @@ fail:
 int sm_db_command(struct merge *m, const collector_record *ev)
 {
     const struct collector_host_api *api = m->api;
-    const char *sw = "", *req = "", *outcome = "", *origin = "", *detail = "";
-    int64_t ns = api->record_time_ns(ev), dur = 0;
+    struct recjson_command c;
+    int64_t ns = api->record_time_ns(ev);
     time_t secs = (time_t)(ns / 1000000000 - (ns % 1000000000 < 0));
     char stamp[64];
     struct tm tm;
@@ -311,20 +312,15 @@ int sm_db_command(struct merge *m, const collector_record *ev)
 
     if (m->db == NULL)
         return -EIO;
-    api->get_string(ev, "command", &sw);
-    api->get_string(ev, "requested", &req);
-    api->get_string(ev, "outcome", &outcome);
-    api->get_string(ev, "origin", &origin);
-    api->get_string(ev, "detail", &detail);
-    api->get_int(ev, "duration_ms", &dur);
+    recjson_command_read(api, ev, &c);
     gmtime_r(&secs, &tm);
     strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
     m->db_msg[0] = '\0';
     rc = setup(m);
     if (rc != SQLITE_OK)
         return failed(m, "preparing the database", rc);
-    rc = run(m, ST_COMMAND, "sssssssi", stamp, api->record_source(ev), sw, req, outcome, origin,
-             detail, (long long)dur);
+    rc = run(m, ST_COMMAND, "sssssssi", stamp, api->record_source(ev), c.command, c.requested,
+             c.outcome, c.origin, c.detail, (long long)c.duration_ms);
     return rc == SQLITE_OK ? 0 : failed(m, "writing bms_commands", rc);
 }
 
