@@ -157,9 +157,16 @@ static int read_collector(struct daemon_cfg *c)
         cfg_error(file, 0, "plugin path too long");
         return -EINVAL;
     }
-    if (!has_socket)
+    if (!has_socket) {
+        /* COLLECTOR_CONTROL_SOCKET (also read by `collectord ctl`), else the built-in path;
+         * set and empty: none (the test suite runs many daemons side by side) */
+        const char *cs = getenv("COLLECTOR_CONTROL_SOCKET");
         snprintf(c->control_socket, sizeof(c->control_socket), "%s",
-                 COLLECTOR_CONTROL_SOCKET_DEFAULT);
+                 cs != NULL && (*cs == '\0' || (*cs == '/' && strlen(cs) < sizeof(c->control_socket)))
+                     ? cs
+                     : COLLECTOR_CONTROL_SOCKET_DEFAULT);
+        c->control_socket_default = 1;
+    }
     if (c->state_dir[0] == '\0') {
         const char *st = getenv("COLLECTOR_STATE_DIR");
         snprintf(c->state_dir, sizeof(c->state_dir), "%s", st && *st ? st : COLLECTOR_STATE_DIR);

@@ -31,6 +31,7 @@ struct daemon_cfg {
     char plugin_path[8192]; /* COLLECTOR_PLUGIN_PATH:plugin_dir:built-in */
     char state_dir[4096];
     char control_socket[108]; /* a unix socket path; "" for none */
+    int control_socket_default; /* not configured: a failure to make it is only a warning */
     struct instance_cfg *inst; /* in config order: sources, calculators, sinks */
     size_t ninst;
 };

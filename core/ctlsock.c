@@ -263,7 +263,8 @@ static int make_parent(const char *path)
     return 0;
 }
 
-int ctlsock_start(const char *path, struct command_center *cc, struct ctlsock **out)
+int ctlsock_start(const char *path, int by_default, struct command_center *cc,
+                  struct ctlsock **out)
 {
     struct ctlsock *cs = calloc(1, sizeof(*cs));
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -327,8 +328,9 @@ int ctlsock_start(const char *path, struct command_center *cc, struct ctlsock **
     *out = cs;
     return 0;
 fail:
-    log_msg(CORE, COLLECTOR_LOG_ERROR, "control socket %s: %s: %s (running without it)", path,
-            what, strerror(-rc));
+    log_msg(CORE, by_default ? COLLECTOR_LOG_WARNING : COLLECTOR_LOG_ERROR,
+            "control socket %s: %s: %s (running without it%s)", path, what, strerror(-rc),
+            by_default ? "; set collector.control_socket" : "");
     if (cs->fd >= 0)
         close(cs->fd);
     for (int i = 0; i < 2; i++)

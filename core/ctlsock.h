@@ -14,8 +14,11 @@ struct ctlsock;
 
 /* Bind `path` (its directory is made 0755 if missing; a stale socket is
  * replaced) and serve on a thread. 0, or a negative errno after one logged
- * line; the daemon runs on without it. */
-int ctlsock_start(const char *path, struct command_center *cc, struct ctlsock **out);
+ * line (a warning when `by_default`: nobody asked for this path, e.g. a
+ * daemon run by hand as a user who cannot write /run); the daemon runs on
+ * without it. */
+int ctlsock_start(const char *path, int by_default, struct command_center *cc,
+                  struct ctlsock **out);
 /* Close, wait for the clients' threads, unlink. NULL-safe. */
 void ctlsock_stop(struct ctlsock *cs);
 

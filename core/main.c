@@ -43,6 +43,7 @@ static void usage(FILE *out)
             "  -h, --help         this text\n"
             "Environment: COLLECTOR_PLUGIN_PATH (extra plugin directories, colon-separated),\n"
             "COLLECTOR_STATE_DIR (state files, when collector.state_dir is not set),\n"
+            "COLLECTOR_CONTROL_SOCKET (when collector.control_socket is not set; \"\" for none),\n"
             "NOTIFY_SOCKET and WATCHDOG_USEC (set by systemd for Type=notify).\n",
             COLLECTOR_SYSCONF_DIR);
 }

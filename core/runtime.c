@@ -168,7 +168,8 @@ int runtime_start(struct runtime *rt)
     if (rc < 0)
         return rc;
     if (rt->cfg->control_socket[0] != '\0')
-        ctlsock_start(rt->cfg->control_socket, rt->cc, &rt->ctl); /* logs why it could not */
+        ctlsock_start(rt->cfg->control_socket, rt->cfg->control_socket_default, rt->cc,
+                      &rt->ctl); /* logs why it could not */
     rt->started = 1;
     log_msg(CORE, COLLECTOR_LOG_INFO, "running %zu instance(s) from %s", rt->n, rt->cfg->path);
     return 0;

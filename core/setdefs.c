@@ -493,6 +493,31 @@ static void man_text(FILE *out, const char *s)
     }
 }
 
+/* ABI 1.2: the commands a source offers; an instance allows them with
+ * `control = (...)` (docs/control.md). */
+static void describe_commands(FILE *out, const struct collector_plugin *desc, int man)
+{
+    const struct collector_command_def *c;
+
+    if (desc->abi_minor < 2 || desc->commands == NULL || desc->commands[0].name == NULL)
+        return;
+    if (man)
+        fputs(".PP\nCommands, each allowed only when the instance's\n.B control\nlists it:\n",
+              out);
+    else
+        fputs("  commands (allowed one by one with control = (...)):\n", out);
+    for (c = desc->commands; c->name != NULL; c++) {
+        if (man) {
+            fprintf(out, ".TP\n.BR %s \" (on or off)\"\n", c->name);
+            man_text(out, c->description ? c->description : "");
+            fputc('\n', out);
+        } else {
+            fprintf(out, "  %-18s on|off\n      %s\n", c->name,
+                    c->description ? c->description : "");
+        }
+    }
+}
+
 void setdefs_describe(FILE *out, const struct collector_plugin *desc, int man)
 {
     const struct collector_setting_def *d = desc->setting_defs;
@@ -511,6 +536,7 @@ void setdefs_describe(FILE *out, const struct collector_plugin *desc, int man)
     if (d == NULL) {
         fprintf(out, man ? ".PP\nThis plugin declares no settings table.\n"
                          : "  (no settings table: a plugin built for ABI 1.0)\n");
+        describe_commands(out, desc, man);
         return;
     }
     for (; d->name != NULL; d++) {
@@ -565,6 +591,7 @@ void setdefs_describe(FILE *out, const struct collector_plugin *desc, int man)
             fprintf(out, "\n      %s\n", d->description ? d->description : "");
         }
     }
+    describe_commands(out, desc, man);
 }
 
 /* Append to a growing buffer; -ENOMEM on failure. */

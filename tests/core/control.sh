@@ -29,7 +29,7 @@ start() { # start CONFIG: run the daemon, wait for its socket
 }
 stop() { kill -TERM "$pid"; wait "$pid"; pid=; }
 
-echo "1..40"
+echo "1..41"
 
 # --- the control list is checked at --check against the plugin's commands ---
 expect78 "control naming a command the plugin lacks is refused at --check, with file:line" \
@@ -42,6 +42,10 @@ expect78 "control on a plugin without commands is refused" \
 expect78 "control on a sink is refused" "control: only sources take commands" \
     'sources = ( { plugin = "t_switch"; } );
 sinks = ( { plugin = "t_filesink"; control = ("charge"); file = "/dev/null"; } );'
+
+"$D" --describe t_switch >"$tmp/out" 2>&1
+check "--describe lists the commands a source offers" \
+    sh -c "grep -q 'commands (allowed one by one with control = (...)):' '$tmp/out' && grep -q '^  charge  *on|off' '$tmp/out'"
 
 # --- a 1.0 and a 1.1 plugin load beside 1.2 ones ---
 cat > "$tmp/run.conf" <<CONF
