@@ -29,7 +29,7 @@ start() { # start CONFIG: run the daemon, wait for its socket
 }
 stop() { kill -TERM "$pid"; wait "$pid"; pid=; }
 
-echo "1..41"
+echo "1..43"
 
 # --- the control list is checked at --check against the plugin's commands ---
 expect78 "control naming a command the plugin lacks is refused at --check, with file:line" \
@@ -197,6 +197,28 @@ stop
 
 check "no switch_changed for the changes collectord commanded (timed returns included)" \
     test "$(grep 'switch_changed:' "$tmp/log" | grep -vc 'b4:')" -eq 0
+
+# --- a reload that removes a source ends its command as failed, not lost ---
+rm -f "$tmp/gate2"
+cat > "$tmp/reload.conf" <<CONF
+collector = { control_socket = "$S"; };
+sources = ( { plugin = "t_switch"; name = "r1"; interval = 0.2; gate = "$tmp/gate2";
+              control = ("charge"); },
+            { plugin = "t_switch"; name = "r2"; interval = 0.2; } );
+CONF
+: > "$tmp/log"
+start "$tmp/reload.conf"
+ctl r1 charge off >"$tmp/r.out" 2>&1 &
+rpid=$!
+wait_for 60 grep -q "r1 - DEBUG - command [0-9]*: charge off (from socket uid [0-9]*) to the device" "$tmp/log"
+sed -i '/name = "r1"/,/control = /d; s/^            { plugin = "t_switch"; name = "r2"/sources = ( { plugin = "t_switch"; name = "r2"/' "$tmp/reload.conf"
+kill -HUP "$pid"
+wait "$rpid"; rc=$?
+check "a reload that removes the source: its command ends failed, said so" \
+    test "$rc" -eq 1 -a -n "$(grep 'r1: charge off: failed: the source was stopped by a reload; its state is unknown' "$tmp/r.out")"
+wait_for 30 grep -q "reloaded" "$tmp/log"
+check "... and the daemon runs on with the new configuration" sh -c "'$D' ctl --socket '$S' r2 | grep -q charge_switch"
+stop
 
 # --- events: every 1.2 sink sees the outcomes, 1.0 and 1.1 sinks none ---
 check "the 1.2 sink got the outcome events" \
