@@ -293,7 +293,8 @@ static int tp_write(void *state, const collector_record *rec)
         t->api->get_string(rec, "command", &c);
         t->api->get_string(rec, "requested", &v);
         t->api->get_string(rec, "outcome", &o);
-        fprintf(t->out, "%s event %s %s %s\n", t->api->record_source(rec), c, v, o);
+        t->api->get_string(rec, "trail", &trail); /* the calculators it went through */
+        fprintf(t->out, "%s event %s %s %s [%s]\n", t->api->record_source(rec), c, v, o, trail);
         return 0;
     }
 #endif

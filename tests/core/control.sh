@@ -29,7 +29,7 @@ start() { # start CONFIG: run the daemon, wait for its socket
 }
 stop() { kill -TERM "$pid"; wait "$pid"; pid=; }
 
-echo "1..43"
+echo "1..44"
 
 # --- the control list is checked at --check against the plugin's commands ---
 expect78 "control naming a command the plugin lacks is refused at --check, with file:line" \
@@ -68,7 +68,8 @@ sources = ( { plugin = "t_switch"; name = "b1"; interval = 0.2; file = "$tmp/b1.
             { plugin = "t_switch"; name = "b12"; interval = 0.2; fail_after = 2; },
             { plugin = "t_switch"; name = "b8"; interval = 0.2; file = "$tmp/b8.dev";
               control = ("discharge"); } );
-calculators = ( { plugin = "bank"; name = "bank1"; members = ("b6", "b9"); },
+calculators = ( { plugin = "t_trail10"; name = "c10"; }, { plugin = "t_trail"; name = "c12"; },
+                { plugin = "bank"; name = "bank1"; members = ("b6", "b9"); },
                 { plugin = "bank"; name = "bank2"; members = ("b7", "b8"); },
                 { plugin = "alarms"; switch_window = 1.0; } );
 sinks = ( { plugin = "t_filesink"; name = "new"; file = "$tmp/new.txt"; },
@@ -76,7 +77,7 @@ sinks = ( { plugin = "t_filesink"; name = "new"; file = "$tmp/new.txt"; },
           { plugin = "t_filesink11"; name = "old11sink"; file = "$tmp/old11.txt"; } );
 CONF
 "$D" -c "$tmp/run.conf" --check >"$tmp/out" 2>"$tmp/err"
-check "a 1.0 sink, a 1.1 source and sink load beside 1.2 plugins" grep -q "configuration OK, 17 instance(s)" "$tmp/out"
+check "a 1.0 sink and calculator, a 1.1 source and sink load beside 1.2 plugins" grep -q "configuration OK, 19 instance(s)" "$tmp/out"
 
 start "$tmp/run.conf"
 check "the control socket is 0660" test "$(stat -c %a "$S")" = 660
@@ -221,8 +222,9 @@ check "... and the daemon runs on with the new configuration" sh -c "'$D' ctl --
 stop
 
 # --- events: every 1.2 sink sees the outcomes, 1.0 and 1.1 sinks none ---
-check "the 1.2 sink got the outcome events" \
-    test "$(lines "$tmp/new.txt" '^b1 event charge off confirmed')" -ge 1 -a "$(lines "$tmp/new.txt" '^b1 event balancer off refused')" -eq 1
+check "the 1.2 sink got the outcome events, through the 1.2 calculator only" \
+    test "$(lines "$tmp/new.txt" '^b1 event charge off confirmed \[c12\]$')" -ge 1 -a "$(lines "$tmp/new.txt" '^b1 event balancer off refused \[c12\]$')" -eq 1 -a "$(lines "$tmp/new.txt" 'event.*c10')" -eq 0
+check "... while measurements pass both calculators" test "$(lines "$tmp/new.txt" '^b1 [0-9]* c10,c12$')" -ge 1
 check "the 1.0 and 1.1 sinks got records but no event" \
     test "$(lines "$tmp/old10.txt" '^b1 ')" -ge 1 -a "$(lines "$tmp/old10.txt" 'event')" -eq 0 -a "$(lines "$tmp/old11.txt" '^old11 ')" -ge 1 -a "$(lines "$tmp/old11.txt" 'event\|^b1 -1')" -eq 0
 exit $failed
