@@ -721,8 +721,22 @@ static void *timer_main(void *arg)
             char why[256];
             log_msg(fire[i].target, COLLECTOR_LOG_INFO, "timed return: %s back to %s",
                     fire[i].name, fire[i].value);
-            /* a refusal settles the return (retry later) through finish() */
-            (void)command_submit(cc, &c, &id, why, sizeof(why));
+            /* a refusal settles the return (retry later) through finish(), but a
+             * source or command this configuration no longer has will not come back */
+            if (command_submit(cc, &c, &id, why, sizeof(why)) == -ENOENT ||
+                strstr(why, "has no command") != NULL) {
+                struct timed_return *r;
+                pthread_mutex_lock(&cc->lock);
+                r = return_find(cc, fire[i].target, fire[i].name);
+                if (r != NULL) {
+                    log_msg(fire[i].target, COLLECTOR_LOG_ERROR,
+                            "pending return of %s to %s dropped: %s; switch it yourself",
+                            fire[i].name, fire[i].value, why);
+                    r->used = 0;
+                    returns_save(cc);
+                }
+                pthread_mutex_unlock(&cc->lock);
+            }
         }
         pthread_mutex_lock(&cc->lock);
         if (nfire == 0 && nev == 0 && !cc->stopping && wake_ms > clock_mono_ms() &&

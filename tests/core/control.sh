@@ -29,7 +29,7 @@ start() { # start CONFIG: run the daemon, wait for its socket
 }
 stop() { kill -TERM "$pid"; wait "$pid"; pid=; }
 
-echo "1..44"
+echo "1..45"
 
 # --- the control list is checked at --check against the plugin's commands ---
 expect78 "control naming a command the plugin lacks is refused at --check, with file:line" \
@@ -187,6 +187,7 @@ check "the pending return is in the state directory" grep -q "^b1 charge on " "$
 stop
 check "the daemon stopped with a return pending" test "$(lines "$tmp/b1.dev" '^charge on applied')" -eq 0
 echo "b1 charge maybe 12" >> "$tmp/state/control-returns" # a damaged line
+echo "ghost charge on 1" >> "$tmp/state/control-returns"   # a source no longer configured
 start "$tmp/run.conf"
 wait_for 60 grep -q "^charge on applied" "$tmp/b1.dev"
 check "a damaged line in the state file is named (file:line) and skipped" \
@@ -194,6 +195,8 @@ check "a damaged line in the state file is named (file:line) and skipped" \
 check "after a restart the return still happens" grep -q "^charge on applied" "$tmp/b1.dev"
 wait_for 30 sh -c "! grep -q charge '$tmp/state/control-returns'"
 check "... and is then forgotten" test "$(lines "$tmp/state/control-returns" 'charge')" -eq 0
+check "a return for a source no longer configured is dropped in one error line" \
+    grep -q 'ghost - ERROR - pending return of charge to on dropped: no source named "ghost"; switch it yourself' "$tmp/log"
 stop
 
 check "no switch_changed for the changes collectord commanded (timed returns included)" \
