@@ -23,6 +23,11 @@ tests_host_test_record_LDADD = $(HOST_TEST_LDADD)
 tests_host_test_settings_SOURCES = tests/host/test_settings.c
 tests_host_test_settings_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBCONFIG_CFLAGS)
 tests_host_test_settings_LDADD = $(HOST_TEST_LDADD)
+check_PROGRAMS += tests/host/test_ctlproto
+TESTS += tests/host/test_ctlproto
+tests_host_test_ctlproto_SOURCES = tests/host/test_ctlproto.c
+tests_host_test_ctlproto_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_host_test_ctlproto_LDADD = $(HOST_TEST_LDADD)
 # A failing clock: the core's clock_gettime calls go through the test's wrapper
 # (__clock_gettime64 is the name with _TIME_BITS=64 on 32-bit glibc).
 check_PROGRAMS += tests/host/test_clock
