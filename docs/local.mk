@@ -3,10 +3,11 @@
 EXTRA_DIST += docs/sqlite-merge.md
 EXTRA_DIST += docs/install.md
 EXTRA_DIST += docs/PERFORMANCE.md
+EXTRA_DIST += docs/control.md
 
 # The SDK's documentation and examples are installed: a plugin author needs
 # nothing but `make install` (or the -dev package).
-dist_doc_DATA = docs/ABI.md docs/custom-soc.md docs/records.md docs/control.md
+dist_doc_DATA = docs/ABI.md docs/custom-soc.md docs/records.md
 sdkexamplesdir = $(docdir)/examples
 hello_sourcedir = $(sdkexamplesdir)/hello_source
 dist_hello_source_DATA = sdk/examples/hello_source/hello_source.c \
