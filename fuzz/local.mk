@@ -4,8 +4,8 @@ FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O
 EXTRA_DIST += $(wildcard $(srcdir)/fuzz/corpus/*/*) fuzz/lsan.supp
 if FUZZ
 EXTRA_PROGRAMS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_mgmt fuzz/config \
-	fuzz/jk_devices fuzz/jk_uart
-FUZZ_BINS += fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_mgmt fuzz/config fuzz/jk_devices \
+	fuzz/jk_devices fuzz/jk_uart fuzz/jk_control
+FUZZ_BINS += fuzz/jk_control fuzz/jk_frames fuzz/jk_capture fuzz/ble_att fuzz/ble_mgmt fuzz/config fuzz/jk_devices \
 	fuzz/sqlite_merge fuzz/jk_uart
 EXTRA_PROGRAMS += fuzz/sqlite_merge fuzz/influx_line
 FUZZ_BINS += fuzz/influx_line
@@ -36,10 +36,16 @@ fuzz_ble_mgmt_SOURCES = fuzz/ble_mgmt.c plugins/libble/mgmt.c plugins/libble/adv
 fuzz_ble_mgmt_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_ble_mgmt_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_jk_frames_SOURCES = fuzz/jk_frames.c plugins/libjk/jk_frame.c plugins/libjk/jk_decode.c \
-	plugins/libjk/jk_stream.c plugins/libjk/jk_plaus.c plugins/libjk/jk_metrics.c
+	plugins/libjk/jk_stream.c plugins/libjk/jk_plaus.c plugins/libjk/jk_metrics.c \
+	plugins/libjk/jk_control.c
 fuzz_jk_frames_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_jk_frames_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_jk_frames_LDADD = -lm
+fuzz_jk_control_SOURCES = fuzz/jk_control.c plugins/libjk/jk_control.c plugins/libjk/jk_frame.c \
+	plugins/libjk/jk_decode.c plugins/libjk/jk_stream.c
+fuzz_jk_control_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
+fuzz_jk_control_LDFLAGS = $(FUZZ_FLAGS)
+fuzz_jk_control_LDADD = -lm
 fuzz_jk_uart_SOURCES = fuzz/jk_uart.c plugins/libjk/jk_uart.c plugins/libjk/jk_decode.c
 fuzz_jk_uart_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_jk_uart_LDFLAGS = $(FUZZ_FLAGS)
@@ -55,4 +61,5 @@ fuzz_jk_capture_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_jk_capture_LDFLAGS = $(FUZZ_FLAGS)
 endif
 EXTRA_DIST += fuzz/jk_frames.c fuzz/jk_capture.c fuzz/ble_att.c fuzz/ble_mgmt.c fuzz/config.c \
-	fuzz/jk_devices.c fuzz/sqlite_merge.c fuzz/influx_line.c fuzz/jk_uart.c fuzz/ctl_request.c
+	fuzz/jk_devices.c fuzz/sqlite_merge.c fuzz/influx_line.c fuzz/jk_uart.c fuzz/ctl_request.c \
+	fuzz/jk_control.c

@@ -13,6 +13,7 @@
 #include "plugins/libjkble/jk_scan.h"
 #include "plugins/libjkble/jk_session.h"
 #include "plugins/libble/transport.h"
+#include "plugins/libjk/jk_command.h"
 #include "plugins/libjk/jk_metrics.h"
 
 struct jkble {
@@ -333,11 +334,43 @@ static int jkble_poll(void *state)
     if (rc < 0)
         return rc;
     rc = jk_record_fill(b->api, rec, &ci, &pl, jk_stream_device_info(&b->s.stream), b->s.address);
+    if (rc == 0)
+        rc = jk_record_switches(b->api, rec, b->s.switch_flags);
     if (rc < 0) {
         b->api->record_free(rec);
         return rc;
     }
     return b->api->emit(b->host, rec);
+}
+
+static const struct collector_command_def commands[] = JK_SWITCH_COMMANDS;
+
+/* A switch on the poll connection, read back before the outcome is told. */
+static int jkble_command(void *state, const struct collector_command *cmd)
+{
+    struct jkble *b = state;
+    struct jk_switch_result res;
+    char detail[96];
+    int sw, on, rc, proto;
+
+    if (jk_command_parse(b->api, b->host, cmd, &sw, &on) < 0)
+        return 0;
+    /* a JK04 has only the balancer: said before anything is sent */
+    proto = b->s.stream.proto != JK_PROTO_AUTO ? b->s.stream.proto : b->s.stream.configured;
+    if (proto == JK_PROTO_JK04 && sw != JK_SWITCH_BALANCER) {
+        snprintf(detail, sizeof(detail), "a JK04 BMS has only the balancer switch, not %s",
+                 cmd->name);
+        jk_command_done(b->api, b->host, cmd, COLLECTOR_OUTCOME_REFUSED, detail);
+        return 0;
+    }
+    if (b->s.address[0] == '\0' && (rc = locate(b)) < 0) {
+        jk_command_done(b->api, b->host, cmd, COLLECTOR_OUTCOME_FAILED,
+                        rc == -ECANCELED ? "stopping" : b->s.error);
+        return 0;
+    }
+    rc = jk_session_set_switch(&b->s, sw, on, b->keep, &res);
+    jk_command_finish(b->api, b->host, cmd, rc, &res, b->s.error);
+    return 0;
 }
 
 /* The link goes when the instance stops (a reload that replaces it, or
@@ -366,6 +399,8 @@ static const struct collector_plugin plugin = {
     .destroy = jkble_destroy,
     .setting_defs = setting_defs,
     .stop = jkble_stop,
+    .commands = commands,
+    .command = jkble_command,
 };
 
 COLLECTOR_EXPORT const struct collector_plugin *collector_plugin_entry(void)

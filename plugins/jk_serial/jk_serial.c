@@ -13,6 +13,8 @@
 #include <collector/plugin.h>
 
 #include "plugins/libjkwire/jk_wire.h"
+#include "plugins/libjkwire/jk_wire_switch.h"
+#include "plugins/libjk/jk_command.h"
 #include "plugins/libjk/jk_metrics.h"
 
 struct jk_serial {
@@ -25,18 +27,36 @@ struct jk_serial {
 };
 
 static const char *const protocols[] = {"modbus", "uart", NULL};
+static const char *const requests[] = {"trigger", "registers", NULL};
+static const char *const bus_modes[] = {"auto", "master", "listen", NULL};
 
 static const struct collector_setting_def setting_defs[] = {
     {"device", COLLECTOR_SETTING_STRING, COLLECTOR_SETTING_REQUIRED | COLLECTOR_SETTING_PATH, NULL,
      0, 0, NULL, NULL, "the serial port, e.g. /dev/ttyUSB0 or a stable /dev/serial/by-id/... name"},
     {"protocol", COLLECTOR_SETTING_STRING, 0, "modbus", 0, 0, protocols, NULL,
      "modbus: RS485 Modbus RTU of the JK-PB series; uart: the 0x4E57 frames of older packs"},
-    {"slave", COLLECTOR_SETTING_INT, COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, "1", 1, 15,
-     NULL, NULL, "Modbus address set with the pack's DIP switches (modbus only)"},
+    {"slave", COLLECTOR_SETTING_INT, COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, "1", 0, 15,
+     NULL, NULL,
+     "Modbus address set with the pack's DIP switches (modbus only); 0, the master pack, "
+     "only when listening"},
+    {"request", COLLECTOR_SETTING_STRING, 0, "trigger", 0, 0, requests, NULL,
+     "modbus: trigger (FC 0x10 to 0x1620, the 300-byte frame: what JK's own master sends) or "
+     "registers (FC 0x03 reads: some firmware answers them only on a bus kept warm)"},
+    {"bus_mode", COLLECTOR_SETTING_STRING, 0, "auto", 0, 0, bus_modes, NULL,
+     "modbus: auto (listen first; a master pack heard -> listen), master (poll), or listen "
+     "(decode what the packs answer the master pack; write nothing)"},
+    {"max_registers", COLLECTOR_SETTING_INT, COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, "32",
+     1, 125, NULL, NULL, "modbus registers: per FC 0x03 read (about 40 work on JK-PB, 128 fail)"},
+    {"gap", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, "0.1", 0,
+     2, NULL, "s", "quiet time on the bus before every command (packs cross-talk under 50 ms)"},
+    {"listen_timeout", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX,
+     "5", 0.1, 60, NULL, "s",
+     "listening: how long one poll waits for the master pack to poll this pack (its cycle is "
+     "about 4.4 s)"},
     {"baudrate", COLLECTOR_SETTING_INT, COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, "115200",
      9600, 230400, NULL, "baud", "9600, 19200, 38400, 57600, 115200 or 230400 (8N1)"},
     {"timeout", COLLECTOR_SETTING_DOUBLE, COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, "1", 0.05,
-     30, NULL, "s", "how long to wait for one answer"},
+     30, NULL, "s", "how long one whole answer may take, first byte to last"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -65,12 +85,16 @@ static int claim_bus(struct jk_serial *s, const collector_settings *set)
 
     if (api->struct_size < COLLECTOR_API_HAS(claim) || api->claim == NULL)
         return 0;
-    snprintf(mode, sizeof(mode), "jk_serial %s %d baud", jk_wire_protocol_name(w->protocol),
-             w->baudrate);
+    snprintf(mode, sizeof(mode), "jk_serial %s %d baud%s", jk_wire_protocol_name(w->protocol),
+             w->baudrate,
+             w->protocol != JK_WIRE_MODBUS    ? ""
+             : w->bus_mode == JK_BUS_LISTEN ? " listen"
+             : w->bus_mode == JK_BUS_MASTER ? " master"
+                                            : " auto");
     if (api->claim(s->host, dev, mode, &other) == -EBUSY) {
         api->setting_error(s->host, set, "device",
-                           "%s is used by %s with another protocol or baud rate: a bus has one "
-                           "protocol and one speed",
+                           "%s is used by %s with another protocol, baud rate or bus_mode: a bus "
+                           "has one protocol, one speed and one mode",
                            w->device, other ? other : "another instance");
         return -EINVAL;
     }
@@ -99,10 +123,10 @@ static int serial_create(const struct collector_host_api *api, collector_host *h
                          const collector_settings *set, void **state_out)
 {
     struct jk_serial *s = calloc(1, sizeof(*s));
-    const char *device = NULL, *protocol = NULL;
-    int64_t slave = 0, baud = 0;
-    double timeout = 0;
-    int proto = JK_WIRE_MODBUS, rc = -EINVAL;
+    const char *device = NULL, *protocol = NULL, *request = NULL, *bus_mode = NULL;
+    int64_t slave = 0, baud = 0, max_regs = 0;
+    double timeout = 0, gap = 0, listen_timeout = 0;
+    int proto = JK_WIRE_MODBUS, req = JK_WIRE_TRIGGER, mode = JK_BUS_AUTO, rc = -EINVAL;
 
     if (s == NULL)
         return -ENOMEM;
@@ -115,7 +139,14 @@ static int serial_create(const struct collector_host_api *api, collector_host *h
         jk_wire_protocol_parse(protocol, &proto) < 0 ||
         api->setting_int(set, "slave", &slave) != 0 ||
         api->setting_int(set, "baudrate", &baud) != 0 ||
-        api->setting_double(set, "timeout", &timeout) != 0) {
+        api->setting_double(set, "timeout", &timeout) != 0 ||
+        api->setting_string(set, "request", &request) != 0 ||
+        jk_wire_request_parse(request, &req) < 0 ||
+        api->setting_string(set, "bus_mode", &bus_mode) != 0 ||
+        jk_wire_bus_mode_parse(bus_mode, &mode) < 0 ||
+        api->setting_int(set, "max_registers", &max_regs) != 0 ||
+        api->setting_double(set, "gap", &gap) != 0 ||
+        api->setting_double(set, "listen_timeout", &listen_timeout) != 0) {
         /* Only a host that does not apply setting_defs gets here. */
         api->setting_error(host, set, NULL, "settings unchecked: collectord too old for ABI 1.1");
         goto fail;
@@ -129,10 +160,21 @@ static int serial_create(const struct collector_host_api *api, collector_host *h
                            "want 9600, 19200, 38400, 57600, 115200 or 230400");
         goto fail;
     }
+    if (slave == 0 && (proto != JK_WIRE_MODBUS || mode == JK_BUS_MASTER)) {
+        api->setting_error(host, set, "slave",
+                           "0 is the master pack, which answers nobody: read it with "
+                           "bus_mode = \"listen\" (or \"auto\"), or set 1-15");
+        goto fail;
+    }
     if (jk_wire_init(&s->wire, device, proto, (int)slave, (int)baud, (int)(timeout * 1000)) < 0) {
         api->setting_error(host, set, "device", "the path is too long");
         goto fail;
     }
+    s->wire.request = req;
+    s->wire.bus_mode = mode;
+    s->wire.max_registers = (int)max_regs;
+    s->wire.gap_ms = (int)(gap * 1000);
+    s->wire.listen_timeout_ms = (int)(listen_timeout * 1000);
     rc = claim_bus(s, set);
     if (rc < 0)
         goto fail;
@@ -189,7 +231,7 @@ static int serial_emit(struct jk_serial *s, const struct jk_cell_info *ci,
     const struct collector_host_api *api = s->api;
     collector_record *rec;
     struct jk_plaus pl;
-    int rc;
+    int flags[JK_SWITCH_COUNT], rc;
 
     jk_plaus_check(ci, &pl);
     jk_plaus_tally(&s->plaus, &pl, say_implausible, s);
@@ -201,6 +243,8 @@ static int serial_emit(struct jk_serial *s, const struct jk_cell_info *ci,
     rc = jk_record_fill(api, rec, ci, &pl, di, NULL);
     if (rc == 0)
         rc = api->set_string(rec, "bms_link", jk_wire_protocol_name(s->wire.protocol));
+    if (rc == 0 && jk_wire_read_switches(&s->wire, flags) == 0)
+        rc = jk_record_switches(api, rec, flags); /* read now: never an old state */
     if (rc == 0 && api->record_device(rec)[0] == '\0') {
         /* No serial number: the port and the address name the pack. */
         char id[300];
@@ -224,6 +268,10 @@ static int serial_poll(void *state)
 
     s->wire.stop_fd = s->api->stop_fd(s->host);
     rc = jk_wire_read(&s->wire, &ci, &di, &has_di);
+    if (s->wire.notice[0] != '\0') { /* the bus mode, decided or changed: one line */
+        s->api->log(s->host, COLLECTOR_LOG_INFO, "%s", s->wire.notice);
+        s->wire.notice[0] = '\0';
+    }
     if (rc == -ECANCELED)
         return rc;
     if (rc < 0) {
@@ -238,6 +286,24 @@ static int serial_poll(void *state)
     return serial_emit(s, &ci, has_di ? &di : NULL);
 }
 
+static const struct collector_command_def commands[] = JK_SWITCH_COMMANDS;
+
+/* A switch over Modbus between polls, read back before the outcome is told;
+ * refused on the UART link and on a bus a master pack drives. */
+static int serial_command(void *state, const struct collector_command *cmd)
+{
+    struct jk_serial *s = state;
+    struct jk_switch_result res;
+    int sw, on, rc;
+
+    if (jk_command_parse(s->api, s->host, cmd, &sw, &on) < 0)
+        return 0;
+    s->wire.stop_fd = s->api->stop_fd(s->host);
+    rc = jk_wire_set_switch(&s->wire, sw, on, &res);
+    jk_command_finish(s->api, s->host, cmd, rc, &res, s->wire.error);
+    return 0;
+}
+
 static const struct collector_plugin descriptor = {
     COLLECTOR_PLUGIN_HEAD,
     .kind = COLLECTOR_KIND_SOURCE,
@@ -250,6 +316,8 @@ static const struct collector_plugin descriptor = {
     .setting_defs = setting_defs,
     .start = serial_start,
     .stop = serial_stop,
+    .commands = commands,
+    .command = serial_command,
 };
 
 COLLECTOR_EXPORT const struct collector_plugin *collector_plugin_entry(void)

@@ -35,7 +35,7 @@ struct jk02_layout {
     size_t slots;
     size_t mask, res, mos, pack_v, current, t1, t2, errors, errors_len, bal_cur, bal_act, soc,
         remain, nominal, cycles, cycle_cap, soh, runtime, chg, dsg, temp_mask, heating;
-    size_t t3, t4; /* 32S extra probes (0 = none) */
+    size_t t3, t4, t5; /* 32S extra probes T3-T5 (0 = none) */
 };
 
 static const struct jk02_layout layout_24s = {
@@ -49,7 +49,7 @@ static const struct jk02_layout layout_32s = {
     .slots = 32, .mask = 70, .res = 80, .mos = 144, .pack_v = 150, .current = 158, .t1 = 162,
     .t2 = 164, .errors = 166, .errors_len = 4, .bal_cur = 170, .bal_act = 172, .soc = 173,
     .remain = 174, .nominal = 178, .cycles = 182, .cycle_cap = 186, .soh = 190, .runtime = 194,
-    .chg = 198, .dsg = 199, .temp_mask = 214, .heating = 215, .t3 = 258, .t4 = 256,
+    .chg = 198, .dsg = 199, .temp_mask = 214, .heating = 215, .t3 = 254, .t4 = 256, .t5 = 258,
 };
 
 static const struct jk02_layout *jk02_layout(int proto)
@@ -144,17 +144,21 @@ static int decode_jk02(const uint8_t *f, const struct jk02_layout *L, enum jk_or
     ci->has_pack = 1;
     ci->pack_v = jk_get32(f + L->pack_v, o) / 1000.0;
     ci->current_a = jk_gets32(f + L->current, o) / 1000.0;
-    ci->temps[0] = temp01(f + L->t1, o);
-    ci->temps[1] = temp01(f + L->t2, o);
-    ci->ntemps = 2;
-    if (L->t3 != 0) {
-        /* PB models carry real probes T3/T4; a missing one reads 0 or -200. */
-        double t3 = temp01(f + L->t3, o), t4 = temp01(f + L->t4, o);
-        if (t3 != 0.0 && t3 > -100.0) {
-            ci->temps[ci->ntemps++] = t3;
-            if (t4 != 0.0 && t4 > -100.0)
-                ci->temps[ci->ntemps++] = t4;
-        }
+    if (L->t3 == 0) {
+        /* 24S: T1 and T2, always sent */
+        ci->temps[0] = temp01(f + L->t1, o);
+        ci->temps[1] = temp01(f + L->t2, o);
+        ci->ntemps = 2;
+    } else {
+        /* 32S (JK-PB, V1.1 register map): T1, T2 at 0x9C/0x9E and T3, T4, T5
+         * at 0xF8/0xFA/0xFC; 0xD0 bits 1-5 say which are present (1). A
+         * missing probe is left out, not guessed from its value. */
+        const size_t at[5] = {L->t1, L->t2, L->t3, L->t4, L->t5};
+        uint8_t present = f[L->temp_mask];
+        ci->ntemps = 0;
+        for (size_t i = 0; i < 5; i++)
+            if (present & (1u << (i + 1)))
+                ci->temps[ci->ntemps++] = temp01(f + at[i], o);
     }
     ci->has_mos_temp = 1;
     ci->mos_temp = temp01(f + L->mos, o);
@@ -164,7 +168,7 @@ static int decode_jk02(const uint8_t *f, const struct jk02_layout *L, enum jk_or
     ci->balance_current_a = jk_gets16(f + L->bal_cur, o) / 1000.0;
     ci->balancing_action = f[L->bal_act];
     ci->soc = f[L->soc];
-    ci->remaining_ah = jk_get32(f + L->remain, o) / 1000.0;
+    ci->remaining_ah = jk_gets32(f + L->remain, o) / 1000.0; /* 0xA8: signed */
     ci->nominal_ah = jk_get32(f + L->nominal, o) / 1000.0;
     ci->cycles = jk_get32(f + L->cycles, o);
     ci->cycle_capacity_ah = jk_get32(f + L->cycle_cap, o) / 1000.0;
@@ -173,6 +177,7 @@ static int decode_jk02(const uint8_t *f, const struct jk02_layout *L, enum jk_or
     ci->runtime_s = jk_get32(f + L->runtime, o);
     ci->charging = f[L->chg] != 0;
     ci->discharging = f[L->dsg] != 0;
+    ci->balancer_switch = -1; /* in the settings record, not here */
     ci->heating = f[L->heating] != 0;
     return 0;
 }
@@ -203,6 +208,7 @@ static int decode_jk04(const uint8_t *f, struct jk_cell_info *ci, struct cell_ta
     ci->has_runtime = 1;
     ci->runtime_s = get_le32(f + 286);
     ci->charging = ci->discharging = ci->heating = -1;
+    ci->balancer_switch = -1;
     return 0;
 }
 
@@ -319,6 +325,19 @@ int jk_decode_device_info(const uint8_t frame[JK_FRAME_LEN], struct jk_device_in
         return -EINVAL;
     decode_device_info(frame, JK_LE, out);
     return 0;
+}
+
+void jk_mask_device_info_secrets(uint8_t *bytes, size_t len, size_t at)
+{
+    /* Frame offsets of the passcodes (jk-ble-protocol.md section 8). */
+    static const struct {
+        size_t off, len;
+    } secret[] = {{62, 16}, {97, 5}, {118, 16}};
+
+    for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
+        for (size_t k = secret[i].off; k < secret[i].off + secret[i].len; k++)
+            if (k >= at && k - at < len)
+                bytes[k - at] = 0;
 }
 
 int jk_decode_info_block(const uint8_t *block, size_t len, struct jk_device_info *out)

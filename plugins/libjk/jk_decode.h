@@ -51,6 +51,8 @@ struct jk_cell_info {
     int has_runtime;
     uint32_t runtime_s;
     int charging, discharging, heating; /* 0/1, or -1 when absent */
+    int no_balancing;    /* 1: the wire says nothing about balancing now (0x4E57) */
+    int balancer_switch; /* 0/1: the balancer is switched on (0x4E57 0x8C bit 2); -1 absent */
 };
 
 /* Derived cell statistics, first occurrence wins, min over non-zero cells. */
@@ -91,10 +93,20 @@ int jk_decode_settings(const uint8_t frame[JK_FRAME_LEN], int proto, struct jk_s
  * decode with the BLE field table. `block` is borrowed, `len` its bytes:
  * at least JK_LIVE_BLOCK_MIN / JK_INFO_BLOCK_MIN, else -EINVAL.
  */
-#define JK_LIVE_BLOCK_MIN 254 /* the last field read, T3 at 0xFC, ends at 0xFE */
-#define JK_INFO_BLOCK_MIN 91  /* the serial number at 0x50 ends at 0x5B */
+#define JK_LIVE_BLOCK_MIN 254 /* the last field read, T5 at 0xFC, ends at 0xFE */
+#define JK_INFO_BLOCK_MIN 40  /* the documented block 0x1400-0x1427: model, versions,
+                                * run time, power-on count (name, date and serial
+                                * beyond it decode when the block is longer) */
 int jk_decode_live_block(const uint8_t *block, size_t len, struct jk_cell_info *out);
 int jk_decode_info_block(const uint8_t *block, size_t len, struct jk_device_info *out);
+
+/*
+ * Zero the passcodes of a device-info record (frame offsets 62, 97, 118) in
+ * `len` bytes that start at frame offset `at`: a whole frame (at 0), a
+ * Modbus info-block image (at 6), or part of one. Everything that prints,
+ * dumps or stores device-info bytes passes them through this first.
+ */
+void jk_mask_device_info_secrets(uint8_t *bytes, size_t len, size_t at);
 
 /* Copy a NUL-padded ASCII field of `len` bytes into dst (cap bytes, always
  * terminated): stops at NUL, turns unprintable bytes into '?', trims spaces. */

@@ -25,7 +25,7 @@ static uint64_t word_at(const uint8_t *p)
 
 /* The 8-bit sum of n bytes, 32 at a time: each 8-byte word's bytes go in
  * pairs into four 16-bit lanes, which 64 words cannot overflow. */
-static uint8_t sum8(const uint8_t *p, size_t n)
+uint8_t jk_sum8(const uint8_t *p, size_t n)
 {
     uint64_t s = 0, lanes;
     size_t i = 0;
@@ -50,12 +50,12 @@ void jk_build_command(uint8_t cmd, uint8_t out[JK_CMD_LEN])
     memset(out, 0, JK_CMD_LEN);
     memcpy(out, cmd_preamble, sizeof(cmd_preamble));
     out[4] = cmd;
-    out[JK_CMD_LEN - 1] = sum8(out, JK_CMD_LEN - 1);
+    out[JK_CMD_LEN - 1] = jk_sum8(out, JK_CMD_LEN - 1);
 }
 
 int jk_frame_checksum_ok(const uint8_t frame[JK_FRAME_LEN])
 {
-    return frame[JK_FRAME_LEN - 1] == sum8(frame, JK_FRAME_LEN - 1);
+    return frame[JK_FRAME_LEN - 1] == jk_sum8(frame, JK_FRAME_LEN - 1);
 }
 
 static int known_type(uint8_t t)
@@ -100,10 +100,10 @@ static void consume(struct jk_assembler *a, size_t n)
     a->scanned = 0;
 }
 
-static int is_ack(const uint8_t *p)
+int jk_is_ack(const uint8_t *p, size_t len)
 {
-    return memcmp(p, cmd_preamble, 4) == 0 && p[4] == 0xC8 &&
-           sum8(p, JK_ACK_LEN - 1) == p[JK_ACK_LEN - 1];
+    return len >= JK_ACK_LEN && memcmp(p, cmd_preamble, 4) == 0 && p[4] == 0xC8 &&
+           jk_sum8(p, JK_ACK_LEN - 1) == p[JK_ACK_LEN - 1];
 }
 
 /* 1 if the n bytes at p (n < JK_ACK_LEN) may be the start of an acknowledgement. */
@@ -124,7 +124,7 @@ static void skip_junk(struct jk_assembler *a, size_t upto, int at_tail)
 
     while (i < upto) {
         size_t left = a->len - i;
-        if (left >= JK_ACK_LEN && is_ack(a->buf + i)) {
+        if (jk_is_ack(a->buf + i, left)) {
             a->acks++;
             i += JK_ACK_LEN;
             continue;

@@ -24,6 +24,12 @@
 
 /* Build the request for register `cmd` (0x97 device info, 0x96 cell info). */
 void jk_build_command(uint8_t cmd, uint8_t out[JK_CMD_LEN]);
+/* The 8-bit sum of n bytes (the checksum of commands and records). */
+uint8_t jk_sum8(const uint8_t *p, size_t n);
+/* 1 when the `len` bytes at p start with a valid acknowledgement (AA 55 90
+ * EB C8 ..., 20 bytes, sum8 at byte 19), else 0. The BMS sends one after
+ * every command; it names no register and proves receipt only. */
+int jk_is_ack(const uint8_t *p, size_t len);
 /* 1 if byte 299 holds the 8-bit sum of bytes 0..298. */
 int jk_frame_checksum_ok(const uint8_t frame[JK_FRAME_LEN]);
 

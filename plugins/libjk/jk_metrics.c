@@ -3,6 +3,8 @@
 
 #include "plugins/libjk/jk_metrics.h"
 
+#include "plugins/libjk/jk_control.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -57,7 +59,10 @@ void jk_metrics_visit(const struct jk_cell_info *ci, const struct jk_plaus *pl,
         v->number(ctx, "mos_temperature", ci->mos_temp);
     if (ci->has_balance_current && !jk_plaus_is_rejected(pl, JK_PLAUS_BALANCE_CURRENT))
         v->number(ctx, "balance_current", ci->balance_current_a);
-    v->boolean(ctx, "balancing", ci->balancing_action != 0);
+    if (!ci->no_balancing)
+        v->boolean(ctx, "balancing", ci->balancing_action != 0);
+    if (ci->balancer_switch >= 0)
+        v->boolean(ctx, "balancer_enabled", ci->balancer_switch);
     if (ci->charging >= 0)
         v->boolean(ctx, "charging_enabled", ci->charging);
     if (ci->discharging >= 0)
@@ -141,5 +146,16 @@ int jk_record_fill(const struct collector_host_api *api, collector_record *rec,
         keep_first_error(&f, api->set_device(rec, address));
     else if (di != NULL && di->serial[0] != '\0')
         keep_first_error(&f, api->set_device(rec, di->serial));
+    return f.rc;
+}
+
+int jk_record_switches(const struct collector_host_api *api, collector_record *rec,
+                       const int flags[3])
+{
+    struct fill_ctx f = {api, rec, 0};
+
+    for (int i = 0; i < JK_SWITCH_COUNT; i++)
+        if (flags[i] >= 0)
+            keep_first_error(&f, api->set_bool(rec, jk_switch_metric(i), flags[i]));
     return f.rc;
 }

@@ -34,4 +34,10 @@ int jk_record_fill(const struct collector_host_api *api, collector_record *rec,
                    const struct jk_cell_info *ci, const struct jk_plaus *pl,
                    const struct jk_device_info *di, const char *address);
 
+/* The switch flags the BMS reports in its settings frame (flags[JK_SWITCH_*]
+ * as jk_settings_switches() gives them; -1 absent) as the bools
+ * charge_switch, discharge_switch, balancer_switch. 0 or the first error. */
+int jk_record_switches(const struct collector_host_api *api, collector_record *rec,
+                       const int flags[3]);
+
 #endif

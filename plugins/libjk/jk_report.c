@@ -94,7 +94,12 @@ void jk_report_print(FILE *out, const struct jk_cell_info *ci, const struct jk_d
             fprintf(out, "Capacity: %s Ah  Cycles: %s\n", nom, cyc);
         }
     }
-    fprintf(out, "Balancing: %s", ci->balancing_action ? "yes" : "no");
+    if (ci->no_balancing)
+        fprintf(out, "Balancer: %s", ci->balancer_switch == 1   ? "switched on"
+                                     : ci->balancer_switch == 0 ? "switched off"
+                                                                : "unknown");
+    else
+        fprintf(out, "Balancing: %s", ci->balancing_action ? "yes" : "no");
     if (ci->has_balance_current && !jk_plaus_is_rejected(&pl, JK_PLAUS_BALANCE_CURRENT))
         fprintf(out, " (%.3f A)", ci->balance_current_a);
     fprintf(out, "\n");

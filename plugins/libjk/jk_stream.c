@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "plugins/libjk/jk_control.h"
+
 void jk_stream_init(struct jk_stream *s, int proto)
 {
     memset(s, 0, sizeof(*s));
@@ -19,6 +21,7 @@ void jk_stream_reset(struct jk_stream *s)
 {
     jk_assembler_reset(&s->as);
     s->has_cell_frame = 0;
+    s->has_settings_frame = 0;
 }
 
 static void on_frame(const uint8_t *frame, void *user)
@@ -35,6 +38,7 @@ static void on_frame(const uint8_t *frame, void *user)
     case JK_RECORD_SETTINGS:
         memcpy(s->settings_frame, frame, JK_FRAME_LEN);
         s->has_settings_frame = 1;
+        s->settings_frames++;
         break;
     case JK_RECORD_CELL_INFO:
         memcpy(s->cell_frame, frame, JK_FRAME_LEN);
@@ -121,9 +125,25 @@ const struct jk_device_info *jk_stream_device_info(const struct jk_stream *s)
     return s->has_device_info ? &s->device_info : NULL;
 }
 
+/* The variant to read a settings frame with: the decided one, else the
+ * device info's hint (JK_PROTO_AUTO when neither says). */
+static int settings_proto(const struct jk_stream *s)
+{
+    return s->proto != JK_PROTO_AUTO ? s->proto : s->hint;
+}
+
+int jk_stream_switches(const struct jk_stream *s, int flags[3])
+{
+    int proto = settings_proto(s);
+
+    if (!s->has_settings_frame || proto == JK_PROTO_AUTO)
+        return -EAGAIN;
+    return jk_settings_switches(s->settings_frame, proto, flags) < 0 ? -EAGAIN : 0;
+}
+
 int jk_stream_settings(const struct jk_stream *s, struct jk_settings *out)
 {
-    int proto = s->proto != JK_PROTO_AUTO ? s->proto : s->hint;
+    int proto = settings_proto(s);
 
     if (!s->has_settings_frame || proto == JK_PROTO_AUTO)
         return -EAGAIN;

@@ -17,8 +17,9 @@ struct jk_stream {
     int hint;       /* what the device info's versions say */
     int has_device_info;
     struct jk_device_info device_info;
-    int has_settings_frame;
+    int has_settings_frame; /* of this link: a new link drops it */
     uint8_t settings_frame[JK_FRAME_LEN];
+    unsigned long settings_frames; /* settings records seen */
     int has_cell_frame; /* a cell-info record not yet taken */
     uint8_t cell_frame[JK_FRAME_LEN];
     unsigned long cell_frames;   /* cell-info records seen */
@@ -28,8 +29,9 @@ struct jk_stream {
 };
 
 void jk_stream_init(struct jk_stream *s, int proto);
-/* The link went away: drop any partial record and untaken cell info; the
- * device info and the decided variant stay. */
+/* The link went away: drop any partial record, untaken cell info and the
+ * settings (the phone app may change them meanwhile); the device info and
+ * the decided variant stay. */
 void jk_stream_reset(struct jk_stream *s);
 void jk_stream_feed(struct jk_stream *s, const uint8_t *data, size_t len);
 /*
@@ -42,6 +44,10 @@ int jk_stream_take_cell_info(struct jk_stream *s, struct jk_cell_info *out);
 const struct jk_device_info *jk_stream_device_info(const struct jk_stream *s);
 /* The settings, decoded once the variant is known: 0, or -EAGAIN. */
 int jk_stream_settings(const struct jk_stream *s, struct jk_settings *out);
+/* The switch flags of this link's newest settings frame (jk_settings_switches,
+ * -1 where the variant has none): 0, or -EAGAIN (none yet, or the variant
+ * not known). */
+int jk_stream_switches(const struct jk_stream *s, int flags[3]);
 const char *jk_stream_error(const struct jk_stream *s);
 /* 1 and a line in buf when bad frames, junk or refused records grew since the
  * last call (for a rate-limited debug log: at most once per poll). */

@@ -250,7 +250,7 @@ static void field(struct jk_uart_data *d, struct walk *w, uint8_t id, const uint
     case 0x8c:
         ci->charging = (p[1] & 0x01) != 0;
         ci->discharging = (p[1] & 0x02) != 0;
-        ci->balancing_action = (p[1] & 0x04) != 0;
+        ci->balancer_switch = (p[1] & 0x04) != 0; /* the switch, not balancing now */
         break;
     case 0xaa:
         ci->nominal_ah = get_be32(p);
@@ -268,8 +268,9 @@ static void field(struct jk_uart_data *d, struct walk *w, uint8_t id, const uint
     case 0xba:
         jk_text_field(d->manufacturer, sizeof(d->manufacturer), p, 24);
         break;
-    case 0xc0:
-        d->protocol_version = p[0];
+    case 0xc0: /* also read by position (protocol_version_at), which wins */
+        if (d->protocol_version < 0)
+            d->protocol_version = p[0];
         break;
     default:
         break;
@@ -331,6 +332,55 @@ static void finish(struct jk_uart_data *d, const struct walk *w)
     versions(d);
 }
 
+/* The protocol version (ID 0xC0) is the last value of the data, just
+ * before the record number: read it there, so a walk that stops at an
+ * unknown ID still knows the convention of the current. -1 when absent. */
+static int protocol_version_at(const uint8_t *frame, size_t len)
+{
+    size_t id_at = len - TRAILER_LEN - 2;
+    return len >= HEADER_LEN + TRAILER_LEN + 2 && id_at >= HEADER_LEN && frame[id_at] == 0xc0
+               ? frame[id_at + 1]
+               : -1;
+}
+
+/* Zero the password (TLV 0xB2) walking the IDs as the decoder does, in a
+ * frame or in what looks like the start of one (4E 57, up to `len` bytes). Where
+ * the walk stops at an unknown ID the rest cannot be told apart: all of it
+ * is zeroed, but for the protocol version at the end. */
+void jk_uart_mask_password(uint8_t *frame, size_t len)
+{
+    size_t i = HEADER_LEN, end, total, keep = 0;
+
+    if (len < JK_UART_MIN_FRAME || frame[0] != 0x4e || frame[1] != 0x57 ||
+        frame[8] != JK_UART_CMD_READ_ALL || frame[10] != JK_UART_TYPE_RESPONSE)
+        return; /* only a read-all answer carries the password */
+    /* The frame's own length when the bytes hold that much (checksum or
+     * not: a corrupted frame is dumped too); a frame cut short has no
+     * trailer in the bytes. */
+    total = (size_t)get_be16(frame + 2) + 2;
+    if (total >= JK_UART_MIN_FRAME && total <= len) {
+        len = total;
+        end = len - TRAILER_LEN;
+        keep = protocol_version_at(frame, len) >= 0 ? 2 : 0;
+    } else {
+        end = len;
+    }
+    while (i < end) {
+        uint8_t id = frame[i];
+        int size = jk_uart_id_size(id);
+        size_t at = i + 1, n = (size_t)size;
+        if (size == 0 && at < end)
+            n = frame[at++];
+        if (size < 0 || (size == 0 && at >= end) || n > end - at)
+            break;
+        if (id == 0xb2)
+            memset(frame + at, 0, n);
+        i = at + n;
+    }
+    if (i < end && end - keep > i)
+        memset(frame + i, 0, end - keep - i);
+}
+
 int jk_uart_decode(const uint8_t *frame, size_t len, struct jk_uart_data *out)
 {
     struct jk_uart_data d;
@@ -344,7 +394,9 @@ int jk_uart_decode(const uint8_t *frame, size_t len, struct jk_uart_data *out)
     d.ci.proto = JK_PROTO_UART;
     d.ci.charging = d.ci.discharging = d.ci.heating = -1;
     d.ci.no_cell_ohm = d.ci.no_remaining = 1; /* not in the protocol */
-    d.protocol_version = -1;
+    d.ci.no_balancing = 1;                    /* only the switch (0x8C bit 2) */
+    d.ci.balancer_switch = -1;
+    d.protocol_version = protocol_version_at(frame, len);
     jk_cursor_init(&c, frame + HEADER_LEN, len - HEADER_LEN - TRAILER_LEN);
     while (jk_cursor_left(&c) > 0) {
         uint8_t id = jk_cursor_u8(&c);

@@ -57,6 +57,12 @@ struct jk_uart_data {
  * byte follows), -1 for an ID not in the map (jk-wired.md, section 2). */
 int jk_uart_id_size(uint8_t id);
 
+/* Zero the value of TLV 0xB2 (the BMS password) in place, before bytes are
+ * printed or dumped: in a frame starting at `frame` (4E 57), valid or not,
+ * within `len` bytes. Where the walk stops at an unknown ID, everything
+ * after it but the protocol version is zeroed (the password may be there). */
+void jk_uart_mask_password(uint8_t *frame, size_t len);
+
 /* Decode a frame the assembler delivered (checked again here: magic,
  * length, end mark, checksum): 0, -EBADMSG (bad checksum or framing), or
  * -ENODATA (no cell voltages in it). An unknown ID ends the walk (sizes

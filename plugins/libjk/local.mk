@@ -5,6 +5,8 @@ noinst_LIBRARIES += plugins/libjk/libjk.a
 plugins_libjk_libjk_a_SOURCES = \
 	plugins/libjk/jk_bytes.h \
 	plugins/libjk/jk_frame.c plugins/libjk/jk_frame.h \
+	plugins/libjk/jk_control.c plugins/libjk/jk_control.h \
+	plugins/libjk/jk_command.c plugins/libjk/jk_command.h \
 	plugins/libjk/jk_decode.c plugins/libjk/jk_decode.h \
 	plugins/libjk/jk_stream.c plugins/libjk/jk_stream.h \
 	plugins/libjk/jk_metrics.c plugins/libjk/jk_metrics.h \
@@ -37,3 +39,9 @@ TESTS += tests/plugins/libjk/test_jk_plaus
 tests_plugins_libjk_test_jk_plaus_SOURCES = tests/plugins/libjk/test_jk_plaus.c
 tests_plugins_libjk_test_jk_plaus_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
 tests_plugins_libjk_test_jk_plaus_LDADD = $(LIBJK_LIBS) $(CMOCKA_LIBS) $(LIBS)
+
+check_PROGRAMS += tests/plugins/libjk/test_jk_control
+TESTS += tests/plugins/libjk/test_jk_control
+tests_plugins_libjk_test_jk_control_SOURCES = tests/plugins/libjk/test_jk_control.c
+tests_plugins_libjk_test_jk_control_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_plugins_libjk_test_jk_control_LDADD = $(LIBJK_LIBS) $(CMOCKA_LIBS) $(LIBS)

@@ -51,6 +51,8 @@ void jk_session_init(struct jk_session *s, int proto, int stop_fd)
     s->stop_fd = stop_fd;
     s->timeout_ms = 15000;
     jk_stream_init(&s->stream, proto);
+    for (int i = 0; i < JK_SWITCH_COUNT; i++)
+        s->switch_flags[i] = -1;
 }
 
 void jk_session_close(struct jk_session *s)
@@ -123,11 +125,18 @@ static int discover(struct jk_session *s, int64_t deadline)
     return 0;
 }
 
+/* The one way a frame goes to the BMS: a 20-byte frame on the write
+ * characteristic. */
+static int write_frame(struct jk_session *s, const uint8_t frame[JK_CMD_LEN], int64_t deadline)
+{
+    return gatt_write(&s->gatt, s->write_handle, frame, JK_CMD_LEN, 0, deadline);
+}
+
 static int send_command(struct jk_session *s, uint8_t cmd, int64_t deadline)
 {
     uint8_t frame[JK_CMD_LEN];
     jk_build_command(cmd, frame);
-    return gatt_write(&s->gatt, s->write_handle, frame, sizeof(frame), 0, deadline);
+    return write_frame(s, frame, deadline);
 }
 
 /* Take the adapter's connect lock before the deadline: the lock fd, -1 when
@@ -216,6 +225,15 @@ static void check_firmware(struct jk_session *s)
     memcpy(s->firmware, fw, sizeof(fw));
 }
 
+/* The flags of this link's settings frame, before the link (and with it the
+ * frame) goes: none when it sent none. */
+static void keep_switch_flags(struct jk_session *s)
+{
+    if (jk_stream_switches(&s->stream, s->switch_flags) < 0)
+        for (int i = 0; i < JK_SWITCH_COUNT; i++)
+            s->switch_flags[i] = -1;
+}
+
 static int read_once(struct jk_session *s, struct jk_cell_info *ci, int keep)
 {
     int64_t deadline = gatt_now_ms() + s->timeout_ms;
@@ -237,6 +255,7 @@ static int read_once(struct jk_session *s, struct jk_cell_info *ci, int keep)
         return fail(s, rc, "waiting for cell info");
     rc = jk_stream_take_cell_info(&s->stream, ci);
     s->requests_last = s->gatt.requests - before;
+    keep_switch_flags(s);
     if (rc == -EAGAIN) {
         snprintf(s->error, sizeof(s->error), "%s: no valid cell-info frame within %d ms",
                  s->address, s->timeout_ms);
@@ -262,6 +281,167 @@ int jk_session_read(struct jk_session *s, struct jk_cell_info *ci, int keep)
      * connection discovers again. */
     if (rc < 0)
         s->have_handles = 0;
+    check_firmware(s);
+    return rc;
+}
+
+/* ---- switch commands ---- */
+
+/* gatt_pump() conditions: a counter passed s->wait_since. */
+static int have_ack(void *user)
+{
+    const struct jk_session *s = user;
+    return s->stream.as.acks > s->wait_since;
+}
+
+static int have_settings(void *user)
+{
+    const struct jk_session *s = user;
+    return s->stream.settings_frames > s->wait_since;
+}
+
+static int64_t step_deadline(int64_t deadline, int step_ms)
+{
+    int64_t step = gatt_now_ms() + step_ms;
+    return step < deadline ? step : deadline;
+}
+
+/* The variant, decided from a cell-info frame when the configuration and
+ * the device info leave it open: JK_PROTO_* or a negative errno. */
+static int switch_variant(struct jk_session *s, int64_t deadline)
+{
+    struct jk_cell_info ci;
+    int rc;
+
+    if (s->stream.proto != JK_PROTO_AUTO)
+        return s->stream.proto;
+    rc = gatt_pump(&s->gatt, deadline, have_cell);
+    if (rc < 0)
+        return fail(s, rc, "waiting for cell info to tell the variant");
+    if (jk_stream_take_cell_info(&s->stream, &ci) < 0 || s->stream.proto == JK_PROTO_AUTO) {
+        snprintf(s->error, sizeof(s->error),
+                 "%s: cannot tell the frame layout, so no switch frame is sent: set protocol",
+                 s->address);
+        return -ENOPROTOOPT;
+    }
+    return s->stream.proto;
+}
+
+/* Write `frame`, then wait up to step_ms for `done` (a counter passing
+ * `since`): 1 when it came, 0 when not (the link stays up), or the link's
+ * error (closed; s->error names `what`). */
+static int exchange(struct jk_session *s, const uint8_t frame[JK_CMD_LEN], unsigned long since,
+                    int (*done)(void *), int step_ms, int64_t deadline, const char *what)
+{
+    int rc;
+
+    s->wait_since = since;
+    if ((rc = write_frame(s, frame, deadline)) < 0)
+        return fail(s, rc, what);
+    rc = gatt_pump(&s->gatt, step_deadline(deadline, step_ms), done);
+    if (rc < 0)
+        return fail(s, rc, what);
+    return done(s);
+}
+
+/* Request the settings again and take the next cell info after them. */
+static int read_back(struct jk_session *s, int sw, int on, int64_t deadline,
+                     struct jk_switch_result *out)
+{
+    uint8_t request[JK_CMD_LEN];
+    int flags[JK_SWITCH_COUNT], rc;
+
+    jk_build_command(JK_CMD_CELL_INFO, request);
+    rc = exchange(s, request, s->stream.settings_frames, have_settings, JK_READBACK_WAIT_MS,
+                  deadline, "reading the settings back");
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        snprintf(s->error, sizeof(s->error),
+                 "%s: %s acknowledged, but no settings frame came back: state unknown",
+                 s->address, jk_switch_name(sw));
+        return -ETIMEDOUT;
+    }
+    s->stream.has_cell_frame = 0; /* only a cell-info frame after the settings counts */
+    rc = gatt_pump(&s->gatt, step_deadline(deadline, JK_READBACK_WAIT_MS), have_cell);
+    if (rc < 0)
+        return fail(s, rc, "waiting for the cell info read back");
+    rc = jk_stream_take_cell_info(&s->stream, &out->ci);
+    if (rc < 0) {
+        snprintf(s->error, sizeof(s->error), "%s: %s acknowledged, but %s: state unknown",
+                 s->address, jk_switch_name(sw),
+                 rc == -EAGAIN ? "no cell-info frame came back" : jk_stream_error(&s->stream));
+        return rc == -EAGAIN ? -ETIMEDOUT : rc;
+    }
+    out->has_ci = 1;
+    keep_switch_flags(s);
+    if (jk_stream_switches(&s->stream, flags) < 0) {
+        snprintf(s->error, sizeof(s->error), "%s: the settings frame read back does not decode",
+                 s->address);
+        return -EPROTO;
+    }
+    out->state.flag = flags[sw];
+    out->state.mosfet = sw == JK_SWITCH_CHARGE      ? out->ci.charging
+                        : sw == JK_SWITCH_DISCHARGE ? out->ci.discharging
+                                                    : -1;
+    out->confirmed = jk_switch_confirmed(sw, on, &out->state, out->detail, sizeof(out->detail));
+    return 0;
+}
+
+static int set_switch(struct jk_session *s, int sw, int on, struct jk_switch_result *out)
+{
+    int64_t deadline = gatt_now_ms() + s->timeout_ms;
+    uint8_t frame[JK_CMD_LEN];
+    int proto, rc;
+
+    if (!s->connected) {
+        if ((rc = open_link(s, deadline)) < 0)
+            return rc;
+        /* The BMS acks the 0x96 that opened the link too, after its settings
+         * frame: let that ack pass before counting the write's. */
+        s->wait_since = s->stream.settings_frames;
+        rc = gatt_pump(&s->gatt, step_deadline(deadline, JK_SETTLE_MS), have_settings);
+        if (rc == 0)
+            rc = gatt_pump(&s->gatt, step_deadline(deadline, JK_ACK_AFTER_MS), NULL);
+    } else {
+        rc = gatt_pump(&s->gatt, gatt_now_ms(), NULL); /* what is queued */
+    }
+    if (rc < 0)
+        return fail(s, rc, "before the write");
+    proto = switch_variant(s, deadline);
+    if (proto < 0)
+        return proto;
+    rc = jk_build_switch_frame(proto, sw, on, frame);
+    if (rc < 0) {
+        snprintf(s->error, sizeof(s->error), "%s: a %s BMS has no %s switch", s->address,
+                 jk_protocol_name(proto), jk_switch_name(sw));
+        return rc;
+    }
+    rc = exchange(s, frame, s->stream.as.acks, have_ack, JK_ACK_WAIT_MS, deadline,
+                  "writing the switch frame");
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        snprintf(s->error, sizeof(s->error), "%s: %s %s: no acknowledgement: state unknown",
+                 s->address, jk_switch_name(sw), on ? "on" : "off");
+        return -ETIMEDOUT;
+    }
+    return read_back(s, sw, on, deadline, out);
+}
+
+int jk_session_set_switch(struct jk_session *s, int sw, int on, int keep,
+                          struct jk_switch_result *out)
+{
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    out->state.flag = out->state.mosfet = -1;
+    s->error[0] = '\0';
+    rc = set_switch(s, sw, on, out);
+    if (rc < 0 && rc != -EOPNOTSUPP && rc != -ENOPROTOOPT)
+        s->have_handles = 0;
+    if (!keep || (rc < 0 && rc != -EOPNOTSUPP && rc != -ENOPROTOOPT))
+        jk_session_close(s);
     check_firmware(s);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "plugins/libble/gatt.h"
+#include "plugins/libjk/jk_control.h"
 #include "plugins/libjk/jk_stream.h"
 
 struct jk_session {
@@ -36,6 +37,10 @@ struct jk_session {
     void (*on_raw)(void *user, const uint8_t *data, size_t len);
     void *raw_user;
     unsigned long requests_last; /* ATT requests of the last jk_session_read */
+    unsigned long wait_since;    /* a command step waits for a counter to pass this */
+    /* The switch flags of the settings frame of the last read's link or a
+     * command's read-back (JK_SWITCH_*; -1: none came, or the variant has none) */
+    int switch_flags[JK_SWITCH_COUNT];
     char error[300];
 };
 
@@ -44,5 +49,25 @@ void jk_session_init(struct jk_session *s, int proto, int stop_fd);
  * errno with s->error set. keep: leave the link up for the next call. */
 int jk_session_read(struct jk_session *s, struct jk_cell_info *ci, int keep);
 void jk_session_close(struct jk_session *s);
+
+/* Bounds of a switch command's steps (each also within s->timeout_ms). */
+#define JK_ACK_WAIT_MS      3000 /* the BMS acks in 85-247 ms (app captures) */
+#define JK_READBACK_WAIT_MS 5000 /* settings answer, then the next cell info (~0.54 s) */
+#define JK_SETTLE_MS        1500 /* a new link: the answer to its settings request */
+#define JK_ACK_AFTER_MS     250  /* ... and the ack that follows that answer */
+
+/*
+ * Set switch `sw` (JK_SWITCH_*) to `on` over the link (connecting first if
+ * needed), then read back: the write frame on the write characteristic, its
+ * acknowledgement awaited, then a settings request (0x96) answered by a new
+ * settings frame and the next cell-info frame after it.
+ * 0 and *out when the BMS acknowledged and answered the read-back (confirmed
+ * or not); -EOPNOTSUPP when the variant has no such switch, -ENOPROTOOPT
+ * when the variant cannot be told (nothing written in both cases); else a
+ * negative errno with s->error, the state unknown (no ack, no read-back,
+ * link lost). keep: leave the link up afterwards.
+ */
+int jk_session_set_switch(struct jk_session *s, int sw, int on, int keep,
+                          struct jk_switch_result *out);
 
 #endif

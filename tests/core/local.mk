@@ -16,3 +16,5 @@ TESTS += tests/core/notify.py
 dist_noinst_SCRIPTS += tests/core/notify.py
 TESTS += tests/core/control.sh
 dist_noinst_SCRIPTS += tests/core/control.sh
+TESTS += tests/core/control_e2e.py
+dist_noinst_SCRIPTS += tests/core/control_e2e.py

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,35 @@ struct testhost {
     size_t loglen, logcap;
     char state_dir[256];
     int own_state_dir;
+    pthread_mutex_t outcome_lock;
+    size_t noutcomes;
+    struct {
+        uint64_t id;
+        uint32_t outcome;
+        char detail[512];
+    } outcomes[TESTHOST_MAX_OUTCOMES];
 };
+
+static struct testhost *testhost_of(collector_host *host)
+{
+    return (struct testhost *)(void *)((char *)host - offsetof(struct testhost, host));
+}
+
+static void record_command_done(collector_host *host, uint64_t id, uint32_t outcome,
+                                const char *detail)
+{
+    struct testhost *t = testhost_of(host);
+
+    pthread_mutex_lock(&t->outcome_lock);
+    if (t->noutcomes < TESTHOST_MAX_OUTCOMES) {
+        t->outcomes[t->noutcomes].id = id;
+        t->outcomes[t->noutcomes].outcome = outcome;
+        snprintf(t->outcomes[t->noutcomes].detail, sizeof(t->outcomes[0].detail), "%s",
+                 detail ? detail : "");
+        t->noutcomes++;
+    }
+    pthread_mutex_unlock(&t->outcome_lock);
+}
 
 static char last_log[4096];
 
@@ -131,6 +160,7 @@ int testhost_open_flags(const char *name, const char *instance, int64_t interval
     if (t == NULL)
         return -ENOMEM;
     t->host.stop_pipe[0] = t->host.stop_pipe[1] = -1;
+    pthread_mutex_init(&t->outcome_lock, NULL);
 
     rc = loader_find(name, path ? path : ".", file, sizeof(file));
     if (rc < 0) {
@@ -185,7 +215,7 @@ int testhost_open_flags(const char *name, const char *instance, int64_t interval
     t->host.log_ctx = t;
     t->host.run_flags = (flags & TESTHOST_NO_START) ? COLLECTOR_RUN_CHECK : 0;
 
-    rc = t->plugin->desc.create(hostapi_table(), &t->host, settings_wrap(group), &t->state);
+    rc = t->plugin->desc.create(testhost_api(t), &t->host, settings_wrap(group), &t->state);
     if (rc != 0) {
         fail_log("%s", t->log ? t->log : "create failed");
         if (rc > 0)
@@ -248,13 +278,28 @@ void testhost_close(struct testhost *t)
     if (t->own_state_dir)
         nftw(t->state_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(t->log);
+    pthread_mutex_destroy(&t->outcome_lock);
     free(t);
 }
 
+static struct collector_host_api shared_api;
+
+static void shared_api_init(void)
+{
+    shared_api = *hostapi_table();
+    shared_api.command_done = record_command_done;
+}
+
+/* One table for every testhost: command_done records into the testhost of
+ * the host handle it is given, so a test may keep `api` across
+ * testhost_close and pass NULL. */
 const struct collector_host_api *testhost_api(const struct testhost *t)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
     (void)t;
-    return hostapi_table();
+    pthread_once(&once, shared_api_init);
+    return &shared_api;
 }
 
 collector_host *testhost_handle(struct testhost *t)
@@ -341,4 +386,89 @@ const char *testhost_last_log(void)
 void testhost_request_stop(struct testhost *t)
 {
     host_request_stop(&t->host);
+}
+
+int testhost_command(struct testhost *t, const struct collector_command *cmd)
+{
+    if (t->plugin->desc.struct_size < offsetof(struct collector_plugin, command) +
+                                          sizeof(t->plugin->desc.command) ||
+        t->plugin->desc.command == NULL)
+        return -ENOTSUP;
+    return t->plugin->desc.command(t->state, cmd);
+}
+
+size_t testhost_outcome_count(struct testhost *t)
+{
+    size_t n;
+
+    pthread_mutex_lock(&t->outcome_lock);
+    n = t->noutcomes;
+    pthread_mutex_unlock(&t->outcome_lock);
+    return n;
+}
+
+int testhost_outcome(struct testhost *t, size_t i, uint64_t *id, uint32_t *outcome,
+                     const char **detail)
+{
+    int rc = -ENOENT;
+
+    pthread_mutex_lock(&t->outcome_lock);
+    if (i < t->noutcomes) {
+        *id = t->outcomes[i].id;
+        *outcome = t->outcomes[i].outcome;
+        *detail = t->outcomes[i].detail;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&t->outcome_lock);
+    return rc;
+}
+
+int testhost_command_to(struct testhost *t, uint64_t id, const char *name, const char *value)
+{
+    struct collector_command cmd = {
+        .struct_size = sizeof(cmd), .id = id, .target = t->host.name, .name = name,
+        .value = value, .origin = "cli",
+    };
+    return testhost_command(t, &cmd);
+}
+
+int testhost_outcome_is(struct testhost *t, size_t i, uint64_t id, uint32_t outcome,
+                        const char *detail_has)
+{
+    uint64_t got_id = 0;
+    uint32_t got = 0;
+    const char *detail = "";
+    int rc = testhost_outcome(t, i, &got_id, &got, &detail);
+
+    if (rc == 0 && got_id == id && got == outcome && strstr(detail, detail_has) != NULL)
+        return 1;
+    fprintf(stderr, "# outcome %zu: %s id %llu, %u \"%s\"; want id %llu, %u, with \"%s\"\n%s", i,
+            rc < 0 ? "none;" : "", (unsigned long long)got_id, got, detail,
+            (unsigned long long)id, outcome, detail_has, testhost_log(t));
+    return 0;
+}
+
+int testhost_record_bool(const struct testhost *t, size_t i, const char *name)
+{
+    int v;
+
+    if (i >= t->nrecords || hostapi_table()->get_bool(t->records[i], name, &v) < 0)
+        return -1;
+    return v;
+}
+
+int testhost_file_has_line(const char *path, const char *line)
+{
+    char buf[512];
+    FILE *fp = fopen(path, "r");
+    int found = 0;
+
+    if (fp == NULL)
+        return 0;
+    while (!found && fgets(buf, sizeof(buf), fp) != NULL) {
+        buf[strcspn(buf, "\n")] = '\0';
+        found = strcmp(buf, line) == 0;
+    }
+    fclose(fp);
+    return found;
 }

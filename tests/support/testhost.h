@@ -85,6 +85,30 @@ const char *testhost_log(const struct testhost *t);
 /* The log of the last failed testhost_open (or ""), a static buffer. */
 const char *testhost_last_log(void);
 
+/* ABI 1.2 commands. The plugin's api table is the host's with command_done
+ * filled by a recorder: testhost_command() calls the plugin's command()
+ * (-ENOTSUP without one) and every outcome reported, from any thread, is
+ * kept (the first TESTHOST_MAX_OUTCOMES). */
+#define TESTHOST_MAX_OUTCOMES 16
+int testhost_command(struct testhost *t, const struct collector_command *cmd);
+size_t testhost_outcome_count(struct testhost *t);
+/* Outcome i: 0 and its id, COLLECTOR_OUTCOME_* and detail ("" for NULL;
+ * borrowed until testhost_close), or -ENOENT. */
+int testhost_outcome(struct testhost *t, size_t i, uint64_t *id, uint32_t *outcome,
+                     const char **detail);
+/* Shorthands: the command `name` `value` with this id, to the instance
+ * itself, origin "cli" (testhost_command's return); 1 when outcome i has
+ * this id and outcome and a detail containing `detail_has`, else 0 and a
+ * "# " line on stderr saying what it was, with the instance's log; the bool
+ * `name` of collected record i, or -1 when it has none. */
+int testhost_command_to(struct testhost *t, uint64_t id, const char *name, const char *value);
+int testhost_outcome_is(struct testhost *t, size_t i, uint64_t id, uint32_t outcome,
+                        const char *detail_has);
+int testhost_record_bool(const struct testhost *t, size_t i, const char *name);
+/* 1 when the text file `path` (a simulator's log) has `line` as a whole
+ * line, else 0 (also when it cannot be read). */
+int testhost_file_has_line(const char *path, const char *line);
+
 /* Ask the instance to stop (is_stopping() turns 1, stop_fd() readable). */
 void testhost_request_stop(struct testhost *t);
 /* The instance's state_dir() is $COLLECTOR_STATE_DIR when set (so a test can

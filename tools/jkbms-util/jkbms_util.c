@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +13,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "plugins/libjkble/jk_devices.h"
 #include "plugins/libjkble/jk_scan.h"
 #include "plugins/libjkble/jk_session.h"
 #include "plugins/libjkwire/jk_wire.h"
+#include "plugins/libjkwire/jk_wire_switch.h"
 #include "plugins/libble/transport.h"
+#include "plugins/libjk/jk_command.h"
 #include "plugins/libjk/jk_decode.h"
 #include "plugins/libjk/jk_report.h"
 
@@ -30,6 +35,17 @@ static void usage(FILE *out)
             "       jkbms-util --decode FILE [--json]       decode a hex or btsnoop capture\n"
             "       jkbms-util --serial DEVICE [--serial-protocol modbus|uart] [--slave N]\n"
             "                       [--baudrate N] [--json]   read one pack over RS485 or UART\n"
+            "       jkbms-util --address ADDR --set SWITCH=on|off [--set ...] [--json]\n"
+            "       jkbms-util --serial DEVICE --slave N --set SWITCH=on|off [--set ...]\n"
+            "                       switch charge, discharge or balancer, read back, print the\n"
+            "                       states; exit 0 only when the BMS confirms every one\n"
+            "  --request R          modbus: trigger (default, what JK's own master sends) or\n"
+            "                       registers (FC 0x03 reads; some firmware needs a warm bus)\n"
+            "  --bus-mode M         modbus: auto (default: listen first), master or listen\n"
+            "                       (a master pack polls the bus: decode, write nothing)\n"
+            "  --max-registers N    modbus registers: per read (default 32)\n"
+            "  --count N            serial: read N times (--interval apart), one result each\n"
+            "  --interval SECONDS   serial: between reads with --count (default 1)\n"
             "  --address ADDR       the BMS (default: the first device of jk_devices.yaml,\n"
             "                       or $JK_DEVICES_FILE)\n"
             "  --address-type T     auto (default), public or random\n"
@@ -176,20 +192,206 @@ static void save_serial_hex(void *user, int sent, const uint8_t *data, size_t le
     save_hex(user, data, len);
 }
 
+/* One --set SWITCH=on|off and what came of it. */
+#define MAX_SETS 8
+struct set_cmd {
+    int sw, on;
+    int rc; /* 0: the BMS answered the read-back (see res); else the failure */
+    struct jk_switch_result res;
+    char error[512];
+};
+
+static int parse_set(const char *arg, struct set_cmd *c)
+{
+    char name[16];
+    const char *eq = strchr(arg, '=');
+
+    if (eq == NULL || (size_t)(eq - arg) >= sizeof(name))
+        return -EINVAL;
+    memcpy(name, arg, (size_t)(eq - arg));
+    name[eq - arg] = '\0';
+    memset(c, 0, sizeof(*c));
+    if (jk_switch_parse(name, &c->sw) < 0 || jk_switch_value_parse(eq + 1, &c->on) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+static const char *outcome_word(const struct set_cmd *c)
+{
+    return jk_outcome_word(jk_command_outcome(c->rc, &c->res));
+}
+
+static const char *state_word(int v)
+{
+    return v < 0 ? NULL : v ? "on" : "off";
+}
+
+/* Print what every --set came to: the confirmed states on stdout, one line
+ * per other outcome on stderr (what the BMS reports, or why not). The exit
+ * status: 0 when all were confirmed, 130 when interrupted, else 1. */
+static int report_sets(const struct set_cmd *c, size_t n, const char *device, int json)
+{
+    int all = 1, cancelled = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        all &= c[i].rc == 0 && c[i].res.confirmed;
+        cancelled |= c[i].rc == -ECANCELED;
+    }
+    if (json) {
+        json_t *arr = json_array(), *top = json_object();
+        for (size_t i = 0; i < n; i++) {
+            json_t *o = json_object();
+            const char *flag = state_word(c[i].res.state.flag);
+            const char *mos = state_word(c[i].res.state.mosfet);
+            json_object_set_new(o, "switch", json_string(jk_switch_name(c[i].sw)));
+            json_object_set_new(o, "requested", json_string(c[i].on ? "on" : "off"));
+            json_object_set_new(o, "outcome", json_string(outcome_word(&c[i])));
+            json_object_set_new(o, "switch_state", flag ? json_string(flag) : json_null());
+            if (c[i].sw != JK_SWITCH_BALANCER)
+                json_object_set_new(o, "mosfet", mos ? json_string(mos) : json_null());
+            json_object_set_new(o, "detail",
+                                json_string(c[i].rc == 0 ? c[i].res.detail : c[i].error));
+            json_array_append_new(arr, o);
+        }
+        json_object_set_new(top, "device", json_string(device));
+        json_object_set_new(top, "confirmed", json_boolean(all));
+        json_object_set_new(top, "commands", arr);
+        json_dumpf(top, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(top);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *sw = jk_switch_name(c[i].sw), *req = c[i].on ? "on" : "off";
+        /* the detail without its leading "SWITCH: " */
+        const char *reports = c[i].res.detail + strnlen(sw, 16) + 2;
+        if (c[i].rc == 0 && c[i].res.confirmed) {
+            if (!json)
+                printf("%s %s: confirmed, %s\n", sw, req, reports);
+        } else if (c[i].rc == 0) {
+            fprintf(stderr, "jkbms-util: %s %s: not confirmed, %s\n", sw, req, reports);
+        } else {
+            fprintf(stderr, "jkbms-util: %s %s: %s: %s\n", sw, req, outcome_word(&c[i]),
+                    c[i].error);
+        }
+    }
+    return cancelled ? 130 : all ? 0 : 1;
+}
+
+/* Performs one --set over a link: 0 or a negative errno, *error its why. */
+typedef int (*set_fn)(void *link, const struct set_cmd *c, int more,
+                      struct jk_switch_result *res, const char **error);
+
+/* Each --set in turn (`more`: others follow); after an interruption the
+ * rest are not sent. */
+static void run_sets(struct set_cmd *c, size_t n, set_fn perform, void *link)
+{
+    int cancelled = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *error = "";
+        if (cancelled) {
+            c[i].rc = -ECANCELED;
+            snprintf(c[i].error, sizeof(c[i].error), "interrupted: not sent");
+            continue;
+        }
+        c[i].rc = perform(link, &c[i], i + 1 < n, &c[i].res, &error);
+        if (c[i].rc < 0)
+            snprintf(c[i].error, sizeof(c[i].error), "%s", error);
+        cancelled = c[i].rc == -ECANCELED;
+    }
+}
+
+/* `--address ADDR --set ...`: on one connection. */
+static int ble_set(void *link, const struct set_cmd *c, int more, struct jk_switch_result *res,
+                   const char **error)
+{
+    struct jk_session *s = link;
+    int rc = jk_session_set_switch(s, c->sw, c->on, more, res);
+
+    *error = s->error;
+    return rc;
+}
+
+static int ble_set_main(struct jk_session *s, struct set_cmd *c, size_t n, int json)
+{
+    run_sets(c, n, ble_set, s);
+    jk_session_close(s);
+    return report_sets(c, n, s->address, json);
+}
+
 struct serial_opts {
     const char *device;
     int protocol, slave, baudrate;
+    int request, bus_mode, max_registers;
+    long count;
+    double interval;
 };
 
+/* An integer option from lo to hi: 0 and *out, or -1 after saying what is wanted. */
+static int int_option(const char *name, const char *arg, long lo, long hi, const char *want,
+                      long *out)
+{
+    char *end;
+    long num = strtol(arg, &end, 10);
+
+    if (end == arg || *end != '\0' || num < lo || num > hi) {
+        fprintf(stderr, "jkbms-util: --%s %s: want %s\n", name, arg, want);
+        return -1;
+    }
+    *out = num;
+    return 0;
+}
+
+/* A word option parsed by `parse`: 0 and *out, or -1 after saying what is wanted. */
+static int word_option(const char *name, const char *arg, int (*parse)(const char *, int *),
+                       const char *want, int *out)
+{
+    if (parse(arg, out) < 0) {
+        fprintf(stderr, "jkbms-util: --%s %s: want %s\n", name, arg, want);
+        return -1;
+    }
+    return 0;
+}
+
+/* Wait `seconds`, or less when a signal asks to stop: 0, or -ECANCELED. */
+static int pause_or_stop(int stop_fd, double seconds)
+{
+    struct pollfd pfd = {stop_fd, POLLIN, 0};
+    return poll(&pfd, 1, (int)(seconds * 1000)) > 0 ? -ECANCELED : 0;
+}
+
 /* `--serial DEVICE`: read one pack over a wire and print it like a BLE read. */
+/* `--serial DEVICE --set ...`: the bus held for each. */
+static int serial_set(void *link, const struct set_cmd *c, int more,
+                      struct jk_switch_result *res, const char **error)
+{
+    struct jk_wire *w = link;
+    int rc = jk_wire_set_switch(w, c->sw, c->on, res);
+
+    (void)more;
+    *error = w->error;
+    return rc;
+}
+
+static int serial_set_main(struct jk_wire *w, struct set_cmd *c, size_t n, int json)
+{
+    char device[300];
+
+    run_sets(c, n, serial_set, w);
+    jk_wire_close(w);
+    snprintf(device, sizeof(device), "%s#%d", w->device, w->slave);
+    return report_sets(c, n, device, json);
+}
+
 static int serial_main(const struct serial_opts *o, double timeout, const char *hex, int json,
-                       int stop_fd)
+                       int stop_fd, struct set_cmd *sets, size_t nsets)
 {
     struct jk_wire w;
     struct jk_cell_info ci;
     struct jk_device_info di;
     FILE *hexfp = NULL;
-    int has_di = 0, rc;
+    int has_di = 0, rc = 0;
+    long failed = 0;
 
     if (jk_wire_init(&w, o->device, o->protocol, o->slave, o->baudrate, (int)(timeout * 1000)) <
         0) {
@@ -203,14 +405,40 @@ static int serial_main(const struct serial_opts *o, double timeout, const char *
             return 1;
         fprintf(hexfp, "# jkbms-util capture of %s, protocol %s, slave %d\n", o->device,
                 jk_wire_protocol_name(o->protocol), o->slave);
-        if (o->protocol == JK_WIRE_MODBUS)
-            fprintf(hexfp, "# modbus: each ADU rebuilt from what libmodbus returned\n");
+        fprintf(hexfp, "# passcodes and passwords are zeroed in this dump\n");
         w.on_raw = save_serial_hex;
         w.raw_user = hexfp;
     }
-    rc = jk_wire_read(&w, &ci, &di, &has_di);
+    w.request = o->request;
+    w.bus_mode = o->bus_mode;
+    w.max_registers = o->max_registers;
+    if (nsets > 0)
+        return serial_set_main(&w, sets, nsets, json);
+    for (long i = 0; i < o->count; i++) {
+        if (i > 0 && pause_or_stop(stop_fd, o->interval) < 0)
+            break;
+        rc = jk_wire_read(&w, &ci, &di, &has_di);
+        /* the bus mode when it is not the plain one, a new firmware */
+        if (w.notice[0] != '\0' && (o->bus_mode != JK_BUS_AUTO || strstr(w.notice, "polling it") == NULL))
+            fprintf(stderr, "jkbms-util: %s\n", w.notice);
+        w.notice[0] = '\0';
+        if (i + 1 == o->count || rc == -ECANCELED)
+            break;
+        /* not the last: print this one and go on, counting failures */
+        if (rc < 0) {
+            fprintf(stderr, "jkbms-util: %s\n", w.error);
+            failed++;
+        } else {
+            if (json)
+                jk_report_json(stdout, &ci, has_di ? &di : NULL, NULL);
+            else
+                jk_report_print(stdout, &ci, has_di ? &di : NULL);
+            fflush(stdout);
+        }
+    }
     jk_wire_close(&w);
-    return finish_read(rc, w.error, hexfp, &ci, has_di ? &di : NULL, NULL, json);
+    rc = finish_read(rc, w.error, hexfp, &ci, has_di ? &di : NULL, NULL, json);
+    return rc != 0 ? rc : failed > 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -226,6 +454,10 @@ int main(int argc, char **argv)
         {"serial", required_argument, NULL, 'r'},   {"slave", required_argument, NULL, 'n'},
         {"serial-protocol", required_argument, NULL, 'P'},
         {"baudrate", required_argument, NULL, 'b'},
+        {"set", required_argument, NULL, 'X'},
+        {"request", required_argument, NULL, 'R'},  {"bus-mode", required_argument, NULL, 'M'},
+        {"max-registers", required_argument, NULL, 'G'},
+        {"count", required_argument, NULL, 'C'},    {"interval", required_argument, NULL, 'I'},
         {NULL, 0, NULL, 0},
     };
     const char *decode = NULL, *address = NULL, *adapter = "", *transport = "", *hex = NULL;
@@ -239,8 +471,11 @@ int main(int argc, char **argv)
     FILE *hexfp = NULL;
     int stop_fd;
     char *end;
-    struct serial_opts serial = {NULL, JK_WIRE_MODBUS, 1, 115200};
+    struct serial_opts serial = {NULL, JK_WIRE_MODBUS, 1, 115200, JK_WIRE_TRIGGER,
+                                 JK_BUS_AUTO, JK_MB_MAX_REGS, 1, 1.0};
     int timeout_set = 0;
+    struct set_cmd sets[MAX_SETS];
+    size_t nsets = 0;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -289,28 +524,57 @@ int main(int argc, char **argv)
             serial.device = optarg;
             break;
         case 'P':
-            if (jk_wire_protocol_parse(optarg, &serial.protocol) < 0) {
-                fprintf(stderr, "jkbms-util: --serial-protocol %s: want modbus or uart\n",
-                        optarg);
+            if (word_option("serial-protocol", optarg, jk_wire_protocol_parse, "modbus or uart",
+                            &serial.protocol) < 0)
                 return 2;
-            }
             break;
         case 'n':
-            num = strtol(optarg, &end, 10);
-            if (end == optarg || *end != '\0' || num < 1 || num > 15) {
-                fprintf(stderr, "jkbms-util: --slave %s: want 1 to 15 (the DIP-switch address)\n",
-                        optarg);
+            if (int_option("slave", optarg, 0, 15,
+                           "1 to 15 (the DIP-switch address; 0, the master pack, with "
+                           "--bus-mode listen)",
+                           &num) < 0)
                 return 2;
-            }
             serial.slave = (int)num;
             break;
         case 'b':
-            num = strtol(optarg, &end, 10);
-            if (end == optarg || *end != '\0' || num < 1200 || num > 921600) {
-                fprintf(stderr, "jkbms-util: --baudrate %s: want e.g. 115200\n", optarg);
+            if (int_option("baudrate", optarg, 1200, 921600, "e.g. 115200", &num) < 0)
+                return 2;
+            serial.baudrate = (int)num;
+            break;
+        case 'R':
+            if (word_option("request", optarg, jk_wire_request_parse, "trigger or registers",
+                            &serial.request) < 0)
+                return 2;
+            break;
+        case 'M':
+            if (word_option("bus-mode", optarg, jk_wire_bus_mode_parse, "auto, master or listen",
+                            &serial.bus_mode) < 0)
+                return 2;
+            break;
+        case 'G':
+            if (int_option("max-registers", optarg, 1, 125, "1 to 125", &num) < 0)
+                return 2;
+            serial.max_registers = (int)num;
+            break;
+        case 'C':
+            if (int_option("count", optarg, 1, 1000000, "1 to 1000000", &serial.count) < 0)
+                return 2;
+            break;
+        case 'I':
+            serial.interval = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' || !(serial.interval >= 0 && serial.interval <= 3600)) {
+                fprintf(stderr, "jkbms-util: --interval %s: want 0 to 3600 seconds\n", optarg);
                 return 2;
             }
-            serial.baudrate = (int)num;
+            break;
+        case 'X':
+            if (nsets == MAX_SETS || parse_set(optarg, &sets[nsets]) < 0) {
+                fprintf(stderr, "jkbms-util: --set %s: want charge, discharge or balancer "
+                                "=on or =off (at most %d)\n",
+                        optarg, MAX_SETS);
+                return 2;
+            }
+            nsets++;
             break;
         case 'S':
             scan = 1;
@@ -339,10 +603,14 @@ int main(int argc, char **argv)
     }
     if (decode != NULL)
         return jk_decode_file_main(decode, json, proto, stdout, stderr);
+    if (nsets > 0 && (scan || hex != NULL)) {
+        fprintf(stderr, "jkbms-util: --set goes with --address or --serial, not --scan or --hex\n");
+        return 2;
+    }
 
     stop_fd = signal_fd();
     if (serial.device != NULL)
-        return serial_main(&serial, timeout_set ? timeout : 1.0, hex, json, stop_fd);
+        return serial_main(&serial, timeout_set ? timeout : 1.0, hex, json, stop_fd, sets, nsets);
     if (scan) {
         rc = scan_devices(transport, adapter, (int)seconds, stop_fd, &dev);
         if (rc < 0)
@@ -385,6 +653,8 @@ int main(int argc, char **argv)
     snprintf(s.transport, sizeof(s.transport), "%s", transport);
     s.address_type = type;
     s.timeout_ms = (int)(timeout * 1000);
+    if (nsets > 0)
+        return ble_set_main(&s, sets, nsets, json);
     if (hex != NULL) {
         hexfp = open_hex(hex);
         if (hexfp == NULL)

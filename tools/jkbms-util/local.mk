@@ -3,3 +3,4 @@
 bin_PROGRAMS += tools/jkbms-util/jkbms-util
 tools_jkbms_util_jkbms_util_SOURCES = tools/jkbms-util/jkbms_util.c
 tools_jkbms_util_jkbms_util_LDADD = $(JKBLE_LIBS) $(JKWIRE_LIBS)
+tools_jkbms_util_jkbms_util_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)

@@ -7,7 +7,8 @@ AF_UNIX SOCK_SEQPACKET socket (one PDU per packet), serving captured frames.
             [--split 20|128|150|tailhead|random] [--fault NAME] [--faulty N]
             [--connections N] [--peer-mtu-req] [--dup-mtu] [--log FILE]
             [--address-type public|random] [--connect-error ERRNO_NAME|hangup]
-            [--firmware-change-at N]
+            [--firmware-change-at N] [--protocol JK02_24S|JK02_32S|JK04]
+            [--stubborn] [--no-ack] [--spontaneous SWITCH=on|off@SECONDS]
 
 Layouts are the three GATT databases JK modules have (jk-ble-protocol.md 1):
 old (FFE2 write + FFE1 write/notify), new (two FFE1: write-only then
@@ -23,6 +24,21 @@ type than --address-type gets no answer, as the kernel never completes one;
 ...) or, for "hangup", closes without a word (on the first --faulty
 connections, or all when --faulty is 0). --firmware-change-at N: from the
 Nth connection the device info reports another software version.
+
+The write path (switch commands, docs/control.md): a 20-byte write to a
+switch register (JK02 0x1D charge, 0x1E discharge, 0x1F balancer, length 4;
+JK04 0x6C balancer, length 1) is checked byte for byte (preamble, length,
+value, zero padding, sum8): a wrong one is logged ("rejected ...") and
+ignored, a right one logged ("write charge off"), acknowledged (on the old
+layout followed by "AT\r\n" in the same notification, as fw 15.41 does), and shown in
+the settings frame (bytes 118/122/126, JK04 114) and the cell-info MOSFET
+bytes (24S 166/167, 32S 198/199) of this and later connections. The state
+starts as the captured cell-info frame has it (flags = MOSFETs, balancer on).
+--stubborn acknowledges and keeps the old state; --no-ack neither
+acknowledges nor applies. --spontaneous changes a
+switch by itself SECONDS after the simulator started (the phone app, a
+protection). A settings request (0x96) after a write is answered with the
+settings frame and, shortly after, a fresh cell-info frame.
 """
 import errno
 import argparse
@@ -35,6 +51,74 @@ import threading
 import time
 
 ACK = bytes.fromhex("aa5590ebc80101000000000000000000000000" "44")
+
+SWITCHES = ("charge", "discharge", "balancer")
+# register -> (switch, value length), per variant
+REGISTERS = {
+    "JK02_24S": {0x1D: ("charge", 4), 0x1E: ("discharge", 4), 0x1F: ("balancer", 4)},
+    "JK02_32S": {0x1D: ("charge", 4), 0x1E: ("discharge", 4), 0x1F: ("balancer", 4)},
+    "JK04": {0x6C: ("balancer", 1)},
+}
+FLAG_OFFSETS = {"JK02_24S": {"charge": 118, "discharge": 122, "balancer": 126},
+                "JK02_32S": {"charge": 118, "discharge": 122, "balancer": 126},
+                "JK04": {"balancer": 114}}
+MOSFET_OFFSETS = {"JK02_24S": {"charge": 166, "discharge": 167},
+                  "JK02_32S": {"charge": 198, "discharge": 199}, "JK04": {}}
+
+
+class Switches:
+    """The BMS's switch state, shared by every connection of one simulator."""
+
+    def __init__(self, args):
+        self.protocol = args.protocol
+        self.lock = threading.Lock()
+        cell = args.cell_frame
+        mos = MOSFET_OFFSETS[self.protocol]
+        self.flag = {s: (cell[mos[s]] if s in mos else 1) for s in SWITCHES}
+        self.mosfet = {s: cell[mos[s]] for s in mos}
+        self.started = time.monotonic()
+        self.pending = []  # spontaneous changes: (at, switch, value)
+        for spec in args.spontaneous:
+            what, at = spec.split("@")
+            name, value = what.split("=")
+            self.pending.append((float(at), name, 1 if value == "on" else 0))
+
+    def tick(self, log):
+        """Apply the spontaneous changes that are due."""
+        now = time.monotonic() - self.started
+        with self.lock:
+            for item in [p for p in self.pending if p[0] <= now]:
+                self.pending.remove(item)
+                self.set(item[1], item[2])
+                log.write("spontaneous %s %s\n" % (item[1], "on" if item[2] else "off"))
+
+    def set(self, name, value):
+        self.flag[name] = value
+        if name in self.mosfet:
+            self.mosfet[name] = value
+
+    def check_write(self, value):
+        """The switch and value of a valid write frame, or (None, why)."""
+        regs = REGISTERS[self.protocol]
+        reg = value[4]
+        if reg not in regs:
+            return None, "register %02x is no switch of a %s" % (reg, self.protocol)
+        name, length = regs[reg]
+        if value[5] != length:
+            return None, "length %d, want %d" % (value[5], length)
+        if value[6] not in (0, 1) or any(value[7:19]):
+            return None, "value or padding not 0/1 and zeros: %s" % value[6:19].hex()
+        if sum(value[:19]) & 0xFF != value[19]:
+            return None, "bad checksum %02x, want %02x" % (value[19], sum(value[:19]) & 0xFF)
+        return name, value[6]
+
+    def patch_settings(self, f):
+        for name, off in FLAG_OFFSETS[self.protocol].items():
+            f[off] = self.flag[name]
+
+    def patch_cell(self, f):
+        for name, off in MOSFET_OFFSETS[self.protocol].items():
+            f[off] = self.mosfet[name]
 
 
 def u16(v):
@@ -101,12 +185,15 @@ class Peripheral:
         self.mtu = 23
         self.notifying = False
         self.lock = threading.Lock()
+        self.stream_lock = threading.Lock()
         self.streaming = False
         self.closed = False
         self.notify_handle = {"old": 0x0012, "new": 0x0005, "jk04": 0x000A}[args.layout]
         self.cccd = self.notify_handle + 1
         self.write_handles = {"old": (0x0010, 0x0012), "new": (0x0003,),
                               "jk04": (0x000A,)}[args.layout]
+        self.switches = args.switches
+        self.written = False  # a switch write came on this connection
 
     def send(self, pdu):
         with self.lock:
@@ -121,7 +208,12 @@ class Peripheral:
         self.send(bytes([0x01, op]) + u16(handle) + bytes([code]))
 
     def notify_stream(self, data):
-        """Split data into notifications as the configured module does."""
+        """Split data into notifications as the configured module does; one
+        piece of data at a time (a BMS never interleaves two frames)."""
+        with self.stream_lock:
+            self._notify_stream(data)
+
+    def _notify_stream(self, data):
         room = self.mtu - 3
         split = self.args.split
         if split == "random":
@@ -156,10 +248,18 @@ class Peripheral:
         if kind == "settings":
             f = bytearray(300)
             f[0:6] = bytes([0x55, 0xAA, 0xEB, 0x90, 0x01, 0x01])
-            f[114] = 16
+            if self.switches.protocol == "JK04":
+                f[34] = 16
+            else:
+                f[114] = 16
+            self.switches.tick(self.log)
+            self.switches.patch_settings(f)
             f[299] = sum(f[:299]) & 0xFF
             return bytes(f)
         f = bytearray(self.args.cell_frame)
+        self.switches.tick(self.log)
+        self.switches.patch_cell(f)
+        f[299] = sum(f[:299]) & 0xFF
         if self.fault == "bad_checksum":
             f[299] ^= 0x5A
         return bytes(f)
@@ -194,15 +294,37 @@ class Peripheral:
         if handle not in self.write_handles or len(value) != 20 or value[:4] != b"\xaa\x55\x90\xeb":
             return
         cmd = value[4]
+        if cmd not in (0x96, 0x97):
+            return self.on_switch_write(value)
         self.log.write("command %02x\n" % cmd)
         if cmd == 0x97:
             self.notify_stream(self.frame("device") + ACK)
         elif cmd == 0x96:
-            if self.fault == "settings_first" or self.args.layout != "new":
+            if self.fault == "settings_first" or self.args.layout != "new" or self.written:
                 self.notify_stream(self.frame("settings") + ACK)
+            if self.written:
+                # the read-back: a cell-info frame soon after the settings
+                threading.Timer(0.1, lambda: self.notify_stream(self.frame("cell"))).start()
             if not self.streaming:
                 self.streaming = True
                 threading.Thread(target=self.stream_cells, daemon=True).start()
+
+    def on_switch_write(self, value):
+        name, why = self.switches.check_write(value)
+        if name is None:
+            self.log.write("rejected %s: %s\n" % (value.hex(), why))
+            return
+        state = "on" if why else "off"
+        self.log.write("write %s %s%s\n" % (name, state, " (stubborn)" if self.args.stubborn else ""))
+        self.written = True
+        if self.args.no_ack:
+            return
+        if not self.args.stubborn:
+            with self.switches.lock:
+                self.switches.set(name, why)
+        time.sleep(0.05)  # the BMS acks after 85-247 ms
+        # fw 15.41 sends "AT\r\n" in the ack's notification, after it (E14)
+        self.notify_stream(ACK + (b"AT\r\n" if self.args.layout == "old" else b""))
 
     def handle(self, pdu):
         op = pdu[0]
@@ -342,11 +464,20 @@ def main():
                     help="none: no connect is ever answered (out of range)")
     ap.add_argument("--connect-error", default="")
     ap.add_argument("--firmware-change-at", type=int, default=0)
+    ap.add_argument("--protocol", choices=("JK02_24S", "JK02_32S", "JK04"), default="JK02_32S",
+                    help="the frame layout, for the switch offsets of the write path")
+    ap.add_argument("--stubborn", action="store_true",
+                    help="acknowledge switch writes and keep the old state")
+    ap.add_argument("--no-ack", action="store_true",
+                    help="take switch writes without acknowledging or applying them")
+    ap.add_argument("--spontaneous", action="append", default=[],
+                    help="SWITCH=on|off@SECONDS: the BMS changes it by itself")
     ap.add_argument("--random-faults", type=float, default=0.0,
                     help="probability that a connection gets a random fault (with --connections 0: serve forever)")
     args = ap.parse_args()
     args.device_frame = load_hex(args.device_info)
     args.cell_frame = load_hex(args.cell_info)
+    args.switches = Switches(args)
     log = open(args.log, "a", buffering=1)
     try:
         os.unlink(args.socket)

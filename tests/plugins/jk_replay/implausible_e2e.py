@@ -64,18 +64,18 @@ CASES = [
      ["battery_current", "battery_power"],
      "battery_current = -2147483.648 A is outside -1000..1000 A: left out",
      "battery_current", -2147483.648),
-    ("a probe at 3276.7 degC", lambda f: patch(f, 258, "<h", 32767),
-     [], "temperatures[3] = 3276.7 degC is outside -40..120 degC: left out",
+    ("a probe at 3276.7 degC", lambda f: patch(f, 256, "<h", 32767),  # T4 (0xFA, V1.1 map)
+     [], "temperatures[4] = 3276.7 degC is outside -40..120 degC: left out",
      "temperatures", 3276.7),
     ("4294967295 cycles", lambda f: patch(f, 182, "<I", 0xFFFFFFFF),
      ["cycle_count"], "cycle_count = 4294967295 is outside 0..100000: left out",
      "cycle_count", 4294967295),
     ("SOH 255 %", lambda f: patch(f, 190, "<B", 255),
      ["soh"], "soh = 255 % is outside 0..100 %: left out", "soh", 255),
-    ("4294967 Ah remaining", lambda f: patch(f, 174, "<I", 0xFFFFFFFF),
+    ("2147483 Ah remaining", lambda f: patch(f, 174, "<i", 0x7FFFFFFF),  # 0xA8 is signed
      ["capacity_remaining_ah"],
-     "capacity_remaining_ah = 4294967.295 Ah is outside 0..10000 Ah: left out",
-     "capacity_remaining_ah", 4294967.295),
+     "capacity_remaining_ah = 2147483.647 Ah is outside 0..10000 Ah: left out",
+     "capacity_remaining_ah", 2147483.647),
     ("4294967 Ah nominal", lambda f: patch(f, 178, "<I", 0xFFFFFFFF),
      ["capacity_nominal_ah"],
      "capacity_nominal_ah = 4294967.295 Ah is outside 0..10000 Ah: left out",
@@ -141,7 +141,7 @@ with tempfile.TemporaryDirectory() as tmp:
     r, good, ok, _ = replay(tmp, "real", BASE)
     check("the real frame: every key written (baseline)",
           ok and good.get("bms_cell_count") == 16 and good.get("cycle_count") == 0
-          and good.get("temperatures") == [17.7, 17.7, 18.0, 17.9]
+          and good.get("temperatures") == [17.7, 17.7, 17.3, 17.9, 18.0]
           and "implausible" not in r.stderr, r.stderr + json.dumps(good))
 
     for name, fn, gone, line, field, raw in CASES:
@@ -150,8 +150,8 @@ with tempfile.TemporaryDirectory() as tmp:
         r, row, ok, u = replay(tmp, "case%d" % len(results), seal(frame))
         missing = [k for k in good if k not in row]
         changed = [k for k in gone if row.get(k) != INVERTER.get(k)]
-        if field == "temperatures":  # T3 and T4 (after it) left out, T1 still there
-            changed += [] if row.get("temperatures") == [17.7, 17.7] else ["temperatures"]
+        if field == "temperatures":  # T4 and T5 (after it) left out, T1-T3 still there
+            changed += [] if row.get("temperatures") == [17.7, 17.7, 17.3] else ["temperatures"]
             missing = [k for k in missing if k != "temperatures"]
         same = [k for k in good if k not in gone and k != "temperatures"
                 and row.get(k) != good[k]]

@@ -39,7 +39,12 @@ static void bad_settings_name_the_key(void **state)
         const char *text, *key;
     } cases[] = {
         {"device = \"/dev/ttyUSB0\"; protocol = \"rtu\";", "protocol"},
-        {"device = \"/dev/ttyUSB0\"; slave = 0;", "slave"},
+        {"device = \"/dev/ttyUSB0\"; slave = 0; bus_mode = \"master\";", "slave"},
+        {"device = \"/dev/ttyUSB0\"; slave = 0; protocol = \"uart\";", "slave"},
+        {"device = \"/dev/ttyUSB0\"; request = \"fc03\";", "request"},
+        {"device = \"/dev/ttyUSB0\"; bus_mode = \"slave\";", "bus_mode"},
+        {"device = \"/dev/ttyUSB0\"; max_registers = 126;", "max_registers"},
+        {"device = \"/dev/ttyUSB0\"; gap = 3.0;", "gap"},
         {"device = \"/dev/ttyUSB0\"; slave = 16;", "slave"},
         {"device = \"/dev/ttyUSB0\"; baudrate = 12345;", "baudrate"},
         {"device = \"/dev/ttyUSB0\"; timeout = 0.0;", "timeout"},

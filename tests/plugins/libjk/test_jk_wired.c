@@ -287,6 +287,79 @@ static void current_in_both_protocol_versions(void **state)
     assert_true(d.ci.temps[0] == -5.0);
 }
 
+/* Issue 27.7: 0xC0 (the last TLV) is read by position, so a walk that stops
+ * at an unknown ID before it still decodes the current by the right
+ * convention: `84 00 45` with version 1 is -0.69 A, not +99.31 A. */
+static void the_protocol_version_is_read_by_position(void **state)
+{
+    uint8_t f[1024];
+    size_t len = load_pdu("<<< ", f, sizeof(f));
+    size_t cur = value_at(f, len, 0x84), soc_id = value_at(f, len, 0x85) - 1;
+    struct jk_uart_data d;
+    (void)state;
+
+    assert_int_equal(f[value_at(f, len, 0xc0)], 1);
+    f[cur] = 0x00, f[cur + 1] = 0x45;
+    f[soc_id] = 0x77; /* an ID this decoder does not know: the walk stops here */
+    fix_checksum(f, len);
+    assert_int_equal(jk_uart_decode(f, len, &d), 0);
+    assert_int_equal(d.stopped_at, 0x77);
+    assert_int_equal(d.protocol_version, 1);
+    assert_true(fabs(d.ci.current_a + 0.69) < 1e-9);
+}
+
+/* Issue 27.7: 0x8C bit 2 is the balancer switch, not balancing now. */
+static void status_bit_2_is_the_balancer_switch(void **state)
+{
+    uint8_t f[1024];
+    size_t len = load_pdu("<<< ", f, sizeof(f)), st = value_at(f, len, 0x8c);
+    struct jk_uart_data d;
+    (void)state;
+
+    assert_int_equal(f[st + 1], 0x04); /* the recorded pack: balancer on, MOSFETs off */
+    assert_int_equal(jk_uart_decode(f, len, &d), 0);
+    assert_int_equal(d.ci.balancer_switch, 1);
+    assert_int_equal(d.ci.balancing_action, 0);
+    assert_true(d.ci.no_balancing);
+    f[st + 1] = 0x03;
+    fix_checksum(f, len);
+    assert_int_equal(jk_uart_decode(f, len, &d), 0);
+    assert_int_equal(d.ci.balancer_switch, 0);
+    assert_int_equal(d.ci.charging, 1);
+    assert_int_equal(d.ci.discharging, 1);
+}
+
+/* Issue 27.4: the password (TLV 0xB2, "123456" in the recording) is zeroed
+ * before any dump, also in a corrupted frame and past an unknown ID. */
+static void the_password_is_masked(void **state)
+{
+    uint8_t f[1024], g[1024];
+    size_t len = load_pdu("<<< ", f, sizeof(f)), pw = value_at(f, len, 0xb2);
+    static const uint8_t zero[10];
+    struct jk_uart_data d;
+    (void)state;
+
+    assert_memory_equal(f + pw, "123456", 6);
+    memcpy(g, f, len);
+    jk_uart_mask_password(g, len);
+    assert_memory_equal(g + pw, zero, 10);
+    assert_memory_equal(g, f, pw);                                  /* nothing before it */
+    assert_memory_equal(g + pw + 10, f + pw + 10, len - pw - 10);   /* nor after it */
+    assert_int_equal(jk_uart_decode(g, len, &d), -EBADMSG);         /* the checksum is not ours */
+    /* corrupted, and cut short */
+    memcpy(g, f, len);
+    g[20] ^= 0x40;
+    jk_uart_mask_password(g, pw + 4);
+    assert_memory_equal(g + pw, zero, 4);
+    /* past an unknown ID: all of the rest but the protocol version */
+    memcpy(g, f, len);
+    g[value_at(f, len, 0x8e) - 1] = 0x77;
+    jk_uart_mask_password(g, len);
+    assert_memory_equal(g + pw, zero, 10);
+    assert_int_equal(g[value_at(f, len, 0xc0)], 1);
+    assert_int_equal(g[value_at(f, len, 0xc0) - 1], 0xc0);
+}
+
 /* ---- Modbus register images ---- */
 
 static void load_frame(const char *name, uint8_t out[JK_FRAME_LEN])
@@ -348,6 +421,10 @@ static void the_live_block_decodes_as_the_ble_frame(void **state)
     assert_true(mb.current_a == ble.current_a);
     assert_int_equal(mb.ntemps, ble.ntemps);
     assert_memory_equal(mb.temps, ble.temps, sizeof(ble.temps));
+    /* V1.1 map: T1, T2 at 0x9C/0x9E, T3/T4/T5 at 0xF8/0xFA/0xFC */
+    assert_int_equal(mb.ntemps, 5);
+    assert_true(mb.temps[0] == 17.7 && mb.temps[1] == 17.7 && mb.temps[2] == 17.3 &&
+                mb.temps[3] == 17.9 && mb.temps[4] == 18.0);
     assert_true(mb.mos_temp == ble.mos_temp && mb.mos_temp == 17.3);
     assert_int_equal(mb.errors, ble.errors);
     assert_true(mb.balance_current_a == ble.balance_current_a);
@@ -364,6 +441,63 @@ static void the_live_block_decodes_as_the_ble_frame(void **state)
     assert_int_equal(jk_decode_cell_info(frame, JK_PROTO_JK02_32S, &ble), 0);
     assert_true(ble.pack_v != mb.pack_v && ble.cell_v[0] != mb.cell_v[0]);
     assert_int_equal(jk_decode_live_block(img, JK_LIVE_BLOCK_MIN - 1, &mb), -EINVAL);
+}
+
+/* Issue 27.6: probes are gated on 0xD0 bits 1-5 (1 present), not guessed. */
+static void probes_are_gated_on_the_presence_bits(void **state)
+{
+    uint8_t frame[JK_FRAME_LEN];
+    struct jk_cell_info ci;
+    (void)state;
+
+    load_frame("jk02_32s_v11_cell_info.hex", frame);
+    assert_int_equal(frame[6 + 0xd0], 0xff);
+    frame[6 + 0xd0] = 0x02 | 0x04 | 0x10; /* T1, T2, T4: T3 and T5 missing */
+    assert_int_equal(jk_decode_cell_info(frame, JK_PROTO_JK02_32S, &ci), 0);
+    assert_int_equal(ci.ntemps, 3);
+    assert_true(ci.temps[0] == 17.7 && ci.temps[1] == 17.7 && ci.temps[2] == 17.9);
+    frame[6 + 0xd0] = 0x01 | 0x20; /* MOS and T5 only, whatever the other values */
+    assert_int_equal(jk_decode_cell_info(frame, JK_PROTO_JK02_32S, &ci), 0);
+    assert_int_equal(ci.ntemps, 1);
+    assert_true(ci.temps[0] == 18.0);
+    assert_true(ci.has_mos_temp && ci.mos_temp == 17.3);
+}
+
+/* Issue 27.7 (0xA8): the remaining capacity is signed. */
+static void remaining_capacity_is_signed(void **state)
+{
+    uint8_t frame[JK_FRAME_LEN];
+    struct jk_cell_info ci;
+    (void)state;
+
+    load_frame("jk02_32s_v11_cell_info.hex", frame);
+    frame[6 + 0xa8] = 0x18, frame[6 + 0xa9] = 0xfc, frame[6 + 0xaa] = 0xff,
+                     frame[6 + 0xab] = 0xff; /* -1000 mAh, little-endian */
+    assert_int_equal(jk_decode_cell_info(frame, JK_PROTO_JK02_32S, &ci), 0);
+    assert_true(ci.remaining_ah == -1.0);
+}
+
+/* Issue 27.4: the passcodes of the device-info record (62, 97, 118) are
+ * zeroed in a frame or in a part of a register image; nothing else is. */
+static void device_info_passcodes_are_masked(void **state)
+{
+    uint8_t frame[JK_FRAME_LEN], orig[JK_FRAME_LEN], part[20];
+    (void)state;
+
+    load_frame("jk02_32s_v11_device_info.hex", frame);
+    memset(frame + 62, 'P', 16), memset(frame + 97, 'Q', 5), memset(frame + 118, 'R', 16);
+    memcpy(orig, frame, sizeof(frame));
+    jk_mask_device_info_secrets(frame, sizeof(frame), 0);
+    for (size_t i = 0; i < JK_FRAME_LEN; i++) {
+        int secret = (i >= 62 && i < 78) || (i >= 97 && i < 102) || (i >= 118 && i < 134);
+        if (secret ? frame[i] != 0 : frame[i] != orig[i])
+            fail_msg("byte %zu: %02x", i, frame[i]);
+    }
+    /* registers 0x1448-0x145B: date, serial, and the first passcode byte */
+    memcpy(part, orig + 6 + 0x48, sizeof(part));
+    jk_mask_device_info_secrets(part, sizeof(part), 6 + 0x48);
+    assert_memory_equal(part, orig + 6 + 0x48, 19);
+    assert_int_equal(part[19], 0);
 }
 
 static void the_info_block_decodes_as_the_ble_frame(void **state)
@@ -390,6 +524,13 @@ static void the_info_block_decodes_as_the_ble_frame(void **state)
     assert_int_equal(mb.power_on_count, ble.power_on_count);
     assert_true(mb.uptime_s > 0 && mb.uptime_s < 100000000u);
     assert_int_equal(jk_decode_info_block(img, JK_INFO_BLOCK_MIN - 1, &mb), -EINVAL);
+    /* The documented block alone (20 registers): model and versions */
+    assert_int_equal(JK_INFO_BLOCK_MIN, 40);
+    assert_int_equal(jk_decode_info_block(img, 40, &mb), 0);
+    assert_string_equal(mb.model, ble.model);
+    assert_string_equal(mb.sw_version, "14.20");
+    assert_int_equal(mb.power_on_count, ble.power_on_count);
+    assert_string_equal(mb.serial, "");
 }
 
 int main(void)
@@ -402,7 +543,13 @@ int main(void)
         cmocka_unit_test(truncated_frames_and_echoes_are_never_delivered),
         cmocka_unit_test(an_unknown_id_ends_the_walk_keeping_what_came_before),
         cmocka_unit_test(current_in_both_protocol_versions),
+        cmocka_unit_test(the_protocol_version_is_read_by_position),
+        cmocka_unit_test(status_bit_2_is_the_balancer_switch),
+        cmocka_unit_test(the_password_is_masked),
         cmocka_unit_test(the_live_block_decodes_as_the_ble_frame),
+        cmocka_unit_test(probes_are_gated_on_the_presence_bits),
+        cmocka_unit_test(remaining_capacity_is_signed),
+        cmocka_unit_test(device_info_passcodes_are_masked),
         cmocka_unit_test(the_info_block_decodes_as_the_ble_frame),
     };
     return cmocka_run_group_tests_name("jk_wired", tests, NULL, NULL);
