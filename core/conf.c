@@ -469,7 +469,7 @@ static int read_collector(struct daemon_cfg *c)
     config_setting_t *root = config_root_setting(&c->cfg);
     config_setting_t *g = config_setting_get_member(root, "collector");
     const char *env = getenv("COLLECTOR_PLUGIN_PATH");
-    const char *plugin_dir = NULL, *state_dir = NULL, *level = NULL;
+    const char *plugin_dir = NULL, *state_dir = NULL, *level = NULL, *cs = NULL;
     config_setting_t *m;
     char err[LOG_ERR_MAX];
     int n;
@@ -503,6 +503,25 @@ static int read_collector(struct daemon_cfg *c)
     if (n < 0 || (size_t)n >= sizeof(c->plugin_path)) {
         cfg_error(c->path, config_setting_source_line(g), "collector: plugin path too long");
         return -EINVAL;
+    }
+    if (settings_get_string(settings_wrap(g), "control_socket", &cs) == 0) {
+        if ((*cs != '\0' && *cs != '/') || strlen(cs) >= sizeof(c->control_socket)) {
+            cfg_error(c->path, config_setting_source_line(g),
+                      "collector.control_socket: want an absolute path of at most %zu bytes, "
+                      "or \"\" for none",
+                      sizeof(c->control_socket) - 1);
+            return -EINVAL;
+        }
+        snprintf(c->control_socket, sizeof(c->control_socket), "%s", cs);
+    } else {
+        /* COLLECTOR_CONTROL_SOCKET (also read by `collectord ctl`), else the built-in path;
+         * set and empty: none (the test suite runs many daemons side by side) */
+        cs = getenv("COLLECTOR_CONTROL_SOCKET");
+        snprintf(c->control_socket, sizeof(c->control_socket), "%s",
+                 cs != NULL && (*cs == '\0' || (*cs == '/' && strlen(cs) < sizeof(c->control_socket)))
+                     ? cs
+                     : COLLECTOR_CONTROL_SOCKET_DEFAULT);
+        c->control_socket_default = 1;
     }
     if (state_dir == NULL) { /* hostdefs: the default is not in the table */
         const char *st = getenv("COLLECTOR_STATE_DIR");

@@ -21,6 +21,8 @@
 /* COLLECTOR_PLUGIN_PATH, plugin_dir and the built-in directory, ':'-joined. */
 #define CONF_PLUGIN_PATH_MAX (2 * PATH_MAX)
 
+#define COLLECTOR_CONTROL_SOCKET_DEFAULT "/run/collectord/control.sock"
+
 /* One entry of `sources`, `calculators` or `sinks`. */
 struct instance_cfg {
     char name[NAMES_MAX + 1];
@@ -41,6 +43,8 @@ struct daemon_cfg {
     int log_level;
     char plugin_path[CONF_PLUGIN_PATH_MAX]; /* COLLECTOR_PLUGIN_PATH:plugin_dir:built-in */
     char state_dir[PATH_MAX];
+    char control_socket[108]; /* a unix socket path; "" for none */
+    int control_socket_default; /* not configured: a failure to make it is only a warning */
     struct instance_cfg *inst; /* in config order: sources, calculators, sinks */
     size_t ninst;
     char **files; /* the main file and every included one: settings' file names */

@@ -110,6 +110,30 @@ static void describe_table(FILE *out, const struct collector_setting_def *d, int
     }
 }
 
+/* ABI 1.2: the commands a source offers; an instance allows them with
+ * `control = (...)` (docs/control.md). */
+static void describe_commands(FILE *out, const struct collector_plugin *desc, int man)
+{
+    const struct collector_command_def *c;
+
+    if (desc->abi_minor < 2 || desc->commands == NULL || desc->commands[0].name == NULL)
+        return;
+    if (man)
+        fputs(".PP\nCommands, each allowed only when the instance's\n.B control\nlists it:\n",
+              out);
+    else
+        fputs("  commands (allowed one by one with control = (...)):\n", out);
+    for (c = desc->commands; c->name != NULL; c++) {
+        if (man) {
+            fprintf(out, ".TP\n.BR %s \" (on or off)\"\n", c->name);
+            man_text(out, c->description ? c->description : "");
+            fputc('\n', out);
+        } else {
+            fprintf(out, "  %-18s on|off\n      %s\n", c->name,
+                    c->description ? c->description : "");
+        }
+    }
+}
 
 void describe_plugin(FILE *out, const struct collector_plugin *desc, int man)
 {
@@ -128,9 +152,11 @@ void describe_plugin(FILE *out, const struct collector_plugin *desc, int man)
     if (desc->setting_defs == NULL) {
         fprintf(out, man ? ".PP\nThis plugin declares no settings table.\n"
                          : "  (no settings table: a plugin built for ABI 1.0)\n");
+        describe_commands(out, desc, man);
         return;
     }
     describe_table(out, desc->setting_defs, man);
+    describe_commands(out, desc, man);
 }
 
 void describe_host(FILE *out, int man)

@@ -323,10 +323,41 @@ unsigned long host_lost_total(const struct collector_host *host, char *buf, size
     return total;
 }
 
-static uint32_t interim_record_kind(const collector_record *rec)
+static int host_command_submit(collector_host *host, const struct collector_command *cmd,
+                               uint64_t *id_out)
 {
-    (void)rec;
-    return COLLECTOR_RECORD_MEASUREMENT;
+    char reason[256];
+    uint64_t id = 0;
+    int rc;
+
+    if (cmd == NULL || cmd->struct_size < sizeof(struct collector_command))
+        return -EINVAL;
+    if (host->commands == NULL || host->command_submit == NULL)
+        return -ENOSYS;
+    rc = host->command_submit(host->commands, cmd, &id, reason, sizeof(reason));
+    if (id_out != NULL)
+        *id_out = id;
+    return rc;
+}
+
+static void host_command_done(collector_host *host, uint64_t id, uint32_t outcome,
+                              const char *detail)
+{
+    if (host->commands == NULL || host->command_done == NULL) {
+        host_log(host, COLLECTOR_LOG_WARNING, "command %llu: outcome without a command host",
+                 (unsigned long long)id);
+        return;
+    }
+    host->command_done(host->commands, id, outcome, detail);
+}
+
+static int host_command_allowed(const collector_host *host, const char *source,
+                                const char *name)
+{
+    if (host->commands == NULL || host->command_allowed == NULL || source == NULL ||
+        name == NULL)
+        return 0;
+    return host->command_allowed(host->commands, source, name);
 }
 
 static const struct collector_host_api host_api = {
@@ -378,8 +409,11 @@ static const struct collector_host_api host_api = {
     .producers = host_producers,
     .record_fresh_until_ns = record_fresh_until_ns,
     .source_fresh_until_ns = host_source_fresh_until_ns,
-    .record_kind = interim_record_kind,
+    .record_kind = record_kind,
+    .command_submit = host_command_submit,
+    .command_done = host_command_done,
     .records_lost = host_records_lost,
+    .command_allowed = host_command_allowed,
 };
 
 const struct collector_host_api *hostapi_table(void)

@@ -5,6 +5,7 @@
 #define COLLECTORD_CORE_HOSTAPI_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <collector/plugin.h>
@@ -19,6 +20,7 @@ struct fresh_book;
 /* Resources instances claimed (api->claim), shared by the instances of one
  * configuration; owned by the runtime or testhost that made it. */
 struct host_claims;
+struct command_center;
 struct host_claims *host_claims_new(void);
 /* The record producers of the configuration (for api->producers); the
  * names are copied. 0 or -ENOMEM. */
@@ -53,6 +55,14 @@ struct collector_host {
     int64_t fallback_interval_ms; /* collector.interval: freshness when a source's is unknown */
     struct fresh_book *book; /* borrowed: producers' newest records; NULL: none known */
     struct host_lost lost[HOST_LOST_REASONS]; /* the last slot also takes any other reason */
+    /* ABI 1.2 commands (core/command.c, set by the runtime; NULL: command_submit
+     * fails with -ENOSYS). Hooks, so this file links without the runtime. */
+    struct command_center *commands; /* borrowed */
+    int (*command_submit)(struct command_center *cc, const struct collector_command *cmd,
+                          uint64_t *id, char *reason, size_t size);
+    void (*command_done)(struct command_center *cc, uint64_t id, uint32_t outcome,
+                         const char *detail);
+    int (*command_allowed)(struct command_center *cc, const char *source, const char *name);
 };
 
 /* The table plugins see (static, same for all instances). */

@@ -47,6 +47,11 @@ const struct collector_setting_def hostdefs_collector[] = {
      .description = "where instances keep their state files (default: $COLLECTOR_STATE_DIR, "
                     "else the built-in directory); made 0750 at start, it must belong to root "
                     "or the daemon's user and not be writable by others"},
+    {.name = "control_socket",
+     .type = COLLECTOR_SETTING_STRING,
+     .description = "the unix socket `collectord ctl` talks to (mode 0660; root and the "
+                    "daemon's user and group only); \"\" for none (default: "
+                    "$COLLECTOR_CONTROL_SOCKET, else /run/collectord/control.sock)"},
     {.name = "env_file",
      .type = COLLECTOR_SETTING_STRING,
      .flags = COLLECTOR_SETTING_PATH,
@@ -78,6 +83,10 @@ const struct collector_setting_def hostdefs_entry[] = {
      .unit = "s",
      .description = "sources only: how often this one polls (default: collector.interval; "
                     "at least the plugin's floor, 1 s unless it declares less)"},
+    {.name = "control",
+     .type = COLLECTOR_SETTING_LIST,
+     .description = "sources only: the commands this instance allows, e.g. (\"charge\", "
+                    "\"balancer\"); default none: read-only (docs/control.md)"},
     {.name = NULL},
 };
 

@@ -74,6 +74,62 @@ static void warn_readable_secret(const struct instance_cfg *ic, const struct loa
             file, config_setting_source_line(m), ic->name, config_setting_name(m), file, file);
 }
 
+/* The commands the instance allows: `control = ("charge", "balancer");`,
+ * each one the plugin offers (ABI 1.2 `commands`). Sources only; default none. */
+static int read_control(const struct instance_cfg *ic, struct instance *in)
+{
+    const config_setting_t *m = config_setting_get_member(ic->group, "control");
+    const struct collector_command_def *defs = NULL;
+    unsigned line;
+    int n;
+
+    if (m == NULL)
+        return 0;
+    line = config_setting_source_line(m);
+    if (in->kind != COLLECTOR_KIND_SOURCE) {
+        log_msg(LOG_CORE, COLLECTOR_LOG_ERROR, "%s:%u: %s: control: only sources take commands",
+                ic->file, line, ic->name);
+        return -EINVAL;
+    }
+    if (config_setting_type(m) != CONFIG_TYPE_LIST && config_setting_type(m) != CONFIG_TYPE_ARRAY) {
+        log_msg(LOG_CORE, COLLECTOR_LOG_ERROR,
+                "%s:%u: %s: control: want a list of command names, e.g. (\"charge\", \"balancer\")",
+                ic->file, line, ic->name);
+        return -EINVAL;
+    }
+    if (in->lp->desc.abi_minor >= 2 && in->lp->desc.command != NULL)
+        defs = in->lp->desc.commands;
+    n = config_setting_length(m);
+    in->control = calloc(n > 0 ? (size_t)n : 1, sizeof(*in->control));
+    if (in->control == NULL)
+        return -ENOMEM;
+    for (int i = 0; i < n; i++) {
+        const char *name = config_setting_get_string_elem(m, i);
+        const struct collector_command_def *d = defs;
+        char known[512] = "";
+        size_t k = 0;
+
+        for (; d != NULL && d->name != NULL; d++) {
+            if (name != NULL && strcmp(d->name, name) == 0)
+                break;
+            k += (size_t)snprintf(known + k, k < sizeof(known) ? sizeof(known) - k : 0, "%s%s",
+                                  k ? ", " : "", d->name);
+        }
+        if (name == NULL || d == NULL || d->name == NULL) {
+            log_msg(LOG_CORE, COLLECTOR_LOG_ERROR,
+                    "%s:%u: %s: control: \"%s\": plugin %s has no such command (it offers: %s)",
+                    ic->file, line, ic->name, name ? name : "(not a string)", ic->plugin,
+                    defs ? known : "none");
+            return -EINVAL;
+        }
+        in->control[in->ncontrol] = strdup(name);
+        if (in->control[in->ncontrol] == NULL)
+            return -ENOMEM;
+        in->ncontrol++;
+    }
+    return 0;
+}
+
 int instance_open(const struct daemon_cfg *cfg, const struct instance_cfg *ic,
                   struct host_claims *claims, uint32_t run_flags, struct instance **out)
 {
@@ -134,6 +190,9 @@ int instance_open(const struct daemon_cfg *cfg, const struct instance_cfg *ic,
         log_msg(LOG_CORE, COLLECTOR_LOG_ERROR, "%s", err);
         goto fail;
     }
+    rc = read_control(ic, in);
+    if (rc < 0)
+        goto fail;
     in->fingerprint = make_fingerprint(in, ic->group);
     if (in->fingerprint == NULL) {
         rc = -ENOMEM;
@@ -212,6 +271,9 @@ void instance_close(struct instance *in)
     loader_close(in->lp);
     pthread_cond_destroy(&in->tick);
     pthread_mutex_destroy(&in->lock);
+    for (size_t i = 0; i < in->ncontrol; i++)
+        free(in->control[i]);
+    free(in->control);
     free(in->fingerprint);
     free(in->file);
     free(in);

@@ -43,6 +43,7 @@ struct instance {
     pthread_mutex_t lock;
     pthread_cond_t tick;
     int stop;
+    int cmd_wake; /* a command is queued or finished (core/command.c) */
     pthread_t thread;
     int thread_started;
     /* Sources: touched only by the source's own thread (sched.c), or by the
@@ -52,6 +53,10 @@ struct instance {
                                       main thread reads it for the watchdog */
     unsigned long records; /* emitted: by the source's thread, or by the pipeline's
                               thread for a calculator that emits */
+
+    /* Sources: the commands this instance allows (its `control` setting). */
+    char **control;
+    size_t ncontrol;
 
     /* Calculators and sinks: touched only by the pipeline's thread (and by
      * the main thread once that thread is paused or stopped: retire). */

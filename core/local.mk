@@ -22,11 +22,14 @@ core_libcollector_core_a_SOURCES = \
 	core/pipeline.c core/pipeline.h \
 	core/sched.c core/sched.h \
 	core/runtime.c core/runtime.h \
-	plugins/libsafeopen/safe_open.c plugins/libsafeopen/safe_open.h
-core_libcollector_core_a_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS)
+	plugins/libsafeopen/safe_open.c plugins/libsafeopen/safe_open.h \
+	core/command.c core/command.h \
+	core/ctlproto.c core/ctlproto.h \
+	core/ctlsock.c core/ctlsock.h
+core_libcollector_core_a_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS)
 
 sbin_PROGRAMS += core/collectord
-core_collectord_SOURCES = core/main.c core/notify.c core/notify.h
-core_collectord_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS)
+core_collectord_SOURCES = core/main.c core/notify.c core/notify.h core/ctl.c core/ctl.h
+core_collectord_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(JANSSON_CFLAGS)
 core_collectord_LDFLAGS = $(AM_LDFLAGS) -Wl,-z,relro,-z,now
-core_collectord_LDADD = core/libcollector_core.a $(LIBCONFIG_LIBS) $(LIBS)
+core_collectord_LDADD = core/libcollector_core.a $(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(LIBS)

@@ -20,6 +20,7 @@
 #include <collector/plugin.h>
 
 #include "core/conf.h"
+#include "core/ctl.h"
 #include "core/loader.h"
 #include "core/log.h"
 #include "core/notify.h"
@@ -32,6 +33,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: collectord [-c FILE] [--check | --once] [-f] [-v]\n"
             "       collectord --describe PLUGIN|collector [--man]\n"
+            "       collectord ctl BATTERY [SWITCH on|off [--for DURATION] [--force]]\n"
             "  -c, --config FILE  configuration (default %s/collector.conf)\n"
             "      --check        validate everything, then exit (0 or 78); creates no file,\n"
             "                     opens no socket, starts no thread\n"
@@ -44,6 +46,7 @@ static void usage(FILE *out)
             "  -h, --help         this text\n"
             "Environment: COLLECTOR_PLUGIN_PATH (extra plugin directories, colon-separated),\n"
             "COLLECTOR_STATE_DIR (state files, when collector.state_dir is not set),\n"
+            "COLLECTOR_CONTROL_SOCKET (when collector.control_socket is not set; \"\" for none),\n"
             "NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID (set by systemd for Type=notify).\n",
             COLLECTOR_SYSCONF_DIR);
 }
@@ -256,6 +259,8 @@ int main(int argc, char **argv)
     sigset_t sigs;
     int status = 0;
 
+    if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
+        return ctl_main(argc - 1, argv + 1);
     while ((c = getopt_long(argc, argv, "c:fvh", opts, NULL)) != -1) {
         switch (c) {
         case 'c':

@@ -38,6 +38,7 @@ struct collector_record {
     int64_t time_ns;
     int64_t interval_ms;   /* the source's configured interval; 0 unknown */
     int64_t fallback_ms;   /* collector.interval of the host that made it; 0 unknown */
+    uint32_t kind;         /* COLLECTOR_RECORD_MEASUREMENT or _EVENT */
     size_t source, device; /* pool offsets */
     struct metric *metrics; /* insertion order; inline_metrics or the heap */
     size_t count, cap;
@@ -274,6 +275,7 @@ int record_new(const char *source, int64_t time_ns, collector_record **out)
     rec->time_ns = time_ns;
     rec->interval_ms = 0;
     rec->fallback_ms = 0;
+    rec->kind = COLLECTOR_RECORD_MEASUREMENT;
     rec->metrics = rec->inline_metrics;
     rec->count = 0;
     rec->cap = INLINE_METRICS;
@@ -570,4 +572,16 @@ int64_t record_fresh_until_ns(const collector_record *rec)
         return 0;
     ms = rec->interval_ms > 0 ? rec->interval_ms : rec->fallback_ms;
     return rec->time_ns + (int64_t)COLLECTOR_STALE_FACTOR * ms * 1000000;
+}
+
+uint32_t record_kind(const collector_record *rec)
+{
+    return rec ? rec->kind : COLLECTOR_RECORD_MEASUREMENT;
+}
+
+void record_set_kind(collector_record *rec, uint32_t kind)
+{
+    if (rec != NULL)
+        rec->kind = kind == COLLECTOR_RECORD_EVENT ? COLLECTOR_RECORD_EVENT
+                                                   : COLLECTOR_RECORD_MEASUREMENT;
 }

@@ -51,6 +51,11 @@ void record_set_fallback_interval_ms(collector_record *rec, int64_t interval_ms)
  * ns). The only place the rule is computed. */
 int64_t record_fresh_until_ns(const collector_record *rec);
 
+/* COLLECTOR_RECORD_MEASUREMENT (every new record) or COLLECTOR_RECORD_EVENT:
+ * the host API's record_kind, and its setter (host side only). */
+uint32_t record_kind(const collector_record *rec);
+void record_set_kind(collector_record *rec, uint32_t kind);
+
 /* 1 if `name` is a valid metric name: [a-z0-9_]+, starts with a letter, < 64 bytes. */
 int record_name_is_valid(const char *name);
 

@@ -12,6 +12,8 @@
 
 #include "core/clock.h"
 #include "core/fresh.h"
+#include "core/command.h"
+#include "core/ctlsock.h"
 #include "core/hostapi.h"
 #include "core/instance.h"
 #include "core/log.h"
@@ -22,6 +24,8 @@ struct runtime {
     const struct daemon_cfg *cfg;
     uint32_t run_flags;
     struct pipeline *pl;
+    struct command_center *cc; /* ABI 1.2 commands */
+    struct ctlsock *ctl;       /* the control socket, while running */
     struct instance **inst; /* config order: sources, calculators, sinks */
     size_t n;
     int started;
@@ -32,13 +36,15 @@ static int on_emit(void *ctx, struct collector_host *host, collector_record *rec
     struct instance *in = instance_of(host);
 
     in->records++;
+    if (in->kind == COLLECTOR_KIND_SOURCE)
+        command_note_record(in->host.commands, in->name, rec);
     pipeline_submit(ctx, in, rec);
     return 0;
 }
 
 /* Open every enabled instance of `cfg`; all or nothing. */
 static int open_all(const struct daemon_cfg *cfg, uint32_t run_flags, struct pipeline *pl,
-                    struct instance ***out, size_t *nout)
+                    struct command_center *cc, struct instance ***out, size_t *nout)
 {
     struct instance **v = calloc(cfg->ninst ? cfg->ninst : 1, sizeof(*v));
     struct host_claims *claims = host_claims_new();
@@ -63,6 +69,10 @@ static int open_all(const struct daemon_cfg *cfg, uint32_t run_flags, struct pip
         v[n]->host.emit = on_emit;
         v[n]->host.emit_ctx = pl;
         v[n]->host.book = pipeline_book(pl);
+        v[n]->host.commands = cc;
+        v[n]->host.command_submit = command_submit;
+        v[n]->host.command_done = command_done;
+        v[n]->host.command_allowed = command_allowed;
         n++;
     }
     host_claims_free(claims);
@@ -90,6 +100,8 @@ static int set_stages(struct runtime *rt)
             stages[k++] = rt->inst[i];
     rc = pipeline_set_stages(rt->pl, stages, k);
     free(stages);
+    if (rc == 0)
+        rc = command_set_instances(rt->cc, rt->inst, rt->n);
     return rc;
 }
 
@@ -104,7 +116,9 @@ int runtime_create(const struct daemon_cfg *cfg, uint32_t run_flags, struct runt
     rt->run_flags = run_flags;
     rc = pipeline_new((run_flags & (COLLECTOR_RUN_ONCE | COLLECTOR_RUN_CHECK)) != 0, &rt->pl);
     if (rc == 0)
-        rc = open_all(cfg, run_flags, rt->pl, &rt->inst, &rt->n);
+        rc = command_center_new(cfg->state_dir, rt->pl, &rt->cc);
+    if (rc == 0)
+        rc = open_all(cfg, run_flags, rt->pl, rt->cc, &rt->inst, &rt->n);
     if (rc == 0)
         rc = set_stages(rt);
     if (rc < 0) {
@@ -150,8 +164,13 @@ int runtime_start(struct runtime *rt)
 
     if (rc == 0)
         rc = start_threads(rt);
+    if (rc == 0)
+        rc = command_start(rt->cc);
     if (rc < 0)
         return rc;
+    if (rt->cfg->control_socket[0] != '\0')
+        ctlsock_start(rt->cfg->control_socket, rt->cfg->control_socket_default, rt->cc,
+                      &rt->ctl); /* logs why it could not */
     rt->started = 1;
     log_msg(LOG_CORE, COLLECTOR_LOG_INFO, "running %zu instance(s) from %s", rt->n, rt->cfg->path);
     return 0;
@@ -225,6 +244,7 @@ static void retire(struct runtime *rt, struct instance **v, size_t n)
 struct runtime_next {
     uint32_t run_flags;
     struct pipeline *pl; /* only stored into the new instances (emit_ctx) */
+    struct command_center *cc; /* likewise (their commands) */
     const struct daemon_cfg *cfg;
     struct instance **inst;
     size_t n;
@@ -238,13 +258,14 @@ int runtime_next_new(const struct runtime *rt, struct runtime_next **out)
         return -ENOMEM;
     next->run_flags = rt->run_flags;
     next->pl = rt->pl;
+    next->cc = rt->cc;
     *out = next;
     return 0;
 }
 
 int runtime_prepare(struct runtime_next *next, const struct daemon_cfg *ncfg)
 {
-    int rc = open_all(ncfg, next->run_flags, next->pl, &next->inst, &next->n);
+    int rc = open_all(ncfg, next->run_flags, next->pl, next->cc, &next->inst, &next->n);
 
     if (rc == 0)
         next->cfg = ncfg;
@@ -286,6 +307,8 @@ unsigned runtime_switch(struct runtime *rt, struct runtime_next *next)
     for (size_t i = 0; i < rt->n; i++)
         if (rt->inst[i] != NULL)
             rt->inst[live++] = rt->inst[i];
+    /* commands go to the new set from now on, never to a retiring instance */
+    command_set_instances(rt->cc, nv, nn);
     retire(rt, rt->inst, live);
     /* ABI 1.0 promises a flush on SIGHUP; a kept sink gets it too. */
     for (size_t j = 0; j < nn; j++)
@@ -312,6 +335,8 @@ unsigned runtime_switch(struct runtime *rt, struct runtime_next *next)
         memmove(&rt->inst[k], &rt->inst[k + 1], (rt->n - k - 1) * sizeof(*rt->inst));
         rt->n--;
     }
+    if (failed > 0) /* the ones that could not start take no command */
+        command_set_instances(rt->cc, rt->inst, rt->n);
     if (set_stages(rt) < 0)
         failed++; /* out of memory: the old stages stay */
     pipeline_resume(rt->pl);
@@ -386,6 +411,12 @@ void runtime_destroy(struct runtime *rt)
 
     if (rt == NULL)
         return;
+    /* 0. no new commands: waiters are released, the socket closes */
+    command_stop(rt->cc);
+    ctlsock_stop(rt->ctl);
+    rt->ctl = NULL;
+    if (rt->cc != NULL)
+        command_set_instances(rt->cc, NULL, 0); /* what is in flight ends FAILED */
     /* 1. sources stop: no new records */
     for (size_t i = 0; i < rt->n; i++)
         if (rt->inst[i]->kind == COLLECTOR_KIND_SOURCE)
@@ -403,6 +434,7 @@ void runtime_destroy(struct runtime *rt)
         for (size_t i = rt->n; i-- > 0;)
             instance_close(rt->inst[i]);
     free(rt->inst);
+    command_center_free(rt->cc);
     pipeline_free(rt->pl);
     free(rt);
 }

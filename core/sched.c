@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "core/clock.h"
+#include "core/command.h"
 
 #define BACKOFF_MAX_SHIFT 3         /* a failing source waits up to 8 intervals */
 #define BACKOFF_MAX_MS (600 * 1000) /* ... but at most 10 minutes more than one */
@@ -73,20 +74,26 @@ static void *source_main(void *arg)
             pthread_mutex_unlock(&in->lock);
             break;
         }
+        in->cmd_wake = 0;
         pthread_mutex_unlock(&in->lock);
 
-        if (sched_poll(in) == 0) {
-            /* Fixed rate: the next slot of the grid, skipping missed ones. */
-            now = clock_mono_ms();
-            next += interval;
-            if (next <= now)
-                next += ((now - next) / interval + 1) * interval;
-        } else {
-            next = clock_mono_ms() + backoff_ms(in); /* the grid restarts after it */
+        if (clock_mono_ms() >= next) {
+            if (sched_poll(in) == 0) {
+                /* Fixed rate: the next slot of the grid, skipping missed ones. */
+                now = clock_mono_ms();
+                next += interval;
+                if (next <= now)
+                    next += ((now - next) / interval + 1) * interval;
+            } else {
+                next = clock_mono_ms() + backoff_ms(in); /* the grid restarts after it */
+            }
         }
+        /* Commands run here, between polls, on this thread (core/command.c). */
+        if (in->host.commands != NULL)
+            command_run_queued(in->host.commands, in);
 
         pthread_mutex_lock(&in->lock);
-        while (!in->stop) {
+        while (!in->stop && !in->cmd_wake) {
             struct timespec ts;
             int64_t wait_ms = next - clock_mono_ms();
             if (wait_ms <= 0 || clock_mono_after(wait_ms, &ts) != 0)

@@ -57,9 +57,16 @@ fuzz_jk_uart_SOURCES = fuzz/jk_uart.c plugins/libjk/jk_uart.c plugins/libjk/jk_d
 fuzz_jk_uart_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_jk_uart_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_jk_uart_LDADD = -lm
+EXTRA_PROGRAMS += fuzz/ctl_request
+FUZZ_BINS += fuzz/ctl_request
+fuzz_ctl_request_SOURCES = fuzz/ctl_request.c core/ctlproto.c core/names.c
+fuzz_ctl_request_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS) $(JANSSON_CFLAGS)
+fuzz_ctl_request_LDFLAGS = $(FUZZ_FLAGS)
+fuzz_ctl_request_LDADD = $(JANSSON_LIBS)
 fuzz_jk_capture_SOURCES = fuzz/jk_capture.c plugins/libjk/jk_capture.c plugins/libsafeopen/safe_open.c
 fuzz_jk_capture_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS)
 fuzz_jk_capture_LDFLAGS = $(FUZZ_FLAGS)
 endif
 EXTRA_DIST += fuzz/jk_frames.c fuzz/jk_capture.c fuzz/ble_att.c fuzz/ble_mgmt.c fuzz/config.c \
-	fuzz/jk_devices.c fuzz/sqlite_merge.c fuzz/influx_line.c fuzz/jk_uart.c fuzz/pylon.c fuzz/jk_control.c
+	fuzz/jk_devices.c fuzz/sqlite_merge.c fuzz/influx_line.c fuzz/jk_uart.c fuzz/pylon.c \
+	fuzz/jk_control.c fuzz/ctl_request.c

@@ -10,11 +10,11 @@ tests_support_libtesthost_a_SOURCES = tests/support/testhost.c tests/support/tes
 tests_support_libtesthost_a_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(CMOCKA_CFLAGS)
 
 TESTHOST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/tests/support
-TESTHOST_LIBS = tests/support/libtesthost.a core/libcollector_core.a \
+TESTHOST_LIBS = tests/support/libtesthost.a core/libcollector_core.a $(JANSSON_LIBS) \
 	$(LIBCONFIG_LIBS) $(CMOCKA_LIBS) $(LIBS)
 
 # Unit tests of the host-side modules (records, settings, host API).
-HOST_TEST_LDADD = core/libcollector_core.a $(LIBCONFIG_LIBS) $(CMOCKA_LIBS) $(LIBS)
+HOST_TEST_LDADD = core/libcollector_core.a $(JANSSON_LIBS) $(LIBCONFIG_LIBS) $(CMOCKA_LIBS) $(LIBS)
 check_PROGRAMS += tests/host/test_record tests/host/test_settings
 TESTS += tests/host/test_record tests/host/test_settings
 tests_host_test_record_SOURCES = tests/host/test_record.c
@@ -23,6 +23,11 @@ tests_host_test_record_LDADD = $(HOST_TEST_LDADD)
 tests_host_test_settings_SOURCES = tests/host/test_settings.c
 tests_host_test_settings_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBCONFIG_CFLAGS)
 tests_host_test_settings_LDADD = $(HOST_TEST_LDADD)
+check_PROGRAMS += tests/host/test_ctlproto
+TESTS += tests/host/test_ctlproto
+tests_host_test_ctlproto_SOURCES = tests/host/test_ctlproto.c
+tests_host_test_ctlproto_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_host_test_ctlproto_LDADD = $(HOST_TEST_LDADD)
 # A failing clock: the core's clock_gettime calls go through the test's wrapper
 # (__clock_gettime64 is the name with _TIME_BITS=64 on 32-bit glibc).
 check_PROGRAMS += tests/host/test_clock
@@ -41,7 +46,7 @@ soak: core/collectord $(plugin_PROGRAMS)
 dist_noinst_SCRIPTS += tests/soak/soak.py
 EXTRA_DIST += tests/valgrind/demo-valgrind.sh
 EXTRA_DIST += tests/tools/waiting.py tests/tools/tap.py tests/tools/ports.py \
-	tests/tools/daemon_test.sh
+	tests/tools/daemon_test.sh tests/tools/tap.sh
 
 # One freshness rule: the host's answer and the instant sqlite_merge, energy
 # and bank act on (mqtt's in its own test, beside its fake Paho).

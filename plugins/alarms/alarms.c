@@ -4,7 +4,12 @@
  * Sets `alarm` (bool) and `alarms` (the active ones' stable names, comma
  * separated, "" when none) on every record it can judge; logs one line when
  * an alarm starts and one when it clears, never one per poll. A metric
- * absent from a record leaves its alarm as it was. */
+ * absent from a record leaves its alarm as it was.
+ * switch_changed: a switch (charge_switch, discharge_switch, balancer_switch,
+ * charging_enabled, discharging_enabled) that changes with no command from
+ * collectord (ABI 1.2 command events, refused ones aside: they never reached
+ * the BMS) within switch_window of the change:
+ * the phone app, the BMS's own protection. Said once per change. */
 #include "config.h"
 
 #include <errno.h>
@@ -41,6 +46,14 @@ static const struct check checks[] = {
 };
 #define NCHECKS   (sizeof(checks) / sizeof(checks[0]))
 #define BMS_ERROR NCHECKS /* bit of the BMS's own error bits, after the checks */
+#define SWITCH_CHANGED (NCHECKS + 1) /* bit: a switch changed by itself */
+
+static const char *const switch_names[] = {"charge_switch", "discharge_switch", "balancer_switch",
+                                           "charging_enabled", "discharging_enabled"};
+#define NSWITCHES 5
+/* The command that moves each switch. */
+static const char *const switch_command[NSWITCHES] = {"charge", "discharge", "balancer", "charge",
+                                                      "discharge"};
 
 static const char *const hyst_settings[NHYST] = {"hysteresis_v", "hysteresis_temperature",
                                                  "hysteresis_soc"};
@@ -49,6 +62,11 @@ struct battery {
     const char *source; /* its name in alarms.src */
     unsigned active;    /* bit i: checks[i] (or BMS_ERROR) is on */
     int64_t bms_errors; /* the last errors_bitmask */
+    int sw[NSWITCHES];            /* last seen: 1, 0, or -1 unknown */
+    int64_t change_ns[NSWITCHES]; /* an unexplained change waits for its command */
+    int from[NSWITCHES];
+    int64_t command_ns[NSWITCHES]; /* the latest command of that switch that reached the BMS */
+    int64_t raised_ns;             /* switch_changed is shown until raised_ns + window */
 };
 
 struct alarms {
@@ -58,6 +76,7 @@ struct alarms {
     unsigned configured; /* bit i: checks[i] has a threshold */
     double hyst[NHYST];
     int bms_errors;
+    int64_t window_ns; /* switch_window */
     struct plugkit_sources src;
     struct battery bat[PLUGKIT_SOURCES_MAX]; /* bat[i] is src's name i */
     int warned_full;
@@ -89,6 +108,11 @@ static const struct collector_setting_def setting_defs[] = {
      .description = "soc_low clears this far above soc_min"},
     {.name = "bms_errors", .type = COLLECTOR_SETTING_BOOL, .default_value = "true",
      .description = "bms_error while the BMS reports error bits (errors_bitmask)"},
+    {.name = "switch_window", .type = COLLECTOR_SETTING_DOUBLE,
+     .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .default_value = "60", .min = 0.1,
+     .max = 3600, .unit = "s",
+     .description = "a switch change this close to a command from collectord is ours; any other "
+                    "raises switch_changed (once, after this long)"},
     {.name = NULL},
 };
 
@@ -121,6 +145,11 @@ static int alarms_create(const struct collector_host_api *api, collector_host *h
     for (size_t i = 0; i < NHYST; i++)
         api->setting_double(s, hyst_settings[i], &a->hyst[i]);
     api->setting_bool(s, "bms_errors", &a->bms_errors);
+    {
+        double w = 60;
+        api->setting_double(s, "switch_window", &w);
+        a->window_ns = (int64_t)(w * 1e9);
+    }
     if (ordered(a, s, 0, 1) < 0 || ordered(a, s, 3, 4) < 0) {
         free(a);
         return -EINVAL;
@@ -206,6 +235,8 @@ static struct battery *battery_for(struct alarms *a, const char *source)
     if (added) {
         memset(&a->bat[i], 0, sizeof(a->bat[i]));
         a->bat[i].source = plugkit_sources_name(&a->src, (size_t)i);
+        for (size_t k = 0; k < NSWITCHES; k++)
+            a->bat[i].sw[k] = -1;
     }
     return &a->bat[i];
 }
@@ -249,14 +280,75 @@ static void judge_bms(struct alarms *a, struct battery *b, const collector_recor
     b->active = mask != 0 ? b->active | bit : b->active & ~bit;
 }
 
+/* A command event: the switch it moved may change now, and that is ours. */
+static void note_command(struct alarms *a, struct battery *b, const collector_record *rec)
+{
+    const char *cmd = "", *outcome = "";
+    int64_t t = a->api->record_time_ns(rec);
+
+    a->api->get_string(rec, "command", &cmd);
+    a->api->get_string(rec, "outcome", &outcome);
+    /* a refused command never reached the BMS: a change then is not ours; a
+     * failed one may have (no answer, the state unknown) */
+    if (strcmp(outcome, "refused") == 0)
+        return;
+    for (size_t k = 0; k < NSWITCHES; k++) {
+        if (strcmp(switch_command[k], cmd) != 0)
+            continue;
+        b->command_ns[k] = t;
+        if (b->change_ns[k] != 0 && llabs(t - b->change_ns[k]) <= a->window_ns)
+            b->change_ns[k] = 0; /* the change we were unsure of was ours */
+    }
+}
+
+static void judge_switches(struct alarms *a, struct battery *b, const collector_record *rec)
+{
+    int64_t t = a->api->record_time_ns(rec);
+    unsigned bit = 1u << SWITCH_CHANGED;
+    char said[256] = "";
+    size_t len = 0;
+
+    for (size_t k = 0; k < NSWITCHES; k++) {
+        int v;
+        if (a->api->get_bool(rec, switch_names[k], &v) != 0)
+            continue;
+        v = v != 0;
+        if (b->sw[k] >= 0 && v != b->sw[k] && b->change_ns[k] == 0 &&
+            !(b->command_ns[k] != 0 && llabs(t - b->command_ns[k]) <= a->window_ns)) {
+            /* the command's event may still be on its way: decide after the window */
+            b->change_ns[k] = t;
+            b->from[k] = b->sw[k];
+        }
+        b->sw[k] = v;
+        if (b->change_ns[k] != 0 && t - b->change_ns[k] > a->window_ns) {
+            /* one line for what changed together (a switch and its MOSFET) */
+            len += (size_t)snprintf(said + len, len < sizeof(said) ? sizeof(said) - len : 0,
+                                    "%s%s %s -> %s", len ? ", " : "", switch_names[k],
+                                    b->from[k] ? "on" : "off", v ? "on" : "off");
+            b->change_ns[k] = 0;
+            b->raised_ns = t;
+            b->active |= bit;
+        }
+    }
+    if (len > 0)
+        a->api->log(a->host, COLLECTOR_LOG_WARNING,
+                    "%s: alarm switch_changed: %s without a command from collectord", b->source,
+                    said);
+    else if ((b->active & bit) && t - b->raised_ns > a->window_ns) {
+        b->active &= ~bit;
+        a->api->log(a->host, COLLECTOR_LOG_INFO, "%s: alarm switch_changed cleared", b->source);
+    }
+}
+
 static int set_metrics(const struct alarms *a, const struct battery *b, collector_record *rec)
 {
     char list[256] = "";
     size_t used = 0;
     int rc;
 
-    for (size_t i = 0; i <= NCHECKS; i++) {
-        const char *name = i < NCHECKS ? checks[i].name : "bms_error";
+    for (size_t i = 0; i <= SWITCH_CHANGED; i++) {
+        const char *name = i < NCHECKS ? checks[i].name : i == BMS_ERROR ? "bms_error"
+                                                                          : "switch_changed";
         int n;
         if (!(b->active & (1u << i)))
             continue;
@@ -287,8 +379,13 @@ static int alarms_process(void *state, collector_record *rec)
         if ((a->configured & (1u << i)) && measure(a->api, rec, checks[i].what, &v) == 0)
             judge(a, b, i, v);
     }
+    if (a->api->record_kind(rec) == COLLECTOR_RECORD_EVENT) {
+        note_command(a, b, rec);
+        return 0;
+    }
     if (a->bms_errors)
         judge_bms(a, b, rec);
+    judge_switches(a, b, rec);
     return set_metrics(a, b, rec);
 }
 

@@ -6,11 +6,14 @@
  * voltage, the SOC weighted by capacity, cell extremes across all packs.
  * A member whose latest record is no longer fresh by the host's one rule
  * (3 x its source's interval) at the time of the record being merged is
- * offline: left out, and counted in members_online / members_total. */
+ * offline: left out, and counted in members_online / members_total.
+ * ABI 1.2: vet_command refuses a charge or discharge "off" that would leave
+ * no fresh member able to charge (or discharge), unless it has FORCE. */
 #include "config.h"
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +39,7 @@ struct member {
     int64_t t_ns, until_ns; /* its latest record's time and freshness (realtime ns) */
     unsigned has;
     double current, power, voltage, soc, capacity, remaining, cell_min, cell_max;
+    int can[2]; /* able to charge, to discharge: 1, 0, or -1 unknown (vet_command) */
 };
 
 struct bank {
@@ -43,6 +47,7 @@ struct bank {
     collector_host *host;
     struct plugkit_sources members; /* from the settings */
     struct member m[PLUGKIT_SOURCES_MAX]; /* m[i] is members' name i */
+    pthread_mutex_t lock; /* process() and vet_command() (another thread) */
 };
 
 static const struct collector_setting_def setting_defs[] = {
@@ -78,13 +83,17 @@ static int bank_create(const struct collector_host_api *api, collector_host *hos
         free(b);
         return -EINVAL;
     }
+    pthread_mutex_init(&b->lock, NULL);
     *state_out = b;
     return 0;
 }
 
 static void bank_destroy(void *state)
 {
-    free(state);
+    struct bank *b = state;
+
+    pthread_mutex_destroy(&b->lock);
+    free(b);
 }
 
 /* ---- a member's latest values ---- */
@@ -136,6 +145,16 @@ static void update(const struct collector_host_api *api, const collector_record 
     if (api->get_double(rec, "capacity_remaining_ah", &m->remaining) == 0)
         m->has |= HAS_REMAINING;
     cells_of(api, rec, m);
+    /* able to charge / discharge: the switch (the BMS's flag) and the MOSFET
+     * it reports, whichever the record has; unknown when neither */
+    for (int k = 0; k < 2; k++) {
+        static const char *const flag[2] = {"charge_switch", "discharge_switch"};
+        static const char *const fet[2] = {"charging_enabled", "discharging_enabled"};
+        int a = -1, f = -1;
+        api->get_bool(rec, flag[k], &a);
+        api->get_bool(rec, fet[k], &f);
+        m->can[k] = a < 0 && f < 0 ? -1 : (a != 0 && f != 0);
+    }
 }
 
 /* ---- the bank's record ---- */
@@ -234,9 +253,12 @@ static int bank_process(void *state, collector_record *rec)
     int64_t now_ns;
     int rc;
 
+    if (api->record_kind(rec) == COLLECTOR_RECORD_EVENT)
+        return 0; /* a command's outcome: the next record shows the state */
     if (k < 0)
         return 0; /* not a member: passes unchanged */
     m = &b->m[k];
+    pthread_mutex_lock(&b->lock);
     update(api, rec, m);
     now_ns = m->t_ns;
     for (size_t i = 0; i < b->members.n; i++) {
@@ -244,6 +266,7 @@ static int bank_process(void *state, collector_record *rec)
         if (b->m[i].online)
             add(&s, &b->m[i]);
     }
+    pthread_mutex_unlock(&b->lock);
     rc = api->record_new(b->host, &out);
     if (rc < 0)
         return rc;
@@ -257,6 +280,54 @@ static int bank_process(void *state, collector_record *rec)
     return api->emit(b->host, out);
 }
 
+/* A charge or discharge "off" for a member must leave another member that
+ * is fresh and able to do it; the bank does not guess about stale packs. */
+static int bank_vet_command(void *state, const struct collector_command *cmd, char *reason,
+                            size_t size)
+{
+    struct bank *b = state;
+    int k = strcmp(cmd->name, "charge") == 0 ? 0 : strcmp(cmd->name, "discharge") == 0 ? 1 : -1;
+    int64_t now_ns = b->api->time_ns(b->host, COLLECTOR_CLOCK_REALTIME);
+    char others[256] = "";
+    size_t len = 0;
+    int member = 0, able = 0, rc = 0;
+
+    if (k < 0 || strcmp(cmd->value, "off") != 0)
+        return 0;
+    pthread_mutex_lock(&b->lock);
+    for (size_t i = 0; i < b->members.n; i++) {
+        const struct member *m = &b->m[i];
+        const char *why;
+        if (strcmp(m->source, cmd->target) == 0) {
+            member = 1;
+            continue;
+        }
+        if (m->seen && now_ns <= m->until_ns && m->can[k] == 1) {
+            able = 1;
+            continue;
+        }
+        why = !m->seen || now_ns > m->until_ns ? "no fresh record"
+              : m->can[k] < 0                     ? "state unknown"
+                                                  : "off";
+        len += (size_t)snprintf(others + len, len < sizeof(others) ? sizeof(others) - len : 0,
+                                "%s%s: %s", len ? ", " : "", m->source, why);
+    }
+    pthread_mutex_unlock(&b->lock);
+    if (!member || able)
+        return 0;
+    if (cmd->flags & COLLECTOR_COMMAND_FORCE) {
+        b->api->log(b->host, COLLECTOR_LOG_WARNING,
+                    "%s off on %s leaves no pack of the bank able to %s (%s): forced",
+                    cmd->name, cmd->target, cmd->name, b->members.n > 1 ? others : "the only member");
+        return 0;
+    }
+    snprintf(reason, size, "%s off on %s would leave no fresh pack of the bank able to %s (%s); "
+             "force overrides",
+             cmd->name, cmd->target, cmd->name, b->members.n > 1 ? others : "it is the only member");
+    rc = -EPERM;
+    return rc;
+}
+
 static const struct collector_plugin plugin = {
     COLLECTOR_PLUGIN_HEAD,
     .kind = COLLECTOR_KIND_CALCULATOR,
@@ -266,6 +337,7 @@ static const struct collector_plugin plugin = {
                    "record of its own",
     .create = bank_create,
     .process = bank_process,
+    .vet_command = bank_vet_command,
     .destroy = bank_destroy,
     .setting_defs = setting_defs,
     .flags = COLLECTOR_PLUGIN_EMITS,

@@ -53,3 +53,16 @@ void recjson_add_metrics(const struct collector_host_api *api, const collector_r
             json_object_set_new(obj, name, v);
     }
 }
+
+void recjson_command_read(const struct collector_host_api *api, const collector_record *rec,
+                          struct recjson_command *out)
+{
+    *out = (struct recjson_command){"", "", "", "", "", 0, 0};
+    api->get_string(rec, "command", &out->command);
+    api->get_string(rec, "requested", &out->requested);
+    api->get_string(rec, "outcome", &out->outcome);
+    api->get_string(rec, "origin", &out->origin);
+    api->get_string(rec, "detail", &out->detail);
+    api->get_int(rec, "command_id", &out->id);
+    api->get_int(rec, "duration_ms", &out->duration_ms);
+}

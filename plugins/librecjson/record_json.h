@@ -18,4 +18,14 @@ json_t *recjson_metric(const struct collector_host_api *api, const collector_rec
 void recjson_add_metrics(const struct collector_host_api *api, const collector_record *rec,
                          json_t *obj);
 
+/* A command's outcome event (ABI 1.2), as the host makes it (docs/control.md);
+ * strings are "" when absent, borrowed from `rec`. */
+struct recjson_command {
+    const char *command, *requested, *outcome, *origin, *detail;
+    int64_t id;
+    int64_t duration_ms; /* 0: no duration */
+};
+void recjson_command_read(const struct collector_host_api *api, const collector_record *rec,
+                          struct recjson_command *out);
+
 #endif

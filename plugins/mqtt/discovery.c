@@ -71,6 +71,25 @@ char *discovery_state_json(const struct collector_host_api *api, const collector
     return out;
 }
 
+char *discovery_outcome_json(const struct collector_host_api *api, const collector_record *ev)
+{
+    struct recjson_command c;
+    json_t *o;
+    char *out;
+
+    recjson_command_read(api, ev, &c);
+    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "switch", c.command, "requested",
+                  c.requested, "outcome", c.outcome, "origin", c.origin, "detail", c.detail, "id",
+                  (json_int_t)c.id);
+    if (o == NULL)
+        return NULL;
+    if (c.duration_ms > 0)
+        json_object_set_new(o, "duration_s", json_real((double)c.duration_ms / 1000.0));
+    out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return out;
+}
+
 static int is_bank(const struct collector_host_api *api, const collector_record *rec)
 {
     double v;
@@ -114,6 +133,11 @@ static const struct ha_entity ha_entities[] = {
     {"balancing", "binary_sensor", "Balancing", "running", NULL, NULL, 0},
     {"charging_enabled", "binary_sensor", "Charging MOSFET", "power", NULL, NULL, 0},
     {"discharging_enabled", "binary_sensor", "Discharging MOSFET", "power", NULL, NULL, 0},
+    /* the BMS's switch flags (ABI 1.2 sources): an HA switch where the
+     * source allows the command, else read-only */
+    {"charge_switch", "binary_sensor", "Charge switch", NULL, NULL, NULL, 0},
+    {"discharge_switch", "binary_sensor", "Discharge switch", NULL, NULL, NULL, 0},
+    {"balancer_switch", "binary_sensor", "Balancer switch", NULL, NULL, NULL, 0},
     /* the energy, bank and alarms calculators (issue 16): the totals feed
      * HA's Energy dashboard as battery in and out */
     {"energy_charged_kwh", "sensor", "Energy charged", "energy", "kWh", "total_increasing", 0},
@@ -221,6 +245,18 @@ static int announce(const struct discovery_names *names, const struct collector_
     if (strcmp(e->component, "binary_sensor") == 0) {
         json_object_set_new(c, "payload_on", json_true());
         json_object_set_new(c, "payload_off", json_false());
+    } else if (strcmp(e->component, "switch") == 0) {
+        /* the state is the BMS's read-back in the state JSON, never the request */
+        char cmd[64];
+        snprintf(cmd, sizeof(cmd), "%.*s", (int)(strlen(e->metric) - strlen("_switch")),
+                 e->metric);
+        snprintf(buf, sizeof(buf), "%s/%s/%s/set", names->prefix, api->record_source(rec), cmd);
+        json_object_set_new(c, "command_topic", json_string(buf));
+        json_object_set_new(c, "payload_on", json_string("ON"));
+        json_object_set_new(c, "payload_off", json_string("OFF"));
+        json_object_set_new(c, "state_on", json_string("ON"));
+        json_object_set_new(c, "state_off", json_string("OFF"));
+        json_object_set_new(c, "optimistic", json_false());
     }
     /* a battery that stops reporting greys out after this long */
     if (names->expire_after_s > 0)
@@ -287,6 +323,20 @@ int discovery_configs(const struct discovery_names *names, const struct collecto
         const struct ha_entity *e = &ha_entities[i];
         if ((seen->entities & (UINT64_C(1) << i)) || !has_metric(api, rec, e->metric))
             continue;
+        if (names->allowed != NULL && strstr(e->metric, "_switch") != NULL) {
+            char cmd[32];
+            struct ha_entity sw = *e;
+            snprintf(cmd, sizeof(cmd), "%.*s", (int)(strlen(e->metric) - strlen("_switch")),
+                     e->metric);
+            if (names->allowed(names->allowed_ctx, api->record_source(rec), cmd)) {
+                sw.component = "switch";
+                snprintf(tmpl, sizeof(tmpl), "{{ 'ON' if value_json.%s else 'OFF' }}",
+                         e->metric);
+                if ((rc = announce(names, api, rec, node, &sw, tmpl, out)) == 0)
+                    seen->entities |= UINT64_C(1) << i;
+                continue;
+            }
+        }
         if (e->may_be_absent)
             snprintf(tmpl, sizeof(tmpl),
                      "{{ value_json.%s if value_json.%s is defined else None }}", e->metric,

@@ -29,6 +29,11 @@ struct discovery_names {
     const char *prefix;           /* <prefix>/<source>/state, .../availability, <prefix>/status */
     const char *discovery_prefix; /* e.g. "homeassistant" */
     int64_t expire_after_s;       /* HA expire_after; 0: none */
+    /* ABI 1.2: 1 when `source` allows `command` (charge, discharge,
+     * balancer): its switch is announced as an HA switch with a command
+     * topic <prefix>/<source>/<command>/set; NULL or 0: a binary_sensor. */
+    int (*allowed)(void *ctx, const char *source, const char *command);
+    void *allowed_ctx;
 };
 
 /* The record as JSON ("time", "source", "device", the metrics), or NULL when
@@ -38,6 +43,10 @@ char *discovery_state_json(const struct collector_host_api *api, const collector
  * members_total) by its source, else the record's device, else its source. */
 const char *discovery_device_id(const struct collector_host_api *api,
                                 const collector_record *rec);
+/* A command's outcome event (ABI 1.2) as the JSON of the outcome topic
+ * <prefix>/<source>/command, or NULL when out of memory; free() it. */
+char *discovery_outcome_json(const struct collector_host_api *api, const collector_record *ev);
+
 /* What a device's discovery covers already; all zero: nothing. */
 struct discovery_seen {
     uint64_t entities; /* bit i: the i-th named entity */

@@ -19,6 +19,8 @@ plugins_mqtt_mqtt_so_LDADD = $(MQTTSINK_LIBS)
 
 TESTS += tests/plugins/mqtt/mqtt_e2e.py
 dist_noinst_SCRIPTS += tests/plugins/mqtt/mqtt_e2e.py
+TESTS += tests/plugins/mqtt/mqtt_control.py
+dist_noinst_SCRIPTS += tests/plugins/mqtt/mqtt_control.py
 EXTRA_DIST += tests/plugins/mqtt/mqttlib.py
 
 # Unit tests without a broker: the window, and the glue against a fake Paho.

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,6 +80,7 @@ struct mq {
     char tls_error[128]; /* OpenSSL's reason for the last failed handshake */
     struct plugkit_sources ids;
     struct device dev[PLUGKIT_SOURCES_MAX]; /* dev[i] is ids' name i */
+    int commands; /* ABI 1.2 host and a Paho that subscribes: <prefix>/+/+/set */
 };
 
 /* The clocks through the host, which checks the read and logs a failure. */
@@ -168,6 +170,17 @@ static void on_connected(void *ctx, char *cause)
     pthread_cond_broadcast(&m->changed);
     pthread_mutex_unlock(&m->lock);
     m->api->log(m->host, COLLECTOR_LOG_INFO, "connected to %s", m->endpoint);
+    if (m->commands) {
+        /* a clean session forgets subscriptions: subscribe on every connect */
+        char topic[400];
+        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+        int rc;
+        snprintf(topic, sizeof(topic), "%s/+/+/set", m->cfg.prefix);
+        rc = m->paho->subscribe(m->client, topic, 1, &ro);
+        if (rc != MQTTASYNC_SUCCESS)
+            m->api->log(m->host, COLLECTOR_LOG_ERROR, "%s: cannot subscribe to %s: %s",
+                        m->endpoint, topic, m->paho->strerror(rc));
+    }
     gate_leave(ctx);
 }
 
@@ -288,14 +301,68 @@ static int on_tls_error(const char *str, size_t len, void *ctx)
     return 0;
 }
 
-/* This sink subscribes to nothing; Paho wants the callback all the same. It
- * frees with Paho's own functions, which the sink holds while Paho runs. */
+/* A command from Home Assistant: <prefix>/<battery>/<switch>/set, payload
+ * ON or OFF. Never one on a retained message: a retained OFF would switch
+ * the pack off again at every reconnect. The host checks and queues it; the
+ * outcome comes back as an event (mq_write). Paho's strings are freed with
+ * its own functions, which the sink holds while Paho runs. */
+static void take_command(struct mq *m, const char *topic, const MQTTAsync_message *msg)
+{
+    size_t plen = strlen(m->cfg.prefix);
+    char battery[64], sw[32], value[8], payload[16];
+    const char *rest, *slash, *end;
+    struct collector_command cmd;
+    uint64_t id = 0;
+    int rc;
+
+    if (strncmp(topic, m->cfg.prefix, plen) != 0 || topic[plen] != '/')
+        return;
+    rest = topic + plen + 1;
+    slash = strchr(rest, '/');
+    end = slash ? strchr(slash + 1, '/') : NULL;
+    if (slash == NULL || end == NULL || strcmp(end, "/set") != 0 ||
+        (size_t)(slash - rest) >= sizeof(battery) || slash == rest ||
+        (size_t)(end - slash - 1) >= sizeof(sw) || end == slash + 1)
+        return;
+    snprintf(battery, sizeof(battery), "%.*s", (int)(slash - rest), rest);
+    snprintf(sw, sizeof(sw), "%.*s", (int)(end - slash - 1), slash + 1);
+    if (msg->retained) {
+        m->api->log(m->host, COLLECTOR_LOG_WARNING,
+                    "%s: a retained command is ignored (it would act at every reconnect); "
+                    "clear it: mosquitto_pub -r -n -t '%s'",
+                    topic, topic);
+        return;
+    }
+    snprintf(payload, sizeof(payload), "%.*s",
+             msg->payloadlen > 0 && msg->payloadlen < (int)sizeof(payload) ? msg->payloadlen : 0,
+             (const char *)msg->payload);
+    if (strcasecmp(payload, "ON") == 0 || strcasecmp(payload, "OFF") == 0) {
+        snprintf(value, sizeof(value), "%s", strcasecmp(payload, "ON") == 0 ? "on" : "off");
+    } else {
+        m->api->log(m->host, COLLECTOR_LOG_WARNING, "%s: want ON or OFF, not %d byte(s): ignored",
+                    topic, msg->payloadlen);
+        return;
+    }
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.struct_size = (uint32_t)sizeof(cmd);
+    cmd.target = battery;
+    cmd.name = sw;
+    cmd.value = value;
+    cmd.origin = "mqtt";
+    rc = m->api->command_submit(m->host, &cmd, &id);
+    if (rc < 0 && rc != -EPERM && rc != -ENOENT && rc != -EINVAL && rc != -EBUSY)
+        m->api->log(m->host, COLLECTOR_LOG_WARNING, "%s: command not taken: %s", topic,
+                    strerror(-rc));
+}
+
 static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *msg)
 {
     struct mq *m = gate_enter(ctx);
-    (void)topic_len;
     if (m == NULL)
         return 0; /* Paho keeps the message */
+    /* a topic with no embedded NUL comes with topic_len 0 */
+    if (m->commands && (topic_len == 0 || (size_t)topic_len == strlen(topic)))
+        take_command(m, topic, msg);
     m->paho->free_message(&msg);
     m->paho->free(topic);
     gate_leave(ctx);
@@ -448,6 +515,7 @@ int mqtt_new(const struct collector_host_api *api, collector_host *host,
     m->host = host;
     m->cfg = *cfg;
     m->once = (api->run_flags(host) & COLLECTOR_RUN_ONCE) != 0;
+    m->commands = !m->once;
     m->pending.next = m->pending.prev = &m->pending;
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->changed, NULL);
@@ -573,6 +641,8 @@ int mqtt_start_with(void *state, const struct paho *paho)
     int rc;
 
     m->paho = paho;
+    if (paho->subscribe == NULL)
+        m->commands = 0;
     if (m->win.v == NULL || (m->gate = gate_new(m)) == NULL)
         return -ENOMEM;
     snprintf(uri, sizeof(uri), "%s://%s", is_tls(c) ? "ssl" : "tcp", m->endpoint);
@@ -689,6 +759,30 @@ static int64_t fresh_until_ns(const struct mq *m, const collector_record *rec)
     return m->api->record_fresh_until_ns(rec);
 }
 
+static int allowed(void *ctx, const char *source, const char *command)
+{
+    const struct mq *m = ctx;
+    return m->commands && m->api->command_allowed(m->host, source, command);
+}
+
+/* A command's outcome: <prefix>/<battery>/command, not retained. */
+static int publish_outcome(struct mq *m, const collector_record *ev)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&m->lock);
+    if (!m->connected)
+        rc = m->refused ? -EACCES : -EAGAIN;
+    else if (!window_has_room(&m->win, 1))
+        rc = -EAGAIN;
+    else
+        rc = window_add(&m->win, topic_of(m, m->api->record_source(ev), "command"),
+                        discovery_outcome_json(m->api, ev), 0, 1);
+    pthread_cond_broadcast(&m->changed);
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
 static int mq_write(void *state, const collector_record *rec)
 {
     struct mq *m = state;
@@ -704,6 +798,8 @@ static int mq_write(void *state, const collector_record *rec)
     size_t bytes = 0;
     int rc = 0;
 
+    if (api->record_kind(rec) == COLLECTOR_RECORD_EVENT)
+        return publish_outcome(m, rec);
     pthread_mutex_lock(&m->lock);
     if (!m->connected) {
         /* credentials refused: waiting would not help */
@@ -714,7 +810,7 @@ static int mq_write(void *state, const collector_record *rec)
     if (d != NULL && m->cfg.discovery) {
         /* announced again, whole, when the freshness figure changes */
         struct discovery_names names = {m->cfg.prefix, m->cfg.discovery_prefix,
-                                        (age_ms + 999) / 1000};
+                                        (age_ms + 999) / 1000, allowed, m};
         if (d->max_age_ms == age_ms)
             seen = d->seen;
         if ((rc = discovery_configs(&names, api, rec, &seen, &b)) < 0)

@@ -22,6 +22,7 @@ static const struct {
     {"MQTTAsync_strerror", offsetof(struct paho, strerror)},
     {"MQTTAsync_free", offsetof(struct paho, free)},
     {"MQTTAsync_freeMessage", offsetof(struct paho, free_message)},
+    {"MQTTAsync_subscribe", offsetof(struct paho, subscribe)},
 };
 
 #define PAHO_PLAIN "libpaho-mqtt3a.so.1"

@@ -43,4 +43,11 @@
     "created_at TEXT NOT NULL, battery INTEGER NOT NULL, payload TEXT NOT NULL); "                \
     "CREATE INDEX IF NOT EXISTS bms_readings_created_at ON bms_readings(created_at);"
 
+/* ABI 1.2: one row per command and its outcome (history = true). */
+#define MERGE_SQL_COMMANDS                                                                        \
+    "CREATE TABLE IF NOT EXISTS bms_commands (id INTEGER PRIMARY KEY AUTOINCREMENT, "             \
+    "created_at TEXT NOT NULL, battery TEXT NOT NULL, switch TEXT NOT NULL, "                     \
+    "requested TEXT NOT NULL, outcome TEXT NOT NULL, origin TEXT NOT NULL, detail TEXT, "         \
+    "duration_ms INTEGER);"
+
 #endif

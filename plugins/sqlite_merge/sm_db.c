@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "plugins/sqlite_merge/merge_sql.h"
+#include "plugins/librecjson/record_json.h"
 #include "plugins/sqlite_merge/sqlite_merge.h"
 
 /* The statements of a write, prepared once per connection (on first use)
@@ -38,6 +39,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_APPEND] = ("INSERT INTO readings (created_at, payload, error) SELECT ?, "
                    "json_patch(payload, ?), NULL FROM readings WHERE id = ?"),
     [ST_HISTORY] = "INSERT INTO bms_readings (created_at, battery, payload) VALUES (?, ?, ?)",
+    [ST_COMMAND] = ("INSERT INTO bms_commands (created_at, battery, switch, requested, outcome, "
+                    "origin, detail, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
 };
 
 
@@ -76,7 +79,7 @@ static int setup(struct merge *m)
                                 : "DROP TRIGGER IF EXISTS collectord_overlay;");
     if (rc == SQLITE_OK && m->history) {
         m->table = "bms_readings";
-        rc = exec(m, MERGE_SQL_HISTORY);
+        rc = exec(m, MERGE_SQL_HISTORY MERGE_SQL_COMMANDS);
     }
     if (rc == SQLITE_OK) {
         m->table = NULL;
@@ -338,6 +341,30 @@ int sm_path_refused(const char *path, char *why, size_t cap)
         }
     }
     return rc;
+}
+
+int sm_db_command(struct merge *m, const collector_record *ev)
+{
+    const struct collector_host_api *api = m->api;
+    struct recjson_command c;
+    int64_t ns = api->record_time_ns(ev);
+    time_t secs = (time_t)(ns / 1000000000 - (ns % 1000000000 < 0));
+    char stamp[64];
+    struct tm tm;
+    int rc;
+
+    if (m->db == NULL)
+        return -EIO;
+    recjson_command_read(api, ev, &c);
+    gmtime_r(&secs, &tm);
+    strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+    m->db_msg[0] = '\0';
+    rc = setup(m);
+    if (rc != SQLITE_OK)
+        return failed(m, "preparing the database", rc);
+    rc = run(m, ST_COMMAND, "sssssssi", stamp, api->record_source(ev), c.command, c.requested,
+             c.outcome, c.origin, c.detail, (long long)c.duration_ms);
+    return rc == SQLITE_OK ? 0 : failed(m, "writing bms_commands", rc);
 }
 
 int sm_db_open(struct merge *m)

@@ -35,7 +35,8 @@ static const struct collector_setting_def setting_defs[] = {
     {.name = "fields", .type = COLLECTOR_SETTING_LIST,
      .description = "the keys written; (\"+name\", ...) adds to eamoon's default keys"},
     {.name = "history", .type = COLLECTOR_SETTING_BOOL, .default_value = "false",
-     .description = "also keep every record in the table bms_readings"},
+     .description = "also keep every record in the table bms_readings, and every command "
+                    "and its outcome in bms_commands"},
     {.name = "history_days", .type = COLLECTOR_SETTING_INT, .default_value = "30",
      .flags = COLLECTOR_SETTING_MIN | COLLECTOR_SETTING_MAX, .min = 1, .max = 3650, .unit = "d",
      .description = "how long bms_readings keeps a record"},
@@ -155,11 +156,15 @@ static int merge_write(void *state, const collector_record *rec)
 {
     struct merge *m = state;
     const struct collector_host_api *api = m->api;
-    struct battery *b = battery_for(m, api->record_source(rec));
+    struct battery *b;
     struct pending p = {0};
     int64_t ns = api->record_time_ns(rec);
     int rc;
 
+    /* a command's outcome: a bms_commands row, never a reading */
+    if (api->record_kind(rec) == COLLECTOR_RECORD_EVENT)
+        return m->history ? sm_db_command(m, rec) : 0;
+    b = battery_for(m, api->record_source(rec));
     if (b == NULL) {
         api->log(m->host, COLLECTOR_LOG_ERROR, "more than %d batteries: record from %s ignored",
                  MAX_BATTERIES, api->record_source(rec));

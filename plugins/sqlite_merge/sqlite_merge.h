@@ -42,7 +42,7 @@ struct pending {
 };
 
 enum { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_NEWEST, ST_UPSERT, ST_OVERLAY, ST_APPEND, ST_HISTORY,
-       ST_COUNT };
+       ST_COMMAND, ST_COUNT };
 
 struct merge {
     const struct collector_host_api *api;
@@ -99,5 +99,7 @@ int sm_db_open(struct merge *m);
 int sm_path_refused(const char *path, char *why, size_t cap);
 int sm_db_store(struct merge *m, const struct pending *p);
 void sm_db_close(struct merge *m);
+/* A command's outcome event (ABI 1.2) as a bms_commands row (history only). */
+int sm_db_command(struct merge *m, const collector_record *ev);
 
 #endif

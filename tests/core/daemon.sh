@@ -12,36 +12,12 @@ export COLLECTOR_STATE_DIR="$tmp/state"
 pid=
 cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=1; echo "not ok $n - $1"; sed 's/^/# /' "$tmp/err" 2>/dev/null | head -n 5; }
-check() { # check DESCRIPTION COMMAND...
-    d=$1; shift
-    if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-# wait_for SECONDS COMMAND...: poll until the command succeeds (a deadline, not a sleep)
-wait_for() {
-    t=$(( $1 * 10 )); shift
-    while [ "$t" -gt 0 ]; do "$@" && return 0; sleep 0.1; t=$((t - 1)); done
-    return 1
-}
-lines() { if [ -f "$1" ]; then grep -c "$2" "$1" || true; else echo 0; fi; }
+. "$top_srcdir/tests/tools/tap.sh"
 
 echo "1..31"
 
 # --- config and loader refusals: exit 78 and one line naming file and reason ---
 export COLLECTOR_TEST_IVL=abc
-expect78() { # expect78 DESCRIPTION PATTERN CONFIG-TEXT
-    printf '%s\n' "$3" > "$tmp/c.conf"
-    "$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"
-    rc=$?
-    if [ "$rc" -eq 78 ] && grep -q -- "$2" "$tmp/err" && [ "$(wc -l < "$tmp/err")" -eq 1 ]; then
-        ok "$1"
-    else
-        echo "# exit $rc" >> "$tmp/err"; not_ok "$1"
-    fi
-}
 expect78 "syntax error names file:line" "c.conf:3: syntax error" 'sources = (
   { plugin = "t_counter"; }
   { plugin = "t_counter"; }

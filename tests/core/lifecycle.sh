@@ -14,11 +14,7 @@ export COLLECTOR_STATE_DIR="$tmp/state"
 pid=
 cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$tmp/err" 2>/dev/null | head -n 6; }
-check() { d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
-wait_for() { t=$(( $1 * 10 )); shift; while [ "$t" -gt 0 ]; do "$@" && return 0; sleep 0.1; t=$((t - 1)); done; return 1; }
+. "$top_srcdir/tests/tools/tap.sh"
 CAP="$top_srcdir/etc/demo/jk_pb2a16s15p.hex"
 expect78() { # DESCRIPTION FIXED-STRING CONFIG
     printf '%s\n' "$3" > "$tmp/c.conf"

@@ -20,3 +20,7 @@ TESTS += tests/core/fdlimit.sh
 dist_noinst_SCRIPTS += tests/core/fdlimit.sh
 TESTS += tests/core/idle.py
 dist_noinst_SCRIPTS += tests/core/idle.py
+TESTS += tests/core/control.sh
+dist_noinst_SCRIPTS += tests/core/control.sh
+TESTS += tests/core/control_e2e.py
+dist_noinst_SCRIPTS += tests/core/control_e2e.py

@@ -306,6 +306,17 @@ void testhost_close(struct testhost *t)
     free(t);
 }
 
+static struct collector_host_api shared_api;
+
+static void shared_api_init(void)
+{
+    shared_api = *hostapi_table();
+    shared_api.command_done = record_command_done;
+}
+
+/* One table for every testhost: command_done records into the testhost of
+ * the host handle it is given, so a test may keep `api` across
+ * testhost_close and pass NULL. */
 const struct collector_host_api *testhost_api(const struct testhost *t)
 {
     (void)t;
@@ -334,6 +345,14 @@ int testhost_process(struct testhost *t, collector_record *rec)
     rc = t->plugin->desc.process(t->state, rec);
     t->current = NULL;
     return rc;
+}
+
+int testhost_vet_command(struct testhost *t, const struct collector_command *cmd, char *reason,
+                         size_t size)
+{
+    if (t->plugin->desc.abi_minor < 2 || t->plugin->desc.vet_command == NULL)
+        return -ENOTSUP;
+    return t->plugin->desc.vet_command(t->state, cmd, reason, size);
 }
 
 int testhost_write(struct testhost *t, const collector_record *rec)

@@ -70,6 +70,9 @@ collector_host *testhost_handle(struct testhost *t);
 int testhost_poll(struct testhost *t);
 int testhost_process(struct testhost *t, collector_record *rec);
 int testhost_write(struct testhost *t, const collector_record *rec);
+/* ABI 1.2 calculators: vet_command(); -ENOTSUP when the plugin has none. */
+int testhost_vet_command(struct testhost *t, const struct collector_command *cmd, char *reason,
+                         size_t size);
 int testhost_flush(struct testhost *t);
 
 /* Records emitted so far (oldest first), owned by the testhost. */

@@ -259,6 +259,10 @@ struct collector_host_api {
      * written, in the sink's one line of totals, which names the reason, so
      * the sink need not log a count of its own. From any thread. */
     void (*records_lost)(collector_host *host, unsigned long n, const char *why);
+    /* 1 when source instance `source` offers command `name` and its own
+     * `control` setting allows it, else 0 (e.g. for a sink to announce a
+     * switch it may send, and show the others read-only). Thread-safe. */
+    int (*command_allowed)(const collector_host *host, const char *source, const char *name);
 
     /* ABI 1.3+: append members here, nowhere else. */
 };

@@ -153,12 +153,81 @@ static void settings_are_checked(void **state)
     assert_non_null(strstr(testhost_last_log(), "cell_delta_max"));
 }
 
+#define S_NS 1000000000LL
+
+static collector_record *switch_record(double at_s, int charge)
+{
+    collector_record *r;
+
+    assert_int_equal(record_new("battery1", 1700000000 * S_NS + (int64_t)(at_s * 1e9), &r), 0);
+    record_set_bool(r, "charge_switch", charge);
+    record_set_bool(r, "charging_enabled", charge);
+    record_set_bool(r, "discharge_switch", 1);
+    return r;
+}
+
+static void command_event(struct testhost *t, double at_s, const char *cmd, const char *outcome)
+{
+    collector_record *r;
+
+    assert_int_equal(record_new("battery1", 1700000000 * S_NS + (int64_t)(at_s * 1e9), &r), 0);
+    record_set_kind(r, COLLECTOR_RECORD_EVENT);
+    record_set_string(r, "command", cmd);
+    record_set_string(r, "requested", "off");
+    record_set_string(r, "outcome", outcome);
+    assert_int_equal(testhost_process(t, r), 0);
+    assert_int_equal(record_get_bool(r, "alarm", &(int){0}), -ENOENT); /* events untouched */
+    record_free(r);
+}
+
+static void switch_changed_once_and_never_for_our_commands(void **state)
+{
+    struct testhost *t = open_alarms("switch_window = 10.0;");
+    int alarm;
+    (void)state;
+
+    /* ours: the event comes first (a source that confirms, then polls) */
+    assert_string_equal(judge(t, switch_record(0, 1), &alarm), "");
+    command_event(t, 1, "charge", "confirmed");
+    assert_string_equal(judge(t, switch_record(2, 0), &alarm), "");
+    assert_string_equal(judge(t, switch_record(30, 0), &alarm), "");
+    /* ours: the read-back record comes before the event */
+    assert_string_equal(judge(t, switch_record(31, 1), &alarm), "");
+    command_event(t, 32, "charge", "confirmed");
+    assert_string_equal(judge(t, switch_record(50, 1), &alarm), "");
+    assert_int_equal(count(testhost_log(t), "switch_changed"), 0);
+    /* by itself (the phone app): one line after the window, both metrics in it */
+    assert_string_equal(judge(t, switch_record(100, 0), &alarm), "");
+    assert_string_equal(judge(t, switch_record(105, 0), &alarm), "");
+    assert_string_equal(judge(t, switch_record(111, 0), &alarm), "switch_changed");
+    assert_int_equal(alarm, 1);
+    assert_string_equal(judge(t, switch_record(112, 0), &alarm), "switch_changed");
+    assert_int_equal(count(testhost_log(t), "alarm switch_changed: charge_switch on -> off, "
+                                            "charging_enabled on -> off without a command from "
+                                            "collectord"),
+                     1);
+    assert_string_equal(judge(t, switch_record(130, 0), &alarm), "");
+    assert_int_equal(count(testhost_log(t), "switch_changed cleared"), 1);
+    /* a refused command never reached the BMS: a change then is not ours */
+    command_event(t, 140, "charge", "refused");
+    assert_string_equal(judge(t, switch_record(141, 1), &alarm), "");
+    assert_string_equal(judge(t, switch_record(160, 1), &alarm), "switch_changed");
+    assert_int_equal(count(testhost_log(t), "alarm switch_changed:"), 2);
+    /* a failed one may have reached it (no answer): its change is ours */
+    command_event(t, 170, "charge", "failed");
+    assert_string_equal(judge(t, switch_record(171, 0), &alarm), ""); /* the last one cleared */
+    assert_string_equal(judge(t, switch_record(190, 0), &alarm), "");
+    assert_int_equal(count(testhost_log(t), "alarm switch_changed:"), 2);
+    testhost_close(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(one_start_and_one_clear_line),
         cmocka_unit_test(several_alarms_in_a_stable_order_and_bms_errors),
         cmocka_unit_test(settings_are_checked),
+        cmocka_unit_test(switch_changed_once_and_never_for_our_commands),
     };
     return cmocka_run_group_tests_name("alarms", tests, NULL, NULL);
 }

@@ -166,6 +166,83 @@ static void members_are_checked(void **state)
     assert_non_null(strstr(testhost_last_log(), "members: element 1: want a name"));
 }
 
+/* A member's record now (vet_command judges freshness by the clock) with
+ * its switches: `dis` discharge_switch and discharging_enabled. */
+static void feed_switches(struct testhost *t, const char *source, int dis, int chg)
+{
+    const struct collector_host_api *api = testhost_api(t);
+    collector_record *r;
+
+    assert_int_equal(record_new(source, api->time_ns(testhost_handle(t), COLLECTOR_CLOCK_REALTIME),
+                                &r),
+                     0);
+    record_set_interval_ms(r, 5000);
+    record_set_bool(r, "discharge_switch", dis);
+    record_set_bool(r, "discharging_enabled", dis);
+    record_set_bool(r, "charge_switch", chg);
+    record_set_bool(r, "charging_enabled", chg);
+    assert_int_equal(testhost_process(t, r), 0);
+    record_free(r);
+}
+
+static int vet(struct testhost *t, const char *target, const char *name, const char *value,
+               uint32_t flags, char *reason, size_t size)
+{
+    struct collector_command c = {
+        .struct_size = sizeof(c), .flags = flags, .id = 1, .target = target,
+        .name = name, .value = value, .origin = "test",
+    };
+    reason[0] = '\0';
+    return testhost_vet_command(t, &c, reason, size);
+}
+
+static void vets_commands_that_leave_no_pack(void **state)
+{
+    struct testhost *t = open_bank("members = (\"p1\", \"p2\", \"p3\");");
+    char why[256];
+    (void)state;
+
+    /* p3 never reported: only p2 can carry the bank */
+    feed_switches(t, "p1", 1, 1);
+    feed_switches(t, "p2", 1, 1);
+    assert_int_equal(vet(t, "p1", "discharge", "off", 0, why, sizeof(why)), 0);
+    feed_switches(t, "p2", 0, 1); /* p2 cannot discharge now */
+    assert_int_equal(vet(t, "p1", "discharge", "off", 0, why, sizeof(why)), -EPERM);
+    assert_string_equal(why, "discharge off on p1 would leave no fresh pack of the bank able to "
+                             "discharge (p2: off, p3: no fresh record); force overrides");
+    /* charge is judged on its own; on, balancer and non-members always pass */
+    assert_int_equal(vet(t, "p1", "charge", "off", 0, why, sizeof(why)), 0);
+    assert_int_equal(vet(t, "p1", "discharge", "on", 0, why, sizeof(why)), 0);
+    assert_int_equal(vet(t, "p1", "balancer", "off", 0, why, sizeof(why)), 0);
+    assert_int_equal(vet(t, "other", "discharge", "off", 0, why, sizeof(why)), 0);
+    /* force passes, and is said */
+    assert_int_equal(vet(t, "p1", "discharge", "off", COLLECTOR_COMMAND_FORCE, why, sizeof(why)), 0);
+    assert_non_null(strstr(testhost_log(t), "discharge off on p1 leaves no pack of the bank able "
+                                            "to discharge (p2: off, p3: no fresh record): forced"));
+    /* a stale pack does not count, however able it was */
+    testhost_close(t);
+    t = open_bank("members = (\"p1\", \"p2\");");
+    feed(t, "p2", 0, &pb16); /* in 2023: long stale */
+    assert_int_equal(vet(t, "p1", "charge", "off", 0, why, sizeof(why)), -EPERM);
+    assert_non_null(strstr(why, "(p2: no fresh record)"));
+    testhost_close(t);
+}
+
+static void events_are_not_members_records(void **state)
+{
+    struct testhost *t = open_bank("members = (\"p1\", \"p2\");");
+    collector_record *ev;
+    (void)state;
+
+    assert_int_equal(record_new("p1", (int64_t)(T0 * 1e9), &ev), 0);
+    record_set_kind(ev, COLLECTOR_RECORD_EVENT);
+    record_set_string(ev, "outcome", "confirmed");
+    assert_int_equal(testhost_process(t, ev), 0);
+    assert_int_equal(testhost_record_count(t), 0);
+    record_free(ev);
+    testhost_close(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +250,8 @@ int main(void)
         cmocka_unit_test(a_stale_member_drops_out),
         cmocka_unit_test(partial_data_and_other_sources),
         cmocka_unit_test(members_are_checked),
+        cmocka_unit_test(vets_commands_that_leave_no_pack),
+        cmocka_unit_test(events_are_not_members_records),
     };
     return cmocka_run_group_tests_name("bank", tests, NULL, NULL);
 }

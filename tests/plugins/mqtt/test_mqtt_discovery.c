@@ -2,7 +2,8 @@
 /* Home Assistant discovery for the mqtt sink, without a broker: an entity
  * whose metric comes later is announced then and once, growing packs get
  * their new cells, a bank is its own device, expire_after follows the
- * freshness figure. */
+ * freshness figure; ABI 1.2: an allowed switch is an HA switch, the others
+ * read-only, and the outcome topic's JSON. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "core/record.h"
 #include "plugins/mqtt/discovery.h"
 #include "testhost.h"
 
@@ -37,7 +39,13 @@ static int teardown(void **unused)
     return 0;
 }
 
-static const struct discovery_names names = {"p", "homeassistant", 0};
+static const struct discovery_names names = {"p", "homeassistant", 0, NULL, NULL};
+
+/* A record of source "battery1" (the testhost's records are the instance's own). */
+static int record_new_for_test(collector_record **out)
+{
+    return record_new("battery1", 1700000000000000000, out);
+}
 
 /* The config published on `topic`, or NULL; json_decref it. */
 static json_t *config_for(const struct msg_batch *b, const char *topic)
@@ -105,7 +113,7 @@ static void test_growing_pack_gets_new_cells(void **unused)
 
 static void test_bank_is_its_own_device_with_expire_after(void **unused)
 {
-    const struct discovery_names fresh = {"p", "homeassistant", 90};
+    const struct discovery_names fresh = {"p", "homeassistant", 90, NULL, NULL};
     struct discovery_seen seen = {0};
     struct msg_batch b = {0};
     collector_record *r = testhost_record_new(t);
@@ -192,6 +200,73 @@ static void test_state_json(void **unused)
     testhost_record_free(r);
 }
 
+/* ABI 1.2: the source allows charge only */
+static int allows_charge(void *ctx, const char *source, const char *command)
+{
+    (void)ctx;
+    return strcmp(source, "battery1") == 0 && strcmp(command, "charge") == 0;
+}
+
+static void test_allowed_switches_are_switches(void **unused)
+{
+    const struct discovery_names with = {"p", "homeassistant", 0, allows_charge, NULL};
+    struct discovery_seen seen = {0};
+    struct msg_batch b = {0};
+    collector_record *r;
+    json_t *c;
+    (void)unused;
+
+    assert_int_equal(record_new_for_test(&r), 0);
+    api->set_device(r, "AA:BB");
+    api->set_bool(r, "charge_switch", 1);
+    api->set_bool(r, "balancer_switch", 0);
+    assert_int_equal(discovery_configs(&with, api, r, &seen, &b), 0);
+    c = config_for(&b, "homeassistant/switch/AA_BB/charge_switch/config");
+    assert_non_null(c);
+    assert_string_equal(json_string_value(json_object_get(c, "command_topic")),
+                        "p/battery1/charge/set");
+    assert_string_equal(json_string_value(json_object_get(c, "payload_on")), "ON");
+    assert_string_equal(json_string_value(json_object_get(c, "payload_off")), "OFF");
+    assert_string_equal(json_string_value(json_object_get(c, "state_topic")), "p/battery1/state");
+    assert_string_equal(json_string_value(json_object_get(c, "value_template")),
+                        "{{ 'ON' if value_json.charge_switch else 'OFF' }}");
+    json_decref(c);
+    assert_null(config_for(&b, "homeassistant/binary_sensor/AA_BB/charge_switch/config"));
+    c = config_for(&b, "homeassistant/binary_sensor/AA_BB/balancer_switch/config");
+    assert_non_null(c); /* not allowed: read-only */
+    assert_null(json_object_get(c, "command_topic"));
+    json_decref(c);
+    msg_batch_free(&b);
+    /* without a host that takes commands, every switch is read-only */
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(discovery_configs(&names, api, r, &seen, &b), 0);
+    assert_null(config_for(&b, "homeassistant/switch/AA_BB/charge_switch/config"));
+    msg_batch_free(&b);
+    api->record_free(r);
+}
+
+static void test_outcome_json(void **unused)
+{
+    collector_record *r;
+    char *s;
+    (void)unused;
+
+    assert_int_equal(record_new_for_test(&r), 0);
+    api->set_string(r, "command", "charge");
+    api->set_string(r, "requested", "off");
+    api->set_string(r, "outcome", "not confirmed");
+    api->set_string(r, "origin", "mqtt");
+    api->set_string(r, "detail", "charge: BMS reports switch on, MOSFET on");
+    api->set_int(r, "command_id", 7);
+    api->set_int(r, "duration_ms", 1800000);
+    s = discovery_outcome_json(api, r);
+    assert_string_equal(s, "{\"switch\":\"charge\",\"requested\":\"off\",\"outcome\":\"not "
+                           "confirmed\",\"origin\":\"mqtt\",\"detail\":\"charge: BMS reports "
+                           "switch on, MOSFET on\",\"id\":7,\"duration_s\":1800.0}");
+    free(s);
+    api->record_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +275,8 @@ int main(void)
         cmocka_unit_test(test_bank_is_its_own_device_with_expire_after),
         cmocka_unit_test(test_charge_limit_entities),
         cmocka_unit_test(test_state_json),
+        cmocka_unit_test(test_allowed_switches_are_switches),
+        cmocka_unit_test(test_outcome_json),
     };
     return cmocka_run_group_tests_name("mqtt discovery", tests, setup, teardown);
 }

@@ -411,6 +411,41 @@ static void history_and_extra_fields(void **state)
     testhost_close(t);
 }
 
+/* ABI 1.2: a command's outcome event becomes one bms_commands row (with
+ * history), never a reading; without history it is passed by. */
+static void command_events_go_to_bms_commands(void **state)
+{
+    struct fx *f = *state;
+    struct testhost *t;
+    collector_record *ev;
+
+    inverter_row(f, "a");
+    t = open_sink(f, "history = true;");
+    assert_int_equal(record_new("battery1", 1767225600LL * 1000000000, &ev), 0);
+    record_set_kind(ev, COLLECTOR_RECORD_EVENT);
+    record_set_string(ev, "command", "charge");
+    record_set_string(ev, "requested", "off");
+    record_set_string(ev, "outcome", "confirmed");
+    record_set_string(ev, "origin", "socket uid 0");
+    record_set_string(ev, "detail", "the device reports charge_switch off");
+    record_set_int(ev, "duration_ms", 1800000);
+    assert_int_equal(testhost_write(t, ev), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM bms_commands WHERE created_at = "
+                              "'2026-01-01 00:00:00' AND battery = 'battery1' AND switch = "
+                              "'charge' AND requested = 'off' AND outcome = 'confirmed' AND "
+                              "origin = 'socket uid 0' AND detail = 'the device reports "
+                              "charge_switch off' AND duration_ms = 1800000"),
+                     1);
+    assert_int_equal(count(f, "SELECT count(*) FROM bms_readings"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM readings"), 1); /* untouched */
+    testhost_close(t);
+    t = open_sink(f, "");
+    assert_int_equal(testhost_write(t, ev), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM bms_commands"), 1);
+    record_free(ev);
+    testhost_close(t);
+}
+
 /* The patch's exact text: numbers as printf("%.*f") writes them (ties to
  * even, "-0.0", a huge number cut at 63 characters), strings escaped as
  * jansson does, a string that is not UTF-8 and a NaN left out. */
@@ -578,6 +613,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(freshness_is_three_configured_intervals, setup, teardown),
         cmocka_unit_test_setup_teardown(database_mistakes_are_named, setup, teardown),
         cmocka_unit_test_setup_teardown(history_and_extra_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(command_events_go_to_bms_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(patch_text_is_exactly_the_contract_format, setup, teardown),
         cmocka_unit_test_setup_teardown(insight_metrics_only_when_fields_asks, setup, teardown),
         cmocka_unit_test_setup_teardown(created_at_is_the_record_second_past_2038, setup, teardown),

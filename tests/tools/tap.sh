@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# TAP for the daemon's shell tests, sourced after $D (collectord) and $tmp
+# are set: ok, not_ok (with the first lines of $tmp/err), check, wait_for (a
+# deadline, not a sleep), lines, and expect78 (--check refuses a config
+# with exit 78 and one line holding a fixed string). $failed is 1 after a
+# failure: end with `exit $failed`.
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=1; echo "not ok $n - $1"; sed 's/^/# /' "$tmp/err" 2>/dev/null | head -n 8; }
+check() { # check DESCRIPTION COMMAND...
+    d=$1; shift
+    if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+# wait_for SECONDS COMMAND...: poll until the command succeeds
+wait_for() {
+    t=$(( $1 * 10 )); shift
+    while [ "$t" -gt 0 ]; do "$@" && return 0; sleep 0.1; t=$((t - 1)); done
+    return 1
+}
+# lines FILE PATTERN: how many lines of FILE match (0 when it is absent)
+lines() { if [ -f "$1" ]; then grep -c -- "$2" "$1" || true; else echo 0; fi; }
+expect78() { # expect78 DESCRIPTION FIXED-STRING CONFIG-TEXT
+    printf '%s\n' "$3" > "$tmp/c.conf"
+    timeout 20 "$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"; rc=$?
+    if [ "$rc" -eq 78 ] && grep -qF -- "$2" "$tmp/err" && [ "$(wc -l < "$tmp/err")" -eq 1 ]; then
+        ok "$1"
+    else
+        echo "# exit $rc" >> "$tmp/err"; not_ok "$1"
+    fi
+}
