@@ -324,12 +324,14 @@ static int tp_write(void *state, const collector_record *rec)
     return 0;
 }
 
+#if COLLECTOR_ABI_MINOR >= 1 /* a sink built against the frozen 1.0 header has no start() */
 static int tp_start(void *state)
 {
     const struct tp *t = state;
 
     return t->fail_start ? -EIO : 0;
 }
+#endif
 
 static int tp_flush(void *state)
 {
@@ -364,7 +366,7 @@ static const char *const tp_settings[] = {"slow_ms", "fail_after", "file", "fail
                                           "busy_every", "latency", "refuse", "password", "create_ms",
                                           "fail_start", "behaviour", "gate", "flip_at", "flip",
                                           NULL};
-#ifdef TP_FILESINK
+#if defined(TP_FILESINK) && COLLECTOR_ABI_MINOR >= 1
 static const struct collector_setting_def tp_defs[] = {
     {.name = "slow_ms", .type = COLLECTOR_SETTING_INT},
     {.name = "fail_after", .type = COLLECTOR_SETTING_INT},
@@ -415,8 +417,10 @@ static const struct collector_plugin tp_plugin = {
     .process = tp_process,
 #elif defined(TP_FILESINK)
     .kind = COLLECTOR_KIND_SINK,
+#if COLLECTOR_ABI_MINOR >= 1
     .setting_defs = tp_defs,
     .start = tp_start,
+#endif
     .write = tp_write,
     .flush = tp_flush,
 #endif

@@ -306,14 +306,6 @@ void testhost_close(struct testhost *t)
     free(t);
 }
 
-static struct collector_host_api shared_api;
-
-static void shared_api_init(void)
-{
-    shared_api = *hostapi_table();
-    shared_api.command_done = record_command_done;
-}
-
 /* One table for every testhost: command_done records into the testhost of
  * the host handle it is given, so a test may keep `api` across
  * testhost_close and pass NULL. */
