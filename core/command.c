@@ -20,7 +20,6 @@
 #include "core/record.h"
 #include "core/statefile.h"
 
-#define CORE "collectord"
 #define SLOTS 128   /* commands queued, in flight, or recently finished */
 #define RETURNS_MAX 32
 #define SOURCES_MAX 64
@@ -150,7 +149,7 @@ static void returns_save(struct command_center *cc)
     }
     rc = statefile_write(cc->state_dir, COMMAND_STATE_FILE, buf, len);
     if (rc < 0)
-        log_msg(CORE, COLLECTOR_LOG_ERROR,
+        log_msg(LOG_CORE, COLLECTOR_LOG_ERROR,
                 "cannot save the pending timed returns in %s/%s: %s (they will not survive a "
                 "restart)",
                 cc->state_dir, COMMAND_STATE_FILE, strerror(-rc));
@@ -179,7 +178,7 @@ static void returns_load(struct command_center *cc)
     if (rc == -ENOENT)
         return;
     if (rc < 0) {
-        log_msg(CORE, COLLECTOR_LOG_ERROR, "%s/%s: cannot read the pending timed returns: %s",
+        log_msg(LOG_CORE, COLLECTOR_LOG_ERROR, "%s/%s: cannot read the pending timed returns: %s",
                 cc->state_dir, COMMAND_STATE_FILE, strerror(-rc));
         return;
     }
@@ -195,7 +194,7 @@ static void returns_load(struct command_center *cc)
         if (sscanf(line, "%63s %31s %7s %lld", target, name, value, &due) != 4 ||
             !word_ok(target, sizeof(target)) || !word_ok(name, sizeof(name)) ||
             (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) || k == RETURNS_MAX) {
-            log_msg(CORE, COLLECTOR_LOG_ERROR, "%s/%s:%u: not a timed return, ignored",
+            log_msg(LOG_CORE, COLLECTOR_LOG_ERROR, "%s/%s:%u: not a timed return, ignored",
                     cc->state_dir, COMMAND_STATE_FILE, lineno);
             continue;
         }
@@ -554,7 +553,7 @@ void command_done(struct command_center *cc, uint64_t id, uint32_t outcome, cons
     s = slot_find(cc, id);
     if (s == NULL || s->state != SLOT_RUNNING) {
         pthread_mutex_unlock(&cc->lock);
-        log_msg(CORE, COLLECTOR_LOG_DEBUG, "command %" PRIu64 ": late or unknown outcome %s ignored",
+        log_msg(LOG_CORE, COLLECTOR_LOG_DEBUG, "command %" PRIu64 ": late or unknown outcome %s ignored",
                 id, command_outcome_name(outcome));
         return;
     }
@@ -674,7 +673,7 @@ static void *timer_main(void *arg)
     pthread_mutex_lock(&cc->lock);
     while (!cc->stopping) {
         int64_t now = clock_mono_ms(), now_ns = realtime_ns();
-        int64_t wake_ms = now + 1000;
+        int64_t wake_ms = INT64_MAX; /* nothing to time: wait for a change */
         struct timed_return fire[RETURNS_MAX];
         size_t nfire = 0;
         collector_record *evs[SLOTS];
@@ -739,8 +738,12 @@ static void *timer_main(void *arg)
             }
         }
         pthread_mutex_lock(&cc->lock);
-        if (nfire == 0 && nev == 0 && !cc->stopping && wake_ms > clock_mono_ms() &&
-            clock_mono_after(wake_ms - clock_mono_ms(), &ts) == 0)
+        /* no wake-up while nothing is running or pending (finish() and a slot
+         * that starts running broadcast `changed`) */
+        if (nfire == 0 && nev == 0 && !cc->stopping && wake_ms == INT64_MAX)
+            pthread_cond_wait(&cc->changed, &cc->lock);
+        else if (nfire == 0 && nev == 0 && !cc->stopping && wake_ms > clock_mono_ms() &&
+                 clock_mono_after(wake_ms - clock_mono_ms(), &ts) == 0)
             pthread_cond_timedwait(&cc->changed, &cc->lock, &ts);
     }
     pthread_mutex_unlock(&cc->lock);

@@ -22,7 +22,6 @@
 #include "core/ctlproto.h"
 #include "core/log.h"
 
-#define CORE "collectord"
 
 struct ctlsock {
     char path[108];
@@ -49,7 +48,7 @@ static void say(int fd, json_t *o)
         size_t n = strlen(s);
         s[n] = '\n'; /* json_dumps leaves the NUL: room for one byte */
         if (send(fd, s, n + 1, MSG_NOSIGNAL) < 0)
-            log_msg(CORE, COLLECTOR_LOG_DEBUG, "control socket: answer not sent: %s",
+            log_msg(LOG_CORE, COLLECTOR_LOG_DEBUG, "control socket: answer not sent: %s",
                     strerror(errno));
         free(s);
     }
@@ -91,7 +90,7 @@ static void serve(struct client *c)
     if (n < 0)
         return;
     if (ctl_parse_request(line, (size_t)n, &req, err, sizeof(err)) < 0) {
-        log_msg(CORE, COLLECTOR_LOG_WARNING, "control socket: uid %u: bad request: %s",
+        log_msg(LOG_CORE, COLLECTOR_LOG_WARNING, "control socket: uid %u: bad request: %s",
                 (unsigned)c->uid, err);
         say_error(c->fd, err);
         return;
@@ -185,7 +184,7 @@ static void accept_one(struct ctlsock *cs)
     if (fd < 0)
         return;
     if (!peer_allowed(fd, &uid)) {
-        log_msg(CORE, COLLECTOR_LOG_WARNING,
+        log_msg(LOG_CORE, COLLECTOR_LOG_WARNING,
                 "control socket: refused a peer with uid %u (only root and the daemon's user "
                 "or group)",
                 (unsigned)uid);
@@ -323,12 +322,12 @@ int ctlsock_start(const char *path, int by_default, struct command_center *cc,
         what = "thread";
         goto fail;
     }
-    log_msg(CORE, COLLECTOR_LOG_INFO, "control socket %s (mode 0660, uid %u gid %u)", path,
+    log_msg(LOG_CORE, COLLECTOR_LOG_INFO, "control socket %s (mode 0660, uid %u gid %u)", path,
             (unsigned)geteuid(), (unsigned)getegid());
     *out = cs;
     return 0;
 fail:
-    log_msg(CORE, by_default ? COLLECTOR_LOG_WARNING : COLLECTOR_LOG_ERROR,
+    log_msg(LOG_CORE, by_default ? COLLECTOR_LOG_WARNING : COLLECTOR_LOG_ERROR,
             "control socket %s: %s: %s (running without it%s)", path, what, strerror(-rc),
             by_default ? "; set collector.control_socket" : "");
     if (cs->fd >= 0)
@@ -349,7 +348,7 @@ void ctlsock_stop(struct ctlsock *cs)
     if (cs == NULL)
         return;
     if (write(cs->stop_pipe[1], &byte, 1) < 0)
-        log_msg(CORE, COLLECTOR_LOG_DEBUG, "control socket: stop: %s", strerror(errno));
+        log_msg(LOG_CORE, COLLECTOR_LOG_DEBUG, "control socket: stop: %s", strerror(errno));
     pthread_join(cs->thread, NULL);
     close(cs->fd);
     unlink(cs->path);

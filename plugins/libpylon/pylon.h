@@ -88,6 +88,8 @@ struct pylon_pack {
     uint16_t cell_mv[PYLON_CELLS_MAX];
     uint8_t ntemps;                  /* [0] the BMS board, then the cell probes */
     int16_t temp_dc[PYLON_TEMPS_MAX]; /* deci-degrees Celsius */
+    int16_t hottest_dc;  /* the hottest of every probe, also those 0x42 has no room for */
+    uint8_t has_hottest;
     int32_t current_ma;              /* + = charging */
     uint32_t voltage_mv;
     uint32_t remaining_mah, total_mah;

@@ -367,9 +367,21 @@ static void read_record(const struct pylontech *p, const collector_record *rec,
         k->temp_dc[k->ntemps++] = dc(d);
     else if (api->get_double(rec, "temperature", &d) == 0)
         k->temp_dc[k->ntemps++] = dc(d);
-    if (api->get_doubles(rec, "temperatures", &v, &n) == 0)
+    if (api->get_doubles(rec, "temperatures", &v, &n) == 0) {
         for (size_t i = 0; i < n && k->ntemps < PYLON_TEMPS_MAX; i++)
             k->temp_dc[k->ntemps++] = dc(v[i]);
+        /* CAN's one temperature: the hottest probe of all, kept or not */
+        for (size_t i = 0; i < n; i++)
+            if (isfinite(v[i]) && (!k->has_hottest || dc(v[i]) > k->hottest_dc)) {
+                k->hottest_dc = dc(v[i]);
+                k->has_hottest = 1;
+            }
+    }
+    for (unsigned i = 0; i < k->ntemps; i++)
+        if (!k->has_hottest || k->temp_dc[i] > k->hottest_dc) {
+            k->hottest_dc = k->temp_dc[i];
+            k->has_hottest = 1;
+        }
     if (api->get_double(rec, "battery_current", &d) == 0 && isfinite(d))
         k->current_ma = (int32_t)llround(d * 1000.0);
     if (api->get_double(rec, "battery_voltage", &d) == 0)
@@ -868,12 +880,11 @@ static void can_send(struct pylontech *p)
         if (!s->seen || now_ns(p) > s->fresh_until_ns)
             continue;
         bank.alarm_bits |= s->pack.alarm_bits;
-        for (unsigned t = 0; t < s->pack.ntemps; t++)
-            if (!hottest || s->pack.temp_dc[t] > bank.temp_dc[0]) {
-                bank.temp_dc[0] = s->pack.temp_dc[t];
-                bank.ntemps = 1;
-                hottest = 1;
-            }
+        if (s->pack.has_hottest && (!hottest || s->pack.hottest_dc > bank.temp_dc[0])) {
+            bank.temp_dc[0] = s->pack.hottest_dc;
+            bank.ntemps = 1;
+            hottest = 1;
+        }
     }
     pthread_mutex_unlock(&p->lock);
     if (stale && p->on_stale == STALE_SILENT)

@@ -160,7 +160,7 @@ refused 'interval = 2592000 (30 days) says the real limit' \
     'c.conf:1: collector: interval: out of range: want 0.001 to 604800 s (7 days)'
 printf 'collector = { interval = 1; colour = "red"; };\n' > "$tmp/c.conf"
 refused 'collector { } is checked by its table: an unknown key names the known ones' \
-    'collector: colour: unknown setting (collector knows: interval, flush_timeout, log_level, plugin_dir, state_dir, env_file)'
+    'collector: colour: unknown setting (collector knows: interval, flush_timeout, log_level, plugin_dir, state_dir, control_socket, env_file)'
 
 # --- --describe: the host's own table; a path is refused before any dlopen ---
 "$D" --describe collector >"$tmp/out" 2>"$tmp/err"; rc=$?
