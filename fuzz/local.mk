@@ -19,13 +19,14 @@ fuzz_sqlite_merge_SOURCES = fuzz/sqlite_merge.c plugins/sqlite_merge/sqlite_merg
 	plugins/sqlite_merge/sm_settings.c plugins/sqlite_merge/sm_patch.c \
 	plugins/sqlite_merge/sm_db.c plugins/librecjson/record_json.c core/record.c \
 	core/hostapi.c core/settings.c core/setdefs.c core/hostdefs.c core/expand.c \
-	core/statefile.c core/log.c plugins/libsafeopen/safe_open.c
+	core/statefile.c core/log.c core/fresh.c plugins/libsafeopen/safe_open.c \
+	plugins/libplugkit/sources.c plugins/libplugkit/complain.c
 fuzz_sqlite_merge_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS) $(LIBCONFIG_CFLAGS) \
 	$(SQLITE3_CFLAGS) $(JANSSON_CFLAGS)
 fuzz_sqlite_merge_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_sqlite_merge_LDADD = $(LIBCONFIG_LIBS) $(SQLITE3_LIBS) $(JANSSON_LIBS) -lm
 fuzz_config_SOURCES = fuzz/config.c core/conf.c core/expand.c core/names.c core/log.c \
-	core/setdefs.c core/hostdefs.c core/settings.c plugins/libsafeopen/safe_open.c
+	core/setdefs.c core/hostdefs.c core/settings.c core/envfile.c plugins/libsafeopen/safe_open.c
 fuzz_config_CFLAGS = $(COLLECTOR_WARN_CFLAGS) $(FUZZ_FLAGS) $(LIBCONFIG_CFLAGS)
 fuzz_config_LDFLAGS = $(FUZZ_FLAGS)
 fuzz_config_LDADD = $(LIBCONFIG_LIBS)
