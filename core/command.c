@@ -460,7 +460,8 @@ static int check(struct command_center *cc, const struct collector_command *cmd,
         rc = c->lp->desc.vet_command(c->state, cmd, why, sizeof(why));
         if (rc != 0) {
             why[sizeof(why) - 1] = '\0';
-            snprintf(reason, size, "%s: %s", c->name, why[0] ? why : "refused");
+            /* an instance name is at most 63 bytes; a reason is one line */
+            snprintf(reason, size, "%.63s: %.120s", c->name, why[0] ? why : "refused");
             return -EPERM;
         }
     }
