@@ -64,7 +64,12 @@ try:
     log = lambda: mqttlib.daemon_log(run, "daemon")  # noqa: E731
 
     rsub, rfile = mqttlib.subscribe(run, PORT, "retained", "homeassistant/#", retained_only=False)
-    wait_for(lambda: any("b2/charge_switch/config" in t for t, _ in messages(rfile)), 30)
+    # every announcement the checks below look at (a slow machine, qemu, sends them late)
+    wanted = ("homeassistant/switch/b1/charge_switch/config",
+              "homeassistant/switch/b1/discharge_switch/config",
+              "homeassistant/binary_sensor/b1/balancer_switch/config",
+              "homeassistant/binary_sensor/b2/charge_switch/config")
+    wait_for(lambda: all(w in dict(messages(rfile)) for w in wanted), 30)
     configs = {t: json.loads(p) for t, p in messages(rfile)}
     sw = configs.get("homeassistant/switch/b1/charge_switch/config", {})
     check("an allowed switch is an HA switch with its command topic and the read-back state",
