@@ -9,17 +9,6 @@ set -u
 . "${top_srcdir:?}/tests/tools/daemon_test.sh"
 daemon_test_init config
 unset JK_DEVICES_FILE JK_BMS_ADDRESS
-# refused DESCRIPTION FIXED-STRING: --check of $tmp/c.conf exits 78 with one
-# line holding the string (timeout: a hang is a failure, not a stuck suite;
-# -k: a daemon that ignores SIGTERM while it waits is killed)
-refused() {
-    timeout -k 5 20 "$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"; rc=$?
-    if [ "$rc" -eq 78 ] && grep -qF -- "$2" "$tmp/err" && [ "$(wc -l < "$tmp/err")" -eq 1 ]; then
-        ok "$1"
-    else
-        echo "# exit $rc" >> "$tmp/err"; not_ok "$1"
-    fi
-}
 echo "1..25"
 mkfifo "$tmp/fifo"
 
@@ -29,17 +18,17 @@ mkfifo "$tmp/fifo"
 mkdir "$tmp/d\\e"
 printf 'sources = ( );\n' > "$tmp/d\\\\e"
 printf '@include "d\\\\e"\nsources = ( );\n' > "$tmp/c.conf"
-refused '@include "d\\e" beside a directory d\e and a file d\\e: exit 78, one line' \
+expect78 '@include "d\\e" beside a directory d\e and a file d\\e: exit 78, one line' \
     '@include "d\e": a directory, not a regular file'
 printf '@include "fifo"\n' > "$tmp/c.conf"
-refused '@include of a FIFO: exit 78 at once, one line' '@include "fifo": a FIFO, not a regular file'
+expect78 '@include of a FIFO: exit 78 at once, one line' '@include "fifo": a FIFO, not a regular file'
 printf '@include "/dev/null"\n' > "$tmp/c.conf"
-refused '@include of a device: exit 78, one line' '@include "/dev/null": a device, not a regular file'
+expect78 '@include of a device: exit 78, one line' '@include "/dev/null": a device, not a regular file'
 
 # an included file keeps its own name and line numbers in errors
 printf '# one\n# two\nsources = ( { plugin = "t_counter"; colour = 1; } );\n' > "$tmp/inc.conf"
 printf 'collector = { interval = 1; };\n@include "inc.conf"\n' > "$tmp/c.conf"
-refused 'an error in an included file names that file and its line' "inc.conf:3: t_counter: colour: unknown setting"
+expect78 'an error in an included file names that file and its line' "inc.conf:3: t_counter: colour: unknown setting"
 
 # a reload onto a bad include: the daemon keeps running its old config
 printf 'collector = { interval = 1; };\nsources = ( { plugin = "t_counter"; name = "src"; } );\n' > "$tmp/run.conf"
@@ -70,22 +59,22 @@ check "and SIGTERM then ends it cleanly" test "$rc" -eq 0
 # --- every file a setting or a variable names: a FIFO is refused at once (25.2) ---
 # (each config is valid with a regular file there: only the FIFO is wrong)
 printf 'sinks = ( { plugin = "influxdb"; bucket = "b"; org = "o"; token_file = "%s"; } );\n' "$tmp/fifo" > "$tmp/c.conf"
-refused 'influxdb token_file a FIFO: refused by the PATH flag, one line' \
+expect78 'influxdb token_file a FIFO: refused by the PATH flag, one line' \
     "token_file: $tmp/fifo: a FIFO, not a regular file"
 printf 'sinks = ( { plugin = "mqtt"; username = "u"; password_file = "%s"; } );\n' "$tmp/fifo" > "$tmp/c.conf"
-refused 'mqtt password_file a FIFO: refused, one line' \
+expect78 'mqtt password_file a FIFO: refused, one line' \
     "password_file: $tmp/fifo: a FIFO, not a regular file"
 printf 'sinks = ( { plugin = "influxdb"; database = "d"; username = "u"; password_file = "%s"; } );\n' "$tmp" > "$tmp/c.conf"
-refused 'influxdb password_file a directory: refused, one line' \
+expect78 'influxdb password_file a directory: refused, one line' \
     "password_file: $tmp: a directory, not a regular file"
 printf 'sources = ( { plugin = "jk_replay"; file = "%s"; } );\n' "$tmp/fifo" > "$tmp/c.conf"
-refused "jk_replay's file a FIFO: refused, one line" "$tmp/fifo: a FIFO, not a regular file"
+expect78 "jk_replay's file a FIFO: refused, one line" "$tmp/fifo: a FIFO, not a regular file"
 printf 'sources = ( { plugin = "jk_ble"; devices_file = "%s"; } );\n' "$tmp/fifo" > "$tmp/c.conf"
-refused 'jk_ble devices_file a FIFO: refused, one line' "devices_file: $tmp/fifo: a FIFO, not a regular file"
+expect78 'jk_ble devices_file a FIFO: refused, one line' "devices_file: $tmp/fifo: a FIFO, not a regular file"
 printf 'sources = ( { plugin = "jk_ble"; } );\n' > "$tmp/c.conf"
 JK_DEVICES_FILE="$tmp/fifo"
 export JK_DEVICES_FILE
-refused 'JK_DEVICES_FILE (from .env) a FIFO: refused, one line' "$tmp/fifo: a FIFO, not a regular file"
+expect78 'JK_DEVICES_FILE (from .env) a FIFO: refused, one line' "$tmp/fifo: a FIFO, not a regular file"
 unset JK_DEVICES_FILE
 
 # --- SIGTERM while a config loads (a plugin's create() that waits) ---
@@ -148,18 +137,18 @@ check "it is tried again at the next reload; SIGTERM then exits 0 and out got it
 
 # --- limits (25.14): a long string is refused by its length, not parsed for minutes ---
 { printf 'sources = ( { plugin = "t_counter"; name = "'; head -c 100000 /dev/zero | tr '\0' a; printf '"; } );\n'; } > "$tmp/c.conf"
-refused 'a 100 kB string: refused by its length, one line' 'c.conf:1: a string longer than 65536 bytes: refused'
+expect78 'a 100 kB string: refused by its length, one line' 'c.conf:1: a string longer than 65536 bytes: refused'
 { printf 'x = "'; head -c 50000000 /dev/zero | tr '\0' a; printf '";\n'; } > "$tmp/c.conf"
-refused 'a 50 MB file: refused by its size, one line' 'larger than 1048576 bytes: not a configuration file'
+expect78 'a 50 MB file: refused by its size, one line' 'larger than 1048576 bytes: not a configuration file'
 { i=0; while [ $i -lt 9000 ]; do printf '# %0100d\n' 0; i=$((i + 1)); done; } > "$tmp/big.conf"
 for i in 1 2 3 4 5; do printf '@include "big.conf"\n'; done > "$tmp/c.conf"
-refused 'one 0.9 MB file included 5 times: refused by the total, one line' \
+expect78 'one 0.9 MB file included 5 times: refused by the total, one line' \
     'c.conf:5: the configuration and its includes exceed 4194304 bytes: refused'
 printf 'collector = { interval = 2592000; };\n' > "$tmp/c.conf"
-refused 'interval = 2592000 (30 days) says the real limit' \
+expect78 'interval = 2592000 (30 days) says the real limit' \
     'c.conf:1: collector: interval: out of range: want 0.001 to 604800 s (7 days)'
 printf 'collector = { interval = 1; colour = "red"; };\n' > "$tmp/c.conf"
-refused 'collector { } is checked by its table: an unknown key names the known ones' \
+expect78 'collector { } is checked by its table: an unknown key names the known ones' \
     'collector: colour: unknown setting (collector knows: interval, flush_timeout, log_level, plugin_dir, state_dir, control_socket, env_file)'
 
 # --- --describe: the host's own table; a path is refused before any dlopen ---

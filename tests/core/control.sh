@@ -7,20 +7,12 @@
 # returns across a restart, the audit line, and events reaching only ABI 1.2
 # sinks. Prints TAP.
 set -u
-: "${top_builddir:?}" "${top_srcdir:?}"
-D="$top_builddir/core/collectord"
-TP="$top_builddir/tests/abi/plugins"
-export COLLECTOR_PLUGIN_PATH="$TP:${COLLECTOR_PLUGIN_PATH:-}"
+. "${top_srcdir:?}/tests/tools/daemon_test.sh"
+daemon_test_init control-test
 export COLLECTOR_INTERVAL_FLOOR_MS=100
 export COLLECTOR_COMMAND_TIMEOUT_MS=1000
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/control-test-XXXXXX")
 chmod 755 "$tmp" # the other uid must reach the socket to be refused by its credentials
-export COLLECTOR_STATE_DIR="$tmp/state"
 S="$tmp/ctl.sock"
-pid=
-cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-. "$top_srcdir/tests/tools/tap.sh"
 ctl() { "$D" ctl --socket "$S" "$@"; }
 start() { # start CONFIG: run the daemon, wait for its socket
     "$D" -c "$1" -f -v 2>>"$tmp/log" &

@@ -3,16 +3,8 @@
 # collectord as a process: config errors, loader refusals, pipeline order,
 # scheduling, signals. Prints TAP.
 set -u
-: "${top_builddir:?}" "${top_srcdir:?}"
-D="$top_builddir/core/collectord"
-TP="$top_builddir/tests/abi/plugins"
-export COLLECTOR_PLUGIN_PATH="$TP:${COLLECTOR_PLUGIN_PATH:-}"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/daemon-test-XXXXXX")
-export COLLECTOR_STATE_DIR="$tmp/state"
-pid=
-cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-. "$top_srcdir/tests/tools/tap.sh"
+. "${top_srcdir:?}/tests/tools/daemon_test.sh"
+daemon_test_init daemon-test
 
 echo "1..31"
 

@@ -4,16 +4,8 @@
 # fd per instance; a run that hits the limit says so in one line naming
 # the limit, instead of a silent exit 78. Prints TAP.
 set -u
-: "${top_builddir:?}" "${top_srcdir:?}"
-D="$top_builddir/core/collectord"
-export COLLECTOR_PLUGIN_PATH="$top_builddir/tests/abi/plugins:${COLLECTOR_PLUGIN_PATH:-}"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/fdlimit-test-XXXXXX")
-export COLLECTOR_STATE_DIR="$tmp/state"
-trap 'rm -rf "$tmp"' EXIT
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$tmp/err" 2>/dev/null | head -n 5; }
-check() { d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+. "${top_srcdir:?}/tests/tools/daemon_test.sh"
+daemon_test_init fdlimit-test
 
 echo "1..3"
 {

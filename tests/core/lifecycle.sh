@@ -4,27 +4,10 @@
 # setting, the interval floor, @include of what is not a file, the host's
 # retry queue and --once waiting for the sinks.
 set -u
-: "${top_builddir:?}" "${top_srcdir:?}"
-D="$top_builddir/core/collectord"
-TP="$top_builddir/tests/abi/plugins"
-export COLLECTOR_PLUGIN_PATH="$TP:${COLLECTOR_PLUGIN_PATH:-}"
+. "${top_srcdir:?}/tests/tools/daemon_test.sh"
+daemon_test_init lifecycle
 unset COLLECTOR_INTERVAL_FLOOR_MS # the real floor here
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/lifecycle-XXXXXX")
-export COLLECTOR_STATE_DIR="$tmp/state"
-pid=
-cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-. "$top_srcdir/tests/tools/tap.sh"
 CAP="$top_srcdir/etc/demo/jk_pb2a16s15p.hex"
-expect78() { # DESCRIPTION FIXED-STRING CONFIG
-    printf '%s\n' "$3" > "$tmp/c.conf"
-    timeout 20 "$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"; rc=$?
-    if [ "$rc" -eq 78 ] && grep -qF -- "$2" "$tmp/err" && [ "$(wc -l < "$tmp/err")" -eq 1 ]; then
-        ok "$1"
-    else
-        echo "# exit $rc" >> "$tmp/err"; not_ok "$1"
-    fi
-}
 echo "1..18"
 
 # --- --describe ---

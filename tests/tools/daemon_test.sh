@@ -2,13 +2,11 @@
 # Sourced by the shell tests that run collectord as a process:
 #   . "$top_srcdir/tests/tools/daemon_test.sh"; daemon_test_init NAME
 # D (the daemon), TP (the test plugins, first in COLLECTOR_PLUGIN_PATH), tmp
-# (a private directory, removed at exit with any daemon left in $pid), and
-# TAP helpers: ok, not_ok (prints $tmp/err), check DESCRIPTION COMMAND...,
-# wait_for SECONDS COMMAND... (a deadline, not a sleep), gone PID.
+# (a private directory, removed at exit with any daemon left in $pid),
+# COLLECTOR_STATE_DIR in it, and the TAP helpers of tests/tools/tap.sh.
 : "${top_builddir:?}" "${top_srcdir:?}"
 D="$top_builddir/core/collectord"
 TP="$top_builddir/tests/abi/plugins"
-n=0
 pid=
 daemon_test_init() {
     export COLLECTOR_PLUGIN_PATH="$TP:${COLLECTOR_PLUGIN_PATH:-}"
@@ -16,15 +14,4 @@ daemon_test_init() {
     export COLLECTOR_STATE_DIR="$tmp/state"
     trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 }
-ok() { n=$((n + 1)); printf 'ok %d - %s\n' "$n" "$1"; }
-not_ok() {
-    n=$((n + 1)); printf 'not ok %d - %s\n' "$n" "$1"
-    sed 's/^/# /' "$tmp/err" 2>/dev/null | head -n 6
-}
-check() { d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
-wait_for() {
-    t=$(( $1 * 10 )); shift
-    while [ "$t" -gt 0 ]; do "$@" && return 0; sleep 0.1; t=$((t - 1)); done
-    return 1
-}
-gone() { ! kill -0 "$1" 2>/dev/null; }
+. "$top_srcdir/tests/tools/tap.sh"

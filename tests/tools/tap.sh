@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # TAP for the daemon's shell tests, sourced after $D (collectord) and $tmp
-# are set: ok, not_ok (with the first lines of $tmp/err), check, wait_for (a
-# deadline, not a sleep), lines, and expect78 (--check refuses a config
-# with exit 78 and one line holding a fixed string). $failed is 1 after a
+# are set (tests/tools/daemon_test.sh sets them and sources this): ok,
+# not_ok (with the first lines of $tmp/err), check, wait_for (a deadline,
+# not a sleep), gone PID, lines, and expect78 (--check refuses a config with
+# exit 78 and one line holding a fixed string). $failed is 1 after a
 # failure: end with `exit $failed`.
 n=0
 failed=0
@@ -20,9 +21,13 @@ wait_for() {
 }
 # lines FILE PATTERN: how many lines of FILE match (0 when it is absent)
 lines() { if [ -f "$1" ]; then grep -c -- "$2" "$1" || true; else echo 0; fi; }
-expect78() { # expect78 DESCRIPTION FIXED-STRING CONFIG-TEXT
-    printf '%s\n' "$3" > "$tmp/c.conf"
-    timeout 20 "$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"; rc=$?
+gone() { ! kill -0 "$1" 2>/dev/null; }
+# expect78 DESCRIPTION FIXED-STRING [CONFIG-TEXT]: without the text, the
+# config already in $tmp/c.conf. timeout: a hang is a failure, not a stuck
+# suite; -k: a daemon that ignores SIGTERM while it waits is killed.
+expect78() {
+    [ $# -ge 3 ] && printf '%s\n' "$3" > "$tmp/c.conf"
+    timeout -k 5 20 "$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"; rc=$?
     if [ "$rc" -eq 78 ] && grep -qF -- "$2" "$tmp/err" && [ "$(wc -l < "$tmp/err")" -eq 1 ]; then
         ok "$1"
     else
