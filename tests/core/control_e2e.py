@@ -50,8 +50,7 @@ def writes(log):
 
 
 def pub(topic, payload, retain=False):
-    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(PORT), "-q", "1", "-t", topic,
-                    "-m", payload] + (["-r"] if retain else []), check=True)
+    mqttlib.publish(PORT, topic, payload, retain)
 
 
 def ctl(*args):
@@ -60,7 +59,7 @@ def ctl(*args):
 
 
 def outcomes(path, battery):
-    return [json.loads(p) for t, p in messages(path) if t == "%s/%s/command" % (P, battery)]
+    return mqttlib.command_outcomes(path, P, battery)
 
 
 def states(path, battery):

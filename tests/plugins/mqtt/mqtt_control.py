@@ -33,12 +33,11 @@ def dev(name):
 
 
 def pub(topic, payload, retain=False):
-    cmd = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(PORT), "-q", "1", "-t", topic, "-m", payload]
-    subprocess.run(cmd + (["-r"] if retain else []), check=True)
+    mqttlib.publish(PORT, topic, payload, retain)
 
 
 def outcomes(path, battery):
-    return [json.loads(p) for t, p in messages(path) if t == "%s/%s/command" % (P, battery)]
+    return mqttlib.command_outcomes(path, P, battery)
 
 
 conf = os.path.join(tmp, "c.conf")

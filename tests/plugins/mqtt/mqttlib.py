@@ -2,6 +2,7 @@
 """Helpers for the mqtt sink's tests against a real mosquitto on 127.0.0.1:
 free ports, a broker started here, subscribers writing to files, the daemon
 with its log in a file, and TAP output."""
+import json
 import os
 import pwd
 import shutil
@@ -89,6 +90,18 @@ def messages(path):
         topic, _, payload = line.rstrip("\n").partition(" ")
         msgs.append((topic, payload))
     return msgs
+
+
+def publish(port, topic, payload, retain=False):
+    """One message at QoS 1, as a user's mosquitto_pub sends it."""
+    cmd = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "1", "-t", topic,
+           "-m", payload]
+    subprocess.run(cmd + (["-r"] if retain else []), check=True)
+
+
+def command_outcomes(path, prefix, battery):
+    """The outcome messages (JSON) of `battery`'s commands a subscriber saw."""
+    return [json.loads(p) for t, p in messages(path) if t == "%s/%s/command" % (prefix, battery)]
 
 
 def start_daemon(run, conf_path, name, *args):
