@@ -542,10 +542,16 @@ static int64_t mono_ns(const struct pylontech *p)
     return p->api->time_ns(p->host, COLLECTOR_CLOCK_MONOTONIC);
 }
 
+/* A pack's (or the system's) newest values are live at `now`. */
+static int is_fresh(const struct served *s, int64_t now)
+{
+    return s->seen && now <= s->fresh_until_ns;
+}
+
 /* Is the served record live? Said once per change. Called with the lock. */
 static int judge(struct pylontech *p, int64_t now)
 {
-    int stale = !p->system.seen || !p->system.has_limits || now > p->system.fresh_until_ns;
+    int stale = !p->system.has_limits || !is_fresh(&p->system, now);
 
     if (stale != p->stale) {
         if (stale && p->stale >= 0)
@@ -676,23 +682,12 @@ static void answer(struct pylontech *p, const struct pylon_frame *rq, int stale)
     size_t n = 0;
     uint8_t target = rq->info_len > 0 ? rq->info[0] : rq->adr;
     int group = target == 0xFF, k = pack_index(p, target);
-    int live_needed = 1;
+    /* analog values and alarms: live data, never served stale */
+    int pack_data = rq->cid2 == PYLON_CMD_ANALOG || rq->cid2 == PYLON_CMD_ALARM;
+    int64_t now = now_ns(p);
     struct pylon_limits l;
 
-    switch (rq->cid2) {
-    case PYLON_CMD_VERSION:
-    case PYLON_CMD_MAKER:
-    case PYLON_CMD_SYS_INFO:
-    case PYLON_CMD_SYSPARAM:
-    case PYLON_CMD_SERIAL:
-    case PYLON_CMD_SOFTWARE:
-        live_needed = 0;
-        break;
-    default:
-        break;
-    }
-    if (stale && (p->on_stale == STALE_SILENT || p->observe))
-        return; /* go silent: the inverter sees lost communication */
+    /* (stale and silent or observing: frame_in() answered nothing) */
     switch (rq->cid2) {
     case PYLON_CMD_VERSION:
         break;
@@ -703,12 +698,14 @@ static void answer(struct pylontech *p, const struct pylon_frame *rq, int stale)
         n = pylon_info_sys_info(&p->id, p->npacks, info, sizeof(info));
         break;
     case PYLON_CMD_SYSPARAM: {
-        /* its current limits are the served ones: blocked when stale */
-        struct pylon_limits now = stale ? blocked(&p->system) : p->system.limits;
         struct pylon_sysparam sp = {
             .cell_high_mv = 3650, .cell_low_mv = 3000, .cell_under_mv = 2800,
-            .charge_high_dc = 550, .charge_low_dc = 0, .ccl_da = now.ccl_da,
-            .discharge_high_dc = 550, .discharge_low_dc = -100, .dcl_da = now.dcl_da};
+            .charge_high_dc = 550, .charge_low_dc = 0,
+            .discharge_high_dc = 550, .discharge_low_dc = -100};
+        /* its current limits are the served ones: blocked when stale */
+        l = stale ? blocked(&p->system) : p->system.limits;
+        sp.ccl_da = l.ccl_da;
+        sp.dcl_da = l.dcl_da;
         unsigned cells = p->system.pack.ncells ? p->system.pack.ncells
                          : p->npacks && p->packs[0].pack.ncells ? p->packs[0].pack.ncells
                                                                 : 16;
@@ -728,20 +725,15 @@ static void answer(struct pylontech *p, const struct pylon_frame *rq, int stale)
             reply(p, rq, rq->info_len != 1 ? PYLON_RTN_FORMAT : PYLON_RTN_ADR, NULL, 0);
             return;
         }
-        if (stale && live_needed && rq->cid2 != PYLON_CMD_MANAGEMENT) {
-            reply(p, rq, PYLON_RTN_INTERNAL, NULL, 0);
+        if (pack_data && (stale || (!group && !is_fresh(&p->packs[k], now)))) {
+            reply(p, rq, PYLON_RTN_INTERNAL, NULL, 0); /* the system or that pack is stale */
             return;
         }
-        if (!group && live_needed && rq->cid2 != PYLON_CMD_MANAGEMENT &&
-            !(p->packs[k].seen && now_ns(p) <= p->packs[k].fresh_until_ns)) {
-            reply(p, rq, PYLON_RTN_INTERNAL, NULL, 0); /* that pack is stale */
-            return;
-        }
-        if (rq->cid2 == PYLON_CMD_ANALOG || rq->cid2 == PYLON_CMD_ALARM) {
+        if (pack_data) {
             struct pylon_pack packs[MAX_PACKS];
             size_t np = 0;
             for (size_t i = 0; group && i < p->npacks; i++)
-                if (p->packs[i].seen && now_ns(p) <= p->packs[i].fresh_until_ns)
+                if (is_fresh(&p->packs[i], now))
                     packs[np++] = p->packs[i].pack;
             if (rq->cid2 == PYLON_CMD_ANALOG)
                 n = group ? pylon_info_analog_group(packs, np, info, sizeof(info))
@@ -753,8 +745,7 @@ static void answer(struct pylontech *p, const struct pylon_frame *rq, int stale)
             /* the first address serves the system (the bank), others their pack */
             const struct served *s =
                 k == 0 || p->npacks <= 1 ? &p->system : &p->packs[k];
-            int s_stale = s == &p->system ? stale : !(s->seen && s->has_limits &&
-                                                      now_ns(p) <= s->fresh_until_ns);
+            int s_stale = s == &p->system ? stale : !(s->has_limits && is_fresh(s, now));
             l = s_stale ? blocked(s) : s->limits;
             if (p->observe)
                 observe_limits(p, &l);
@@ -774,7 +765,7 @@ static void answer(struct pylontech *p, const struct pylon_frame *rq, int stale)
             return;
         }
         for (size_t i = 0; i < p->npacks; i++)
-            if (p->packs[i].seen && now_ns(p) <= p->packs[i].fresh_until_ns) {
+            if (is_fresh(&p->packs[i], now)) {
                 packs[np] = p->packs[i].pack;
                 bank.alarm_bits |= packs[np++].alarm_bits;
             }
@@ -868,16 +859,17 @@ static void can_send(struct pylontech *p)
     struct pylon_limits l;
     int stale, hottest = 0;
     size_t n, npacks;
+    int64_t now = now_ns(p);
 
     pthread_mutex_lock(&p->lock);
-    stale = judge(p, now_ns(p));
+    stale = judge(p, now);
     npacks = p->npacks; /* write() sets it */
     bank = p->system.pack;
     l = stale ? blocked(&p->system) : p->system.limits;
     /* 0x356's one temperature: the hottest probe of the fresh packs */
     for (size_t i = 0; i < p->npacks; i++) {
         const struct served *s = &p->packs[i];
-        if (!s->seen || now_ns(p) > s->fresh_until_ns)
+        if (!is_fresh(s, now))
             continue;
         bank.alarm_bits |= s->pack.alarm_bits;
         if (s->pack.has_hottest && (!hottest || s->pack.hottest_dc > bank.temp_dc[0])) {
