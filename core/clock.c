@@ -24,3 +24,12 @@ int clock_mono_after(int64_t wait_ms, struct timespec *ts)
     }
     return 0;
 }
+
+int64_t clock_real_ns(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* clock: the monotonic clock as the scheduler and the pipeline use it. */
+/* clock: the monotonic clock as the scheduler and the pipeline use it, and
+ * the wall clock the core stamps with. */
 #ifndef COLLECTORD_CORE_CLOCK_H
 #define COLLECTORD_CORE_CLOCK_H
 
@@ -13,5 +14,7 @@ int64_t clock_mono_ms(void);
  * pthread_cond_timedwait on a condition variable set to that clock.
  * 0, or -1 when the clock fails. */
 int clock_mono_after(int64_t wait_ms, struct timespec *ts);
+/* CLOCK_REALTIME in ns since the Unix epoch (0 when the clock fails). */
+int64_t clock_real_ns(void);
 
 #endif

@@ -33,7 +33,7 @@ struct slot {
     char target[64], name[32], value[8], origin[128];
     uint32_t flags;
     int64_t duration_ms;
-    int64_t submitted_ms, started_ms; /* monotonic */
+    int64_t started_ms; /* monotonic */
     uint32_t outcome;
     char detail[256];
 };
@@ -53,7 +53,7 @@ static const char *const switch_metrics[] = {"charge_switch", "discharge_switch"
 #define NSWITCH 5
 struct seen {
     char name[64];
-    int64_t time_ns;
+    int64_t time_ns, fresh_until_ns;
     int sw[NSWITCH]; /* -1 unknown */
 };
 
@@ -73,15 +73,6 @@ struct command_center {
     int64_t timeout_ms; /* COMMAND_TIMEOUT_MS, or less for test suites */
     pthread_t thread;
 };
-
-static int64_t realtime_ns(void)
-{
-    struct timespec ts;
-
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-        return 0;
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 const char *command_outcome_name(uint32_t outcome)
 {
@@ -155,19 +146,6 @@ static void returns_save(struct command_center *cc)
                 cc->state_dir, COMMAND_STATE_FILE, strerror(-rc));
 }
 
-static int word_ok(const char *w, size_t max)
-{
-    size_t n = strlen(w);
-
-    if (n == 0 || n >= max)
-        return 0;
-    for (; *w; w++)
-        if (!((*w >= 'a' && *w <= 'z') || (*w >= 'A' && *w <= 'Z') || (*w >= '0' && *w <= '9') ||
-              *w == '_' || *w == '-' || *w == '.'))
-            return 0;
-    return 1;
-}
-
 static void returns_load(struct command_center *cc)
 {
     char buf[RETURNS_MAX * 128 + 1], *line, *next;
@@ -192,7 +170,7 @@ static void returns_load(struct command_center *cc)
             *next++ = '\0';
         lineno++;
         if (sscanf(line, "%63s %31s %7s %lld", target, name, value, &due) != 4 ||
-            !word_ok(target, sizeof(target)) || !word_ok(name, sizeof(name)) ||
+            !names_is_instance(target) || !names_is_symbol(name) ||
             (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) || k == RETURNS_MAX) {
             log_msg(LOG_CORE, COLLECTOR_LOG_ERROR, "%s/%s:%u: not a timed return, ignored",
                     cc->state_dir, COMMAND_STATE_FILE, lineno);
@@ -205,7 +183,7 @@ static void returns_load(struct command_center *cc)
         snprintf(r->value, sizeof(r->value), "%s", value);
         r->due_ns = due;
         log_msg(target, COLLECTOR_LOG_INFO, "pending: %s returns to %s in %lld s (from %s)",
-                name, value, (long long)((due - realtime_ns()) / 1000000000), COMMAND_STATE_FILE);
+                name, value, (long long)((due - clock_real_ns()) / 1000000000), COMMAND_STATE_FILE);
     }
 }
 
@@ -248,7 +226,7 @@ static collector_record *outcome_event(struct command_center *cc, const struct s
     collector_record *rec = NULL;
     struct instance *in = find_instance(cc, s->target);
 
-    if (record_new(s->target, realtime_ns(), &rec) < 0)
+    if (record_new(s->target, clock_real_ns(), &rec) < 0)
         return NULL;
     record_set_kind(rec, COLLECTOR_RECORD_EVENT);
     record_set_interval_ms(rec, in ? in->interval_ms : 0);
@@ -274,7 +252,7 @@ static void settle_returns(struct command_center *cc, const struct slot *s)
         if (s->outcome == COLLECTOR_OUTCOME_CONFIRMED) {
             r->used = 0;
         } else {
-            r->due_ns = realtime_ns() + (int64_t)COMMAND_RETRY_RETURN_MS * 1000000;
+            r->due_ns = clock_real_ns() + (int64_t)COMMAND_RETRY_RETURN_MS * 1000000;
             log_msg(s->target, COLLECTOR_LOG_WARNING,
                     "timed return of %s to %s %s: trying again in %d s", s->name, s->value,
                     command_outcome_name(s->outcome), COMMAND_RETRY_RETURN_MS / 1000);
@@ -300,7 +278,7 @@ static void settle_returns(struct command_center *cc, const struct slot *s)
         snprintf(r->target, sizeof(r->target), "%s", s->target);
         snprintf(r->name, sizeof(r->name), "%s", s->name);
         snprintf(r->value, sizeof(r->value), "%s", strcmp(s->value, "on") == 0 ? "off" : "on");
-        r->due_ns = realtime_ns() + s->duration_ms * 1000000;
+        r->due_ns = clock_real_ns() + s->duration_ms * 1000000;
         returns_save(cc);
     } else if (r != NULL && r->inflight == 0) {
         /* a later command of the same switch replaces the pending return */
@@ -338,9 +316,8 @@ static collector_record *finish(struct command_center *cc, struct slot *s, uint3
 }
 
 /* Into the pipeline like a source's record (its source is the battery). */
-static void submit_event(struct command_center *cc, collector_record *ev, const char *target)
+static void submit_event(struct command_center *cc, collector_record *ev)
 {
-    (void)target;
     if (ev == NULL)
         return;
     if (cc->pl != NULL)
@@ -427,7 +404,7 @@ static int check(struct command_center *cc, const struct collector_command *cmd,
     if (def == NULL) {
         snprintf(reason, size, "%s (plugin %s) has no command \"%s\"", in->name, in->plugin,
                  cmd->name);
-        return -EINVAL;
+        return -EOPNOTSUPP;
     }
     if (def->type == COLLECTOR_SETTING_BOOL && strcmp(cmd->value, "on") != 0 &&
         strcmp(cmd->value, "off") != 0) {
@@ -476,7 +453,8 @@ int command_allowed(struct command_center *cc, const char *source, const char *n
 
     pthread_mutex_lock(&cc->lock);
     in = find_instance(cc, source);
-    if (in != NULL && in->kind == COLLECTOR_KIND_SOURCE && find_def(in, name) != NULL)
+    /* control lists only commands the plugin offers (read_control) */
+    if (in != NULL && in->kind == COLLECTOR_KIND_SOURCE)
         ok = allowed(in, name);
     pthread_mutex_unlock(&cc->lock);
     return ok;
@@ -516,7 +494,6 @@ int command_submit(struct command_center *cc, const struct collector_command *cm
         snprintf(s->origin, sizeof(s->origin), "%s", c.origin);
         s->flags = c.flags;
         s->duration_ms = c.duration_ms > 0 ? c.duration_ms : 0;
-        s->submitted_ms = clock_mono_ms();
         s->state = SLOT_QUEUED;
         s->in = in;
         if (rc < 0)
@@ -535,7 +512,7 @@ int command_submit(struct command_center *cc, const struct collector_command *cm
         *id = c.id;
     if (reason != NULL && size > 0)
         snprintf(reason, size, "%s", why);
-    submit_event(cc, ev, c.target);
+    submit_event(cc, ev);
     return rc;
 }
 
@@ -544,7 +521,6 @@ void command_done(struct command_center *cc, uint64_t id, uint32_t outcome, cons
     struct slot *s;
     collector_record *ev = NULL;
     struct instance *in;
-    char target[64] = "";
 
     if (cc == NULL)
         return;
@@ -559,11 +535,10 @@ void command_done(struct command_center *cc, uint64_t id, uint32_t outcome, cons
         return;
     }
     in = s->in;
-    snprintf(target, sizeof(target), "%s", s->target);
     ev = finish(cc, s, outcome, detail);
     wake(in); /* its next command may run now */
     pthread_mutex_unlock(&cc->lock);
-    submit_event(cc, ev, target);
+    submit_event(cc, ev);
 }
 
 int command_wait(struct command_center *cc, uint64_t id, int64_t timeout_ms, uint32_t *outcome,
@@ -660,7 +635,7 @@ void command_run_queued(struct command_center *cc, struct instance *in)
                 ev = finish(cc, s, COLLECTOR_OUTCOME_REFUSED, why);
             }
             pthread_mutex_unlock(&cc->lock);
-            submit_event(cc, ev, target);
+            submit_event(cc, ev);
         }
     }
 }
@@ -673,12 +648,11 @@ static void *timer_main(void *arg)
 
     pthread_mutex_lock(&cc->lock);
     while (!cc->stopping) {
-        int64_t now = clock_mono_ms(), now_ns = realtime_ns();
+        int64_t now = clock_mono_ms(), now_ns = clock_real_ns();
         int64_t wake_ms = INT64_MAX; /* nothing to time: wait for a change */
         struct timed_return fire[RETURNS_MAX];
         size_t nfire = 0;
         collector_record *evs[SLOTS];
-        char evt[SLOTS][64];
         size_t nev = 0;
         struct timespec ts;
 
@@ -689,7 +663,6 @@ static void *timer_main(void *arg)
                 wake(s->in); /* its next command may run */
                 snprintf(why, sizeof(why), "no outcome from the source within %.3g s",
                          (double)cc->timeout_ms / 1000.0);
-                snprintf(evt[nev], sizeof(evt[nev]), "%s", s->target);
                 evs[nev++] = finish(cc, s, COLLECTOR_OUTCOME_FAILED, why);
             } else if (s->state == SLOT_RUNNING && s->started_ms + cc->timeout_ms < wake_ms) {
                 wake_ms = s->started_ms + cc->timeout_ms;
@@ -708,7 +681,7 @@ static void *timer_main(void *arg)
         }
         pthread_mutex_unlock(&cc->lock);
         for (size_t i = 0; i < nev; i++)
-            submit_event(cc, evs[i], evt[i]);
+            submit_event(cc, evs[i]);
         for (size_t i = 0; i < nfire; i++) {
             struct collector_command c = {
                 .struct_size = (uint32_t)sizeof(c),
@@ -723,8 +696,8 @@ static void *timer_main(void *arg)
                     fire[i].name, fire[i].value);
             /* a refusal settles the return (retry later) through finish(), but a
              * source or command this configuration no longer has will not come back */
-            if (command_submit(cc, &c, &id, why, sizeof(why)) == -ENOENT ||
-                strstr(why, "has no command") != NULL) {
+            int rc = command_submit(cc, &c, &id, why, sizeof(why));
+            if (rc == -ENOENT || rc == -EOPNOTSUPP) {
                 struct timed_return *r;
                 pthread_mutex_lock(&cc->lock);
                 r = return_find(cc, fire[i].target, fire[i].name);
@@ -784,7 +757,6 @@ int command_set_instances(struct command_center *cc, struct instance *const *v, 
 {
     struct instance **copy = calloc(n ? n : 1, sizeof(*copy));
     collector_record *evs[SLOTS];
-    char evt[SLOTS][64];
     size_t nev = 0;
 
     if (copy == NULL)
@@ -800,7 +772,6 @@ int command_set_instances(struct command_center *cc, struct instance *const *v, 
         for (size_t j = 0; j < n; j++)
             kept |= copy[j] == s->in;
         if (!kept) {
-            snprintf(evt[nev], sizeof(evt[nev]), "%s", s->target);
             evs[nev++] = finish(cc, s, COLLECTOR_OUTCOME_FAILED,
                                 "the source was stopped by a reload; its state is unknown");
         }
@@ -810,7 +781,7 @@ int command_set_instances(struct command_center *cc, struct instance *const *v, 
     cc->n = n;
     pthread_mutex_unlock(&cc->lock);
     for (size_t i = 0; i < nev; i++)
-        submit_event(cc, evs[i], evt[i]);
+        submit_event(cc, evs[i]);
     return 0;
 }
 
@@ -852,12 +823,13 @@ void command_note_record(struct command_center *cc, const char *source,
     }
     if (e != NULL) {
         e->time_ns = record_time_ns(rec);
+        e->fresh_until_ns = record_fresh_until_ns(rec);
         memcpy(e->sw, sw, sizeof(sw));
     }
     pthread_mutex_unlock(&cc->lock);
 }
 
-int command_status_json(struct command_center *cc, const char *battery, char **out)
+int command_status_json(struct command_center *cc, const char *battery, json_t **out)
 {
     json_t *o = json_object(), *sw = json_object(), *pend = json_array(), *allow = json_array();
     struct instance *in;
@@ -880,11 +852,7 @@ int command_status_json(struct command_center *cc, const char *battery, char **o
         if (strcmp(cc->seen[i].name, battery) != 0)
             continue;
         json_object_set_new(o, "time_ns", json_integer(cc->seen[i].time_ns));
-        /* the freshness rule of ABI 1.2: live for 3 intervals of its source */
-        json_object_set_new(o, "fresh",
-                            json_boolean(realtime_ns() <=
-                                         cc->seen[i].time_ns + (int64_t)COLLECTOR_STALE_FACTOR *
-                                                                   in->interval_ms * 1000000));
+        json_object_set_new(o, "fresh", json_boolean(clock_real_ns() <= cc->seen[i].fresh_until_ns));
         for (size_t k = 0; k < NSWITCH; k++)
             if (cc->seen[i].sw[k] >= 0)
                 json_object_set_new(sw, switch_metrics[k], json_boolean(cc->seen[i].sw[k]));
@@ -904,9 +872,7 @@ int command_status_json(struct command_center *cc, const char *battery, char **o
     json_object_set(o, "switches", sw);
     json_object_set(o, "pending", pend);
     json_object_set(o, "control", allow);
-    *out = json_dumps(o, JSON_COMPACT);
-    if (*out == NULL)
-        rc = -ENOMEM;
+    *out = json_incref(o);
 out:
     json_decref(sw);
     json_decref(pend);

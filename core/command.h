@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include <collector/plugin.h>
 
 struct instance;
@@ -57,8 +59,8 @@ void command_run_queued(struct command_center *cc, struct instance *in);
 void command_note_record(struct command_center *cc, const char *source,
                          const collector_record *rec);
 /* `battery`'s switch states from its newest record and its pending timed
- * returns, as one JSON object (malloc'd). 0, -ENOENT (no such source). */
-int command_status_json(struct command_center *cc, const char *battery, char **out);
+ * returns, as one JSON object (a new reference). 0, -ENOENT (no such source). */
+int command_status_json(struct command_center *cc, const char *battery, json_t **out);
 
 /* "confirmed", "refused", "not confirmed", "failed" */
 const char *command_outcome_name(uint32_t outcome);

@@ -116,9 +116,12 @@ static int slurp(const char *path, const char *name, const char *from, unsigned 
     char err[LOG_ERR_MAX];
     char *text = NULL;
     size_t len = 0;
-    int fd = -1;
-    int rc = safe_open_read(path, 0, &fd, err, sizeof(err));
+    int rc = safe_read_all(path, 0, CONF_FILE_MAX, &text, &len, err, sizeof(err));
 
+    if (rc == -EFBIG) {
+        cfg_error(path, 0, "larger than %d bytes: not a configuration file", CONF_FILE_MAX);
+        return rc;
+    }
     if (rc < 0) {
         size_t n = strlen(path);
         if (from != NULL) /* "<path>: <reason>" -> '@include "<name>": <reason>' */
@@ -128,41 +131,14 @@ static int slurp(const char *path, const char *name, const char *from, unsigned 
             log_msg(LOG_CORE, COLLECTOR_LOG_ERROR, "cannot read the config file %s", err);
         return rc == -EISDIR ? -EINVAL : rc;
     }
-    text = malloc(CONF_FILE_MAX + 1);
-    if (text == NULL) {
-        rc = -ENOMEM;
-        goto done;
-    }
-    for (;;) {
-        ssize_t n = read(fd, text + len, CONF_FILE_MAX + 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = -errno;
-            cfg_error(path, 0, "cannot read: %s", strerror(errno));
-            goto done;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        if (len > CONF_FILE_MAX) {
-            cfg_error(path, 0, "larger than %d bytes: not a configuration file", CONF_FILE_MAX);
-            rc = -EFBIG;
-            goto done;
-        }
-    }
     if (memchr(text, '\0', len) != NULL) {
         cfg_error(path, 0, "holds a NUL byte: not a configuration file");
-        rc = -EINVAL;
-        goto done;
+        free(text);
+        return -EINVAL;
     }
     *out = text;
     *len_out = len;
-    text = NULL;
-done:
-    free(text);
-    close(fd);
-    return rc;
+    return 0;
 }
 
 /* The name between the quotes of an @include, with libconfig's escapes

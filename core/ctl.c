@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include "core/clock.h"
 #include "core/ctl.h"
 
 #include <errno.h>
@@ -114,13 +115,10 @@ static void print_status(json_t *o)
     }
     json_array_foreach(pend, i, v) {
         json_int_t due = json_integer_value(json_object_get(v, "due_ns"));
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
         printf("pending: %s returns to %s in %lld s\n",
                json_string_value(json_object_get(v, "switch")),
                json_string_value(json_object_get(v, "value")),
-               (long long)((due - ((json_int_t)now.tv_sec * 1000000000 + now.tv_nsec)) /
-                           1000000000));
+               (long long)((due - clock_real_ns()) / 1000000000));
     }
 }
 

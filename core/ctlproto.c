@@ -62,18 +62,6 @@ int ctl_parse_duration(const char *s, int64_t *ms)
     return 0;
 }
 
-static int word(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n >= max)
-        return 0;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
-            return 0;
-    return 1;
-}
-
 int ctl_parse_request(const char *line, size_t len, struct ctl_request *req, char *err,
                       size_t errsize)
 {
@@ -102,7 +90,7 @@ int ctl_parse_request(const char *line, size_t len, struct ctl_request *req, cha
             }
             snprintf(req->battery, sizeof(req->battery), "%s", s);
         } else if (strcmp(key, "switch") == 0) {
-            if (s == NULL || !word(s, sizeof(req->sw))) {
+            if (s == NULL || !(names_is_symbol(s) && strlen(s) < sizeof(req->sw))) {
                 snprintf(err, errsize, "switch: want a command name, e.g. \"charge\"");
                 goto out;
             }

@@ -21,6 +21,7 @@
 #include "core/command.h"
 #include "core/ctlproto.h"
 #include "core/log.h"
+#include "core/statefile.h"
 
 
 struct ctlsock {
@@ -96,22 +97,13 @@ static void serve(struct client *c)
         return;
     }
     if (req.sw[0] == '\0') {
-        char *status = NULL;
-        int rc = command_status_json(c->cs->cc, req.battery, &status);
-        if (rc < 0) {
+        json_t *status = NULL;
+        if (command_status_json(c->cs->cc, req.battery, &status) < 0) {
             snprintf(err, sizeof(err), "no source named \"%s\"", req.battery);
             say_error(c->fd, err);
         } else {
-            size_t len = strlen(status);
-            char *msg = malloc(len + 2);
-            if (msg != NULL) {
-                memcpy(msg, status, len);
-                msg[len] = '\n';
-                (void)send(c->fd, msg, len + 1, MSG_NOSIGNAL);
-                free(msg);
-            }
+            say(c->fd, status);
         }
-        free(status);
         return;
     }
     {
@@ -249,17 +241,7 @@ static int make_parent(const char *path)
     if (slash == NULL || slash == dir)
         return 0;
     *slash = '\0';
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        return -errno;
-    return 0;
+    return statefile_make_dirs(dir, 0755);
 }
 
 int ctlsock_start(const char *path, int by_default, struct command_center *cc,

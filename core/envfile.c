@@ -14,6 +14,7 @@
 #include <collector/plugin.h>
 
 #include "core/log.h"
+#include "plugins/libsafeopen/safe_open.h"
 
 #define ENVFILE_MAX (64 * 1024)
 
@@ -32,53 +33,17 @@ static int name_index(const char *name, size_t n)
     return -1;
 }
 
-/* The whole file, NUL-terminated (owned by the caller). */
+/* The whole file, NUL-terminated (owned by the caller), never through a
+ * link; a FIFO or a device is refused at once. */
 static int read_whole(const char *path, char **out, char *err, size_t err_size)
 {
-    struct stat st;
-    char *buf = NULL;
-    size_t got = 0;
-    int fd, rc = 0;
+    char why[512];
+    size_t len;
+    int rc = safe_read_all(path, SAFE_OPEN_NOFOLLOW, ENVFILE_MAX, out, &len, why, sizeof(why));
 
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        rc = -errno;
-        if (rc == -ELOOP)
-            snprintf(err, err_size, "env_file %s: a symbolic link: name the file itself", path);
-        else
-            snprintf(err, err_size, "env_file %s: %s", path, strerror(-rc));
-        return rc;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        rc = -EINVAL;
-        snprintf(err, err_size, "env_file %s: not a regular file", path);
-    } else if (st.st_size > ENVFILE_MAX) {
-        rc = -EFBIG;
-        snprintf(err, err_size, "env_file %s: larger than %d bytes", path, ENVFILE_MAX);
-    } else if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-        rc = -ENOMEM;
-        snprintf(err, err_size, "env_file %s: out of memory", path);
-    }
-    while (rc == 0 && got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = n < 0 ? -errno : 0;
-            if (n < 0)
-                snprintf(err, err_size, "env_file %s: %s", path, strerror(-rc));
-            break;
-        }
-        got += (size_t)n;
-    }
-    close(fd);
-    if (rc < 0) {
-        free(buf);
-        return rc;
-    }
-    buf[got] = '\0';
-    *out = buf;
-    return 0;
+    if (rc < 0)
+        snprintf(err, err_size, "env_file %s", why);
+    return rc;
 }
 
 /* One value: quoted ('...' literal, "..." literal too: no escapes are

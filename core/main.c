@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/notify.h"
 #include "core/runtime.h"
+#include "core/statefile.h"
 #include "core/describe.h"
 #include "core/names.h"
 
@@ -51,27 +52,6 @@ static void usage(FILE *out)
             COLLECTOR_SYSCONF_DIR);
 }
 
-/* mkdir -p with mode 0750 for the missing parts. */
-static int make_dirs(const char *path)
-{
-    char buf[PATH_MAX];
-    size_t n = strlen(path);
-
-    if (n == 0 || n >= sizeof(buf))
-        return -EINVAL;
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char c = buf[i];
-            buf[i] = '\0';
-            if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-                return -errno;
-            buf[i] = c;
-        }
-    }
-    return 0;
-}
-
 /* Load a config (and, unless --check, make its state directory). */
 static int load(const char *path, uint32_t run_flags, int verbose, struct daemon_cfg **cfg_out)
 {
@@ -82,7 +62,7 @@ static int load(const char *path, uint32_t run_flags, int verbose, struct daemon
         return rc;
     log_set_level(verbose ? COLLECTOR_LOG_DEBUG : cfg->log_level);
     if (!(run_flags & COLLECTOR_RUN_CHECK)) {
-        rc = make_dirs(cfg->state_dir);
+        rc = statefile_make_dirs(cfg->state_dir, 0750);
         if (rc < 0)
             log_msg(LOG_CORE, COLLECTOR_LOG_WARNING, "state directory %s: %s", cfg->state_dir,
                     strerror(-rc));

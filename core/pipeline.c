@@ -116,11 +116,6 @@ static int sinkq_push(struct instance *in, collector_record *rec)
     return 0;
 }
 
-size_t pipeline_sink_queue_bytes(const struct instance *in)
-{
-    return in->q.bytes;
-}
-
 static void note_failure(struct instance *in, int rc, const collector_record *rec)
 {
     if (!in->failing || in->last_rc != rc)

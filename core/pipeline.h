@@ -46,10 +46,6 @@ int pipeline_flush(struct instance *const *stages, size_t n, int64_t timeout_ms)
  * the host API's source_fresh_until_ns); borrowed for the pipeline's life. */
 struct fresh_book *pipeline_book(struct pipeline *pl);
 
-/* The memory the records `in` (a sink) asked the host to keep take, in
- * bytes; bounded (4 MiB) as well as their number (1024). */
-size_t pipeline_sink_queue_bytes(const struct instance *in);
-
 /* How long the dispatcher has been inside one record (ms), 0 when idle. */
 int64_t pipeline_busy_ms(struct pipeline *pl);
 /* Records the queue dropped because the sinks were too slow. */

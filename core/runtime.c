@@ -100,8 +100,6 @@ static int set_stages(struct runtime *rt)
             stages[k++] = rt->inst[i];
     rc = pipeline_set_stages(rt->pl, stages, k);
     free(stages);
-    if (rc == 0)
-        rc = command_set_instances(rt->cc, rt->inst, rt->n);
     return rc;
 }
 
@@ -121,6 +119,8 @@ int runtime_create(const struct daemon_cfg *cfg, uint32_t run_flags, struct runt
         rc = open_all(cfg, run_flags, rt->pl, rt->cc, &rt->inst, &rt->n);
     if (rc == 0)
         rc = set_stages(rt);
+    if (rc == 0)
+        rc = command_set_instances(rt->cc, rt->inst, rt->n);
     if (rc < 0) {
         runtime_destroy(rt);
         return rc;
@@ -321,22 +321,24 @@ unsigned runtime_switch(struct runtime *rt, struct runtime_next *next)
     next->inst = NULL;
     next->n = 0;
     runtime_next_free(next);
-    /* Start the new ones, sinks first; one that cannot start is closed and
-     * left out (it is tried again at the next reload). */
+    /* Start the new ones, sinks first; one that cannot start is left out
+     * (it is tried again at the next reload): moved past rt->n, and closed
+     * only once the command centre no longer lists it. */
     for (size_t k = nn; k-- > 0;) {
-        if (rt->inst[k]->started)
+        struct instance *in = rt->inst[k];
+        if (in->started)
             continue;
-        if (instance_start(rt->inst[k]) == 0) {
+        if (instance_start(in) == 0) {
             started++;
             continue;
         }
         failed++;
-        instance_close(rt->inst[k]);
         memmove(&rt->inst[k], &rt->inst[k + 1], (rt->n - k - 1) * sizeof(*rt->inst));
-        rt->n--;
+        rt->inst[--rt->n] = in;
     }
-    if (failed > 0) /* the ones that could not start take no command */
-        command_set_instances(rt->cc, rt->inst, rt->n);
+    command_set_instances(rt->cc, rt->inst, rt->n);
+    for (size_t k = rt->n; k < nn; k++)
+        instance_close(rt->inst[k]);
     if (set_stages(rt) < 0)
         failed++; /* out of memory: the old stages stay */
     pipeline_resume(rt->pl);

@@ -5,6 +5,10 @@
 #define COLLECTORD_CORE_STATEFILE_H
 
 #include <stddef.h>
+#include <sys/types.h>
+
+/* mkdir -p `path`, the missing parts with `mode`. 0 or -errno. */
+int statefile_make_dirs(const char *path, mode_t mode);
 
 /* 1 when `name` is a plain file name: 1 to 128 bytes of [A-Za-z0-9._-],
  * not starting with '.'. */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -83,5 +84,61 @@ int safe_fopen_read(const char *path, unsigned flags, FILE **out, char *err, siz
         return rc;
     }
     *out = fp;
+    return 0;
+}
+
+int safe_read_all(const char *path, unsigned flags, size_t max, char **out, size_t *len_out,
+                  char *err, size_t err_size)
+{
+    struct stat st;
+    size_t cap, len = 0;
+    char *buf = NULL;
+    int fd = -1;
+    int rc = safe_open_read(path, flags, &fd, err, err_size);
+
+    if (rc < 0)
+        return rc;
+    /* room for the file as it is now and one byte more (to see it is too
+     * long), grown if it grows while read */
+    cap = fstat(fd, &st) == 0 && (size_t)st.st_size < max ? (size_t)st.st_size + 1 : max + 1;
+    for (;;) {
+        ssize_t n;
+        if (buf == NULL || len == cap) {
+            char *bigger;
+            if (buf != NULL)
+                cap = cap > max / 2 ? max + 1 : cap * 2;
+            bigger = realloc(buf, cap + 1);
+            if (bigger == NULL) {
+                rc = -ENOMEM;
+                snprintf(err, err_size, "%s: out of memory", path);
+                break;
+            }
+            buf = bigger;
+        }
+        n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = -errno;
+            snprintf(err, err_size, "%s: %s", path, strerror(-rc));
+            break;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len > max) {
+            rc = -EFBIG;
+            snprintf(err, err_size, "%s: larger than %zu bytes", path, max);
+            break;
+        }
+    }
+    close(fd);
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    buf[len] = '\0';
+    *out = buf;
+    *len_out = len;
     return 0;
 }

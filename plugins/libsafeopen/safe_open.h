@@ -26,6 +26,11 @@
 int safe_open_read(const char *path, unsigned flags, int *fd_out, char *err, size_t err_size);
 /* The same as a stdio stream (owned by the caller: fclose). */
 int safe_fopen_read(const char *path, unsigned flags, FILE **out, char *err, size_t err_size);
+/* The whole file, read as safe_open_read opens it: at most `max` bytes
+ * (-EFBIG beyond, "<path>: larger than N bytes"), NUL-terminated after
+ * *len_out bytes, in a buffer sized to the file (owned by the caller: free). */
+int safe_read_all(const char *path, unsigned flags, size_t max, char **out, size_t *len_out,
+                  char *err, size_t err_size);
 /* What a file of this st_mode is, for an error line: "a directory",
  * "a FIFO", "a device", "a socket", "a regular file", ... */
 const char *safe_open_kind(mode_t mode);

@@ -350,7 +350,8 @@ static void take_command(struct mq *m, const char *topic, const MQTTAsync_messag
     cmd.value = value;
     cmd.origin = "mqtt";
     rc = m->api->command_submit(m->host, &cmd, &id);
-    if (rc < 0 && rc != -EPERM && rc != -ENOENT && rc != -EINVAL && rc != -EBUSY)
+    if (rc < 0 && rc != -EPERM && rc != -ENOENT && rc != -EINVAL && rc != -EOPNOTSUPP &&
+        rc != -EBUSY)
         m->api->log(m->host, COLLECTOR_LOG_WARNING, "%s: command not taken: %s", topic,
                     strerror(-rc));
 }
