@@ -59,6 +59,8 @@ int fresh_book_note(struct fresh_book *book, const collector_record *rec)
     struct fresh_entry *e;
     int rc = 0;
 
+    if (record_kind(rec) != COLLECTOR_RECORD_MEASUREMENT)
+        return 0; /* a command's outcome says nothing of the battery's data */
     pthread_mutex_lock(&book->lock);
     e = find(book, source);
     if (e == NULL && book->n == book->cap) {

@@ -14,7 +14,8 @@ struct fresh_book;
 int fresh_book_new(struct fresh_book **out);
 void fresh_book_free(struct fresh_book *book);
 /* `rec` (borrowed for the call) was made by its source: remember its
- * freshness when it is the newest of that source. Thread-safe; a failed
+ * freshness when it is the newest of that source (a measurement; an event
+ * leaves the book as it is). Thread-safe; a failed
  * allocation leaves the source unknown (-ENOMEM). */
 int fresh_book_note(struct fresh_book *book, const collector_record *rec);
 /* 0 and *until_ns for `source`'s newest record; -ENOENT when it made none

@@ -113,6 +113,13 @@ static void the_book_keeps_the_newest_and_forgets(void **state)
     record_free(r);
     assert_int_equal(fresh_book_get(book, "battery1", &until), 0);
     assert_true(until == T0_NS + 70 * S_NS);
+    /* a command's outcome (an event) is no news of the battery's data */
+    r = make("battery1", 50 * S_NS, 0);
+    record_set_kind(r, COLLECTOR_RECORD_EVENT);
+    assert_int_equal(fresh_book_note(book, r), 0);
+    record_free(r);
+    assert_int_equal(fresh_book_get(book, "battery1", &until), 0);
+    assert_true(until == T0_NS + 70 * S_NS);
     assert_int_equal(fresh_book_get(book, "battery2", &until), 0);
     assert_true(until == T0_NS + 30 * S_NS);
     fresh_book_forget(book, "battery1");
