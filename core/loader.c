@@ -281,6 +281,12 @@ fail:
     return rc;
 }
 
+int loader_takes_kind(const struct loaded_plugin *lp, uint32_t record_kind)
+{
+    return record_kind != COLLECTOR_RECORD_EVENT ||
+           (lp->desc.abi_minor >= 2 && (lp->desc.flags & COLLECTOR_PLUGIN_EVENTS) != 0);
+}
+
 void loader_close(struct loaded_plugin *lp)
 {
     if (lp == NULL)

@@ -47,6 +47,10 @@ int loader_open(const char *file, uint32_t want_kind, struct loaded_plugin **out
                 size_t err_size);
 void loader_close(struct loaded_plugin *lp);
 
+/* Whether the plugin gets a record of this kind: every calculator and sink
+ * takes measurements; events only a 1.2 one flagged COLLECTOR_PLUGIN_EVENTS. */
+int loader_takes_kind(const struct loaded_plugin *lp, uint32_t record_kind);
+
 /* "source", "calculator", "sink", or "unknown". */
 const char *loader_kind_name(uint32_t kind);
 

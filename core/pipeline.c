@@ -238,14 +238,14 @@ static void sink_take(struct instance *in, const collector_record *rec, int64_t 
 static void run_record(struct pipeline *pl, collector_record *rec, size_t from_stage)
 {
     int64_t now = clock_mono_ms();
-    int event = record_kind(rec) == COLLECTOR_RECORD_EVENT;
+    uint32_t kind = record_kind(rec);
 
     for (size_t i = from_stage; i < pl->nstages; i++) {
         struct instance *in = pl->stages[i];
         int rc;
 
-        if (event && in->lp->desc.abi_minor < 2)
-            continue; /* a 1.0 or 1.1 plugin never sees an event */
+        if (!loader_takes_kind(in->lp, kind))
+            continue; /* an event goes only to the plugins that ask for it */
         if (in->kind == COLLECTOR_KIND_CALCULATOR) {
             pl->current_stage = i;
             pl->current = rec;

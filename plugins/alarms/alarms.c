@@ -400,6 +400,7 @@ static const struct collector_plugin plugin = {
     .process = alarms_process,
     .destroy = alarms_destroy,
     .setting_defs = setting_defs,
+    .flags = COLLECTOR_PLUGIN_EVENTS, /* commands' outcomes: which changes were ours */
 };
 
 COLLECTOR_EXPORT const struct collector_plugin *collector_plugin_entry(void)

@@ -253,8 +253,6 @@ static int bank_process(void *state, collector_record *rec)
     int64_t now_ns;
     int rc;
 
-    if (api->record_kind(rec) == COLLECTOR_RECORD_EVENT)
-        return 0; /* a command's outcome: the next record shows the state */
     if (k < 0)
         return 0; /* not a member: passes unchanged */
     m = &b->m[k];

@@ -373,8 +373,6 @@ static int cl_process(void *state, collector_record *rec)
     struct pack_state *p;
     int64_t members;
 
-    if (api->record_kind(rec) != COLLECTOR_RECORD_MEASUREMENT)
-        return 0;
     if (api->get_int(rec, "members_total", &members) == 0)
         return bank_record(cl, rec);
     read_input(cl, rec, &in);

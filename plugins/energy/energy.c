@@ -414,8 +414,6 @@ static int energy_process(void *state, collector_record *rec)
     struct battery *b = battery_for(e, api->record_source(rec));
     int rc;
 
-    if (api->record_kind(rec) == COLLECTOR_RECORD_EVENT)
-        return 0; /* a command's outcome: nothing measured */
     if (b == NULL) {
         if (!e->warned_full++)
             api->log(e->host, COLLECTOR_LOG_WARNING,

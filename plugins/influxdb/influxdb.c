@@ -532,8 +532,6 @@ static int influx_write(void *state, const collector_record *rec)
     int64_t ts;
     int rc;
 
-    if (api->record_kind(rec) == COLLECTOR_RECORD_EVENT)
-        return 0; /* commands are audited in the log and sqlite_merge, not as measurements */
     api->get_string(rec, "bms_model", &model);
     x->tags[ntags++] = (struct lp_tag){"battery", api->record_source(rec)};
     x->tags[ntags++] = (struct lp_tag){"address", api->record_device(rec)};

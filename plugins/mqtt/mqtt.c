@@ -883,6 +883,7 @@ static const struct collector_plugin plugin = {
     .setting_defs = mqtt_setting_defs,
     .start = mq_start,
     .stop = mq_stop,
+    .flags = COLLECTOR_PLUGIN_EVENTS, /* commands' outcomes: the outcome topic */
 };
 
 COLLECTOR_EXPORT const struct collector_plugin *collector_plugin_entry(void)

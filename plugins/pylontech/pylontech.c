@@ -494,8 +494,6 @@ static int py_write(void *state, const collector_record *rec)
     size_t ncells;
     double cell_min;
 
-    if (api->record_kind(rec) != COLLECTOR_RECORD_MEASUREMENT)
-        return 0;
     is_bank = api->get_int(rec, "members_total", &members) == 0;
     pthread_mutex_lock(&p->lock);
     if (p->source[0] == '\0' && is_bank) {

@@ -199,8 +199,6 @@ static int coulomb_process(void *state, collector_record *rec)
     int have_v = soc_average_cell_voltage(api, rec, &v) == 0;
     struct device *d = device_for(c, id);
 
-    if (api->record_kind(rec) == COLLECTOR_RECORD_EVENT)
-        return 0; /* a command's outcome: nothing measured */
     if (d == NULL || api->get_double(rec, "battery_current", &i) != 0 ||
         (cap <= 0 && (api->get_double(rec, "capacity_nominal_ah", &cap) != 0 || cap <= 0))) {
         if (!c->warned++)

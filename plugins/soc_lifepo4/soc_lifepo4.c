@@ -59,9 +59,6 @@ static int soc_process(void *state, collector_record *rec)
     struct soc *st = state;
     double v, soc;
 
-    if (st->api->record_kind(rec) == COLLECTOR_RECORD_EVENT)
-        return 0; /* a command's outcome: nothing measured */
-
     if (st->from_bms) {
         if (st->api->get_double(rec, "bms_soc", &soc) != 0) {
             if (!st->warned++)

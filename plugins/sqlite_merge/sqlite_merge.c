@@ -199,6 +199,7 @@ static const struct collector_plugin plugin = {
     .setting_defs = setting_defs,
     .start = merge_start,
     .stop = merge_stop,
+    .flags = COLLECTOR_PLUGIN_EVENTS, /* commands' outcomes: bms_commands */
 };
 
 COLLECTOR_EXPORT const struct collector_plugin *collector_plugin_entry(void)

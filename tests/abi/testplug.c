@@ -415,11 +415,17 @@ static const struct collector_plugin tp_plugin = {
 #elif defined(TP_TRAIL)
     .kind = COLLECTOR_KIND_CALCULATOR,
     .process = tp_process,
+#ifdef COLLECTOR_PLUGIN_EVENTS
+    .flags = COLLECTOR_PLUGIN_EVENTS,
+#endif
 #elif defined(TP_FILESINK)
     .kind = COLLECTOR_KIND_SINK,
 #if COLLECTOR_ABI_MINOR >= 1
     .setting_defs = tp_defs,
     .start = tp_start,
+#endif
+#ifdef COLLECTOR_PLUGIN_EVENTS
+    .flags = COLLECTOR_PLUGIN_EVENTS,
 #endif
     .write = tp_write,
     .flush = tp_flush,

@@ -333,6 +333,8 @@ int testhost_process(struct testhost *t, collector_record *rec)
     if (t->plugin->desc.process == NULL)
         return -ENOTSUP;
     (void)fresh_book_note(t->book, rec);
+    if (!loader_takes_kind(t->plugin, record_kind(rec)))
+        return 0; /* as the pipeline does: not given to this plugin */
     t->current = rec;
     rc = t->plugin->desc.process(t->state, rec);
     t->current = NULL;
@@ -352,6 +354,8 @@ int testhost_write(struct testhost *t, const collector_record *rec)
     if (t->plugin->desc.write == NULL)
         return -ENOTSUP;
     (void)fresh_book_note(t->book, rec);
+    if (!loader_takes_kind(t->plugin, record_kind(rec)))
+        return 0; /* as the pipeline does: not given to this plugin */
     return t->plugin->desc.write(t->state, rec);
 }
 

@@ -235,7 +235,7 @@ struct collector_host_api {
     int (*source_fresh_until_ns)(const collector_host *host, const char *source,
                                  int64_t *until_ns);
     /* COLLECTOR_RECORD_MEASUREMENT or COLLECTOR_RECORD_EVENT (below). Only
-     * plugins of ABI 1.2 or later ever see an event. */
+     * a 1.2 plugin flagged COLLECTOR_PLUGIN_EVENTS ever sees an event. */
     uint32_t (*record_kind)(const collector_record *rec);
     /* Ask the source instance cmd->target to perform a command (a sink taking
      * commands from its users, e.g. MQTT). The host checks it (the source
@@ -380,6 +380,10 @@ struct collector_plugin {
 
 /* Plugin flags. */
 #define COLLECTOR_PLUGIN_EMITS 0x1u /* a calculator that emits records of its own */
+/* ABI 1.2: a calculator or sink that takes event records (record_kind
+ * COLLECTOR_RECORD_EVENT, e.g. a command's outcome); the host gives them
+ * to no other plugin. */
+#define COLLECTOR_PLUGIN_EVENTS 0x2u
 
 /* Setting types for collector_setting_def.type. */
 #define COLLECTOR_SETTING_STRING 1u
