@@ -13,6 +13,7 @@
 #include <collector/plugin.h>
 
 #include "plugins/libjkwire/jk_wire.h"
+#include "plugins/libplugkit/baud.h"
 #include "plugins/libjkwire/jk_wire_switch.h"
 #include "plugins/libjk/jk_command.h"
 #include "plugins/libjk/jk_metrics.h"
@@ -26,16 +27,12 @@ struct jk_serial {
     struct jk_plaus_tally plaus; /* implausible values of this pack */
 };
 
-static const char *const protocols[] = {"modbus", "uart", NULL};
-static const char *const requests[] = {"trigger", "registers", NULL};
-static const char *const bus_modes[] = {"auto", "master", "listen", NULL};
-
 static const struct collector_setting_def setting_defs[] = {
     {.name = "device", .type = COLLECTOR_SETTING_STRING,
      .flags = COLLECTOR_SETTING_REQUIRED | COLLECTOR_SETTING_PATH | COLLECTOR_SETTING_DEVICE,
      .description = "the serial port, e.g. /dev/ttyUSB0 or a stable /dev/serial/by-id/... name"},
     {.name = "protocol", .type = COLLECTOR_SETTING_STRING, .default_value = "modbus",
-     .allowed = protocols,
+     .allowed = jk_wire_protocols,
      .description = "modbus: RS485 Modbus RTU of the JK-PB series; uart: the 0x4E57 frames of "
                     "older packs"},
     {.name = "slave", .type = COLLECTOR_SETTING_INT,
@@ -44,12 +41,12 @@ static const struct collector_setting_def setting_defs[] = {
      .description = "Modbus address set with the pack's DIP switches (modbus only); 0, the "
                     "master pack, only when listening"},
     {.name = "request", .type = COLLECTOR_SETTING_STRING, .default_value = "trigger",
-     .allowed = requests,
+     .allowed = jk_wire_requests,
      .description = "modbus: trigger (FC 0x10 to 0x1620, the 300-byte frame: what JK's own "
                     "master sends) or registers (FC 0x03 reads: some firmware answers them only "
                     "on a bus kept warm)"},
     {.name = "bus_mode", .type = COLLECTOR_SETTING_STRING, .default_value = "auto",
-     .allowed = bus_modes,
+     .allowed = jk_wire_bus_modes,
      .description = "modbus: auto (listen first; a master pack heard -> listen), master (poll), "
                     "or listen (decode what the packs answer the master pack; write nothing)"},
     {.name = "max_registers", .type = COLLECTOR_SETTING_INT,
@@ -76,15 +73,6 @@ static const struct collector_setting_def setting_defs[] = {
     {.name = NULL},
 };
 
-static int baud_supported(int64_t baud)
-{
-    static const int64_t rates[] = {9600, 19200, 38400, 57600, 115200, 230400};
-    for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++)
-        if (rates[i] == baud)
-            return 1;
-    return 0;
-}
-
 /*
  * One bus, one protocol and speed; one instance per pack. Claims through the
  * host (ABI 1.1) catch two instances that disagree about a device, or read
@@ -99,12 +87,9 @@ static int claim_bus(struct jk_serial *s, const collector_settings *set)
     const char *dev = realpath(w->device, real) != NULL ? real : w->device;
     const char *other = NULL;
 
-    snprintf(mode, sizeof(mode), "jk_serial %s %d baud%s", jk_wire_protocol_name(w->protocol),
-             w->baudrate,
-             w->protocol != JK_WIRE_MODBUS    ? ""
-             : w->bus_mode == JK_BUS_LISTEN ? " listen"
-             : w->bus_mode == JK_BUS_MASTER ? " master"
-                                            : " auto");
+    snprintf(mode, sizeof(mode), "jk_serial %s %d baud%s%s", jk_wire_protocol_name(w->protocol),
+             w->baudrate, w->protocol == JK_WIRE_MODBUS ? " " : "",
+             w->protocol == JK_WIRE_MODBUS ? jk_wire_bus_modes[w->bus_mode] : "");
     if (api->claim(s->host, dev, mode, &other) == -EBUSY) {
         api->setting_error(s->host, set, "device",
                            "%s is used by %s with another protocol, baud rate or bus_mode: a bus "
@@ -169,7 +154,7 @@ static int serial_create(const struct collector_host_api *api, collector_host *h
         api->setting_error(host, set, "device", "the serial port is required, e.g. /dev/ttyUSB0");
         goto fail;
     }
-    if (!baud_supported(baud)) {
+    if (plugkit_baud((long)baud) == B0) {
         api->setting_error(host, set, "baudrate",
                            "want 9600, 19200, 38400, 57600, 115200 or 230400");
         goto fail;

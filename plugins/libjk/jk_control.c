@@ -153,11 +153,21 @@ static int write_head(int slave, int sw, uint8_t out[6])
     return 0;
 }
 
-static void put_crc(uint8_t *p, size_t len)
+void jk_modbus_put_crc(uint8_t *p, size_t len)
 {
     uint16_t crc = jk_modbus_crc(p, len);
     p[len] = (uint8_t)(crc & 0xFF);
     p[len + 1] = (uint8_t)(crc >> 8);
+}
+
+int jk_modbus_crc_ok(const uint8_t *p, size_t len)
+{
+    uint16_t crc;
+
+    if (len < 2)
+        return 0;
+    crc = jk_modbus_crc(p, len - 2);
+    return p[len - 2] == (uint8_t)(crc & 0xFF) && p[len - 1] == (uint8_t)(crc >> 8);
 }
 
 int jk_modbus_switch_frame(int slave, int sw, int on, uint8_t out[JK_MB_WRITE_LEN])
@@ -167,7 +177,7 @@ int jk_modbus_switch_frame(int slave, int sw, int on, uint8_t out[JK_MB_WRITE_LE
     out[6] = 4; /* byte count */
     out[7] = out[8] = out[9] = 0;
     out[10] = on ? 1 : 0;
-    put_crc(out, 11);
+    jk_modbus_put_crc(out, 11);
     return 0;
 }
 
@@ -175,7 +185,7 @@ int jk_modbus_switch_echo(int slave, int sw, uint8_t out[JK_MB_ECHO_LEN])
 {
     if (write_head(slave, sw, out) < 0)
         return -EINVAL;
-    put_crc(out, 6);
+    jk_modbus_put_crc(out, 6);
     return 0;
 }
 

@@ -81,6 +81,10 @@ struct jk_switch_result {
 
 /* The Modbus RTU CRC (poly 0xA001, init 0xFFFF), sent low byte first. */
 uint16_t jk_modbus_crc(const uint8_t *p, size_t len);
+/* Append the CRC of the `len` bytes at p after them (p has len + 2 bytes). */
+void jk_modbus_put_crc(uint8_t *p, size_t len);
+/* 1 when the `len` bytes at p end with the CRC of those before it. */
+int jk_modbus_crc_ok(const uint8_t *p, size_t len);
 /* FC 0x10 quantity 2 of `on` (uint32 BE) to the switch's register, slave
  * 1..247, CRC appended: 0, -EINVAL. */
 int jk_modbus_switch_frame(int slave, int sw, int on, uint8_t out[JK_MB_WRITE_LEN]);

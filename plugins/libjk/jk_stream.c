@@ -125,29 +125,14 @@ const struct jk_device_info *jk_stream_device_info(const struct jk_stream *s)
     return s->has_device_info ? &s->device_info : NULL;
 }
 
-/* The variant to read a settings frame with: the decided one, else the
- * device info's hint (JK_PROTO_AUTO when neither says). */
-static int settings_proto(const struct jk_stream *s)
-{
-    return s->proto != JK_PROTO_AUTO ? s->proto : s->hint;
-}
-
 int jk_stream_switches(const struct jk_stream *s, int flags[3])
 {
-    int proto = settings_proto(s);
+    /* the variant to read it with: the decided one, else the device info's hint */
+    int proto = s->proto != JK_PROTO_AUTO ? s->proto : s->hint;
 
     if (!s->has_settings_frame || proto == JK_PROTO_AUTO)
         return -EAGAIN;
     return jk_settings_switches(s->settings_frame, proto, flags) < 0 ? -EAGAIN : 0;
-}
-
-int jk_stream_settings(const struct jk_stream *s, struct jk_settings *out)
-{
-    int proto = settings_proto(s);
-
-    if (!s->has_settings_frame || proto == JK_PROTO_AUTO)
-        return -EAGAIN;
-    return jk_decode_settings(s->settings_frame, proto, out);
 }
 
 const char *jk_stream_error(const struct jk_stream *s)

@@ -42,8 +42,6 @@ void jk_stream_feed(struct jk_stream *s, const uint8_t *data, size_t len);
 int jk_stream_take_cell_info(struct jk_stream *s, struct jk_cell_info *out);
 /* The device info, or NULL when none was seen. */
 const struct jk_device_info *jk_stream_device_info(const struct jk_stream *s);
-/* The settings, decoded once the variant is known: 0, or -EAGAIN. */
-int jk_stream_settings(const struct jk_stream *s, struct jk_settings *out);
 /* The switch flags of this link's newest settings frame (jk_settings_switches,
  * -1 where the variant has none): 0, or -EAGAIN (none yet, or the variant
  * not known). */

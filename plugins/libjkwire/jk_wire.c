@@ -19,6 +19,7 @@
 
 #include <pthread.h>
 
+#include "plugins/libjk/jk_control.h"
 #include "plugins/libjk/jk_frame.h"
 #include "plugins/libjk/jk_uart.h"
 #include "plugins/libplugkit/baud.h"
@@ -30,8 +31,8 @@ struct jk_wire_port {
     int has_runtime; /* trigger: last_runtime is known */
     uint32_t last_runtime; /* trigger: a run time going back is a restart (new firmware?) */
     struct jk_device_info info;
-    struct jk_settings settings; /* trigger: the 0x161E frame, kept for the docs' sake */
     unsigned long heard_seq; /* listen: the last status frame of this slave taken */
+    char bus[PATH_MAX]; /* the device's real path at open: which bus this is */
 };
 
 /* The index of `name` (any case) in the NULL-terminated `names`, or -EINVAL. */
@@ -45,27 +46,28 @@ static int name_index(const char *name, const char *const *names, int *out)
     return -EINVAL;
 }
 
+const char *const jk_wire_protocols[] = {"modbus", "uart", NULL};
+const char *const jk_wire_requests[] = {"trigger", "registers", NULL};
+const char *const jk_wire_bus_modes[] = {"auto", "master", "listen", NULL};
+
 int jk_wire_protocol_parse(const char *name, int *out)
 {
-    static const char *const names[] = {"modbus", "uart", NULL}; /* JK_WIRE_MODBUS, _UART */
-    return name_index(name, names, out);
+    return name_index(name, jk_wire_protocols, out);
 }
 
 const char *jk_wire_protocol_name(int protocol)
 {
-    return protocol == JK_WIRE_UART ? "uart" : "modbus";
+    return jk_wire_protocols[protocol == JK_WIRE_UART ? JK_WIRE_UART : JK_WIRE_MODBUS];
 }
 
 int jk_wire_request_parse(const char *name, int *out)
 {
-    static const char *const names[] = {"trigger", "registers", NULL}; /* JK_WIRE_TRIGGER, ... */
-    return name_index(name, names, out);
+    return name_index(name, jk_wire_requests, out);
 }
 
 int jk_wire_bus_mode_parse(const char *name, int *out)
 {
-    static const char *const names[] = {"auto", "master", "listen", NULL}; /* JK_BUS_* */
-    return name_index(name, names, out);
+    return name_index(name, jk_wire_bus_modes, out);
 }
 
 int jk_wire_init(struct jk_wire *w, const char *device, int protocol, int slave, int baudrate,
@@ -89,11 +91,6 @@ int jk_wire_init(struct jk_wire *w, const char *device, int protocol, int slave,
     w->listen_timeout_ms = 5000;
     w->stop_fd = -1;
     return 0;
-}
-
-int jk_wire_is_open(const struct jk_wire *w)
-{
-    return w->port != NULL;
 }
 
 void jk_wire_close(struct jk_wire *w)
@@ -167,6 +164,9 @@ int jk_wire_open(struct jk_wire *w)
         return -ENOMEM;
     p->fd = -1;
     w->port = p;
+    /* resolved once per open (a by-id link moves when the adapter is replugged) */
+    if (realpath(w->device, p->bus) == NULL)
+        snprintf(p->bus, sizeof(p->bus), "%s", w->device);
     rc = open_port(w, p);
     if (rc < 0)
         jk_wire_close(w);
@@ -329,31 +329,6 @@ static int send_bytes(struct jk_wire *w, const uint8_t *data, size_t len)
     return 0;
 }
 
-static uint16_t crc16_modbus(const uint8_t *p, size_t n)
-{
-    uint16_t crc = 0xffff;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= p[i];
-        for (int b = 0; b < 8; b++)
-            crc = (crc & 1u) ? (uint16_t)((crc >> 1) ^ 0xa001u) : (uint16_t)(crc >> 1);
-    }
-    return crc;
-}
-
-/* 1 when the n bytes at p end with their CRC (low byte first). */
-static int crc_ok(const uint8_t *p, size_t n)
-{
-    uint16_t crc = crc16_modbus(p, n - 2);
-    return p[n - 2] == (uint8_t)crc && p[n - 1] == (uint8_t)(crc >> 8);
-}
-
-static void put_crc(uint8_t *p, size_t n)
-{
-    uint16_t crc = crc16_modbus(p, n);
-    p[n] = (uint8_t)crc;
-    p[n + 1] = (uint8_t)(crc >> 8);
-}
-
 /* ---- what each bus in this process has heard (listen-only mode) ---- */
 
 #define MAX_BUSES 8
@@ -379,7 +354,9 @@ static pthread_mutex_t buses_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct bus_state *bus_state(const struct jk_wire *w)
 {
     char real[PATH_MAX];
-    const char *dev = realpath(w->device, real) != NULL ? real : w->device;
+    const char *dev = w->port != NULL                      ? w->port->bus
+                      : realpath(w->device, real) != NULL ? real
+                                                          : w->device;
 
     for (size_t i = 0; i < MAX_BUSES; i++)
         if (strcmp(buses[i].device, dev) == 0)
@@ -415,6 +392,7 @@ static void bus_mode_set(struct jk_wire *w, int mode, const char *why)
     if (st != NULL)
         st->mode = mode;
     pthread_mutex_unlock(&buses_lock);
+    w->notice_mode = mode;
     if (mode == JK_BUS_LISTEN)
         snprintf(w->notice, sizeof(w->notice),
                  "%s: %s: a master pack (DIP address 0) polls this bus: listening only, "
@@ -433,9 +411,7 @@ static void heard_store(struct jk_wire *w, int addr, uint8_t *frame)
     struct heard *h = NULL;
 
     if (addr < 0 || addr >= MAX_ADDR)
-        return;
-    if (frame[4] == JK_RECORD_DEVICE_INFO)
-        jk_mask_device_info_secrets(frame, JK_FRAME_LEN, 0);
+        return; /* (a device-info frame comes with its passcodes zeroed: raw_frame) */
     pthread_mutex_lock(&buses_lock);
     st = bus_state(w);
     if (st != NULL && frame[4] == JK_RECORD_CELL_INFO)
@@ -484,22 +460,17 @@ static int heard_take(struct jk_wire *w, unsigned long *seq, uint8_t *frame, uin
 struct sniff {
     int pending;    /* address of the last trigger not yet answered, -1 none */
     int64_t pending_at;
-    unsigned long frames, triggers, other;
+    unsigned long frames, triggers;
 };
 
-static void raw_masked(const struct jk_wire *w, const uint8_t *data, size_t len)
+/* A frame (and what follows it) read from the bus: a device-info frame's
+ * passcodes zeroed where it lies, then shown to the raw hook (--hex). */
+static void raw_frame(const struct jk_wire *w, uint8_t *data, size_t len)
 {
-    uint8_t copy[JK_TRIGGER_ANSWER];
-
-    if (w->on_raw == NULL)
-        return;
-    if (len >= JK_FRAME_LEN && len <= sizeof(copy) && data[0] == 0x55 &&
-        data[4] == JK_RECORD_DEVICE_INFO) {
-        memcpy(copy, data, len);
-        jk_mask_device_info_secrets(copy, len, 0);
-        data = copy;
-    }
-    w->on_raw(w->raw_user, 0, data, len);
+    if (len >= JK_FRAME_LEN && data[0] == 0x55 && data[4] == JK_RECORD_DEVICE_INFO)
+        jk_mask_device_info_secrets(data, len, 0);
+    if (w->on_raw != NULL)
+        w->on_raw(w->raw_user, 0, data, len);
 }
 
 /*
@@ -518,7 +489,7 @@ static size_t frame_owner(const struct rx *rx, const struct sniff *sn, int final
     /* the acknowledgement after the 00 pad, or right after the frame */
     for (size_t at = JK_FRAME_LEN + 1; at >= JK_FRAME_LEN; at--) {
         const uint8_t *ack = rx->buf + at;
-        if (rx->len >= at + 8 && ack[1] == 0x10 && crc_ok(ack, 8)) {
+        if (rx->len >= at + 8 && ack[1] == 0x10 && jk_modbus_crc_ok(ack, 8)) {
             *addr = asked < 0 || asked == ack[0] ? ack[0] : -1; /* cross-talk: nobody's */
             return rx->len >= at + 9 && ack[8] == 0 ? at + 9 : at + 8;
         }
@@ -546,7 +517,7 @@ static void sniff(struct jk_wire *w, struct rx *rx, struct sniff *sn, int final)
             used = frame_owner(rx, sn, final, &addr);
             if (used == 0)
                 return;
-            raw_masked(w, b, used);
+            raw_frame(w, rx->buf, used); /* passcodes never kept either */
             heard_store(w, addr, rx->buf);
             sn->frames++;
             sn->pending = -1;
@@ -556,14 +527,13 @@ static void sniff(struct jk_wire *w, struct rx *rx, struct sniff *sn, int final)
         if (rx->len >= 2 && (b[1] == 0x10 || b[1] == 0x03)) {
             if (rx->len < 11 && !final)
                 return;
-            if (b[1] == 0x10 && rx->len >= 11 && b[6] == 0x02 && crc_ok(b, 11)) {
+            if (b[1] == 0x10 && rx->len >= 11 && b[6] == 0x02 && jk_modbus_crc_ok(b, 11)) {
                 sn->pending = b[0];
                 sn->pending_at = now_ms();
                 sn->triggers++;
                 used = 11;
-            } else if (rx->len >= 8 && crc_ok(b, 8)) {
-                sn->other++; /* an ack, or an FC 0x03 request */
-                used = 8;
+            } else if (rx->len >= 8 && jk_modbus_crc_ok(b, 8)) {
+                used = 8; /* an ack, or an FC 0x03 request */
             } else {
                 goto junk;
             }
@@ -651,7 +621,7 @@ static int bad_crc(struct jk_wire *w, int reg)
 static int listen_for(struct jk_wire *w, int ms, size_t *bytes, unsigned long *units)
 {
     struct rx *rx = rx_new();
-    struct sniff sn = {-1, 0, 0, 0, 0};
+    struct sniff sn = {-1, 0, 0, 0};
     int64_t deadline = now_ms() + ms;
     int rc;
 
@@ -716,7 +686,7 @@ static int recv_fc03(struct jk_wire *w, const uint8_t *req, const struct answer 
                !(rx->len == 1 && rx->buf[0] == w->slave))
             rx_drop(rx, 1);
         if (rx->len >= 5 && rx->buf[1] == 0x83) {
-            rc = crc_ok(rx->buf, 5) ? exception(w, reg, rx->buf[2]) : bad_crc(w, reg);
+            rc = jk_modbus_crc_ok(rx->buf, 5) ? exception(w, reg, rx->buf[2]) : bad_crc(w, reg);
             break;
         }
         if (rx->len >= 3 && rx->buf[1] == 0x03 && rx->buf[2] != 2 * n) {
@@ -727,16 +697,14 @@ static int recv_fc03(struct jk_wire *w, const uint8_t *req, const struct answer 
             break;
         }
         if (rx->len >= want && rx->buf[1] == 0x03) {
-            if (!crc_ok(rx->buf, want)) {
+            if (!jk_modbus_crc_ok(rx->buf, want)) {
                 rc = bad_crc(w, reg);
                 break;
             }
-            memcpy(out, rx->buf + 3, 2 * (size_t)n);
-            if (reg >= JK_MB_INFO_BASE && reg < JK_MB_INFO_BASE + JK_MB_INFO_LEN) {
-                jk_mask_device_info_secrets(out, 2 * (size_t)n, 6 + (size_t)(reg - JK_MB_INFO_BASE));
+            if (reg >= JK_MB_INFO_BASE && reg < JK_MB_INFO_BASE + JK_MB_INFO_LEN)
                 jk_mask_device_info_secrets(rx->buf + 3, 2 * (size_t)n,
                                             6 + (size_t)(reg - JK_MB_INFO_BASE));
-            }
+            memcpy(out, rx->buf + 3, 2 * (size_t)n);
             if (w->on_raw != NULL)
                 w->on_raw(w->raw_user, 0, rx->buf, want);
             break;
@@ -777,7 +745,7 @@ static int read_regs(struct jk_wire *w, int reg, int n, uint8_t *out)
     uint8_t req[8] = {(uint8_t)w->slave, 0x03, (uint8_t)(reg >> 8), (uint8_t)reg, 0, (uint8_t)n};
     const struct answer a = {reg, n, 0, out};
 
-    put_crc(req, 6);
+    jk_modbus_put_crc(req, 6);
     return exchange(w, req, sizeof(req), recv_fc03, &a);
 }
 
@@ -865,14 +833,14 @@ static int recv_trigger(struct jk_wire *w, const uint8_t *req, const struct answ
     if (rx == NULL)
         return -ENOMEM;
     for (;;) {
-        const uint8_t *f;
+        uint8_t *f;
         size_t at;
         rx_drop_echo(rx, req, 11);
         f = memchr(rx->buf, 0x55, rx->len);
         at = f != NULL ? (size_t)(f - rx->buf) : rx->len;
         /* An exception answer, before any frame. */
         for (size_t i = 0; i + 5 <= at; i++)
-            if (rx->buf[i] == w->slave && rx->buf[i + 1] == 0x90 && crc_ok(rx->buf + i, 5)) {
+            if (rx->buf[i] == w->slave && rx->buf[i + 1] == 0x90 && jk_modbus_crc_ok(rx->buf + i, 5)) {
                 rc = exception(w, reg, rx->buf[i + 2]);
                 goto out;
             }
@@ -884,13 +852,13 @@ static int recv_trigger(struct jk_wire *w, const uint8_t *req, const struct answ
             const uint8_t *ack = rx->buf + at + JK_FRAME_LEN + 1;
             f = rx->buf + at;
             if (f[2] != 0xeb || f[3] != 0x90 || !jk_frame_checksum_ok(f)) {
-                rc = bad_crc(w, reg);
+                rc = -EBADMSG;
                 snprintf(w->error, sizeof(w->error),
                          "slave %d on %s: bad checksum in the frame answering 0x%04X", w->slave,
                          w->device, (unsigned)reg);
-            } else if (!crc_ok(ack, 8) || ack[1] != 0x10 || ack[2] != (uint8_t)(reg >> 8) ||
+            } else if (!jk_modbus_crc_ok(ack, 8) || ack[1] != 0x10 || ack[2] != (uint8_t)(reg >> 8) ||
                        ack[3] != (uint8_t)reg) {
-                rc = bad_crc(w, reg);
+                rc = -EBADMSG;
                 snprintf(w->error, sizeof(w->error),
                          "slave %d on %s: the acknowledgement after the frame answering 0x%04X "
                          "is bad (CRC or content): check the A/B wiring and the termination",
@@ -909,7 +877,7 @@ static int recv_trigger(struct jk_wire *w, const uint8_t *req, const struct answ
             } else {
                 memcpy(frame, f, JK_FRAME_LEN);
             }
-            raw_masked(w, f, want);
+            raw_frame(w, f, want);
             break;
         }
         rc = answer_more(w, rx, deadline, reg, want);
@@ -927,7 +895,7 @@ static int trigger(struct jk_wire *w, int reg, uint8_t type, uint8_t *frame)
     uint8_t req[11] = {(uint8_t)w->slave, 0x10, (uint8_t)(reg >> 8), (uint8_t)reg, 0, 1, 2, 0, 0};
     const struct answer a = {reg, 0, type, frame};
 
-    put_crc(req, 9);
+    jk_modbus_put_crc(req, 9);
     return exchange(w, req, sizeof(req), recv_trigger, &a);
 }
 
@@ -947,16 +915,17 @@ static int read_trigger(struct jk_wire *w, struct jk_cell_info *ci)
         if (rc == -ECANCELED || rc == -ENODEV || rc == -EAGAIN || rc == -ETIMEDOUT)
             return rc; /* not there (yet): the next poll asks again */
         if (rc == 0 && p->info.sw_version[0] != '\0' &&
-            strcmp(p->info.sw_version, di.sw_version) != 0)
+            strcmp(p->info.sw_version, di.sw_version) != 0) {
+            w->notice_mode = -1;
             snprintf(w->notice, sizeof(w->notice),
                      "slave %d on %s restarted with another firmware: %s, was %s", w->slave,
                      w->device, di.sw_version, p->info.sw_version);
+        }
         if (rc == 0)
             p->info = di;
         p->has_info = rc == 0 ? 1 : -1; /* refused: the status still comes */
+        /* settings after about, as JK's own PC software asks (nothing of it is kept) */
         rc = trigger(w, JK_TRIGGER_SETTINGS, JK_RECORD_SETTINGS, frame);
-        if (rc == 0)
-            jk_decode_settings(frame, JK_PROTO_JK02_32S, &p->settings);
         if (rc == -ECANCELED || rc == -ENODEV || rc == -EAGAIN)
             return rc;
     }
@@ -997,7 +966,7 @@ static int read_listen(struct jk_wire *w, struct jk_cell_info *ci, struct jk_dev
 {
     struct jk_wire_port *p = w->port;
     uint8_t frame[JK_FRAME_LEN], about[JK_FRAME_LEN];
-    struct sniff sn = {-1, 0, 0, 0, 0};
+    struct sniff sn = {-1, 0, 0, 0};
     struct rx *rx;
     int64_t deadline = now_ms() + w->listen_timeout_ms;
     int has_about = 0, got = heard_take(w, &p->heard_seq, frame, about, &has_about), rc = 0;
@@ -1256,11 +1225,11 @@ static int recv_answer(struct jk_wire *w, const uint8_t *req, size_t len, uint8_
                !(rx->len == 1 && rx->buf[0] == w->slave))
             rx_drop(rx, 1);
         if (rx->len >= 5 && rx->buf[1] == (req[1] | 0x80)) {
-            rc = crc_ok(rx->buf, 5) ? exception(w, reg, rx->buf[2]) : bad_crc(w, reg);
+            rc = jk_modbus_crc_ok(rx->buf, 5) ? exception(w, reg, rx->buf[2]) : bad_crc(w, reg);
             break;
         }
         if (rx->len >= want && rx->buf[1] == req[1]) {
-            if (!crc_ok(rx->buf, want)) {
+            if (!jk_modbus_crc_ok(rx->buf, want)) {
                 rc = bad_crc(w, reg);
                 break;
             }

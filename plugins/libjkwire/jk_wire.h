@@ -41,6 +41,12 @@
 #define JK_TRIGGER_ABOUT    0x161C /* frame type 0x03, the device-info layout */
 #define JK_TRIGGER_ANSWER   310    /* from 55 AA: frame 300, 00, FC 0x10 ack 8, 00 */
 
+/* The names of the settings' values, NULL-terminated, indexed by their
+ * constants: JK_WIRE_MODBUS / _UART, JK_WIRE_TRIGGER / _REGISTERS, JK_BUS_*. */
+extern const char *const jk_wire_protocols[];
+extern const char *const jk_wire_requests[];
+extern const char *const jk_wire_bus_modes[];
+
 /* "modbus" / "uart" -> JK_WIRE_*; -EINVAL. */
 int jk_wire_protocol_parse(const char *name, int *out);
 const char *jk_wire_protocol_name(int protocol);
@@ -73,6 +79,7 @@ struct jk_wire {
     struct jk_wire_port *port; /* NULL while closed */
     char error[512];           /* why the last call failed */
     char notice[512];          /* the bus mode, once decided or changed: say it, then clear */
+    int notice_mode;           /* the JK_BUS_* mode `notice` announces, or -1 (another notice) */
 };
 
 /* Fill the settings (device borrowed, copied; -ENAMETOOLONG) and the
@@ -84,8 +91,6 @@ int jk_wire_init(struct jk_wire *w, const char *device, int protocol, int slave,
 int jk_wire_open(struct jk_wire *w);
 /* Close it. Safe when closed. */
 void jk_wire_close(struct jk_wire *w);
-/* 1 while open. */
-int jk_wire_is_open(const struct jk_wire *w);
 
 /*
  * Read the pack once, holding the bus (an exclusive flock(2) on the device,

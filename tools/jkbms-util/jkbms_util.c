@@ -442,7 +442,7 @@ static int serial_main(const struct serial_opts *o, double timeout, const char *
             break;
         rc = jk_wire_read(&w, &ci, &di, &has_di);
         /* the bus mode when it is not the plain one, a new firmware */
-        if (w.notice[0] != '\0' && (o->bus_mode != JK_BUS_AUTO || strstr(w.notice, "polling it") == NULL))
+        if (w.notice[0] != '\0' && !(o->bus_mode == JK_BUS_AUTO && w.notice_mode == JK_BUS_MASTER))
             fprintf(stderr, "jkbms-util: %s\n", w.notice);
         w.notice[0] = '\0';
         if (i + 1 == o->count || rc == -ECANCELED)
