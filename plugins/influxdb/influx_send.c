@@ -284,15 +284,11 @@ static void batch_swap(struct batch *a, struct batch *b)
 }
 
 /* `n` points (one per record) taken and not delivered: counted in the host's
- * totals as dropped, with the reason; an older host gets a line instead. */
+ * totals as dropped, with the reason. */
 static void lost(struct influx_sender *s, size_t n, const char *why)
 {
-    if (n == 0)
-        return;
-    if (s->api->struct_size >= COLLECTOR_API_HAS(records_lost))
+    if (n > 0)
         s->api->records_lost(s->host, n, why);
-    else
-        s->api->log(s->host, COLLECTOR_LOG_WARNING, "%zu point(s) dropped: %s", n, why);
 }
 
 /* What the answer to `out` changes. Lock held. */

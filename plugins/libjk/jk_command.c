@@ -26,18 +26,12 @@ uint32_t jk_command_outcome(int rc, const struct jk_switch_result *res)
 void jk_command_done(const struct collector_host_api *api, collector_host *host,
                      const struct collector_command *cmd, uint32_t outcome, const char *detail)
 {
-    int has_done = api->struct_size >= COLLECTOR_API_HAS(command_done) &&
-                   api->command_done != NULL;
-    int level = outcome == COLLECTOR_OUTCOME_CONFIRMED ? COLLECTOR_LOG_INFO : COLLECTOR_LOG_WARNING;
-
-    /* The host's audit line says it when it takes outcomes; the device's
-     * view stays in the debug log. */
-    api->log(host, has_done ? COLLECTOR_LOG_DEBUG : level, "%s %s (%s): %s: %s",
+    /* The host's audit line says it; the device's view stays in the debug log. */
+    api->log(host, COLLECTOR_LOG_DEBUG, "%s %s (%s): %s: %s",
              cmd->name ? cmd->name : "?", cmd->value ? cmd->value : "",
              cmd->origin ? cmd->origin : "?", jk_outcome_word(outcome),
              detail ? detail : "");
-    if (has_done)
-        api->command_done(host, cmd->id, outcome, detail);
+    api->command_done(host, cmd->id, outcome, detail);
 }
 
 int jk_command_parse(const struct collector_host_api *api, collector_host *host,

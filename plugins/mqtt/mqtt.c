@@ -614,7 +614,7 @@ static void mq_stop(void *state)
         pending_drop(m, m->pending.next);
     lost_msgs = window_free(&m->win, &lost_records);
     /* the host's totals count them as dropped, with the reason */
-    if (lost_records > 0 && m->api->struct_size >= COLLECTOR_API_HAS(records_lost))
+    if (lost_records > 0)
         m->api->records_lost(m->host, lost_records,
                              "handed to the broker and never acknowledged");
     else if (lost_msgs > 0)

@@ -57,8 +57,9 @@ static int exec(struct merge *m, const char *sql)
 }
 
 /* Pragmas, tables and the trigger. Retried on every write until it works
- * (the file may be locked or read-only for a while). */
-static int setup(struct merge *m)
+ * (the file may be locked or read-only for a while). On failure, `*table`
+ * names the table it was on (NULL: readings), if `table` is not NULL. */
+static int setup(struct merge *m, const char **table)
 {
     int rc;
 
@@ -78,13 +79,12 @@ static int setup(struct merge *m)
         rc = exec(m, m->overlay ? MERGE_SQL_TRIGGER
                                 : "DROP TRIGGER IF EXISTS collectord_overlay;");
     if (rc == SQLITE_OK && m->history) {
-        m->table = "bms_readings";
         rc = exec(m, MERGE_SQL_HISTORY MERGE_SQL_COMMANDS);
+        if (rc != SQLITE_OK && table != NULL)
+            *table = "bms_readings";
     }
-    if (rc == SQLITE_OK) {
-        m->table = NULL;
+    if (rc == SQLITE_OK)
         rc = exec(m, "COMMIT;");
-    }
     if (rc != SQLITE_OK) {
         snprintf(m->db_msg, sizeof(m->db_msg), "%s", sqlite3_errmsg(m->db));
         exec(m, "ROLLBACK;");
@@ -201,8 +201,8 @@ static int run(struct merge *m, int which, const char *fmt, ...)
 }
 
 /* Why step `step` failed, in SQLite's words, said once per cause; the
- * errno the host gets. "no such column: X" names the table. */
-static int failed(struct merge *m, const char *step, int rc)
+ * errno the host gets. "no such column: X" names `table` (NULL: readings). */
+static int failed(struct merge *m, const char *step, const char *table, int rc)
 {
     const char *msg = m->db_msg[0] ? m->db_msg : m->db ? sqlite3_errmsg(m->db) : sqlite3_errstr(rc);
     char why[512];
@@ -213,7 +213,7 @@ static int failed(struct merge *m, const char *step, int rc)
                  "record is kept and retried", m->path, m->busy_ms);
     else if (strncmp(msg, "no such column: ", 16) == 0)
         snprintf(why, sizeof(why), "%s: %s: %s has no column %s (is this eamoon's "
-                 "inverter.db?): record dropped", m->path, step, m->table ? m->table : "readings",
+                 "inverter.db?): record dropped", m->path, step, table ? table : "readings",
                  msg + 16);
     else
         snprintf(why, sizeof(why), "%s: %s: %s: record dropped", m->path, step, msg);
@@ -227,17 +227,16 @@ int sm_db_store(struct merge *m, const struct pending *p)
     long long id = 0;
     int good = 0, not_object = 0, rc, have_row;
     char created[64] = "", stamp[64];
-    const char *step = "preparing the database";
+    const char *step = "preparing the database", *table = NULL;
 
     if (m->db == NULL)
         return -EIO;
     m->db_msg[0] = '\0';
-    m->table = NULL;
-    rc = setup(m);
+    rc = setup(m, &table);
     if (rc != SQLITE_OK)
-        return failed(m, step, rc);
+        return failed(m, step, table, rc);
     if ((rc = run(m, ST_BEGIN, "")) != SQLITE_OK)
-        return failed(m, "starting a write", rc);
+        return failed(m, "starting a write", NULL, rc);
     step = "reading the newest readings row";
     rc = newest_row(m, &id, &good, &not_object, created, sizeof(created));
     have_row = rc == 0;
@@ -276,7 +275,7 @@ int sm_db_store(struct merge *m, const struct pending *p)
     if (rc == SQLITE_OK && p->history) {
         struct tm tm;
         step = "writing the history";
-        m->table = "bms_readings";
+        table = "bms_readings";
         gmtime_r(&p->secs, &tm);
         strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
         rc = run(m, ST_HISTORY, "sis", stamp, (long long)p->battery, p->history);
@@ -300,7 +299,7 @@ int sm_db_store(struct merge *m, const struct pending *p)
         m->api->log(m->host, COLLECTOR_LOG_INFO, "%s: writing again", m->path);
     return 0;
 fail:
-    rc = failed(m, step, rc); /* before ROLLBACK replaces the message */
+    rc = failed(m, step, table, rc); /* before ROLLBACK replaces the message */
     m->db_msg[0] = '\0';
     run(m, ST_ROLLBACK, "");
     return rc;
@@ -351,6 +350,7 @@ int sm_db_command(struct merge *m, const collector_record *ev)
     time_t secs = (time_t)(ns / 1000000000 - (ns % 1000000000 < 0));
     char stamp[64];
     struct tm tm;
+    const char *table = NULL;
     int rc;
 
     if (m->db == NULL)
@@ -359,12 +359,12 @@ int sm_db_command(struct merge *m, const collector_record *ev)
     gmtime_r(&secs, &tm);
     strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
     m->db_msg[0] = '\0';
-    rc = setup(m);
+    rc = setup(m, &table);
     if (rc != SQLITE_OK)
-        return failed(m, "preparing the database", rc);
+        return failed(m, "preparing the database", table, rc);
     rc = run(m, ST_COMMAND, "sssssssi", stamp, api->record_source(ev), c.command, c.requested,
              c.outcome, c.origin, c.detail, (long long)c.duration_ms);
-    return rc == SQLITE_OK ? 0 : failed(m, "writing bms_commands", rc);
+    return rc == SQLITE_OK ? 0 : failed(m, "writing bms_commands", "bms_commands", rc);
 }
 
 int sm_db_open(struct merge *m)
@@ -385,7 +385,7 @@ int sm_db_open(struct merge *m)
         m->db = NULL;
         return -EIO;
     }
-    rc = setup(m);
+    rc = setup(m, NULL);
     if (rc != SQLITE_OK)
         m->api->log(m->host, COLLECTOR_LOG_WARNING,
                     "%s: cannot prepare the database yet (%s): retrying on each write", m->path,

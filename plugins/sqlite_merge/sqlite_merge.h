@@ -70,7 +70,6 @@ struct merge {
     int warned_no_row;
     struct plugkit_complain failure; /* a failed write, said once per cause */
     char db_msg[256];             /* SQLite's message of a failed setup */
-    const char *table;            /* the table a failed step was on; NULL: readings */
     double last_retention;
     /* batteries seen */
     struct plugkit_sources seen;
