@@ -19,11 +19,9 @@ export TP_EVIL_MARK="$tmp/mark"
 ntmp=$(mktemp -d /tmp/trust-nobody-XXXXXX)
 chmod 755 "$ntmp"
 trap 'rm -rf "$tmp" "$ntmp"' EXIT
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$tmp/err" 2>/dev/null | head -n 4; }
+. "$top_srcdir/tests/tools/tap.sh"
 echo "1..9"
-if [ "$(id -u)" != 0 ] || ! command -v runuser >/dev/null || ! runuser -u nobody true 2>/dev/null; then
+if ! plays_nobody; then
     # CI runs as root; a developer's own account cannot play another user
     for i in 1 2 3 4 5 6 7 8 9; do echo "ok $i # SKIP needs root and runuser"; done
     exit 0
@@ -99,7 +97,7 @@ else not_ok "a state directory others may write to is refused"; fi
 # refuses it at once with one line (before: it waited for a writer, deaf
 # to SIGTERM). timeout -k: a daemon deaf to SIGTERM is killed, and fails.
 mkdir -p "$tmp/eamoon"; chown nobody "$tmp/eamoon"
-runuser -u nobody -- mkfifo "$tmp/eamoon/jk_devices.yaml"
+as_nobody "$tmp/eamoon" mkfifo jk_devices.yaml
 printf 'sources = ( { plugin = "jk_ble"; } );\n' > "$tmp/c.conf"
 JK_DEVICES_FILE="$tmp/eamoon/jk_devices.yaml" COLLECTOR_PLUGIN_PATH="$top_builddir/plugins" \
     timeout -k 5 20 "$D" -c "$tmp/c.conf" --check \
@@ -112,8 +110,8 @@ else echo "exit $rc" >> "$tmp/err"; not_ok "another user's FIFO as JK_DEVICES_FI
 # Issue 25.1: a config directory another user may write to gets an
 # @include "d\\e": libconfig reads d\e, which that user made a directory
 # (beside a regular file named d\\e). One line, exit 78, never flex's exit 2.
-runuser -u nobody -- mkdir "$tmp/eamoon/d\\e"
-runuser -u nobody -- sh -c "printf 'sources = ( );\n' > '$tmp/eamoon/d\\\\e'"
+as_nobody "$tmp/eamoon" mkdir 'd\e'
+as_nobody "$tmp/eamoon" sh -c "printf 'sources = ( );\n' > 'd\\\\e'"
 printf '@include "d\\\\e"\n' > "$tmp/eamoon/c.conf"
 timeout -k 5 20 "$D" -c "$tmp/eamoon/c.conf" --check >/dev/null 2>"$tmp/err"; rc=$?
 if [ "$rc" -eq 78 ] && [ "$(wc -l < "$tmp/err")" -eq 1 ] &&

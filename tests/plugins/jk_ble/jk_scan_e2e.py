@@ -135,8 +135,10 @@ if can_play:
     theirs = tempfile.mkdtemp(dir=tmp)
     os.chmod(theirs, 0o755)
     subprocess.run(["chown", "nobody", theirs], check=True)
-    subprocess.run(["runuser", "-u", "nobody", "--", "ln", "-s", secret,
-                    os.path.join(theirs, "jk_devices.yaml")], check=True)
+    # in theirs as nobody's working directory: nobody may not walk the path
+    # down to it (the build tree may sit in a 0700 home)
+    subprocess.run(["runuser", "-u", "nobody", "--", "ln", "-s", secret, "jk_devices.yaml"],
+                   cwd=theirs, check=True)
     k, sock, log = start("planted", "--device", JK_PUBLIC)
     r, _ = scan(sock, cwd=theirs)
     stop(k)

@@ -22,25 +22,12 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$tmp/err" 2>/dev/null | head -n 8; }
-check() { d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
-wait_for() { t=$(( $1 * 10 )); shift; while [ "$t" -gt 0 ]; do "$@" && return 0; sleep 0.1; t=$((t - 1)); done; return 1; }
+. "$top_srcdir/tests/tools/tap.sh"
 CAP="$top_srcdir/etc/demo/jk_pb2a16s15p.hex"
 src() { printf '{ plugin = "jk_replay"; name = "%s"; file = "%s"; loop = true; interval = 0.2; }' "$1" "$CAP"; }
 echo "1..18"
 
 # --- --check: no file, and the mistakes that would bite at run time ---
-expect78() { # DESCRIPTION FIXED-STRING CONFIG
-    printf '%s\n' "$3" > "$tmp/c.conf"
-    "$D" -c "$tmp/c.conf" --check >/dev/null 2>"$tmp/err"; rc=$?
-    if [ "$rc" -eq 78 ] && grep -qF -- "$2" "$tmp/err" && [ "$(wc -l < "$tmp/err")" -eq 1 ]; then
-        ok "$1"
-    else
-        not_ok "$1"
-    fi
-}
 printf 'collector = { state_dir = "%s/state"; };\nsources = ( %s );\nsinks = ( { plugin = "sqlite_merge"; path = "%s/new.db"; } );\n' \
     "$tmp" "$(src battery1)" "$tmp" > "$tmp/c.conf"
 "$D" -c "$tmp/c.conf" --check >"$tmp/out" 2>"$tmp/err"; rc=$?
@@ -118,12 +105,12 @@ check "the database is intact" sh -c "[ \"\$(sqlite3 '$db' 'pragma integrity_che
 sink() { printf 'sources = ( %s );\nsinks = ( { plugin = "sqlite_merge"; path = "%s"; } );' "$(src battery1)" "$1"; }
 
 # --- links planted by the owner of eamoon's directory (finding 5) ---
-if [ "$(id -u)" != 0 ] || ! command -v runuser >/dev/null || ! runuser -u nobody true 2>/dev/null; then
+if ! plays_nobody; then
     for i in 1 2 3 4; do n=$((n + 1)); echo "ok $n # SKIP needs root and runuser"; done
 else
     mkdir -p "$tmp/root" "$tmp/eamoon"; chmod 700 "$tmp/root"; chown nobody "$tmp/eamoon"
     sqlite3 "$tmp/root/secret.db" "create table t(x); insert into t values (1);"
-    runuser -u nobody -- ln -s "$tmp/root/secret.db" "$tmp/eamoon/inverter.db"
+    as_nobody "$tmp/eamoon" ln -s "$tmp/root/secret.db" inverter.db
     before=$(sqlite3 "$tmp/root/secret.db" .schema | md5sum)
     expect78 "--check: a link to a root-only database, made by the directory's owner, is refused" \
         "inverter.db is a symbolic link owned by uid $(id -u nobody), not by root or this daemon's user: refused" \
@@ -143,7 +130,7 @@ CONF
     fi
     rm -f "$tmp/eamoon/inverter.db"
     sqlite3 "$tmp/eamoon/inverter.db" "create table t(x);"; chown nobody "$tmp/eamoon/inverter.db"
-    runuser -u nobody -- ln -s "$tmp/root/secret.db-wal" "$tmp/eamoon/inverter.db-wal"
+    as_nobody "$tmp/eamoon" ln -s "$tmp/root/secret.db-wal" inverter.db-wal
     expect78 "a -wal link planted beside the database is refused" \
         "inverter.db-wal is a symbolic link owned by uid" "$(sink "$tmp/eamoon/inverter.db")"
     rm -f "$tmp/eamoon/inverter.db-wal"
