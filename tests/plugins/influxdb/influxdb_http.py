@@ -113,8 +113,10 @@ tap.check("one warning for the outage with the server's message, one line when i
 srv = FakeServer()
 srv.answer(401, '{"code":"unauthorized","message":"unauthorized access for token %s"}' % TOKEN)
 srv.answer(401, '{"code":"unauthorized","message":"unauthorized access for token %s"}' % TOKEN)
+# batch_size sends every request, two points each (a flush_interval as short as the
+# record interval raced it and sent single points on a slow machine)
 d = Daemon(tmp, "4xx", ['url = "%s"; org = "o"; bucket = "b"; token = "%s"; batch_size = 2;'
-                        ' flush_interval = 0.2;' % (srv.url, TOKEN)], loop=True)
+                        ' flush_interval = 30;' % (srv.url, TOKEN)], loop=True)
 d.start()
 ok = wait_for(lambda: len(srv.taken()) >= 4, 20)
 rc = d.stop()
