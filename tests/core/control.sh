@@ -11,8 +11,8 @@ set -u
 daemon_test_init control-test
 export COLLECTOR_INTERVAL_FLOOR_MS=100
 export COLLECTOR_COMMAND_TIMEOUT_MS=1000
-chmod 755 "$tmp" # the other uid must reach the socket (from $tmp) to be refused by its credentials
-S="$tmp/ctl.sock"
+socket_dir # the other uid must reach the socket to be refused by its credentials
+S="$stmp/ctl.sock"
 ctl() { "$D" ctl --socket "$S" "$@"; }
 start() { # start CONFIG: run the daemon, wait for its socket
     "$D" -c "$1" -f -v 2>>"$tmp/log" &
@@ -153,8 +153,8 @@ check "... and the first one still answers on it" sh -c "'$D' ctl --socket '$S' 
 
 # --- the SO_PEERCRED check ---
 chmod 666 "$S" # so only the credentials check stands between nobody and the daemon
-cp "$D" "$tmp/collectord" # nobody may not walk the path to $D (a 0700 home)
-as_nobody "$tmp" ./collectord ctl --socket "${S##*/}" b1 charge on >"$tmp/out" 2>"$tmp/err"; rc=$?
+cp "$D" "$stmp/collectord" # nobody may not walk the path to $D (a 0700 home)
+as_nobody "$stmp" ./collectord ctl --socket "$S" b1 charge on >"$tmp/out" 2>"$tmp/err"; rc=$?
 check "a peer of another uid is refused with one line" test "$rc" -eq 1 -a -n "$(grep 'refused: only root' "$tmp/err")"
 check "... and the daemon says so in one line" grep -q "control socket: refused a peer with uid $(id -u nobody)" "$tmp/log"
 check "... and nothing reached the device" test "$(lines "$tmp/b1.dev" '^charge on')" -eq 0

@@ -106,5 +106,7 @@ def main(tmp):
                       for _, line in got), got)
 
 
-tmp = tempfile.mkdtemp(prefix="idle-")
+# /tmp, not $TMPDIR (the build tree, deep under make distcheck): the notify
+# socket's path must fit in 108 bytes
+tmp = tempfile.mkdtemp(prefix="idle-", dir="/tmp")
 tap.run(lambda: main(tmp), cleanup=[lambda: shutil.rmtree(tmp, ignore_errors=True)])

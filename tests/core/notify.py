@@ -201,6 +201,8 @@ def watchdog_pid(tmp):
         srv.close()
 
 
-tmp = tempfile.mkdtemp(prefix="notify-")
+# /tmp, not $TMPDIR (the build tree, deep under make distcheck): a notify
+# socket's path must fit in 108 bytes
+tmp = tempfile.mkdtemp(prefix="notify-", dir="/tmp")
 tap.run(lambda: main(tmp), lambda: wedged(tmp), lambda: abstract(tmp), lambda: watchdog_pid(tmp),
         cleanup=[lambda: shutil.rmtree(tmp, ignore_errors=True)])

@@ -10,6 +10,7 @@ blocks it) and the link recovers; observe transmits nothing; --check opens
 nothing. TAP."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,6 +35,9 @@ EXPECTED = json.load(open(os.path.join(DATA, "jk02_32s_v11_cell_info.expected.js
 tap = Tap()
 check = tap.check
 tmp = tempfile.mkdtemp(prefix="pylon-")
+# the CAN bridges' sockets: in /tmp, not $TMPDIR (the build tree, deep under
+# make distcheck): a unix socket path must fit in 108 bytes
+stmp = tempfile.mkdtemp(prefix="pylon-can-", dir="/tmp")
 daemons = []
 
 
@@ -426,7 +430,7 @@ def can_peer_gone():
 
 
 def can_server():
-    path = os.path.join(tmp, "can-%d.sock" % len(daemons))
+    path = os.path.join(stmp, "can-%d.sock" % len(daemons))
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     srv.bind(path)
     srv.listen(1)
@@ -568,5 +572,6 @@ def epilogue():
 
 tap.run(check_only, rs485, rounding_on_the_wire, bank, bank_member_stops, lambda: stale(None), lambda: stale("block"), never_reads,
         can_never_reads, can_peer_gone, can,
-        can_stale_and_observe, cleanup=[lambda: [d.stop() for d in daemons]],
+        can_stale_and_observe, cleanup=[lambda: [d.stop() for d in daemons],
+                                        lambda: shutil.rmtree(stmp, ignore_errors=True)],
         epilogue=epilogue)
