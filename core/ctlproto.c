@@ -62,6 +62,15 @@ int ctl_parse_duration(const char *s, int64_t *ms)
     return 0;
 }
 
+/* jansson's error text quotes the token it stopped at as it came: a control
+ * character in it (a newline) would split the one-line answer and the log. */
+static void control_chars_out(char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 int ctl_parse_request(const char *line, size_t len, struct ctl_request *req, char *err,
                       size_t errsize)
 {
@@ -79,6 +88,7 @@ int ctl_parse_request(const char *line, size_t len, struct ctl_request *req, cha
     if (o == NULL || !json_is_object(o)) {
         snprintf(err, errsize, "want one JSON object per line (%s)",
                  o == NULL ? je.text : "not an object");
+        control_chars_out(err);
         goto out;
     }
     json_object_foreach(o, key, v) {
