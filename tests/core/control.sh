@@ -214,7 +214,7 @@ sources = ( { plugin = "t_switch"; name = "r1"; interval = 0.2; gate = "$tmp/gat
               control = ("charge"); },
             { plugin = "t_switch"; name = "r2"; interval = 0.2; } );
 CONF
-: > "$tmp/log"
+mv "$tmp/log" "$tmp/log.1" # kept for the epilogue
 start "$tmp/reload.conf"
 ctl r1 charge off >"$tmp/r.out" 2>&1 &
 rpid=$!
@@ -234,4 +234,11 @@ check "the 1.2 sink got the outcome events, through the 1.2 calculator only" \
 check "... while measurements pass both calculators" test "$(lines "$tmp/new.txt" '^b1 [0-9]* c10,c12$')" -ge 1
 check "the 1.0 and 1.1 sinks got records but no event" \
     test "$(lines "$tmp/old10.txt" '^b1 ')" -ge 1 -a "$(lines "$tmp/old10.txt" 'event')" -eq 0 -a "$(lines "$tmp/old11.txt" '^old11 ')" -ge 1 -a "$(lines "$tmp/old11.txt" 'event\|^b1 -1')" -eq 0
+# on a failure, what the daemon said (a slow CI machine has shown failures
+# that only its log could explain)
+if [ "$failed" -ne 0 ]; then
+    for f in "$tmp/log.1" "$tmp/log"; do
+        [ -f "$f" ] && { echo "# --- ${f##*/}, last lines:"; tail -n 40 "$f" | sed 's/^/# /'; }
+    done
+fi
 exit $failed
