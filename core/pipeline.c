@@ -442,9 +442,9 @@ void pipeline_resume(struct pipeline *pl)
     pthread_mutex_unlock(&pl->lock);
 }
 
-int pipeline_flush(struct instance *const *stages, size_t n, int64_t timeout_ms)
+int pipeline_flush(struct instance *const *stages, size_t n, int64_t deadline_ms,
+                   int64_t timeout_ms)
 {
-    int64_t deadline = clock_mono_ms() + timeout_ms;
     int undelivered = 0;
 
     for (size_t i = 0; i < n; i++) {
@@ -459,7 +459,7 @@ int pipeline_flush(struct instance *const *stages, size_t n, int64_t timeout_ms)
             rc = in->lp->desc.flush ? in->lp->desc.flush(in->state) : 0;
             if ((rc == 0 && in->q.len == 0) || !can_retry || (rc < 0 && rc != -EAGAIN))
                 break;
-            if (clock_mono_ms() >= deadline)
+            if (clock_mono_ms() >= deadline_ms)
                 break;
             {
                 struct timespec ts = {0, 100 * 1000000L};
@@ -475,8 +475,8 @@ int pipeline_flush(struct instance *const *stages, size_t n, int64_t timeout_ms)
             undelivered++;
             if (left > 0)
                 log_msg(in->name, COLLECTOR_LOG_ERROR,
-                        "%zu record(s) dropped: not delivered within %lld s (%s)", left,
-                        (long long)(timeout_ms / 1000),
+                        "%zu record(s) dropped: not delivered within %.3g s (%s)", left,
+                        (double)timeout_ms / 1000.0,
                         in->q.last_rc == -EAGAIN ? "the sink was not ready"
                                                  : errtext(in->q.last_rc));
             else

@@ -36,11 +36,14 @@ void pipeline_submit(struct pipeline *pl, struct instance *from, collector_recor
 
 /*
  * Deliver what the sinks among `stages` still keep: retry their queues and
- * call flush() until everything is out or `timeout_ms` has passed. What is
- * left is dropped, counted and logged in one line per sink. Call while
- * paused (or sync). Returns the number of sinks that did not deliver.
+ * call flush() until everything is out or the monotonic clock reaches
+ * `deadline_ms`. What is left is dropped, counted and logged in one line per
+ * sink, which names `timeout_ms` (the flush_timeout the deadline came from,
+ * shared by every sink). Call while paused (or sync). Returns the number of
+ * sinks that did not deliver.
  */
-int pipeline_flush(struct instance *const *stages, size_t n, int64_t timeout_ms);
+int pipeline_flush(struct instance *const *stages, size_t n, int64_t deadline_ms,
+                   int64_t timeout_ms);
 
 /* The newest record of every producer, noted as records are submitted (for
  * the host API's source_fresh_until_ns); borrowed for the pipeline's life. */

@@ -225,7 +225,7 @@ static void retire(struct runtime *rt, struct instance **v, size_t n)
     for (size_t i = 0; i < n; i++)
         if (v[i]->kind == COLLECTOR_KIND_SOURCE)
             sched_stop(v[i]);
-    pipeline_flush(v, n, rt->cfg->flush_timeout_ms);
+    pipeline_flush(v, n, clock_mono_ms() + rt->cfg->flush_timeout_ms, rt->cfg->flush_timeout_ms);
     for (size_t i = n; i-- > 0;) {
         /* stop() first: a sink reports there what it took and could not deliver;
          * an instance that never started has nothing to say */
@@ -379,11 +379,10 @@ int runtime_once(struct runtime *rt)
     deadline = clock_mono_ms() + rt->cfg->flush_timeout_ms;
     for (size_t i = 0; i < rt->n; i++) {
         struct instance *in = rt->inst[i];
-        int64_t left = deadline - clock_mono_ms();
         int undelivered;
         if (in->kind != COLLECTOR_KIND_SINK)
             continue;
-        undelivered = pipeline_flush(&rt->inst[i], 1, left > 0 ? left : 0) > 0;
+        undelivered = pipeline_flush(&rt->inst[i], 1, deadline, rt->cfg->flush_timeout_ms) > 0;
         if (in->dropped > 0)
             log_msg(in->name, COLLECTOR_LOG_ERROR, "did not deliver %lu record(s)", in->dropped);
         if (undelivered || in->dropped > 0) {

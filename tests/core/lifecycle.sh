@@ -8,7 +8,7 @@ set -u
 daemon_test_init lifecycle
 unset COLLECTOR_INTERVAL_FLOOR_MS # the real floor here
 CAP="$top_srcdir/etc/demo/jk_pb2a16s15p.hex"
-echo "1..18"
+echo "1..19"
 
 # --- --describe ---
 "$D" --describe soc_lifepo4 >"$tmp/out" 2>"$tmp/err"; rc=$?
@@ -75,6 +75,17 @@ sed -i 's/again = 3;/again = 1000000;/; s/flush_timeout = 5;/flush_timeout = 1;/
 "$D" -c "$tmp/once.conf" --once 2>"$tmp/err"; rc=$?
 check "--once: a sink that never delivers is named, the record counted as dropped, exit 1" \
     sh -c "[ $rc -eq 1 ] && grep -q 'out - ERROR - 1 record(s) dropped: not delivered within 1 s' '$tmp/err' && grep -q 'out - ERROR - did not deliver 1 record(s)' '$tmp/err'"
+# two such sinks share the one deadline: the second is told of the
+# configured time too, not of what the first one left it (it said "0 s")
+cat > "$tmp/two.conf" <<CONF
+collector = { interval = 1; flush_timeout = 1; };
+sources = ( { plugin = "t_counter"; name = "src"; } );
+sinks = ( { plugin = "t_filesink"; name = "out1"; file = "$tmp/two1.txt"; again = 1000000; },
+          { plugin = "t_filesink"; name = "out2"; file = "$tmp/two2.txt"; again = 1000000; } );
+CONF
+"$D" -c "$tmp/two.conf" --once 2>"$tmp/err"; rc=$?
+check "--once: two sinks that never deliver are both told of flush_timeout (1 s), both named" \
+    sh -c "[ $rc -eq 1 ] && grep -q 'out2 - ERROR - 1 record(s) dropped: not delivered within 1 s' '$tmp/err' && grep -q 'not delivered by sink(s): out1, out2' '$tmp/err'"
 # A sink that takes every write and has it refused at flush (an InfluxDB
 # answering 404): the run did not deliver, and the last line names the sink.
 cat > "$tmp/refuse.conf" <<CONF
