@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,27 +127,6 @@ static const char *opt(const struct collector_host_api *api, const collector_set
     return v;
 }
 
-/* A secret from a one-line file, trailing newline removed. A FIFO or a
- * device is refused (-EINVAL), never waited on. */
-static int read_secret(const char *path, char *out, size_t cap)
-{
-    char why[256];
-    FILE *fp = NULL;
-    size_t n;
-    int err = safe_fopen_read(path, 0, &fp, why, sizeof(why));
-
-    if (err < 0)
-        return err;
-    n = fread(out, 1, cap - 1, fp);
-    err = ferror(fp);
-    fclose(fp);
-    if (err)
-        return -EIO;
-    out[n] = '\0';
-    out[strcspn(out, "\r\n")] = '\0';
-    return out[0] != '\0' ? 0 : -ENODATA;
-}
-
 /* A value that goes into an HTTP header (a token, a user name) holds no
  * control character: a CR or LF would start headers of its own. Said without
  * the value (a secret). */
@@ -181,12 +161,10 @@ static int secret(const struct collector_host_api *api, collector_host *host,
         return -EINVAL;
     }
     if (file != NULL) {
-        rc = read_secret(file, buf, cap);
+        char why[PATH_MAX + 64];
+        rc = safe_read_line(file, 0, buf, cap, why, sizeof(why));
         if (rc < 0) {
-            api->setting_error(host, s, file_key, "%s: %s", file,
-                               rc == -ENODATA  ? "empty"
-                               : rc == -EINVAL ? "not a regular file (a FIFO, device or socket)"
-                                               : strerror(-rc));
+            api->setting_error(host, s, file_key, "%s", why);
             return rc;
         }
         *out = buf;

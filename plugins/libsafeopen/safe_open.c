@@ -142,3 +142,30 @@ int safe_read_all(const char *path, unsigned flags, size_t max, char **out, size
     *len_out = len;
     return 0;
 }
+
+int safe_read_line(const char *path, unsigned flags, char *out, size_t cap, char *err,
+                   size_t err_size)
+{
+    FILE *fp = NULL;
+    size_t n;
+    int failed, rc = safe_fopen_read(path, flags, &fp, err, err_size);
+
+    out[0] = '\0';
+    if (rc < 0)
+        return rc;
+    n = fread(out, 1, cap - 1, fp);
+    failed = ferror(fp);
+    fclose(fp);
+    if (failed) {
+        out[0] = '\0';
+        snprintf(err, err_size, "%s: cannot read it", path);
+        return -EIO;
+    }
+    out[n] = '\0';
+    out[strcspn(out, "\r\n")] = '\0';
+    if (out[0] == '\0') {
+        snprintf(err, err_size, "%s: empty", path);
+        return -ENODATA;
+    }
+    return 0;
+}

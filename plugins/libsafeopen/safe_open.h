@@ -31,6 +31,12 @@ int safe_fopen_read(const char *path, unsigned flags, FILE **out, char *err, siz
  * *len_out bytes, in a buffer sized to the file (owned by the caller: free). */
 int safe_read_all(const char *path, unsigned flags, size_t max, char **out, size_t *len_out,
                   char *err, size_t err_size);
+/* A secret's file (a token, a password): its first line, CR/LF removed, in
+ * `out` (at most cap - 1 bytes), the file opened as safe_open_read opens it.
+ * 0, -ENODATA when that line is empty, or safe_open_read's errors (and
+ * -EIO for a failed read), each with one line in `err`. */
+int safe_read_line(const char *path, unsigned flags, char *out, size_t cap, char *err,
+                   size_t err_size);
 /* What a file of this st_mode is, for an error line: "a directory",
  * "a FIFO", "a device", "a socket", "a regular file", ... */
 const char *safe_open_kind(mode_t mode);

@@ -155,29 +155,11 @@ static int check_name(const struct collector_host_api *api, collector_host *host
     return -EINVAL;
 }
 
-/* A FIFO or a device is refused (-EINVAL), never waited on. */
-static int read_password_file(const char *path, char *out, size_t cap)
-{
-    char why[256];
-    FILE *fp = NULL;
-    size_t n;
-    int rc = safe_fopen_read(path, 0, &fp, why, sizeof(why));
-
-    if (rc < 0)
-        return rc;
-    n = fread(out, 1, cap - 1, fp);
-    fclose(fp);
-    out[n] = '\0';
-    out[strcspn(out, "\r\n")] = '\0';
-    return 0;
-}
-
 int mqtt_settings_read(const struct collector_host_api *api, collector_host *host,
                        const collector_settings *s, struct mqtt_settings *out)
 {
-    char hostname[128] = "localhost", pfile[512];
+    char hostname[128] = "localhost", pfile[512], why[sizeof(pfile) + 64];
     double max_age = 0;
-    int rc;
 
     memset(out, 0, sizeof(*out));
     gethostname(hostname, sizeof(hostname) - 1);
@@ -228,10 +210,9 @@ int mqtt_settings_read(const struct collector_host_api *api, collector_host *hos
         !readable(api, host, s, "certfile", out->certfile) ||
         !readable(api, host, s, "keyfile", out->keyfile))
         return -EINVAL;
-    if (pfile[0] && (rc = read_password_file(pfile, out->password, sizeof(out->password))) < 0) {
-        api->setting_error(host, s, "password_file", "%s: %s", pfile,
-                           rc == -EINVAL ? "not a regular file (a FIFO, device or socket)"
-                                         : strerror(-rc));
+    if (pfile[0] &&
+        safe_read_line(pfile, 0, out->password, sizeof(out->password), why, sizeof(why)) < 0) {
+        api->setting_error(host, s, "password_file", "%s", why);
         return -EINVAL;
     }
     return 0;

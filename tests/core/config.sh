@@ -9,7 +9,7 @@ set -u
 . "${top_srcdir:?}/tests/tools/daemon_test.sh"
 daemon_test_init config
 unset JK_DEVICES_FILE JK_BMS_ADDRESS
-echo "1..25"
+echo "1..27"
 mkfifo "$tmp/fifo"
 
 # --- @include: what libconfig would open is what the host checks (25.1) ---
@@ -67,6 +67,12 @@ expect78 'mqtt password_file a FIFO: refused, one line' \
 printf 'sinks = ( { plugin = "influxdb"; database = "d"; username = "u"; password_file = "%s"; } );\n' "$tmp" > "$tmp/c.conf"
 expect78 'influxdb password_file a directory: refused, one line' \
     "password_file: $tmp: a directory, not a regular file"
+# an empty secret's file is a mistake, said the same way by both sinks
+: > "$tmp/empty"
+printf 'sinks = ( { plugin = "mqtt"; username = "u"; password_file = "%s"; } );\n' "$tmp/empty" > "$tmp/c.conf"
+expect78 'mqtt password_file empty: refused, one line' "password_file: $tmp/empty: empty"
+printf 'sinks = ( { plugin = "influxdb"; bucket = "b"; org = "o"; token_file = "%s"; } );\n' "$tmp/empty" > "$tmp/c.conf"
+expect78 'influxdb token_file empty: refused, one line' "token_file: $tmp/empty: empty"
 printf 'sources = ( { plugin = "jk_replay"; file = "%s"; } );\n' "$tmp/fifo" > "$tmp/c.conf"
 expect78 "jk_replay's file a FIFO: refused, one line" "$tmp/fifo: a FIFO, not a regular file"
 printf 'sources = ( { plugin = "jk_ble"; devices_file = "%s"; } );\n' "$tmp/fifo" > "$tmp/c.conf"
