@@ -32,8 +32,7 @@ expect78 'an error in an included file names that file and its line' "inc.conf:3
 
 # a reload onto a bad include: the daemon keeps running its old config
 printf 'collector = { interval = 1; };\nsources = ( { plugin = "t_counter"; name = "src"; } );\n' > "$tmp/run.conf"
-"$D" -c "$tmp/run.conf" 2>"$tmp/log" &
-pid=$!
+daemon_bg "$tmp/log" -c "$tmp/run.conf"
 wait_for 30 grep -q "running 1 instance" "$tmp/log"
 cp "$tmp/run.conf" "$tmp/good.conf"
 printf '@include "d\\\\e"\n' >> "$tmp/run.conf"
@@ -85,16 +84,14 @@ unset JK_DEVICES_FILE
 
 # --- SIGTERM while a config loads (a plugin's create() that waits) ---
 printf 'sinks = ( { plugin = "t_filesink"; file = "%s/o.txt"; create_ms = 60000; } );\n' "$tmp" > "$tmp/slow.conf"
-"$D" -c "$tmp/slow.conf" 2>"$tmp/err" &
-pid=$!
+daemon_bg "$tmp/err" -c "$tmp/slow.conf"
 sleep 0.5
 kill -TERM "$pid"
 wait_for 2 gone "$pid"
 check "SIGTERM during the first config load ends the daemon within 2 s" gone "$pid"
 kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=
 cp "$tmp/good.conf" "$tmp/run.conf"
-"$D" -c "$tmp/run.conf" 2>"$tmp/log" &
-pid=$!
+daemon_bg "$tmp/log" -c "$tmp/run.conf"
 wait_for 30 grep -q "running 1 instance" "$tmp/log"
 cp "$tmp/slow.conf" "$tmp/run.conf"
 kill -HUP "$pid"
@@ -114,8 +111,7 @@ collector = { interval = 0.05; };
 sources = ( { plugin = "t_counter"; name = "src"; } );
 sinks = ( { plugin = "t_filesink"; name = "out"; file = "$tmp/out.txt"; } );
 CONF
-"$D" -c "$tmp/run.conf" 2>"$tmp/log" &
-pid=$!
+daemon_bg "$tmp/log" -c "$tmp/run.conf"
 wait_for 30 grep -q "running 2 instance" "$tmp/log"
 cat > "$tmp/run.conf" <<CONF
 collector = { interval = 0.05; };

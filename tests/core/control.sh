@@ -16,10 +16,13 @@ export COLLECTOR_COMMAND_TIMEOUT_MS=30000
 socket_dir # the other uid must reach the socket to be refused by its credentials
 S="$stmp/ctl.sock"
 ctl() { "$D" ctl --socket "$S" "$@"; }
-start() { # start CONFIG: run the daemon, wait for its socket
+start() { # start CONFIG: run the daemon, wait for its socket (the log keeps
+    # every run's lines: wait for this run's, after those already there)
+    _seen=$(wc -l 2>/dev/null < "$tmp/log" || echo 0)
     "$D" -c "$1" -f -v 2>>"$tmp/log" &
     pid=$!
-    wait_for 60 grep -q "control socket $S" "$tmp/log" && wait_for 30 test -S "$S"
+    wait_for 60 sh -c "tail -n +$((_seen + 1)) '$tmp/log' | grep -q 'control socket $S'" &&
+        wait_for 30 test -S "$S"
 }
 stop() { kill -TERM "$pid"; wait "$pid"; pid=; }
 

@@ -75,8 +75,7 @@ sinks = ( { plugin = "t_filesink"; name = "broken"; fail = true; file = "$tmp/ne
           { plugin = "t_filesink"; name = "out"; file = "$tmp/run.txt"; } );
 CONF
 rm -f "$tmp/run.txt"
-"$D" -c "$tmp/run.conf" -f 2>"$tmp/log" &
-pid=$!
+daemon_bg "$tmp/log" -c "$tmp/run.conf" -f
 # Lines reach the file only on flush: SIGHUP reloads (and flushes). Signals
 # are blocked before the daemon says it runs, so none is lost from then on;
 # reload until the flushed lines show the fast source kept going (a fixed
@@ -92,8 +91,7 @@ check "a failing sink does not stop the other" test ! -e "$tmp/never.txt" -a "$(
 cp "$tmp/ok.conf" "$tmp/hup.conf"
 rm -f "$tmp/out.txt"
 kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
-"$D" -c "$tmp/hup.conf" 2>"$tmp/log" &
-pid=$!
+daemon_bg "$tmp/log" -c "$tmp/hup.conf"
 wait_for 60 grep -q "running 4 instance" "$tmp/log"
 cat > "$tmp/hup.conf" <<CONF
 collector = { interval = 0.1; };
@@ -119,6 +117,7 @@ check "SIGTERM: clean exit 0" test "$rc" -eq 0
 check "SIGTERM: the sink flushed what it had buffered" test "$after" -gt "$before"
 check "log lines have the documented format" \
     grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} - collectord - INFO - ' "$tmp/log"
+[ "$failed" -ne 0 ] && { echo "# the daemon exited $rc; its log:"; tail -n 20 "$tmp/log" | sed 's/^/# /'; }
 printf 'sinks = ( { plugin = "t_filesink"; file = "%s/p.txt"; password = "secret"; } );\n' "$tmp" > "$tmp/pw.conf"
 chmod 644 "$tmp/pw.conf"
 "$D" -c "$tmp/pw.conf" --check >/dev/null 2>"$tmp/err"
@@ -139,8 +138,7 @@ sinks = ( { plugin = "t_filesink"; name = "busy"; file = "$tmp/busy.txt"; busy_e
             latency = true; } );
 CONF
 rm -f "$tmp/busy.txt"
-"$D" -c "$tmp/busy.conf" -f 2>"$tmp/err" &
-pid=$!
+daemon_bg "$tmp/err" -c "$tmp/busy.conf" -f
 wait_for 60 grep -q "running 2 instance(s) from" "$tmp/err"
 sleep 6
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
@@ -159,8 +157,7 @@ cat > "$tmp/burst.conf" <<CONF
 sources = ( { plugin = "t_counter"; name = "fast"; interval = 0.05; } );
 sinks = ( { plugin = "t_filesink"; name = "late"; file = "$tmp/late.txt"; again = 2; } );
 CONF
-"$D" -c "$tmp/burst.conf" -f -v 2>"$tmp/err" &
-pid=$!
+daemon_bg "$tmp/err" -c "$tmp/burst.conf" -f -v
 wait_for 60 grep -q "late - DEBUG - its queue (at most" "$tmp/err"
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
 most=$(sed -n 's/.*late - DEBUG - its queue (at most \([0-9]*\) records) emptied.*/\1/p' "$tmp/err" | head -1)

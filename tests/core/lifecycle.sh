@@ -51,8 +51,7 @@ expect78 '@include of a FIFO is one clear error, not a hang' '@include "fifo": a
     '@include "fifo"
 sources = ( );'
 printf 'collector = { interval = 1; };\nsources = ( { plugin = "t_counter"; name = "src"; } );\n' > "$tmp/run.conf"
-"$D" -c "$tmp/run.conf" 2>"$tmp/log" &
-pid=$!
+daemon_bg "$tmp/log" -c "$tmp/run.conf"
 wait_for 20 grep -q "running 1 instance" "$tmp/log"
 printf '@include "incdir"\n' >> "$tmp/run.conf"
 kill -HUP "$pid"

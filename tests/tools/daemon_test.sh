@@ -3,8 +3,8 @@
 #   . "$top_srcdir/tests/tools/daemon_test.sh"; daemon_test_init NAME
 # D (the daemon), TP (the test plugins, first in COLLECTOR_PLUGIN_PATH), tmp
 # (a private directory, removed at exit with any daemon left in $pid),
-# COLLECTOR_STATE_DIR in it, socket_dir (stmp, short paths for sockets), and
-# the TAP helpers of tests/tools/tap.sh.
+# COLLECTOR_STATE_DIR in it, daemon_bg (start the daemon), socket_dir (stmp,
+# short paths for sockets), and the TAP helpers of tests/tools/tap.sh.
 : "${top_builddir:?}" "${top_srcdir:?}"
 D="$top_builddir/core/collectord"
 TP="$top_builddir/tests/abi/plugins"
@@ -18,6 +18,16 @@ daemon_test_init() {
 # socket_dir: stmp, a directory in /tmp for unix sockets (removed at exit):
 # a socket path must fit in 108 bytes, and $tmp lies in the build tree, deep
 # under make distcheck. 0755: another user may reach what is in it.
+# daemon_bg LOG ARGS...: collectord ARGS in the background, pid its pid, its
+# stderr in LOG. This shell empties LOG first: the redirection of a
+# background job is done by the child, so a wait_for on a reused LOG could
+# read the last daemon's "running" line and signal a daemon not yet running.
+daemon_bg() {
+    _log=$1; shift
+    : > "$_log"
+    "$D" "$@" 2>>"$_log" &
+    pid=$!
+}
 stmp=
 socket_dir() { stmp=$(mktemp -d /tmp/collectord-sock-XXXXXX) && chmod 755 "$stmp"; }
 . "$top_srcdir/tests/tools/tap.sh"
