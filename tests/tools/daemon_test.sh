@@ -15,9 +15,6 @@ daemon_test_init() {
     export COLLECTOR_STATE_DIR="$tmp/state"
     trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; [ -z "$stmp" ] || rm -rf "$stmp"' EXIT
 }
-# socket_dir: stmp, a directory in /tmp for unix sockets (removed at exit):
-# a socket path must fit in 108 bytes, and $tmp lies in the build tree, deep
-# under make distcheck. 0755: another user may reach what is in it.
 # daemon_bg LOG ARGS...: collectord ARGS in the background, pid its pid, its
 # stderr in LOG. This shell empties LOG first: the redirection of a
 # background job is done by the child, so a wait_for on a reused LOG could
@@ -28,6 +25,9 @@ daemon_bg() {
     "$D" "$@" 2>>"$_log" &
     pid=$!
 }
+# socket_dir: stmp, a directory in /tmp for unix sockets (removed at exit):
+# a socket path must fit in 108 bytes, and $tmp lies in the build tree, deep
+# under make distcheck. 0755: another user may reach what is in it.
 stmp=
 socket_dir() { stmp=$(mktemp -d /tmp/collectord-sock-XXXXXX) && chmod 755 "$stmp"; }
 . "$top_srcdir/tests/tools/tap.sh"
