@@ -23,6 +23,7 @@ static const struct {
     {"MQTTAsync_free", offsetof(struct paho, free)},
     {"MQTTAsync_freeMessage", offsetof(struct paho, free_message)},
     {"MQTTAsync_subscribe", offsetof(struct paho, subscribe)},
+    {"MQTTAsync_setTraceLevel", offsetof(struct paho, set_trace_level)},
 };
 
 #define PAHO_PLAIN "libpaho-mqtt3a.so.1"
@@ -56,10 +57,17 @@ const struct paho *paho_load(int tls, char *err, size_t errlen)
                 memcpy((char *)&fresh + paho_symbols[i].offset, &sym, sizeof(sym));
             }
         }
-        if (ok)
+        if (ok) {
+            /* Paho writes every trace call at its level or above into a ring
+             * of 400 entries (125 kB) that nothing here reads; its default
+             * level takes each packet and function entry, so the whole ring
+             * was resident within seconds. ERROR, the highest level it
+             * accepts, leaves the ring allocated and its pages untouched. */
+            fresh.set_trace_level(MQTTASYNC_TRACE_ERROR);
             *p = fresh;
-        else if (fresh.lib != NULL)
+        } else if (fresh.lib != NULL) {
             dlclose(fresh.lib);
+        }
     }
     pthread_mutex_unlock(&load_lock);
     return p->lib != NULL ? p : NULL;

@@ -27,6 +27,7 @@ struct paho {
     __typeof__(MQTTAsync_free) *free;
     __typeof__(MQTTAsync_freeMessage) *free_message;
     __typeof__(MQTTAsync_subscribe) *subscribe; /* NULL (a test's fake): no commands */
+    __typeof__(MQTTAsync_setTraceLevel) *set_trace_level;
 };
 
 /* The Paho build for `tls`, loaded once per process and never unloaded (its
