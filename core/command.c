@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -64,7 +65,13 @@ struct command_center {
     struct pipeline *pl;
     struct instance **inst;
     size_t n;
-    struct slot slots[SLOTS];
+    /* SLOTS slots, mapped, of which the first `used` have ever held a
+     * command: a free slot is reused before a new one is taken, and nothing reads
+     * past `used`, so the pages of slots never used are never touched (68 kB
+     * that a calloc would write, or a scan read, resident for the daemon's
+     * life on a host that sends no command) */
+    struct slot *slots;
+    size_t used;
     uint64_t next_id;
     struct timed_return ret[RETURNS_MAX];
     struct seen seen[SOURCES_MAX];
@@ -97,6 +104,12 @@ int command_center_new(const char *state_dir, struct pipeline *pl, struct comman
 
     if (cc == NULL)
         return -ENOMEM;
+    cc->slots = mmap(NULL, SLOTS * sizeof(*cc->slots), PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (cc->slots == MAP_FAILED) { /* zero-filled: SLOT_FREE */
+        free(cc);
+        return -ENOMEM;
+    }
     cc->state_dir = state_dir;
     cc->pl = pl;
     cc->next_id = 1;
@@ -330,19 +343,21 @@ static struct slot *slot_new(struct command_center *cc)
 {
     struct slot *oldest = NULL;
 
-    for (size_t i = 0; i < SLOTS; i++) {
+    for (size_t i = 0; i < cc->used; i++) {
         struct slot *s = &cc->slots[i];
         if (s->state == SLOT_FREE)
             return s;
         if (s->state == SLOT_DONE && (oldest == NULL || s->id < oldest->id))
             oldest = s;
     }
+    if (cc->used < SLOTS) /* a finished command's slot is kept while others are left */
+        return &cc->slots[cc->used++];
     return oldest;
 }
 
 static struct slot *slot_find(struct command_center *cc, uint64_t id)
 {
-    for (size_t i = 0; i < SLOTS; i++)
+    for (size_t i = 0; i < cc->used; i++)
         if (cc->slots[i].state != SLOT_FREE && cc->slots[i].id == id)
             return &cc->slots[i];
     return NULL;
@@ -416,7 +431,7 @@ static int check(struct command_center *cc, const struct collector_command *cmd,
                  cmd->name, in->name);
         return -EPERM;
     }
-    for (size_t i = 0; i < SLOTS; i++) {
+    for (size_t i = 0; i < cc->used; i++) {
         if (cc->slots[i].in != in)
             continue;
         queued += cc->slots[i].state == SLOT_QUEUED;
@@ -584,7 +599,7 @@ void command_run_queued(struct command_center *cc, struct instance *in)
     int rc;
 
     pthread_mutex_lock(&cc->lock);
-    for (size_t i = 0; i < SLOTS; i++) {
+    for (size_t i = 0; i < cc->used; i++) {
         struct slot *s = &cc->slots[i];
         if (s->in != in)
             continue;
@@ -656,7 +671,7 @@ static void *timer_main(void *arg)
         size_t nev = 0;
         struct timespec ts;
 
-        for (size_t i = 0; i < SLOTS; i++) {
+        for (size_t i = 0; i < cc->used; i++) {
             struct slot *s = &cc->slots[i];
             if (s->state == SLOT_RUNNING && now - s->started_ms >= cc->timeout_ms) {
                 char why[128];
@@ -764,7 +779,7 @@ int command_set_instances(struct command_center *cc, struct instance *const *v, 
     if (n > 0)
         memcpy(copy, v, n * sizeof(*copy));
     pthread_mutex_lock(&cc->lock);
-    for (size_t i = 0; i < SLOTS; i++) {
+    for (size_t i = 0; i < cc->used; i++) {
         struct slot *s = &cc->slots[i];
         int kept = 0;
         if (s->in == NULL)
@@ -793,6 +808,7 @@ void command_center_free(struct command_center *cc)
     free(cc->inst);
     pthread_cond_destroy(&cc->changed);
     pthread_mutex_destroy(&cc->lock);
+    munmap(cc->slots, SLOTS * sizeof(*cc->slots));
     free(cc);
 }
 

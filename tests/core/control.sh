@@ -26,7 +26,7 @@ start() { # start CONFIG: run the daemon, wait for its socket (the log keeps
 }
 stop() { kill -TERM "$pid"; wait "$pid"; pid=; }
 
-echo "1..45"
+echo "1..46"
 
 # --- the control list is checked at --check against the plugin's commands ---
 expect78 "control naming a command the plugin lacks is refused at --check, with file:line" \
@@ -62,7 +62,9 @@ sources = ( { plugin = "t_switch"; name = "b1"; interval = 0.2; file = "$tmp/b1.
               control = ("charge"); },
             { plugin = "t_switch"; name = "b12"; interval = 0.2; fail_after = 2; },
             { plugin = "t_switch"; name = "b8"; interval = 0.2; file = "$tmp/b8.dev";
-              control = ("discharge"); } );
+              control = ("discharge"); },
+            { plugin = "t_switch"; name = "b13"; interval = 0.2; file = "$tmp/b13.dev";
+              control = ("charge"); } );
 calculators = ( { plugin = "t_trail10"; name = "c10"; }, { plugin = "t_trail"; name = "c12"; },
                 { plugin = "bank"; name = "bank1"; members = ("b6", "b9"); },
                 { plugin = "bank"; name = "bank2"; members = ("b7", "b8"); },
@@ -72,7 +74,7 @@ sinks = ( { plugin = "t_filesink"; name = "new"; file = "$tmp/new.txt"; },
           { plugin = "t_filesink11"; name = "old11sink"; file = "$tmp/old11.txt"; } );
 CONF
 "$D" -c "$tmp/run.conf" --check >"$tmp/out" 2>"$tmp/err"
-check "a 1.0 sink and calculator, a 1.1 source and sink load beside 1.2 plugins" grep -q "configuration OK, 18 instance(s)" "$tmp/out"
+check "a 1.0 sink and calculator, a 1.1 source and sink load beside 1.2 plugins" grep -q "configuration OK, 19 instance(s)" "$tmp/out"
 
 start "$tmp/run.conf"
 check "the control socket is 0660" test "$(stat -c %a "$S")" = 660
@@ -154,6 +156,15 @@ touch "$tmp/gate"
 for j in $qpids; do wait "$j"; done
 check "the queued ones ran one after the other, each confirmed" \
     test "$(cat "$tmp"/q[1-5].out | grep -c 'b3: charge off: confirmed')" -eq 5 -a "$(lines "$tmp/b3.dev" '^charge off applied$')" -eq 5
+
+# --- more commands than the daemon keeps (128): a finished one's place is reused ---
+ok_many=0
+for i in $(seq 1 70); do
+    ctl b13 charge off >>"$tmp/many.out" 2>&1 && ok_many=$((ok_many + 1))
+    ctl b13 charge on >>"$tmp/many.out" 2>&1 && ok_many=$((ok_many + 1))
+done
+check "140 commands one after another: each confirmed, each reached the device once" \
+    test "$ok_many" -eq 140 -a "$(lines "$tmp/b13.dev" '^charge o[nf]f* applied$')" -eq 140
 
 # --- a second daemon on the same socket leaves the first one's alone ---
 printf 'collector = { control_socket = "%s"; };\nsources = ( { plugin = "t_switch"; name = "x"; } );\n' "$S" > "$tmp/second.conf"
