@@ -86,7 +86,9 @@ static int load(const char *path, uint32_t run_flags, int verbose, struct daemon
 /* --describe: the host's own settings (`collector`), or one plugin's,
  * loaded trust-checked like the daemon does. The name is checked before
  * anything is looked up, so no path reaches dlopen. */
-static int describe(const char *name, int man)
+/* Not inlined: its 21 kB of buffers would sit in main's frame, below every
+ * call the daemon makes, and each page of stack it touches stays resident. */
+static __attribute__((noinline)) int describe(const char *name, int man)
 {
     const char *env = getenv("COLLECTOR_PLUGIN_PATH");
     char path[CONF_PLUGIN_PATH_MAX], file[PATH_MAX], err[LOG_ERR_MAX];
