@@ -11,10 +11,11 @@
  * battery, soc_lifepo4, sqlite_merge overlay onto one inverter row), its
  * peak RSS (the kernel's maxrss of the child).
  *
- * Then collectord itself with 4 replayed batteries (0.1 s apart), soc_lifepo4,
- * sqlite_merge with history and mqtt to a local mosquitto with discovery,
- * after 15 s: its peak RSS, the pages that are its own (USS: private clean
- * and dirty), its proportional share of shared pages (PSS), and RssAnon. */
+ * Then collectord itself, with the GLIBC_TUNABLES its systemd unit sets, 4
+ * replayed batteries (0.1 s apart), soc_lifepo4, sqlite_merge with history
+ * and mqtt to a local mosquitto with discovery, after 15 s: its peak RSS,
+ * the pages that are its own (USS: private clean and dirty), its
+ * proportional share of shared pages (PSS), and RssAnon. */
 #include "config.h"
 
 #include <signal.h>
@@ -100,6 +101,30 @@ static long demo_peak_kb(const char *dir, const char *src, const char *build)
     return ru.ru_maxrss;
 }
 
+/* The value the systemd unit gives `name` (an Environment=NAME=value line of
+ * etc/collectord.service.in) into out: 0, or -1 when it sets none. The daemon
+ * is measured as the unit starts it. */
+static int unit_env(const char *src, const char *name, char *out, size_t size)
+{
+    char path[600], line[512], prefix[128];
+    FILE *fp;
+    int found = -1;
+
+    snprintf(path, sizeof(path), "%s/etc/collectord.service.in", src);
+    snprintf(prefix, sizeof(prefix), "Environment=%s=", name);
+    if ((fp = fopen(path, "r")) == NULL)
+        return -1;
+    while (found < 0 && fgets(line, sizeof(line), fp) != NULL) {
+        if (strncmp(line, prefix, strlen(prefix)) == 0) {
+            line[strcspn(line, "\n")] = '\0';
+            snprintf(out, size, "%s", line + strlen(prefix));
+            found = 0;
+        }
+    }
+    fclose(fp);
+    return found;
+}
+
 static int write_conf(const char *path, const char *src, const char *dir, int port)
 {
     static const char *const captures[] = {"jk_pb2a16s15p.hex", "jk_b2a24s20p.hex"};
@@ -127,6 +152,7 @@ int main(void)
     const char *src = getenv("top_srcdir") ? getenv("top_srcdir") : ".";
     const char *build = getenv("top_builddir") ? getenv("top_builddir") : ".";
     char dir[] = "/tmp/bench-footprint-XXXXXX", conf[512], daemon[512], rm[600];
+    char tunables[256] = "";
     int port = 20000 + (int)((getpid() + 7919) % 20000);
     pid_t broker, d;
 
@@ -144,8 +170,13 @@ int main(void)
     snprintf(daemon, sizeof(daemon), "%s/core/collectord", build);
     if ((broker = bench_start_mosquitto(dir, port)) < 0 || write_conf(conf, src, dir, port) != 0)
         return 1;
+    if (unit_env(src, "GLIBC_TUNABLES", tunables, sizeof(tunables)) == 0)
+        fprintf(stderr, "bench_footprint: the daemon runs with the unit's GLIBC_TUNABLES=%s\n",
+                tunables);
     d = fork();
     if (d == 0) {
+        if (tunables[0] != '\0')
+            setenv("GLIBC_TUNABLES", tunables, 1);
         execl(daemon, daemon, "-c", conf, "-f", (char *)NULL);
         _exit(127);
     }
