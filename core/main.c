@@ -290,9 +290,10 @@ int main(int argc, char **argv)
     if (verbose)
         log_set_level(COLLECTOR_LOG_DEBUG);
     /* One thread per source would otherwise get its own malloc arena each:
-     * a few small allocations per poll do not need them, and each thread's
-     * cache (tcache) takes those without the lock. One arena, not two: the
-     * second held 40-130 kB of holes of its own (make bench, RssAnon). */
+     * a few small allocations per poll do not need them, and seldom meet on
+     * the one lock (the unit also turns off the per-thread caches, tcache,
+     * that would skip it). One arena, not two: the second held 40-130 kB of
+     * holes of its own (make bench, RssAnon). */
     mallopt(M_ARENA_MAX, 1);
 
     /* Signals are taken synchronously by the main thread; every thread the
